@@ -1,0 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { printGatewaySchema } from '../schema/index.js';
+
+/** `npm run schema`: rewrites the checked-in schema.graphql from the code. */
+const target = new URL('../../schema.graphql', import.meta.url);
+writeFileSync(target, printGatewaySchema());
+console.log(`wrote ${target.pathname}`);

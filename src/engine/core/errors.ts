@@ -1,0 +1,26 @@
+/** Stable error codes a client can branch on (surfaced as GraphQL `extensions.code`). */
+export type DomainErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'INVALID_TRANSITION'
+  | 'SLOW_CONSUMER';
+
+/** The engine's one error type: every refusal the engine makes is one of these. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export function badInput(field: string, message: string, details: Record<string, unknown> = {}): DomainError {
+  return new DomainError('BAD_USER_INPUT', `${field}: ${message}`, { field, ...details });
+}
+
+export function notFound(entity: string, id: string): DomainError {
+  return new DomainError('NOT_FOUND', `${entity} ${id} does not exist`, { entity, id });
+}

@@ -1,0 +1,39 @@
+/**
+ * The engine's publish/subscribe seam. Messages are small JSON objects that
+ * wake readers up; the database stays the source of truth. Backed by any
+ * EventTarget: the in-process one by default, a Redis-backed one
+ * (@graphql-yoga/redis-event-target) when several instances share a database.
+ */
+export interface EventBus {
+  publish<T extends object>(topic: string, message: T): void;
+  subscribe<T extends object>(topic: string, listener: (message: T) => void): () => void;
+}
+
+export interface TopicEventTarget {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+export function createEventBus(
+  target: TopicEventTarget = new EventTarget(),
+  onListenerError: (error: unknown) => void = (error) => console.error('event bus listener failed', error),
+): EventBus {
+  return {
+    publish(topic, message) {
+      target.dispatchEvent(new CustomEvent(topic, { detail: message }));
+    },
+    subscribe<T extends object>(topic: string, listener: (message: T) => void) {
+      // Node rethrows a listener's exception as an uncaught one: contain it here.
+      const handler = (event: Event) => {
+        try {
+          listener((event as CustomEvent<T>).detail);
+        } catch (error) {
+          onListenerError(error);
+        }
+      };
+      target.addEventListener(topic, handler);
+      return () => target.removeEventListener(topic, handler);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { DomainError } from './errors.js';
+
+/** A transition table: for each state, the states it may move to. */
+export class StateMachine<S extends string> {
+  constructor(
+    readonly entity: string,
+    private readonly table: Readonly<Record<S, readonly S[]>>,
+  ) {}
+
+  get states(): S[] {
+    return Object.keys(this.table) as S[];
+  }
+
+  allows(from: S, to: S): boolean {
+    return this.table[from].includes(to);
+  }
+
+  isTerminal(state: S): boolean {
+    return this.table[state].length === 0;
+  }
+
+  /** Throws INVALID_TRANSITION naming the current and attempted states. */
+  assert(from: S, to: S, id: string): void {
+    if (this.allows(from, to)) return;
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `${this.entity} ${id} is ${from.toUpperCase()} and cannot move to ${to.toUpperCase()}`,
+      { entity: this.entity, id, currentState: from.toUpperCase(), attemptedState: to.toUpperCase() },
+    );
+  }
+}

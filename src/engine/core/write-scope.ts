@@ -1,0 +1,55 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Clock } from './clock.js';
+import type { EventBus } from './event-bus.js';
+import type { IdSource } from './ids.js';
+import type { Orm } from '../db/orm.js';
+
+/**
+ * One write: a transaction, the time it happens at, and what to announce
+ * once it has committed. Services receive a scope and never commit or
+ * publish themselves, so a failed write announces nothing.
+ */
+export class WriteScope {
+  private readonly announcements: { topic: string; message: object }[] = [];
+  private readonly hooks = new Map<string, () => Promise<void>>();
+
+  constructor(
+    readonly em: EntityManager,
+    readonly now: Date,
+    readonly newId: IdSource,
+  ) {}
+
+  announce(topic: string, message: object): void {
+    this.announcements.push({ topic, message });
+  }
+
+  /** Registers work to run once, just before the commit (keyed, so repeat calls are no-ops). */
+  beforeCommit(key: string, hook: () => Promise<void>): void {
+    if (!this.hooks.has(key)) this.hooks.set(key, hook);
+  }
+
+  async runBeforeCommit(): Promise<void> {
+    for (const hook of this.hooks.values()) await hook();
+  }
+
+  publishTo(bus: EventBus): void {
+    for (const { topic, message } of this.announcements) bus.publish(topic, message);
+  }
+}
+
+export type Transact = <T>(work: (scope: WriteScope) => Promise<T>) => Promise<T>;
+
+/** Runs `work` in one transaction and publishes its announcements after the commit. */
+export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: EventBus): Transact {
+  return async (work) => {
+    let scope: WriteScope | undefined;
+    const result = await orm.em.fork().transactional(async (em) => {
+      scope = new WriteScope(em, clock.now(), newId);
+      const value = await work(scope);
+      await scope.runBeforeCommit();
+      return value;
+    });
+    scope!.publishTo(bus);
+    return result;
+  };
+}

@@ -1,0 +1,57 @@
+import { MikroORM, defineConfig, type Options } from '@mikro-orm/sqlite';
+import { Migrator } from '@mikro-orm/migrations';
+import { migrationsList } from '../../../migrations/index.js';
+import { entities } from './entities.js';
+
+export type Orm = MikroORM;
+
+export interface DatabaseOptions {
+  /** A file path, or ':memory:'. */
+  sqlitePath: string;
+  /** Log every SQL statement (LOG_LEVEL=debug). */
+  debug?: boolean;
+  logger?: (message: string) => void;
+}
+
+type SqliteHandle = { exec(sql: string, done: (err: Error | null) => void): void };
+
+// WAL lets readers run beside the writer; the busy timeout makes a second
+// process wait for the lock instead of failing at once.
+const CONNECTION_PRAGMAS = [
+  'PRAGMA journal_mode = WAL',
+  'PRAGMA foreign_keys = ON',
+  'PRAGMA busy_timeout = 5000',
+  'PRAGMA synchronous = NORMAL',
+].join(';');
+
+export function ormConfig(options: DatabaseOptions): Options {
+  return defineConfig({
+    dbName: options.sqlitePath,
+    entities,
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    extensions: [Migrator],
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    // One connection: SQLite serializes writers anyway, and a ':memory:'
+    // database lives only as long as its connection.
+    pool: {
+      min: 1,
+      max: 1,
+      idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
+      afterCreate: (conn: SqliteHandle, done: (err: Error | null, conn: SqliteHandle) => void) =>
+        conn.exec(CONNECTION_PRAGMAS, (err) => done(err, conn)),
+    },
+    forceUtcTimezone: true,
+    debug: options.debug ?? false,
+    logger: options.logger,
+  });
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
+  return MikroORM.init(ormConfig(options));
+}
+
+/** Applies every pending migration; returns the names it applied. */
+export async function migrateDatabase(orm: Orm): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  return applied.map((m) => m.name);
+}

@@ -1,0 +1,59 @@
+import { systemClock, type Clock } from './core/clock.js';
+import { createEventBus, type EventBus } from './core/event-bus.js';
+import { createIdSource } from './core/ids.js';
+import { createTransact } from './core/write-scope.js';
+import { ContractRegistry } from './contracts/registry.js';
+import type { Orm } from './db/orm.js';
+import { RunEventReader } from './runs/event-log.js';
+import { RunEventFeed } from './runs/event-feed.js';
+import { RunQueries } from './runs/run-queries.js';
+import { RunService } from './runs/run-service.js';
+
+export interface EngineOptions {
+  orm: Orm;
+  clock?: Clock;
+  bus?: EventBus;
+  contracts?: ContractRegistry;
+  /** Where failures that no caller can receive (background reads) are reported. */
+  onError?: (error: unknown) => void;
+}
+
+/** The domain, wired: everything a resolver, a CLI command or a test calls. */
+export interface Engine {
+  orm: Orm;
+  clock: Clock;
+  bus: EventBus;
+  contracts: ContractRegistry;
+  runs: RunService;
+  queries: RunQueries;
+  events: RunEventReader;
+  feed: RunEventFeed;
+  /** Ends open streams; the caller closes the ORM. */
+  close(): void;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const { orm } = options;
+  const clock = options.clock ?? systemClock;
+  const onError = options.onError ?? ((error) => console.error(error));
+  const bus = options.bus ?? createEventBus(undefined, onError);
+  const contracts = options.contracts ?? new ContractRegistry();
+  const fork = () => orm.em.fork();
+  const transact = createTransact(orm, clock, createIdSource(clock), bus);
+  const events = new RunEventReader(fork);
+  const feed = new RunEventFeed(events, bus, onError);
+  return {
+    orm,
+    clock,
+    bus,
+    contracts,
+    runs: new RunService(transact, contracts, events, bus, fork),
+    queries: new RunQueries(fork, events),
+    events,
+    feed,
+    close: () => feed.close(),
+  };
+}
+
+export { DomainError } from './core/errors.js';
+export { RUN_STATE_TOPIC, type RunStateNotice } from './runs/run-service.js';

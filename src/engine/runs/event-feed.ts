@@ -1,0 +1,199 @@
+import { DomainError } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import type { RunEvent, RunEventKind } from '../db/entities.js';
+import { RUN_EVENT_TOPIC, type RunEventNotice, type RunEventReader } from './event-log.js';
+
+const READ_BATCH = 500;
+/** A subscriber that falls this far behind is ended; it can resume from its last cursor. */
+export const MAX_BUFFERED_EVENTS = 10_000;
+
+interface Listener {
+  queue: RunEvent[];
+  wake: (() => void) | null;
+  ended: boolean;
+  failure: DomainError | null;
+}
+
+/**
+ * The stored log, read once per wake-up for every subscriber of one run (or
+ * of all runs). Bus notices only say "something was appended"; the tail then
+ * reads everything after the last position it read, so what its listeners
+ * receive is exactly the committed log, in order, however the notices arrive.
+ */
+class Tail {
+  readonly listeners = new Set<Listener>();
+  last = 0;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly runId: string | null,
+    private readonly reader: RunEventReader,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.ready = reader.lastPosition().then((position) => {
+      this.last = Math.max(this.last, position);
+    });
+  }
+
+  wake(): void {
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.ready
+      .then(() => this.catchUp())
+      .catch(this.onError)
+      .finally(() => {
+        this.reading = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const rows = await this.reader.after({ runId: this.runId, after: this.last, limit: READ_BATCH });
+      for (const row of rows) {
+        for (const listener of this.listeners) deliver(listener, row);
+      }
+      if (rows.length > 0) this.last = rows[rows.length - 1].position;
+      if (rows.length < READ_BATCH) return;
+    }
+  }
+}
+
+function deliver(listener: Listener, event: RunEvent): void {
+  if (listener.ended) return;
+  if (listener.queue.length >= MAX_BUFFERED_EVENTS) {
+    listener.failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with the last cursor', {
+      maxBuffered: MAX_BUFFERED_EVENTS,
+    });
+    listener.ended = true;
+  } else {
+    listener.queue.push(event);
+  }
+  listener.wake?.();
+}
+
+export interface RunEventStreamOptions {
+  runId?: string | null;
+  /** Position after which to start; null for live events only. */
+  after: number | null;
+  kinds?: readonly RunEventKind[] | null;
+  signal?: AbortSignal;
+}
+
+/** Live, resumable streams of the run event log. */
+export class RunEventFeed {
+  private readonly tails = new Map<string, Tail>();
+  private readonly listeners = new Set<Listener>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly reader: RunEventReader,
+    bus: EventBus,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.unsubscribe = bus.subscribe<RunEventNotice>(RUN_EVENT_TOPIC, (notice) => {
+      this.tails.get('*')?.wake();
+      this.tails.get(notice.runId)?.wake();
+    });
+  }
+
+  /**
+   * Replays the stored events after `after`, then continues live. The
+   * listener is attached before the replay, and whatever it buffers is
+   * emitted only past the last replayed position, so nothing is skipped or
+   * repeated even while writes commit during the replay.
+   */
+  stream(options: RunEventStreamOptions): AsyncIterableIterator<RunEvent> {
+    const listener: Listener = { queue: [], wake: null, ended: false, failure: null };
+    const events = this.follow(listener, options);
+    // An async generator waiting for the next event would only see return()
+    // once that event came: end the listener first so it stops at once.
+    return {
+      next: () => events.next(),
+      return: (value?: unknown) => {
+        this.end(listener);
+        return events.return(value as undefined);
+      },
+      throw: (error?: unknown) => {
+        this.end(listener);
+        return events.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private async *follow(listener: Listener, options: RunEventStreamOptions): AsyncGenerator<RunEvent> {
+    const key = options.runId ?? '*';
+    const kinds = options.kinds?.length ? new Set(options.kinds) : null;
+    const tail = this.tailFor(key, options.runId ?? null);
+    const onAbort = () => this.end(listener);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await tail.ready;
+      tail.listeners.add(listener);
+      this.listeners.add(listener);
+      let last = options.after ?? tail.last;
+      if (options.after !== null) {
+        for (;;) {
+          const rows = await this.reader.after({ runId: options.runId, after: last, kinds: options.kinds, limit: READ_BATCH });
+          for (const row of rows) {
+            last = row.position;
+            yield row;
+          }
+          if (rows.length < READ_BATCH || listener.ended) break;
+        }
+      }
+      for (;;) {
+        const event = listener.queue.shift();
+        if (event) {
+          if (event.position <= last) continue;
+          last = event.position;
+          if (!kinds || kinds.has(event.kind)) yield event;
+          continue;
+        }
+        if (listener.failure) throw listener.failure;
+        if (listener.ended) return;
+        await new Promise<void>((resolve) => (listener.wake = resolve));
+        listener.wake = null;
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      this.listeners.delete(listener);
+      tail.listeners.delete(listener);
+      if (tail.listeners.size === 0 && this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Ends every open stream (used on shutdown). */
+  close(): void {
+    this.unsubscribe();
+    for (const listener of this.listeners) this.end(listener);
+  }
+
+  get openStreams(): number {
+    return this.listeners.size;
+  }
+
+  private end(listener: Listener): void {
+    listener.ended = true;
+    listener.wake?.();
+  }
+
+  private tailFor(key: string, runId: string | null): Tail {
+    let tail = this.tails.get(key);
+    if (!tail) {
+      tail = new Tail(runId, this.reader, this.onError);
+      this.tails.set(key, tail);
+    }
+    return tail;
+  }
+}

@@ -1,0 +1,274 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import { DomainError, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import { noticeStream } from '../core/notice-stream.js';
+import type { Transact, WriteScope } from '../core/write-scope.js';
+import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
+import type { ContractRegistry } from '../contracts/registry.js';
+import {
+  RunSchema,
+  StepAttemptSchema,
+  type Run,
+  type RunEvent,
+  type RunEventKind,
+  type RunOrigin,
+  type RunState,
+  type StepAttempt,
+  type StepState,
+} from '../db/entities.js';
+import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
+import { runMachine, stepMachine } from './machines.js';
+
+export const RUN_STATE_TOPIC = 'run.state';
+
+/** Bus notice for a run whose state changed (or that was created). */
+export interface RunStateNotice {
+  runId: string;
+  projectId: string;
+  state: RunState;
+}
+
+export interface CreateRunInput {
+  projectId: string;
+  phaseId: string;
+  workstreamId?: string | null;
+  executionRequestId?: string | null;
+  origin?: unknown;
+  metadata?: unknown;
+}
+
+export interface StartStepInput {
+  runId: string;
+  toolId: string;
+  toolRunId?: string | null;
+  executionRequestId?: string | null;
+  promptId?: string | null;
+  inputPrompt?: string | null;
+  metadata?: unknown;
+}
+
+export interface CompleteStepInput {
+  id: string;
+  state: Exclude<StepState, 'running'>;
+  exitCode?: number | null;
+  errorLog?: string | null;
+  outputPatchIds?: string[] | null;
+  logsPath?: string | null;
+  rawResponsePath?: string | null;
+}
+
+const TEXT_LIMIT = 1_000_000;
+
+/** Every write to runs, steps and their log (each one transaction), and the live view of run states. */
+export class RunService {
+  constructor(
+    private readonly transact: Transact,
+    private readonly contracts: ContractRegistry,
+    private readonly events: RunEventReader,
+    private readonly bus: EventBus,
+    private readonly fork: () => EntityManager,
+  ) {}
+
+  createRun(input: CreateRunInput): Promise<Run> {
+    const origin = (input.origin ?? { trigger_type: 'manual' }) as RunOrigin;
+    this.contracts.check('origin', 'run_record', origin, '#/$defs/origin');
+    const fields = {
+      projectId: requireText('projectId', input.projectId),
+      phaseId: requireText('phaseId', input.phaseId),
+      workstreamId: optionalText('workstreamId', input.workstreamId),
+      executionRequestId: optionalText('executionRequestId', input.executionRequestId),
+      metadata: jsonObject('metadata', input.metadata),
+    };
+    return this.transact(async (scope) => {
+      const run = scope.em.create(RunSchema, {
+        id: scope.newId(),
+        ...fields,
+        state: 'pending',
+        createdAt: scope.now,
+        origin,
+        stepAttempts: 0,
+        patchesCreated: 0,
+        patchesApplied: 0,
+        errors: 0,
+      });
+      scope.em.persist(run);
+      this.record(scope, run, 'run_created', { state: 'pending', origin });
+      announceState(scope, run);
+      return run;
+    });
+  }
+
+  startRun(id: string): Promise<Run> {
+    return this.moveRun(id, 'running', {}, (run, scope) => {
+      run.startedAt = scope.now;
+    });
+  }
+
+  completeRun(input: { id: string; state: 'succeeded' | 'failed'; exitCode?: number | null; errorMessage?: string | null }): Promise<Run> {
+    const exitCode = optionalInt('exitCode', input.exitCode);
+    const errorMessage = optionalText('errorMessage', input.errorMessage, TEXT_LIMIT);
+    return this.moveRun(input.id, input.state, { exitCode, errorMessage }, (run) => {
+      run.exitCode = exitCode;
+      run.errorMessage = errorMessage;
+    });
+  }
+
+  cancelRun(id: string, reason?: string | null): Promise<Run> {
+    const stateReason = optionalText('reason', reason, TEXT_LIMIT);
+    return this.moveRun(id, 'canceled', { reason: stateReason }, (run) => {
+      run.stateReason = stateReason;
+    });
+  }
+
+  quarantineRun(id: string, reason: string): Promise<Run> {
+    const stateReason = requireText('reason', reason, TEXT_LIMIT);
+    return this.moveRun(id, 'quarantined', { reason: stateReason }, (run) => {
+      run.stateReason = stateReason;
+    });
+  }
+
+  startStep(input: StartStepInput): Promise<StepAttempt> {
+    const fields = {
+      toolId: requireText('toolId', input.toolId),
+      toolRunId: optionalText('toolRunId', input.toolRunId),
+      executionRequestId: optionalText('executionRequestId', input.executionRequestId),
+      promptId: optionalText('promptId', input.promptId),
+      inputPrompt: optionalText('inputPrompt', input.inputPrompt, TEXT_LIMIT),
+      metadata: jsonObject('metadata', input.metadata),
+    };
+    return this.transact(async (scope) => {
+      const run = await lockRun(scope.em, input.runId);
+      if (run.state !== 'running') {
+        throw new DomainError(
+          'INVALID_TRANSITION',
+          `Run ${run.id} is ${run.state.toUpperCase()}; a step can only start while its run is RUNNING`,
+          { entity: 'Run', id: run.id, currentState: run.state.toUpperCase(), attemptedState: 'RUNNING' },
+        );
+      }
+      run.stepAttempts += 1;
+      const step = scope.em.create(StepAttemptSchema, {
+        id: scope.newId(),
+        runId: run.id,
+        sequence: run.stepAttempts,
+        ...fields,
+        state: 'running',
+        startedAt: scope.now,
+        outputs: { patch_ids: [] },
+      });
+      scope.em.persist(step);
+      this.record(scope, run, 'tool_call_started', { sequence: step.sequence, toolId: step.toolId }, step.id);
+      return step;
+    });
+  }
+
+  completeStep(input: CompleteStepInput): Promise<StepAttempt> {
+    const exitCode = optionalInt('exitCode', input.exitCode);
+    const errorLog = optionalText('errorLog', input.errorLog, TEXT_LIMIT);
+    const patchIds = (input.outputPatchIds ?? []).map((id, i) => requireText(`outputPatchIds[${i}]`, id));
+    const logsPath = optionalText('logsPath', input.logsPath, 4096);
+    const rawResponsePath = optionalText('rawResponsePath', input.rawResponsePath, 4096);
+    return this.transact(async (scope) => {
+      const step = await scope.em.findOne(StepAttemptSchema, { id: input.id });
+      if (!step) throw notFound('StepAttempt', input.id);
+      const run = await lockRun(scope.em, step.runId);
+      this.endStep(scope, run, step, input.state, { exitCode, errorLog });
+      step.outputs = {
+        patch_ids: patchIds,
+        ...(logsPath ? { logs_path: logsPath } : {}),
+        ...(rawResponsePath ? { raw_response_path: rawResponsePath } : {}),
+      };
+      return step;
+    });
+  }
+
+  /** Runs as they change state (and as they are created), filtered by project and run. */
+  stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<Run> {
+    return noticeStream<RunStateNotice, Run>(this.bus, RUN_STATE_TOPIC, async (notice) => {
+      if (filter.projectId != null && notice.projectId !== filter.projectId) return null;
+      if (filter.runId != null && notice.runId !== filter.runId) return null;
+      return this.fork().findOne(RunSchema, { id: notice.runId });
+    });
+  }
+
+  addRunNote(input: { runId: string; message: string; payload?: unknown }): Promise<RunEvent> {
+    const message = requireText('message', input.message, TEXT_LIMIT);
+    const payload = jsonObject('payload', input.payload);
+    return this.transact(async (scope) => {
+      const run = await lockRun(scope.em, input.runId);
+      return this.record(scope, run, 'note', { ...payload, message });
+    }).then(async (eventId) => (await this.events.byId(eventId))!);
+  }
+
+  private moveRun(
+    id: string,
+    to: RunState,
+    payload: Record<string, unknown>,
+    apply: (run: Run, scope: WriteScope) => void,
+  ): Promise<Run> {
+    return this.transact(async (scope) => {
+      const run = await lockRun(scope.em, id);
+      const from = run.state;
+      runMachine.assert(from, to, run.id);
+      run.state = to;
+      if (to !== 'running') run.endedAt ??= scope.now;
+      apply(run, scope);
+      const kind: RunEventKind = to === 'running' ? 'run_started' : 'run_state_changed';
+      this.record(scope, run, kind, { from, to, ...withoutNulls(payload) });
+      if (to !== 'running') await this.cancelOpenSteps(scope, run);
+      announceState(scope, run);
+      return run;
+    });
+  }
+
+  /** A run that ends takes its still-running steps with it, each with its own event. */
+  private async cancelOpenSteps(scope: WriteScope, run: Run): Promise<void> {
+    const open = await scope.em.find(StepAttemptSchema, { runId: run.id, state: 'running' }, { orderBy: { sequence: 'asc' } });
+    for (const step of open) {
+      this.endStep(scope, run, step, 'canceled', { reason: `run ${run.state}` });
+    }
+  }
+
+  private endStep(
+    scope: WriteScope,
+    run: Run,
+    step: StepAttempt,
+    to: Exclude<StepState, 'running'>,
+    details: { exitCode?: number | null; errorLog?: string | null; reason?: string },
+  ): void {
+    stepMachine.assert(step.state, to, step.id);
+    step.state = to;
+    step.endedAt = scope.now;
+    step.exitCode = details.exitCode ?? null;
+    step.errorLog = details.errorLog ?? null;
+    step.stateReason = details.reason ?? null;
+    const kind: RunEventKind = to === 'failed' ? 'tool_call_error' : 'tool_call_completed';
+    this.record(scope, run, kind, withoutNulls({ sequence: step.sequence, state: to, ...details }), step.id);
+  }
+
+  /** Appends an event and keeps the run's counters in step with it. */
+  private record(scope: WriteScope, run: Run, kind: RunEventKind, payload: Record<string, unknown>, stepId?: string): string {
+    if (ERROR_EVENT_KINDS.has(kind)) run.errors += 1;
+    return appendRunEvent(scope, { runId: run.id, kind, payload, stepId });
+  }
+}
+
+/**
+ * Loads a run for a write. On PostgreSQL the row lock serializes writers of
+ * one run (step sequence, counters); SQLite has one writer at a time anyway
+ * and its dialect leaves the FOR UPDATE out.
+ */
+async function lockRun(em: EntityManager, id: string): Promise<Run> {
+  const run = await em.findOne(RunSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!run) throw notFound('Run', id);
+  return run;
+}
+
+function announceState(scope: WriteScope, run: Run): void {
+  scope.announce(RUN_STATE_TOPIC, { runId: run.id, projectId: run.projectId, state: run.state } satisfies RunStateNotice);
+}
+
+function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
+}
+

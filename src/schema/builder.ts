@@ -1,0 +1,53 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import { badInput } from '../engine/core/errors.js';
+import type { GatewayContext } from './context.js';
+
+export const builder = new SchemaBuilder<{
+  Context: GatewayContext;
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  Connection: { totalCount: () => Promise<number> };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [RelayPlugin],
+  defaultFieldNullability: false,
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
+    decodeGlobalID: (globalID) => decodeGlobalId(globalID, 'id'),
+  },
+});
+
+/** IDs are opaque to clients: base64url of "<Type>:<ULID>". */
+export function encodeGlobalId(typename: string, id: string): string {
+  return Buffer.from(`${typename}:${id}`).toString('base64url');
+}
+
+export function decodeGlobalId(globalId: string, field: string): { typename: string; id: string } {
+  const text = Buffer.from(globalId, 'base64url').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || colon === text.length - 1 || encodeGlobalId(text.slice(0, colon), text.slice(colon + 1)) !== globalId) {
+    throw badInput(field, `"${globalId}" is not a valid ID`);
+  }
+  return { typename: text.slice(0, colon), id: text.slice(colon + 1) };
+}
+
+/** The entity id inside a global id that must name `typename`. */
+export function parseId(globalId: string, typename: string, field: string): string {
+  const decoded = decodeGlobalId(globalId, field);
+  if (decoded.typename !== typename) throw badInput(field, `"${globalId}" is not a ${typename} ID`);
+  return decoded.id;
+}
+
+export function parseOptionalId(globalId: string | null | undefined, typename: string, field: string): string | null {
+  return globalId == null ? null : parseId(globalId, typename, field);
+}
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

@@ -1,0 +1,8 @@
+import type { Engine } from '../engine/index.js';
+import type { Loaders } from './loaders.js';
+
+/** What every resolver receives. */
+export interface GatewayContext {
+  engine: Engine;
+  loaders: Loaders;
+}

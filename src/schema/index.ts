@@ -1,0 +1,16 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './runs.js';
+import './contracts.js';
+import '../resolvers/runs.js';
+import '../resolvers/steps.js';
+import '../resolvers/events.js';
+import '../resolvers/contracts.js';
+
+export const schema = builder.toSchema();
+
+/** The SDL checked in as schema.graphql. */
+export function printGatewaySchema(): string {
+  return printSchema(lexicographicSortSchema(schema)) + '\n';
+}

@@ -1,0 +1,58 @@
+import DataLoader from 'dataloader';
+import type { Engine } from '../engine/index.js';
+import type { Run, RunEvent, StepAttempt } from '../engine/db/entities.js';
+import type { RunSlice } from '../engine/runs/run-queries.js';
+
+function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
+  return new DataLoader<string, T | null>(async (ids) => {
+    const found = new Map((await load(ids)).map((row) => [row.id, row]));
+    return ids.map((id) => found.get(id) ?? null);
+  });
+}
+
+/**
+ * Per-run first pages, batched: every run on a page that asks for the same
+ * (after, first) window is answered by one query.
+ */
+function slices<T>(load: (runIds: readonly string[], after: number, limit: number) => Promise<Map<string, RunSlice<T>>>) {
+  const windows = new Map<string, DataLoader<string, RunSlice<T>>>();
+  return (runId: string, after: number, limit: number): Promise<RunSlice<T>> => {
+    const key = `${after}:${limit}`;
+    let loader = windows.get(key);
+    if (!loader) {
+      loader = new DataLoader(async (runIds) => {
+        const result = await load(runIds, after, limit);
+        return runIds.map((id) => result.get(id)!);
+      });
+      windows.set(key, loader);
+    }
+    return loader.load(runId);
+  };
+}
+
+/** Request-scoped batching and caching of everything object fields read. */
+export function createLoaders(engine: Engine) {
+  const { queries } = engine;
+  return {
+    run: byId<Run>((ids) => queries.runsByIds(ids)),
+    step: byId<StepAttempt>((ids) => queries.stepsByIds(ids)),
+    event: byId<RunEvent>((ids) => queries.eventsByIds(ids)),
+    stepSlice: slices<StepAttempt>((ids, after, limit) => queries.stepSlices(ids, after, limit)),
+    eventSlice: slices<RunEvent>((ids, after, limit) => queries.eventSlices(ids, after, limit)),
+    eventCount: new DataLoader<string, number>(async (runIds) => {
+      const counts = await queries.eventCounts(runIds);
+      return runIds.map((id) => counts.get(id) ?? 0);
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/**
+ * A subscription keeps one context for its whole life: give each delivered
+ * event fresh loaders so that nested fields show current rows, not the ones
+ * cached for an earlier event.
+ */
+export function refreshLoaders(ctx: { engine: Engine; loaders: Loaders }): void {
+  ctx.loaders = createLoaders(ctx.engine);
+}

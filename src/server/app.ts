@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { WebSocketServer } from 'ws';
+import type { Engine } from '../engine/index.js';
+import type { Logger } from '../logger.js';
+import { schema } from '../schema/index.js';
+import { createLoaders } from '../schema/loaders.js';
+import type { GatewayContext } from '../schema/context.js';
+import { createErrorMasker, useCodedValidation } from './errors.js';
+import { handleHealth } from './health.js';
+import { attachGraphqlWs } from './websocket.js';
+
+export const GRAPHQL_PATH = '/graphql';
+/** How long shutdown waits for in-flight requests before closing their sockets. */
+const DRAIN_MS = 10_000;
+
+export interface AppOptions {
+  engine: Engine;
+  logger: Logger;
+}
+
+export interface App {
+  server: Server;
+  /** Listens; resolves to the base URL (http://host:port). */
+  start(port: number, host: string): Promise<string>;
+  /** Stops accepting, closes WebSockets with 1001, ends streams, drains requests. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_QUERY = `# uet-gateway: try a query, then open a second tab and subscribe.
+query RecentRuns {
+  runs(first: 5) {
+    totalCount
+    edges { node { id projectId phaseId state createdAt counters { stepAttempts errors } } }
+  }
+}
+`;
+
+export function buildApp({ engine, logger }: AppOptions): App {
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GatewayContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: () => ({ engine, loaders: createLoaders(engine) }),
+    maskedErrors: { maskError: createErrorMasker(logger) },
+    plugins: [useCodedValidation()],
+    // Rendered from the installed package: no CDN, works offline.
+    renderGraphiQL,
+    graphiql: { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY },
+    healthCheckEndpoint: false as unknown as string,
+    landingPage: false,
+    logging: {
+      debug: (...args) => logger.debug(String(args[0]), { details: args.slice(1) }),
+      info: (...args) => logger.info(String(args[0]), { details: args.slice(1) }),
+      warn: (...args) => logger.warn(String(args[0]), { details: args.slice(1) }),
+      error: (...args) => logger.error(String(args[0]), { details: args.slice(1) }),
+    },
+  });
+
+  const server = createServer((req, res) => {
+    if (handleHealth(req, res, engine)) return;
+    void yoga(req, res);
+  });
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  attachGraphqlWs(wss, yoga, logger);
+
+  return {
+    server,
+    start: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${shownHost}:${address.port}`);
+        });
+      }),
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of wss.clients) socket.close(1001, 'server shutting down');
+      wss.close();
+      // Open subscriptions (SSE included) end, so their responses finish.
+      engine.close();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

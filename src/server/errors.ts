@@ -1,0 +1,61 @@
+import { GraphQLError, type ValidationRule } from 'graphql';
+import { specifiedRules, ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule, VariablesInAllowedPositionRule } from 'graphql';
+import { DomainError } from '../engine/index.js';
+import type { Logger } from '../logger.js';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * Turns every error into one a client can act on: the engine's DomainErrors
+ * keep their code and details; GraphQL's own request errors (validation,
+ * variable and literal coercion) keep their code or get BAD_USER_INPUT;
+ * anything else, including a resolver's bug, is masked and logged.
+ */
+export function createErrorMasker(logger: Logger) {
+  return (error: unknown): Error => {
+    const located = error instanceof GraphQLError ? error : null;
+    const original = located?.originalError ?? error;
+    const at = { nodes: located?.nodes, source: located?.source, positions: located?.positions, path: located?.path };
+    if (original instanceof DomainError) {
+      return new GraphQLError(original.message, { ...at, extensions: { code: original.code, ...original.details } });
+    }
+    // A GraphQLError raised while coercing input (a scalar's or an enum's parser).
+    if (located && original instanceof GraphQLError && original !== located) {
+      return new GraphQLError(located.message, { ...at, extensions: { code: 'BAD_USER_INPUT', ...original.extensions } });
+    }
+    // Errors about the request itself carry no path; one with a path came from execution.
+    if (located && !located.originalError && !located.path) {
+      return located.extensions.code ? located : new GraphQLError(located.message, { ...at, extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    logger.error('unexpected error while executing an operation', { error: original, path: located?.path?.join('.') });
+    return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+}
+
+const VALUE_RULES = new Set<ValidationRule>([ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule, VariablesInAllowedPositionRule]);
+
+/** Gives a validation rule's errors a code, unless they carry one already. */
+function withCode(rule: ValidationRule): ValidationRule {
+  const code = VALUE_RULES.has(rule) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED';
+  return (context) => {
+    const coded = Object.create(context) as typeof context;
+    coded.reportError = (error: GraphQLError) =>
+      context.reportError(
+        error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code } }),
+      );
+    return rule(coded);
+  };
+}
+
+/**
+ * A wrong or missing argument value is BAD_USER_INPUT; any other problem
+ * with the document is GRAPHQL_VALIDATION_FAILED.
+ */
+export function useCodedValidation(): Plugin {
+  return {
+    onValidate({ validateFn, setValidationFn }) {
+      setValidationFn((schema, document, rules, ...rest) =>
+        validateFn(schema, document, (rules ?? specifiedRules).map(withCode), ...rest),
+      );
+    },
+  };
+}
