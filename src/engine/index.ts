@@ -28,6 +28,8 @@ export interface Engine {
   queries: RunQueries;
   events: RunEventReader;
   feed: RunEventFeed;
+  /** Subscriptions currently open (event streams and run state streams). */
+  openStreams(): number;
   /** Ends open streams; the caller closes the ORM. */
   close(): void;
 }
@@ -42,16 +44,21 @@ export function createEngine(options: EngineOptions): Engine {
   const transact = createTransact(orm, clock, createIdSource(clock), bus);
   const events = new RunEventReader(fork);
   const feed = new RunEventFeed(events, bus, onError);
+  const runs = new RunService(transact, contracts, events, bus, fork);
   return {
     orm,
     clock,
     bus,
     contracts,
-    runs: new RunService(transact, contracts, events, bus, fork),
+    runs,
     queries: new RunQueries(fork, events),
     events,
     feed,
-    close: () => feed.close(),
+    openStreams: () => feed.openStreams + runs.openStateStreams,
+    close: () => {
+      feed.close();
+      runs.closeStateStreams();
+    },
   };
 }
 

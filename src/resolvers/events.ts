@@ -49,7 +49,7 @@ builder.subscriptionField('runEvents', (t) =>
     subscribe: async (_, args, ctx) => {
       const runId = parseOptionalId(args.runId, 'Run', 'runId');
       const after = args.after != null ? decodeEventCursor(args.after, 'after') : null;
-      if (runId && !(await ctx.loaders.run.load(runId))) throw notFound('Run', args.runId!);
+      if (runId && !(await ctx.loaders.run.load(runId))) throw notFound('Run', runId);
       return ctx.engine.feed.stream({ runId, after, kinds: args.kinds });
     },
     resolve: (event, _, ctx) => {

@@ -14,7 +14,12 @@ builder.queryFields((t) => ({
       type: RunRef,
       description: 'Runs, newest first.',
       args: { filter: t.arg({ type: RunFilterInput }) },
-      resolve: (_, { filter, ...page }, ctx) => ctx.engine.queries.listRuns(filter ?? {}, page),
+      resolve: async (_, { filter, ...page }, ctx) => {
+        const result = await ctx.engine.queries.listRuns(filter ?? {}, page);
+        // Steps and events on this page point back at these runs: serve them from the loader.
+        for (const { node } of result.edges) ctx.loaders.run.prime(node.id, node);
+        return result;
+      },
     },
     {
       name: 'RunConnection',

@@ -18,6 +18,9 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // A refused mutation nulls only its own field, not the results of the
+    // mutations before it in the same document (which have committed).
+    relayMutationFieldOptions: { nullable: true },
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (globalID) => decodeGlobalId(globalID, 'id'),
   },

@@ -43,6 +43,10 @@ export function createLoaders(engine: Engine) {
       const counts = await queries.eventCounts(runIds);
       return runIds.map((id) => counts.get(id) ?? 0);
     }),
+    firstEventPosition: new DataLoader<string, number | null>(async (runIds) => {
+      const first = await queries.firstEventPositions(runIds);
+      return runIds.map((id) => first.get(id) ?? null);
+    }),
   };
 }
 

@@ -131,8 +131,8 @@ builder.node(RunRef, {
         const request = parsePageArgs(args, decodeEventCursor);
         const after = request.cursor ?? 0;
         const slice = await ctx.loaders.eventSlice(run.id, after, request.size);
-        const hasPrevious = after > 0 && (await ctx.engine.events.exists({ runId: run.id, atOrBefore: after }));
-        return sliceToPage(slice, eventCursor, hasPrevious, () => ctx.loaders.eventCount.load(run.id));
+        const first = after > 0 ? await ctx.loaders.firstEventPosition.load(run.id) : null;
+        return sliceToPage(slice, eventCursor, first !== null && first <= after, () => ctx.loaders.eventCount.load(run.id));
       },
     }),
   }),

@@ -38,6 +38,24 @@ query RecentRuns {
 }
 `;
 
+/**
+ * Yoga logs every error its masker rewrote; those are client errors or were
+ * already logged by the masker itself, so they go to debug.
+ */
+function yogaLogger(logger: Logger) {
+  const forward = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) =>
+    logger[level](String(args[0]), args.length > 1 ? { details: args.slice(1) } : {});
+  return {
+    debug: forward('debug'),
+    info: forward('info'),
+    warn: forward('warn'),
+    error: (...args: unknown[]) => {
+      const graphqlError = args[0] instanceof Error && args[0].name === 'GraphQLError';
+      (graphqlError ? logger.debug : logger.error)(String(args[0]), { error: args[0] });
+    },
+  };
+}
+
 export function buildApp({ engine, logger }: AppOptions): App {
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GatewayContext>({
     schema,
@@ -50,12 +68,7 @@ export function buildApp({ engine, logger }: AppOptions): App {
     graphiql: { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY },
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
-    logging: {
-      debug: (...args) => logger.debug(String(args[0]), { details: args.slice(1) }),
-      info: (...args) => logger.info(String(args[0]), { details: args.slice(1) }),
-      warn: (...args) => logger.warn(String(args[0]), { details: args.slice(1) }),
-      error: (...args) => logger.error(String(args[0]), { details: args.slice(1) }),
-    },
+    logging: yogaLogger(logger),
   });
 
   const server = createServer((req, res) => {

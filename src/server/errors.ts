@@ -2,7 +2,24 @@ import { GraphQLError, type ValidationRule } from 'graphql';
 import { specifiedRules, ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule, VariablesInAllowedPositionRule } from 'graphql';
 import { DomainError } from '../engine/index.js';
 import type { Logger } from '../logger.js';
+import { encodeGlobalId } from '../schema/builder.js';
 import type { Plugin } from 'graphql-yoga';
+
+/**
+ * By shape, not instanceof: a test runner or a bundler may load graphql
+ * twice (its CommonJS and ESM builds), and errors cross between the copies.
+ */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError' && 'extensions' in error;
+}
+
+/** The engine speaks in raw ULIDs; clients know entities by their global ids. */
+function withClientIds(error: DomainError): { message: string; details: Record<string, unknown> } {
+  const { entity, id } = error.details;
+  if (typeof entity !== 'string' || typeof id !== 'string') return { message: error.message, details: error.details };
+  const globalId = encodeGlobalId(entity, id);
+  return { message: error.message.replaceAll(id, globalId), details: { ...error.details, id: globalId } };
+}
 
 /**
  * Turns every error into one a client can act on: the engine's DomainErrors
@@ -12,14 +29,15 @@ import type { Plugin } from 'graphql-yoga';
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
-    const located = error instanceof GraphQLError ? error : null;
+    const located = isGraphQLError(error) ? error : null;
     const original = located?.originalError ?? error;
     const at = { nodes: located?.nodes, source: located?.source, positions: located?.positions, path: located?.path };
     if (original instanceof DomainError) {
-      return new GraphQLError(original.message, { ...at, extensions: { code: original.code, ...original.details } });
+      const { message, details } = withClientIds(original);
+      return new GraphQLError(message, { ...at, extensions: { code: original.code, ...details } });
     }
     // A GraphQLError raised while coercing input (a scalar's or an enum's parser).
-    if (located && original instanceof GraphQLError && original !== located) {
+    if (located && isGraphQLError(original) && original !== located) {
       return new GraphQLError(located.message, { ...at, extensions: { code: 'BAD_USER_INPUT', ...original.extensions } });
     }
     // Errors about the request itself carry no path; one with a path came from execution.

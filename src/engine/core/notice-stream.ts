@@ -9,6 +9,7 @@ export function noticeStream<N extends object, T>(
   bus: EventBus,
   topic: string,
   load: (notice: N) => Promise<T | null>,
+  onClose: () => void = () => {},
 ): AsyncIterableIterator<T> {
   const queue: N[] = [];
   let wake: (() => void) | null = null;
@@ -18,8 +19,10 @@ export function noticeStream<N extends object, T>(
     wake?.();
   });
   const finish = () => {
+    if (ended) return;
     ended = true;
     unsubscribe();
+    onClose();
     wake?.();
   };
   const done = { value: undefined, done: true } as const;

@@ -5,7 +5,7 @@ import { RUN_EVENT_TOPIC, type RunEventNotice, type RunEventReader } from './eve
 
 const READ_BATCH = 500;
 /** A subscriber that falls this far behind is ended; it can resume from its last cursor. */
-export const MAX_BUFFERED_EVENTS = 10_000;
+export const DEFAULT_MAX_BUFFERED_EVENTS = 10_000;
 
 interface Listener {
   queue: RunEvent[];
@@ -31,6 +31,7 @@ class Tail {
     private readonly runId: string | null,
     private readonly reader: RunEventReader,
     private readonly onError: (error: unknown) => void,
+    private readonly maxBuffered: number,
   ) {
     this.ready = reader.lastPosition().then((position) => {
       this.last = Math.max(this.last, position);
@@ -58,7 +59,7 @@ class Tail {
     for (;;) {
       const rows = await this.reader.after({ runId: this.runId, after: this.last, limit: READ_BATCH });
       for (const row of rows) {
-        for (const listener of this.listeners) deliver(listener, row);
+        for (const listener of this.listeners) deliver(listener, row, this.maxBuffered);
       }
       if (rows.length > 0) this.last = rows[rows.length - 1].position;
       if (rows.length < READ_BATCH) return;
@@ -66,11 +67,11 @@ class Tail {
   }
 }
 
-function deliver(listener: Listener, event: RunEvent): void {
+function deliver(listener: Listener, event: RunEvent, maxBuffered: number): void {
   if (listener.ended) return;
-  if (listener.queue.length >= MAX_BUFFERED_EVENTS) {
+  if (listener.queue.length >= maxBuffered) {
     listener.failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with the last cursor', {
-      maxBuffered: MAX_BUFFERED_EVENTS,
+      maxBuffered,
     });
     listener.ended = true;
   } else {
@@ -97,6 +98,7 @@ export class RunEventFeed {
     private readonly reader: RunEventReader,
     bus: EventBus,
     private readonly onError: (error: unknown) => void,
+    private readonly maxBuffered = DEFAULT_MAX_BUFFERED_EVENTS,
   ) {
     this.unsubscribe = bus.subscribe<RunEventNotice>(RUN_EVENT_TOPIC, (notice) => {
       this.tails.get('*')?.wake();
@@ -191,7 +193,7 @@ export class RunEventFeed {
   private tailFor(key: string, runId: string | null): Tail {
     let tail = this.tails.get(key);
     if (!tail) {
-      tail = new Tail(runId, this.reader, this.onError);
+      tail = new Tail(runId, this.reader, this.onError, this.maxBuffered);
       this.tails.set(key, tail);
     }
     return tail;

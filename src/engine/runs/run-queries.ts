@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { FilterQuery } from '@mikro-orm/core';
-import { badInput } from '../core/errors.js';
+import { badInput, notFound } from '../core/errors.js';
 import { ulidFloor, isUlid } from '../core/ids.js';
 import {
   assemblePage,
@@ -104,6 +104,18 @@ export class RunQueries {
     return this.slices(RunEventSchema.meta.className, 'run_event', 'position', runIds, afterPosition, limit);
   }
 
+  /** The first log position of each run that has events. */
+  async firstEventPositions(runIds: readonly string[]): Promise<Map<string, number>> {
+    const rows = await this.fork()
+      .getKnex()
+      .select('run_id')
+      .min({ first: 'position' })
+      .from('run_event')
+      .whereIn('run_id', [...runIds])
+      .groupBy('run_id');
+    return new Map(rows.map((row) => [String(row.run_id), Number(row.first)]));
+  }
+
   async eventCounts(runIds: readonly string[]): Promise<Map<string, number>> {
     const rows = await this.fork()
       .getKnex()
@@ -119,6 +131,9 @@ export class RunQueries {
   async eventsPage(query: { runId?: string | null; kinds?: RunEventKind[] | null }, args: PageArgs): Promise<Page<RunEvent>> {
     if (args.last != null || args.before != null) throw badInput('last', 'the event log pages forwards only (first/after)');
     const request = parsePageArgs(args, decodeEventCursor);
+    if (query.runId && !(await this.fork().findOne(RunSchema, { id: query.runId }, { fields: ['id'] }))) {
+      throw notFound('Run', query.runId);
+    }
     const after = request.cursor ?? 0;
     const rows = await this.events.after({ ...query, after, limit: request.size + 1 });
     return assemblePage(

@@ -4,6 +4,7 @@ import { DomainError, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import { noticeStream } from '../core/notice-stream.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
+import { ulidTime } from '../core/ids.js';
 import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import {
@@ -62,6 +63,8 @@ const TEXT_LIMIT = 1_000_000;
 
 /** Every write to runs, steps and their log (each one transaction), and the live view of run states. */
 export class RunService {
+  private readonly stateStreams = new Set<AsyncIterableIterator<Run>>();
+
   constructor(
     private readonly transact: Transact,
     private readonly contracts: ContractRegistry,
@@ -70,7 +73,7 @@ export class RunService {
     private readonly fork: () => EntityManager,
   ) {}
 
-  createRun(input: CreateRunInput): Promise<Run> {
+  async createRun(input: CreateRunInput): Promise<Run> {
     const origin = (input.origin ?? { trigger_type: 'manual' }) as RunOrigin;
     this.contracts.check('origin', 'run_record', origin, '#/$defs/origin');
     const fields = {
@@ -81,11 +84,13 @@ export class RunService {
       metadata: jsonObject('metadata', input.metadata),
     };
     return this.transact(async (scope) => {
+      const id = scope.newId();
       const run = scope.em.create(RunSchema, {
-        id: scope.newId(),
+        id,
         ...fields,
         state: 'pending',
-        createdAt: scope.now,
+        // Taken from the id itself, so the created-at filters can be id ranges.
+        createdAt: new Date(ulidTime(id)),
         origin,
         stepAttempts: 0,
         patchesCreated: 0,
@@ -99,13 +104,13 @@ export class RunService {
     });
   }
 
-  startRun(id: string): Promise<Run> {
+  async startRun(id: string): Promise<Run> {
     return this.moveRun(id, 'running', {}, (run, scope) => {
       run.startedAt = scope.now;
     });
   }
 
-  completeRun(input: { id: string; state: 'succeeded' | 'failed'; exitCode?: number | null; errorMessage?: string | null }): Promise<Run> {
+  async completeRun(input: { id: string; state: 'succeeded' | 'failed'; exitCode?: number | null; errorMessage?: string | null }): Promise<Run> {
     const exitCode = optionalInt('exitCode', input.exitCode);
     const errorMessage = optionalText('errorMessage', input.errorMessage, TEXT_LIMIT);
     return this.moveRun(input.id, input.state, { exitCode, errorMessage }, (run) => {
@@ -114,21 +119,21 @@ export class RunService {
     });
   }
 
-  cancelRun(id: string, reason?: string | null): Promise<Run> {
+  async cancelRun(id: string, reason?: string | null): Promise<Run> {
     const stateReason = optionalText('reason', reason, TEXT_LIMIT);
     return this.moveRun(id, 'canceled', { reason: stateReason }, (run) => {
       run.stateReason = stateReason;
     });
   }
 
-  quarantineRun(id: string, reason: string): Promise<Run> {
+  async quarantineRun(id: string, reason: string): Promise<Run> {
     const stateReason = requireText('reason', reason, TEXT_LIMIT);
     return this.moveRun(id, 'quarantined', { reason: stateReason }, (run) => {
       run.stateReason = stateReason;
     });
   }
 
-  startStep(input: StartStepInput): Promise<StepAttempt> {
+  async startStep(input: StartStepInput): Promise<StepAttempt> {
     const fields = {
       toolId: requireText('toolId', input.toolId),
       toolRunId: optionalText('toolRunId', input.toolRunId),
@@ -162,7 +167,7 @@ export class RunService {
     });
   }
 
-  completeStep(input: CompleteStepInput): Promise<StepAttempt> {
+  async completeStep(input: CompleteStepInput): Promise<StepAttempt> {
     const exitCode = optionalInt('exitCode', input.exitCode);
     const errorLog = optionalText('errorLog', input.errorLog, TEXT_LIMIT);
     const patchIds = (input.outputPatchIds ?? []).map((id, i) => requireText(`outputPatchIds[${i}]`, id));
@@ -184,14 +189,30 @@ export class RunService {
 
   /** Runs as they change state (and as they are created), filtered by project and run. */
   stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<Run> {
-    return noticeStream<RunStateNotice, Run>(this.bus, RUN_STATE_TOPIC, async (notice) => {
-      if (filter.projectId != null && notice.projectId !== filter.projectId) return null;
-      if (filter.runId != null && notice.runId !== filter.runId) return null;
-      return this.fork().findOne(RunSchema, { id: notice.runId });
-    });
+    const stream = noticeStream<RunStateNotice, Run>(
+      this.bus,
+      RUN_STATE_TOPIC,
+      async (notice) => {
+        if (filter.projectId != null && notice.projectId !== filter.projectId) return null;
+        if (filter.runId != null && notice.runId !== filter.runId) return null;
+        return this.fork().findOne(RunSchema, { id: notice.runId });
+      },
+      () => this.stateStreams.delete(stream),
+    );
+    this.stateStreams.add(stream);
+    return stream;
   }
 
-  addRunNote(input: { runId: string; message: string; payload?: unknown }): Promise<RunEvent> {
+  get openStateStreams(): number {
+    return this.stateStreams.size;
+  }
+
+  /** Ends every open stateChanges stream (shutdown). */
+  closeStateStreams(): void {
+    for (const stream of this.stateStreams) void stream.return?.();
+  }
+
+  async addRunNote(input: { runId: string; message: string; payload?: unknown }): Promise<RunEvent> {
     const message = requireText('message', input.message, TEXT_LIMIT);
     const payload = jsonObject('payload', input.payload);
     return this.transact(async (scope) => {

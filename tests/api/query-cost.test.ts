@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../src/engine/core/pagination.js';
+import { eventCursor, STEP_CURSOR } from '../../src/engine/runs/run-queries.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const RUNS = 20;
+const STEPS = 3;
+/** Per run: RUN_CREATED, RUN_STARTED, STARTED + COMPLETED per step, one NOTE. */
+const EVENTS = 2 + 2 * STEPS + 1;
+/** The most SQL statements one query below may cost, whatever the page size (measured: 6, 6 and 7). */
+const MAX_STATEMENTS = 7;
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const runs = server.engine.runs;
+  for (let r = 0; r < RUNS; r++) {
+    const run = await runs.createRun({ projectId: 'cost', phaseId: 'p' });
+    await runs.startRun(run.id);
+    for (let s = 1; s <= STEPS; s++) {
+      const step = await runs.startStep({ runId: run.id, toolId: `tool-${s}` });
+      await runs.completeStep({ id: step.id, state: 'succeeded' });
+    }
+    await runs.addRunNote({ runId: run.id, message: 'hello' });
+  }
+});
+afterAll(() => server.stop());
+
+/** Answers one HTTP query and counts the SQL statements the server issued meanwhile. */
+async function costOf(query: string, variables: Record<string, unknown>) {
+  const knex = server.engine.orm.em.getKnex();
+  const statements: string[] = [];
+  const listener = (q: { sql: string }) => statements.push(q.sql);
+  knex.on('query', listener);
+  try {
+    const res = await server.gql(query, variables);
+    expect(res.errors).toBeUndefined();
+    return { data: res.data, statements };
+  } finally {
+    knex.off('query', listener);
+  }
+}
+
+const nested = (stepsArgs: string, eventsArgs: string) => `query($n: Int!${(stepsArgs + eventsArgs).includes('$after') ? ', $after: String' : ''}) {
+  runs(first: $n) { totalCount edges { node { id state
+    steps(${stepsArgs}) { totalCount edges { node { sequence run { id } } } }
+    events(${eventsArgs}) { totalCount edges { node { kind step { id } run { id } } } } } } } }`;
+
+const QUERIES = [
+  { name: 'first pages of steps and events', query: nested('first: 10', 'first: 5'), steps: STEPS, events: 5 },
+  { name: 'steps after a cursor', query: nested('first: 10, after: $after', 'first: 5'), after: encodeCursor(STEP_CURSOR, 1), steps: STEPS - 1, events: 5 },
+  // Position 1 is the oldest run's first event: every run still has 5 or more events after it.
+  { name: 'events after a cursor', query: nested('first: 10', 'first: 5, after: $after'), after: eventCursor({ position: 1 }), steps: STEPS, events: 5 },
+];
+
+describe('query cost: no N+1 over the runs page', () => {
+  it.each(QUERIES)('$name: a small constant number of statements for 1, 5 and 20 runs', async ({ name, query, after, steps, events }) => {
+    const counts: Record<number, number> = {};
+    for (const n of [1, 5, RUNS]) {
+      const { data, statements } = await costOf(query, { n, after });
+      counts[n] = statements.length;
+      // The answer is complete, so a cheap count is not a cheap failure.
+      expect(data.runs.totalCount).toBe(RUNS);
+      expect(data.runs.edges).toHaveLength(n);
+      for (const { node } of data.runs.edges) {
+        expect(node.steps.totalCount).toBe(STEPS);
+        expect(node.steps.edges).toHaveLength(steps);
+        expect(node.events.totalCount).toBe(EVENTS);
+        expect(node.events.edges).toHaveLength(events);
+        for (const { node: child } of [...node.steps.edges, ...node.events.edges]) expect(child.run.id).toBe(node.id);
+      }
+      if (n === RUNS) console.log(`[query-cost] ${name}, 20 runs:\n  ${statements.map((sql) => sql.slice(0, 120)).join('\n  ')}`);
+    }
+    console.log(`[query-cost] ${name}: statements by page size ${JSON.stringify(counts)}`);
+    expect(counts[1]).toBeGreaterThan(0);
+    expect(counts, 'statements must not grow with the page size').toEqual({ 1: counts[1], 5: counts[1], [RUNS]: counts[1] });
+    expect(counts[RUNS]).toBeLessThanOrEqual(MAX_STATEMENTS);
+  });
+});

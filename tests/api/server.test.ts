@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+import { describe, expect, it } from 'vitest';
+import { createRun, startTestServer, subscribe } from '../helpers/server.js';
+
+/** Waits for a WebSocket close and returns its code. */
+function closeCode(socket: WebSocket): Promise<number> {
+  return new Promise((resolve) => socket.once('close', (code) => resolve(code)));
+}
+
+function openSocket(wsUrl: string): Promise<WebSocket> {
+  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => {
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      socket.once('message', () => resolve(socket));
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('the HTTP server', () => {
+  it('serves GraphiQL from installed packages, with no external script or stylesheet', async () => {
+    const server = await startTestServer();
+    try {
+      const res = await fetch(server.url, { headers: { accept: 'text/html' } });
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain('graphiql');
+      expect(html).toContain('uet-gateway');
+      expect(html).not.toMatch(/<script[^>]+src=["']?https?:/i);
+      expect(html).not.toMatch(/<link[^>]+href=["']?https?:/i);
+      expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdnjs/i);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('answers /health and /ready', async () => {
+    const server = await startTestServer();
+    try {
+      const base = server.url.replace('/graphql', '');
+      expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' });
+      expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready' });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('stops gracefully: WebSockets close with 1001, open streams end, in-flight requests finish', async () => {
+    const server = await startTestServer();
+    const runId = await createRun(server);
+    const socket = await openSocket(server.wsUrl);
+    const closed = closeCode(socket);
+    const sub = subscribe(server.wsClient(), `subscription($runId: ID) { runEvents(runId: $runId) { id } }`, { runId });
+    while (server.engine.openStreams() === 0) await new Promise((r) => setTimeout(r, 5));
+    // Hold the database so that a request is provably in flight when stop() begins.
+    let release = () => {};
+    let entered = () => {};
+    const holding = new Promise<void>((r) => (entered = r));
+    const held = server.engine.orm.em.fork().transactional(() => {
+      entered();
+      return new Promise<void>((r) => (release = r));
+    });
+    await holding;
+    const pool = (server.engine.orm.em.getKnex().client as { pool: { numPendingAcquires(): number } }).pool;
+    const inFlight = server.gql(`{ runs(first: 1) { totalCount } }`);
+    while (pool.numPendingAcquires() === 0) await new Promise((r) => setTimeout(r, 5));
+    const stopped = server.app.stop();
+    release();
+    await held;
+    await stopped;
+    expect(await closed).toBe(1001);
+    await expect(sub.done).rejects.toMatchObject({ code: 1001 });
+    expect((await inFlight).data).toEqual({ runs: { totalCount: 1 } });
+    expect(server.engine.openStreams()).toBe(0);
+    await server.engine.orm.close();
+  });
+});
+
+describe('npm start', () => {
+  it('creates and migrates the SQLite file, answers queries, and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-start-'));
+    const dbFile = join(dir, 'nested', 'gateway.sqlite');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dbFile}`, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stderr! }).on('line', (line) => {
+          const match = /"url":"([^"]+)"/.exec(line);
+          if (match) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
+      });
+      expect(existsSync(dbFile)).toBe(true);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ runs(first: 5) { totalCount } }' }),
+      });
+      expect(await res.json()).toEqual({ data: { runs: { totalCount: 0 } } });
+      const socket = await openSocket(url.replace('http', 'ws'));
+      const closed = closeCode(socket);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(1001);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { printGatewaySchema } from '../../src/schema/index.js';
+
+describe('checked-in artefacts', () => {
+  it('schema.graphql matches the schema the code builds (run `npm run schema` after changing it)', () => {
+    const checkedIn = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+    expect(checkedIn).toBe(printGatewaySchema());
+  });
+
+  it('the migrations build exactly the database the entities describe', async () => {
+    const orm = await openDatabase({ sqlitePath: ':memory:' });
+    try {
+      await migrateDatabase(orm);
+      const drift = await orm.schema.getUpdateSchemaSQL({ wrap: false });
+      expect(drift.trim()).toBe('');
+    } finally {
+      await orm.close();
+    }
+  });
+
+  it('every runs filter and the event log reads use an index, never a table scan', async () => {
+    const orm = await openDatabase({ sqlitePath: ':memory:' });
+    try {
+      await migrateDatabase(orm);
+      const plan = async (sql: string) => {
+        const rows: { detail: string }[] = await orm.em.getConnection().execute(`explain query plan ${sql}`);
+        return rows.map((r) => r.detail).join(' | ');
+      };
+      const queries = [
+        "select * from run where project_id = 'p' and id < 'Z' order by id desc limit 21",
+        "select * from run where phase_id = 'p' order by id desc limit 21",
+        "select * from run where workstream_id = 'w' order by id desc limit 21",
+        "select * from run where state in ('running', 'pending') order by id desc limit 21",
+        "select * from run where id >= '01' and id < '02' order by id desc limit 21",
+        "select count(*) from run where project_id = 'p'",
+        "select * from run_event where run_id = 'r' and position > 5 order by position asc limit 21",
+        'select * from run_event where position > 5 order by position asc limit 21',
+        "select * from step_attempt where run_id = 'r' and sequence > 0 order by sequence limit 11",
+      ];
+      for (const sql of queries) {
+        const detail = await plan(sql);
+        expect(detail, sql).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/);
+        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt)(?! USING)/);
+      }
+    } finally {
+      await orm.close();
+    }
+  });
+});

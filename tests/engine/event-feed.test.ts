@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RunEventFeed } from '../../src/engine/runs/event-feed.js';
+import type { RunEvent } from '../../src/engine/db/entities.js';
+import { createTestEngine } from '../helpers/engine.js';
+
+type TestEngine = Awaited<ReturnType<typeof createTestEngine>>;
+let engine: TestEngine;
+let runId: string;
+
+beforeEach(async () => {
+  engine = await createTestEngine();
+  runId = (await engine.runs.createRun({ projectId: 'p', phaseId: 'ph' })).id;
+  await engine.runs.startRun(runId);
+});
+afterEach(() => engine.dispose());
+
+const note = (id: string, message: string) => engine.runs.addRunNote({ runId: id, message });
+
+async function take(stream: AsyncIterator<RunEvent>, count: number): Promise<RunEvent[]> {
+  const out: RunEvent[] = [];
+  while (out.length < count) {
+    const { value, done } = await stream.next();
+    if (done) break;
+    out.push(value);
+  }
+  return out;
+}
+
+const positions = (events: RunEvent[]) => events.map((e) => e.position);
+
+describe('run event feed', () => {
+  it('replays after a position, then continues live without gap or duplicate while writes race the replay', async () => {
+    for (let i = 0; i < 30; i++) await note(runId, `before ${i}`);
+    const stream = engine.feed.stream({ runId, after: 2 });
+    // Writes committed while the replay is being read.
+    const writer = (async () => {
+      for (let i = 0; i < 30; i++) await note(runId, `during ${i}`);
+    })();
+    const received = await take(stream, 60);
+    await writer;
+    const stored = await engine.events.after({ runId, after: 2, limit: 1000 });
+    expect(positions(received)).toEqual(positions(stored));
+    expect(new Set(positions(received)).size).toBe(received.length);
+    await stream.return?.();
+  });
+
+  it('streams all runs in log order when no run is named', async () => {
+    const other = (await engine.runs.createRun({ projectId: 'q', phaseId: 'ph' })).id;
+    const start = await engine.events.lastPosition();
+    const stream = engine.feed.stream({ after: start });
+    await Promise.all([note(runId, 'a'), note(other, 'b'), note(runId, 'c'), note(other, 'd')]);
+    const received = await take(stream, 4);
+    expect(positions(received)).toEqual([start + 1, start + 2, start + 3, start + 4]);
+    expect(new Set(received.map((e) => e.runId))).toEqual(new Set([runId, other]));
+    await stream.return?.();
+  });
+
+  it('without a cursor delivers only what is appended after it starts', async () => {
+    await note(runId, 'old');
+    const stream = engine.feed.stream({ runId, after: null });
+    const first = stream.next();
+    // The stream attaches asynchronously; wait until it is listening.
+    while (engine.feed.openStreams === 0) await new Promise((r) => setTimeout(r, 1));
+    await note(runId, 'new');
+    const { value } = await first;
+    expect(value!.payload).toEqual({ message: 'new' });
+    await stream.return?.();
+  });
+
+  it('filters by kind, and by run', async () => {
+    const other = (await engine.runs.createRun({ projectId: 'q', phaseId: 'ph' })).id;
+    const stream = engine.feed.stream({ runId, after: 0, kinds: ['note'] });
+    await note(other, 'elsewhere');
+    await engine.runs.startStep({ runId, toolId: 'tool' });
+    await note(runId, 'mine');
+    const [event] = await take(stream, 1);
+    expect(event).toMatchObject({ runId, kind: 'note', payload: { message: 'mine' } });
+    await stream.return?.();
+  });
+
+  it('ends at once on return(), even while waiting for the next event', async () => {
+    const stream = engine.feed.stream({ runId, after: null });
+    const pending = stream.next();
+    while (engine.feed.openStreams === 0) await new Promise((r) => setTimeout(r, 1));
+    await stream.return?.();
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    expect(engine.feed.openStreams).toBe(0);
+  });
+
+  it('ends a subscriber that falls too far behind with SLOW_CONSUMER, and it can resume', async () => {
+    const feed = new RunEventFeed(engine.events, engine.bus, () => {}, 3);
+    const stream = feed.stream({ runId, after: null });
+    const first = stream.next();
+    while (feed.openStreams === 0) await new Promise((r) => setTimeout(r, 1));
+    for (let i = 0; i < 6; i++) await note(runId, `burst ${i}`);
+    const got = await first;
+    let error: unknown;
+    const rest: RunEvent[] = [];
+    try {
+      for (;;) {
+        const next = await stream.next();
+        if (next.done) break;
+        rest.push(next.value);
+      }
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'SLOW_CONSUMER' });
+    const last = [got.value!, ...rest].at(-1)!.position;
+    const resumed = feed.stream({ runId, after: last });
+    const tail = await take(resumed, 6 - 1 - rest.length);
+    expect(positions([got.value!, ...rest, ...tail])).toEqual(positions(await engine.events.after({ runId, after: got.value!.position - 1, limit: 100 })));
+    await resumed.return?.();
+    feed.close();
+  });
+
+  it('announces only after commit: a refused write publishes nothing', async () => {
+    const seen: unknown[] = [];
+    const off = engine.bus.subscribe('run.event', (m) => seen.push(m));
+    await expect(engine.runs.startRun(runId)).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+    await expect(engine.runs.quarantineRun(runId, '')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(seen).toEqual([]);
+    await note(runId, 'ok');
+    expect(seen).toHaveLength(1);
+    off();
+  });
+});

@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { createEngine, type Engine } from '../../src/engine/index.js';
+import { createLogger } from '../../src/logger.js';
+import { buildApp, type App } from '../../src/server/app.js';
+
+export interface GraphQLResponse<T = any> {
+  data?: T;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[];
+}
+
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  engine: Engine;
+  app: App;
+  /** Lines the server logged (errors included), for assertions. */
+  logs: string[];
+  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  wsClient(options?: { retryAttempts?: number }): Client;
+  stop(): Promise<void>;
+}
+
+/** A real gateway on port 0 over a real SQLite file in a temporary directory. */
+export async function startTestServer(): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-test-'));
+  const orm = await openDatabase({ sqlitePath: join(dir, 'gateway.sqlite') });
+  await migrateDatabase(orm);
+  const logs: string[] = [];
+  const logger = createLogger('info', (line) => logs.push(line));
+  const engine = createEngine({ orm, onError: (error) => logs.push(String(error)) });
+  const app = buildApp({ engine, logger });
+  const base = await app.start(0, '127.0.0.1');
+  const url = `${base}/graphql`;
+  const wsUrl = url.replace('http', 'ws');
+  const clients: Client[] = [];
+  return {
+    url,
+    wsUrl,
+    engine,
+    app,
+    logs,
+    async gql(query, variables) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GraphQLResponse;
+    },
+    wsClient(options = {}) {
+      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: options.retryAttempts ?? 0, lazy: true });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
+      await orm.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects a subscription's results over graphql-ws; `next(n)` waits until n have arrived. */
+export function subscribe<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): { results: GraphQLResponse<T>[]; done: Promise<void>; next(count: number, timeoutMs?: number): Promise<void>; stop(): void } {
+  const results: GraphQLResponse<T>[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  let stop = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          results.push(value as GraphQLResponse<T>);
+          for (const w of waiters.filter((w) => results.length >= w.count)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
+        },
+        error: reject,
+        complete: resolve,
+      },
+    );
+  });
+  // Callers may look at `done` only later; don't let an early close count as unhandled.
+  done.catch(() => {});
+  return {
+    results,
+    done,
+    stop: () => stop(),
+    next(count, timeoutMs = 10_000) {
+      if (results.length >= count) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`got ${results.length} of ${count} results`)), timeoutMs);
+        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    },
+  };
+}
+
+export const RUN_FIELDS = `id projectId phaseId workstreamId executionRequestId state stateReason createdAt startedAt endedAt exitCode errorMessage origin metadata counters { stepAttempts patchesCreated patchesApplied errors }`;
+
+/** Creates a run through the API and returns its id. */
+export async function createRun(server: TestServer, input: Record<string, unknown> = {}): Promise<string> {
+  const res = await server.gql(`mutation($input: CreateRunInput!) { createRun(input: $input) { run { id } } }`, {
+    input: { projectId: 'proj-1', phaseId: 'phase-1', ...input },
+  });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data.createRun.run.id;
+}
