@@ -71,7 +71,10 @@ export function buildApp({ engine, logger }: AppOptions): App {
     logging: yogaLogger(logger),
   });
 
+  let stopping = false;
   const server = createServer((req, res) => {
+    // While stopping, a connection whose last response is done is idle: close it now rather than at keep-alive timeout.
+    res.once('close', () => stopping && setImmediate(() => server.closeIdleConnections()));
     if (handleHealth(req, res, engine)) return;
     void yoga(req, res);
   });
@@ -91,6 +94,7 @@ export function buildApp({ engine, logger }: AppOptions): App {
         });
       }),
     async stop() {
+      stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of wss.clients) socket.close(1001, 'server shutting down');
       wss.close();

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * The engine's publish/subscribe seam. Messages are small JSON objects that
  * wake readers up; the database stays the source of truth. Backed by any
@@ -15,8 +17,15 @@ export interface TopicEventTarget {
   dispatchEvent(event: Event): boolean;
 }
 
+/** An in-process target; every open subscription adds a listener, so no cap. */
+function localTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
+
 export function createEventBus(
-  target: TopicEventTarget = new EventTarget(),
+  target: TopicEventTarget = localTarget(),
   onListenerError: (error: unknown) => void = (error) => console.error('event bus listener failed', error),
 ): EventBus {
   return {
