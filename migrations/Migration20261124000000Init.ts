@@ -10,11 +10,9 @@ export class Migration20261124000000Init extends Migration {
     this.addSql('create index `run_workstream_id_id_idx` on `run` (`workstream_id`, `id`)');
     this.addSql('create index `run_state_id_idx` on `run` (`state`, `id`)');
     this.addSql('create table `step_attempt` (`id` text not null, `run_id` text not null, `sequence` integer not null, `tool_id` text not null, `tool_run_id` text null, `execution_request_id` text null, `prompt_id` text null, `state` text not null, `state_reason` text null, `started_at` datetime not null, `ended_at` datetime null, `exit_code` integer null, `input_prompt` text null, `outputs` json not null, `error_log` text null, `metadata` json not null, constraint `step_attempt_run_id_foreign` foreign key(`run_id`) references `run`(`id`) on delete cascade on update cascade, primary key (`id`))');
-    this.addSql('create index `step_attempt_run_id_index` on `step_attempt` (`run_id`)');
     this.addSql('create unique index `step_attempt_run_id_sequence_unique` on `step_attempt` (`run_id`, `sequence`)');
     this.addSql('create table `run_event` (`id` text not null, `position` bigint not null, `run_id` text not null, `step_id` text null, `ts` datetime not null, `kind` text not null, `payload` json not null, constraint `run_event_run_id_foreign` foreign key(`run_id`) references `run`(`id`) on delete cascade on update cascade, constraint `run_event_step_id_foreign` foreign key(`step_id`) references `step_attempt`(`id`) on delete cascade on update cascade, primary key (`id`))');
     this.addSql('create unique index `run_event_position_unique` on `run_event` (`position`)');
-    this.addSql('create index `run_event_run_id_index` on `run_event` (`run_id`)');
     this.addSql('create index `run_event_step_id_index` on `run_event` (`step_id`)');
     this.addSql('create index `run_event_run_id_position_idx` on `run_event` (`run_id`, `position`)');
     this.addSql("insert into `log_sequence` (`name`, `value`) values ('run_event', 0);");

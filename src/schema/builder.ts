@@ -22,9 +22,16 @@ export const builder = new SchemaBuilder<{
     // mutations before it in the same document (which have committed).
     relayMutationFieldOptions: { nullable: true },
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
-    decodeGlobalID: (globalID) => decodeGlobalId(globalID, 'id'),
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalId(globalID, 'id');
+      if (!NODE_TYPES.has(decoded.typename)) throw badInput('id', `"${globalID}" is not a valid ID`);
+      return decoded;
+    },
   },
 });
+
+/** The types that implement Node (a test checks this against the schema). */
+export const NODE_TYPES: ReadonlySet<string> = new Set(['Run', 'StepAttempt', 'RunEvent']);
 
 /** IDs are opaque to clients: base64url of "<Type>:<ULID>". */
 export function encodeGlobalId(typename: string, id: string): string {

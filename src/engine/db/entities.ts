@@ -131,7 +131,8 @@ export const StepAttemptSchema = new EntitySchema<StepAttempt>({
   tableName: 'step_attempt',
   properties: {
     id: ulid,
-    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', deleteRule: 'cascade' },
+    // No index of its own: the composite index below starts with run_id.
+    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', deleteRule: 'cascade', index: false },
     sequence: { type: 'integer' },
     toolId: { type: 'string', length: 200 },
     toolRunId: { type: 'string', length: 200, nullable: true },
@@ -156,7 +157,8 @@ export const RunEventSchema = new EntitySchema<RunEvent>({
   properties: {
     id: ulid,
     position: { type: 'bigint', unique: 'run_event_position_unique', runtimeType: 'number' },
-    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', deleteRule: 'cascade' },
+    // No index of its own: the composite index below starts with run_id.
+    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', deleteRule: 'cascade', index: false },
     stepId: {
       kind: 'm:1',
       entity: 'StepAttempt',
