@@ -63,4 +63,3 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 export { DomainError } from './core/errors.js';
-export { RUN_STATE_TOPIC, type RunStateNotice } from './runs/run-service.js';

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Engine } from '../engine/index.js';
 import type { Run, RunEvent, StepAttempt } from '../engine/db/entities.js';
-import type { RunSlice } from '../engine/runs/run-queries.js';
+import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
   return new DataLoader<string, T | null>(async (ids) => {
@@ -39,13 +39,9 @@ export function createLoaders(engine: Engine) {
     event: byId<RunEvent>((ids) => queries.eventsByIds(ids)),
     stepSlice: slices<StepAttempt>((ids, after, limit) => queries.stepSlices(ids, after, limit)),
     eventSlice: slices<RunEvent>((ids, after, limit) => queries.eventSlices(ids, after, limit)),
-    eventCount: new DataLoader<string, number>(async (runIds) => {
-      const counts = await queries.eventCounts(runIds);
-      return runIds.map((id) => counts.get(id) ?? 0);
-    }),
-    firstEventPosition: new DataLoader<string, number | null>(async (runIds) => {
-      const first = await queries.firstEventPositions(runIds);
-      return runIds.map((id) => first.get(id) ?? null);
+    eventStats: new DataLoader<string, EventStats>(async (runIds) => {
+      const stats = await queries.eventStats(runIds);
+      return runIds.map((id) => stats.get(id) ?? { count: 0, firstPosition: null });
     }),
   };
 }

@@ -131,8 +131,9 @@ builder.node(RunRef, {
         const request = parsePageArgs(args, decodeEventCursor);
         const after = request.cursor ?? 0;
         const slice = await ctx.loaders.eventSlice(run.id, after, request.size);
-        const first = after > 0 ? await ctx.loaders.firstEventPosition.load(run.id) : null;
-        return sliceToPage(slice, eventCursor, first !== null && first <= after, () => ctx.loaders.eventCount.load(run.id));
+        const stats = after > 0 ? await ctx.loaders.eventStats.load(run.id) : null;
+        const hasPrevious = stats?.firstPosition != null && stats.firstPosition <= after;
+        return sliceToPage(slice, eventCursor, hasPrevious, async () => (await ctx.loaders.eventStats.load(run.id)).count);
       },
     }),
   }),

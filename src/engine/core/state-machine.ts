@@ -15,10 +15,6 @@ export class StateMachine<S extends string> {
     return this.table[from].includes(to);
   }
 
-  isTerminal(state: S): boolean {
-    return this.table[state].length === 0;
-  }
-
   /** Throws INVALID_TRANSITION naming the current and attempted states. */
   assert(from: S, to: S, id: string): void {
     if (this.allows(from, to)) return;

@@ -42,6 +42,12 @@ export function decodeEventCursor(cursor: string, field: string): number {
   return decodePositionCursor(EVENT_CURSOR, cursor, field);
 }
 
+export interface EventStats {
+  count: number;
+  /** Null when the run has no events. */
+  firstPosition: number | null;
+}
+
 /** The first page of a per-run list, for many runs at once. */
 export interface RunSlice<T> {
   rows: T[];
@@ -104,27 +110,17 @@ export class RunQueries {
     return this.slices(RunEventSchema.meta.className, 'run_event', 'position', runIds, afterPosition, limit);
   }
 
-  /** The first log position of each run that has events. */
-  async firstEventPositions(runIds: readonly string[]): Promise<Map<string, number>> {
+  /** How many events each run has and where its log starts, all runs in one query. */
+  async eventStats(runIds: readonly string[]): Promise<Map<string, EventStats>> {
     const rows = await this.fork()
       .getKnex()
       .select('run_id')
+      .count({ count: '*' })
       .min({ first: 'position' })
       .from('run_event')
       .whereIn('run_id', [...runIds])
       .groupBy('run_id');
-    return new Map(rows.map((row) => [String(row.run_id), Number(row.first)]));
-  }
-
-  async eventCounts(runIds: readonly string[]): Promise<Map<string, number>> {
-    const rows = await this.fork()
-      .getKnex()
-      .select('run_id')
-      .count({ n: '*' })
-      .from('run_event')
-      .whereIn('run_id', [...runIds])
-      .groupBy('run_id');
-    return new Map(rows.map((row) => [String(row.run_id), Number(row.n)]));
+    return new Map(rows.map((row) => [String(row.run_id), { count: Number(row.count), firstPosition: Number(row.first) }]));
   }
 
   /** The log in position order, optionally of one run and some kinds. */
