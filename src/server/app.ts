@@ -29,7 +29,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const DEFAULT_QUERY = `# uet-gateway: try a query, then open a second tab and subscribe.
+const DEFAULT_QUERY = `# Recent runs; open a second tab to subscribe to runEvents.
 query RecentRuns {
   runs(first: 5) {
     totalCount
