@@ -9,6 +9,62 @@ export interface Config {
   /** SQLite file path, or ':memory:'. */
   sqlitePath: string;
   logLevel: LogLevel;
+  /** A secret that works as an admin token, for automation (UET_ADMIN_TOKEN). */
+  adminToken: string | null;
+  introspection: boolean;
+  limits: Limits;
+  /** Path of a JSON allow-list of operations; when set, nothing else runs. */
+  persistedOperationsFile: string | null;
+}
+
+/** Abuse limits, each overridable by an environment variable (see README, Security). */
+export interface Limits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+  /** Mutations per token per minute; heartbeats have their own, higher budget. */
+  mutationsPerMinute: number;
+  heartbeatsPerMinute: number;
+  maxBodyBytes: number;
+  wsMaxSubscriptions: number;
+  wsMaxMessageBytes: number;
+  wsInitTimeoutMs: number;
+  wsKeepAliveMs: number;
+}
+
+export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> = {
+  maxDepth: ['UET_MAX_DEPTH', 12],
+  maxAliases: ['UET_MAX_ALIASES', 15],
+  maxTokens: ['UET_MAX_TOKENS', 2000],
+  maxDirectives: ['UET_MAX_DIRECTIVES', 10],
+  maxCost: ['UET_MAX_COST', 25_000],
+  mutationsPerMinute: ['UET_RATE_LIMIT_MUTATIONS', 600],
+  heartbeatsPerMinute: ['UET_RATE_LIMIT_HEARTBEATS', 6000],
+  maxBodyBytes: ['UET_MAX_BODY_BYTES', 1_048_576],
+  wsMaxSubscriptions: ['UET_WS_MAX_SUBSCRIPTIONS', 100],
+  wsMaxMessageBytes: ['UET_WS_MAX_MESSAGE_BYTES', 1_048_576],
+  wsInitTimeoutMs: ['UET_WS_INIT_TIMEOUT_MS', 3000],
+  wsKeepAliveMs: ['UET_WS_KEEPALIVE_MS', 12_000],
+};
+
+function parseLimits(env: NodeJS.ProcessEnv): Limits {
+  const limits = {} as Limits;
+  for (const [key, [name, fallback]] of Object.entries(LIMIT_ENV) as [keyof Limits, [string, number]][]) {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(`${name} must be a whole number >= 0, got "${raw}"`);
+    limits[key] = value;
+  }
+  return limits;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 export const DEFAULT_SQLITE_PATH = 'data/uet-gateway.sqlite';
@@ -35,11 +91,18 @@ function parseDatabaseUrl(raw: string | undefined): string {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info').toLowerCase() as LogLevel;
+  if (env.UET_ADMIN_TOKEN !== undefined && env.UET_ADMIN_TOKEN !== '' && env.UET_ADMIN_TOKEN.length < 16) {
+    throw new ConfigError('UET_ADMIN_TOKEN must be at least 16 characters');
+  }
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   return {
     port: parsePort(env.PORT),
     host: env.HOST || '127.0.0.1',
     sqlitePath: parseDatabaseUrl(env.DATABASE_URL),
     logLevel,
+    adminToken: env.UET_ADMIN_TOKEN || null,
+    introspection: parseBoolean('UET_INTROSPECTION', env.UET_INTROSPECTION, true),
+    limits: parseLimits(env),
+    persistedOperationsFile: env.UET_PERSISTED_OPERATIONS ? resolve(env.UET_PERSISTED_OPERATIONS) : null,
   };
 }

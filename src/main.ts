@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { migrateDatabase, openDatabase } from './engine/db/orm.js';
-import { createEngine } from './engine/index.js';
+import { createEngine, type Engine } from './engine/index.js';
 import { buildApp } from './server/app.js';
 
 /** Start: config, database and migrations, engine, server, signals. */
@@ -16,8 +16,19 @@ async function main(): Promise<void> {
   const applied = await migrateDatabase(orm);
   logger.info('database ready', { sqlitePath: config.sqlitePath, migrationsApplied: applied });
 
-  const engine = createEngine({ orm, onError: (error) => logger.error('background failure', { error }) });
-  const app = buildApp({ engine, logger });
+  const engine = createEngine({
+    orm,
+    adminSecret: config.adminToken,
+    onError: (error) => logger.error('background failure', { error }),
+  });
+  await announceBootstrapToken(engine, config.adminToken !== null);
+  const app = buildApp({
+    engine,
+    logger,
+    limits: config.limits,
+    introspection: config.introspection,
+    persistedOperationsFile: config.persistedOperationsFile,
+  });
   const url = await app.start(config.port, config.host);
   logger.info(`uet-gateway listening on ${url}/graphql`, { url: `${url}/graphql` });
 
@@ -43,6 +54,27 @@ async function main(): Promise<void> {
   }
   // A request never takes the process down; anything that escapes is logged.
   process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error }));
+}
+
+/**
+ * Secure by default, usable at once: on the first start of an empty
+ * database (and no UET_ADMIN_TOKEN), an admin token is created and its
+ * secret printed this once, with the header to paste into GraphiQL.
+ */
+async function announceBootstrapToken(engine: Engine, hasEnvAdmin: boolean): Promise<void> {
+  if (hasEnvAdmin || (await engine.tokens.any())) return;
+  const { secret } = await engine.tokens.create({ name: 'bootstrap-admin', scopes: ['admin'] });
+  process.stdout.write(
+    [
+      '',
+      'First start: created an admin token. It is shown only now; keep it somewhere safe.',
+      `  ${secret}`,
+      'In GraphiQL, open Headers and paste:',
+      `  {"Authorization": "Bearer ${secret}"}`,
+      'Create narrower tokens with createApiToken or `npm run token -- create --name NAME --scopes read`.',
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,8 @@ import { createIdSource } from './core/ids.js';
 import { createTransact } from './core/write-scope.js';
 import { ContractRegistry } from './contracts/registry.js';
 import type { Orm } from './db/orm.js';
+import { RateLimiter } from './auth/rate-limiter.js';
+import { TokenService } from './auth/token-service.js';
 import { RunEventReader } from './runs/event-log.js';
 import { RunEventFeed } from './runs/event-feed.js';
 import { RunQueries } from './runs/run-queries.js';
@@ -16,6 +18,8 @@ export interface EngineOptions {
   contracts?: ContractRegistry;
   /** Where failures that no caller can receive (background reads) are reported. */
   onError?: (error: unknown) => void;
+  /** A secret that works as an admin token (UET_ADMIN_TOKEN). */
+  adminSecret?: string | null;
 }
 
 /** The domain, wired: everything a resolver, a CLI command or a test calls. */
@@ -28,6 +32,8 @@ export interface Engine {
   queries: RunQueries;
   events: RunEventReader;
   feed: RunEventFeed;
+  tokens: TokenService;
+  rateLimiter: RateLimiter;
   /** Subscriptions currently open (event streams and run state streams). */
   openStreams(): number;
   /** Ends open streams; the caller closes the ORM. */
@@ -54,6 +60,8 @@ export function createEngine(options: EngineOptions): Engine {
     queries: new RunQueries(fork, events),
     events,
     feed,
+    tokens: new TokenService(transact, fork, clock, bus, options.adminSecret ?? null, onError),
+    rateLimiter: new RateLimiter(clock),
     openStreams: () => feed.openStreams + runs.openStateStreams,
     close: () => {
       feed.close();

@@ -1,5 +1,6 @@
 import { notFound } from '../engine/core/errors.js';
 import { decodeEventCursor } from '../engine/runs/run-queries.js';
+import { OPERATE } from './scopes.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { refreshLoaders } from '../schema/loaders.js';
 import { RunEventConnection, RunEventKindEnum, RunEventRef } from '../schema/runs.js';
@@ -32,6 +33,7 @@ builder.relayMutationField(
     }),
   },
   {
+    authScopes: OPERATE,
     resolve: async (_, { input }, ctx) => ({
       event: await ctx.engine.runs.addRunNote({ ...input, runId: parseId(input.runId, 'Run', 'runId') }),
     }),

@@ -1,3 +1,4 @@
+import { OPERATE } from './scopes.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { refreshLoaders } from '../schema/loaders.js';
 import { RunCompletionStateEnum, RunFilterInput, RunRef } from '../schema/runs.js';
@@ -42,14 +43,14 @@ builder.relayMutationField(
       metadata: t.field({ type: 'JSON', description: 'A JSON object.' }),
     }),
   },
-  { resolve: async (_, { input }, ctx) => ({ run: await ctx.engine.runs.createRun(input) }) },
+  { authScopes: OPERATE, resolve: async (_, { input }, ctx) => ({ run: await ctx.engine.runs.createRun(input) }) },
   { outputFields: (t) => ({ run: t.field({ type: RunRef, resolve: (p) => p.run }) }) },
 );
 
 builder.relayMutationField(
   'startRun',
   { inputFields: (t) => ({ id: t.id({ required: true }) }) },
-  { resolve: async (_, { input }, ctx) => ({ run: await ctx.engine.runs.startRun(parseId(input.id, 'Run', 'id')) }) },
+  { authScopes: OPERATE, resolve: async (_, { input }, ctx) => ({ run: await ctx.engine.runs.startRun(parseId(input.id, 'Run', 'id')) }) },
   { outputFields: (t) => ({ run: t.field({ type: RunRef, resolve: (p) => p.run }) }) },
 );
 
@@ -64,6 +65,7 @@ builder.relayMutationField(
     }),
   },
   {
+    authScopes: OPERATE,
     resolve: async (_, { input }, ctx) => ({
       run: await ctx.engine.runs.completeRun({ ...input, id: parseId(input.id, 'Run', 'id') }),
     }),
@@ -75,6 +77,7 @@ builder.relayMutationField(
   'cancelRun',
   { inputFields: (t) => ({ id: t.id({ required: true }), reason: t.string() }) },
   {
+    authScopes: OPERATE,
     resolve: async (_, { input }, ctx) => ({
       run: await ctx.engine.runs.cancelRun(parseId(input.id, 'Run', 'id'), input.reason),
     }),
@@ -86,6 +89,7 @@ builder.relayMutationField(
   'quarantineRun',
   { inputFields: (t) => ({ id: t.id({ required: true }), reason: t.string({ required: true }) }) },
   {
+    authScopes: OPERATE,
     resolve: async (_, { input }, ctx) => ({
       run: await ctx.engine.runs.quarantineRun(parseId(input.id, 'Run', 'id'), input.reason),
     }),

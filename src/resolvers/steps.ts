@@ -1,3 +1,4 @@
+import { REPORT } from './scopes.js';
 import { builder, parseId } from '../schema/builder.js';
 import { StepAttemptRef, StepCompletionStateEnum } from '../schema/runs.js';
 
@@ -15,6 +16,7 @@ builder.relayMutationField(
     }),
   },
   {
+    authScopes: REPORT,
     description: 'Starts a step attempt in a running run; the server assigns its sequence.',
     resolve: async (_, { input }, ctx) => ({
       step: await ctx.engine.runs.startStep({ ...input, runId: parseId(input.runId, 'Run', 'runId') }),
@@ -37,6 +39,7 @@ builder.relayMutationField(
     }),
   },
   {
+    authScopes: REPORT,
     resolve: async (_, { input }, ctx) => ({
       step: await ctx.engine.runs.completeStep({ ...input, id: parseId(input.id, 'StepAttempt', 'id') }),
     }),

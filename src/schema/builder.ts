@@ -1,6 +1,8 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
-import { badInput } from '../engine/core/errors.js';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { hasScope } from '../engine/auth/identity.js';
+import { DomainError, badInput } from '../engine/core/errors.js';
 import type { GatewayContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
@@ -12,9 +14,28 @@ export const builder = new SchemaBuilder<{
   };
   Connection: { totalCount: () => Promise<number> };
   DefaultFieldNullability: false;
+  AuthScopes: { read: boolean; operate: boolean; worker: boolean; admin: boolean; authenticated: boolean };
 }>({
-  plugins: [RelayPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin],
   defaultFieldNullability: false,
+  // Every root field states the scopes it needs (Query and Subscription
+  // fields need `read` unless they say otherwise); `admin` holds them all.
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      read: hasScope(ctx.identity, 'read'),
+      operate: hasScope(ctx.identity, 'operate'),
+      worker: hasScope(ctx.identity, 'worker'),
+      admin: hasScope(ctx.identity, 'admin'),
+      authenticated: ctx.identity !== null,
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      ctx.identity
+        ? new DomainError('FORBIDDEN', `token "${ctx.identity.tokenName}" may not use ${info.parentType.name}.${info.fieldName}`, {
+            field: `${info.parentType.name}.${info.fieldName}`,
+          })
+        : new DomainError('UNAUTHENTICATED', 'send a token: Authorization: Bearer <token>'),
+  },
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
@@ -58,6 +79,6 @@ export function parseOptionalId(globalId: string | null | undefined, typename: s
   return globalId == null ? null : parseId(globalId, typename, field);
 }
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({ authScopes: { read: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
+builder.subscriptionType({ authScopes: { read: true } });

@@ -1,3 +1,4 @@
+import type { Identity } from '../engine/auth/identity.js';
 import type { Engine } from '../engine/index.js';
 import type { Loaders } from './loaders.js';
 
@@ -5,4 +6,6 @@ import type { Loaders } from './loaders.js';
 export interface GatewayContext {
   engine: Engine;
   loaders: Loaders;
+  /** Null when the request carried no valid token. */
+  identity: Identity | null;
 }

@@ -3,10 +3,12 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './runs.js';
 import './contracts.js';
+import './auth.js';
 import '../resolvers/runs.js';
 import '../resolvers/steps.js';
 import '../resolvers/events.js';
 import '../resolvers/contracts.js';
+import '../resolvers/auth.js';
 
 export const schema = builder.toSchema();
 

@@ -2,14 +2,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
+import type { Limits } from '../config.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { schema } from '../schema/index.js';
 import { createLoaders } from '../schema/loaders.js';
 import type { GatewayContext } from '../schema/context.js';
-import { createErrorMasker, useCodedValidation } from './errors.js';
+import { identify, useSubscriptionTokenGuard } from './auth.js';
+import { createErrorMasker } from './errors.js';
 import { handleHealth } from './health.js';
+import { PersistedOperations, usePersistedOperationsOnly } from './persisted-operations.js';
+import { useMutationRateLimit } from './rate-limit.js';
+import { readBodyWithin } from './request-body.js';
+import { withRequestId } from './request-context.js';
+import { useValidationPolicy } from './validation.js';
 import { attachGraphqlWs } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -19,6 +27,9 @@ const DRAIN_MS = 10_000;
 export interface AppOptions {
   engine: Engine;
   logger: Logger;
+  limits: Limits;
+  introspection: boolean;
+  persistedOperationsFile?: string | null;
 }
 
 export interface App {
@@ -30,6 +41,7 @@ export interface App {
 }
 
 const DEFAULT_QUERY = `# Recent runs; open a second tab to subscribe to runEvents.
+# Put your token in Headers: {"Authorization": "Bearer uet_..."}
 query RecentRuns {
   runs(first: 5) {
     totalCount
@@ -56,13 +68,26 @@ function yogaLogger(logger: Logger) {
   };
 }
 
-export function buildApp({ engine, logger }: AppOptions): App {
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GatewayContext>({
+export function buildApp({ engine, logger, limits, introspection, persistedOperationsFile }: AppOptions): App {
+  const persisted = persistedOperationsFile ? new PersistedOperations(persistedOperationsFile) : null;
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity'] }, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => ({ engine, loaders: createLoaders(engine) }),
+    // WebSocket operations arrive with their identity; HTTP and SSE carry a header.
+    context: async ({ request, identity }) => ({
+      engine,
+      loaders: createLoaders(engine),
+      identity: identity !== undefined ? identity : await identify(engine, request.headers.get('authorization')),
+    }),
     maskedErrors: { maskError: createErrorMasker(logger) },
-    plugins: [useCodedValidation()],
+    batching: false,
+    plugins: [
+      useCSRFPrevention(),
+      ...(persisted ? [usePersistedOperationsOnly(persisted)] : []),
+      useValidationPolicy({ limits, introspection }),
+      useMutationRateLimit(engine, limits),
+      useSubscriptionTokenGuard(engine),
+    ],
     // Rendered from the installed package: no CDN, works offline.
     renderGraphiQL,
     graphiql: { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY },
@@ -76,10 +101,17 @@ export function buildApp({ engine, logger }: AppOptions): App {
     // While stopping, a connection whose last response is done is idle: close it now rather than at keep-alive timeout.
     res.once('close', () => stopping && setImmediate(() => server.closeIdleConnections()));
     if (handleHealth(req, res, engine)) return;
-    void yoga(req, res);
+    withRequestId(() => {
+      readBodyWithin(req, res, limits.maxBodyBytes).then(
+        async (ok) => {
+          if (ok) await yoga(req, res);
+        },
+        (error: unknown) => logger.error('reading a request failed', { error }),
+      );
+    });
   });
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
-  attachGraphqlWs(wss, yoga, logger);
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
+  attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted });
 
   return {
     server,

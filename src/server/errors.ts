@@ -1,9 +1,8 @@
-import { GraphQLError, type ValidationRule } from 'graphql';
-import { specifiedRules, ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule, VariablesInAllowedPositionRule } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { DomainError } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { encodeGlobalId } from '../schema/builder.js';
-import type { Plugin } from 'graphql-yoga';
+import { currentRequestId } from './request-context.js';
 
 /**
  * By shape, not instanceof: a test runner or a bundler may load graphql
@@ -44,36 +43,8 @@ export function createErrorMasker(logger: Logger) {
     if (located && !located.originalError && !located.path) {
       return located.extensions.code ? located : new GraphQLError(located.message, { ...at, extensions: { code: 'BAD_USER_INPUT' } });
     }
-    logger.error('unexpected error while executing an operation', { error: original, path: located?.path?.join('.') });
-    return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-  };
-}
-
-const VALUE_RULES = new Set<ValidationRule>([ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule, VariablesInAllowedPositionRule]);
-
-/** Gives a validation rule's errors a code, unless they carry one already. */
-function withCode(rule: ValidationRule): ValidationRule {
-  const code = VALUE_RULES.has(rule) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED';
-  return (context) => {
-    const coded = Object.create(context) as typeof context;
-    coded.reportError = (error: GraphQLError) =>
-      context.reportError(
-        error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code } }),
-      );
-    return rule(coded);
-  };
-}
-
-/**
- * A wrong or missing argument value is BAD_USER_INPUT; any other problem
- * with the document is GRAPHQL_VALIDATION_FAILED.
- */
-export function useCodedValidation(): Plugin {
-  return {
-    onValidate({ validateFn, setValidationFn }) {
-      setValidationFn((schema, document, rules, ...rest) =>
-        validateFn(schema, document, (rules ?? specifiedRules).map(withCode), ...rest),
-      );
-    },
+    const requestId = currentRequestId();
+    logger.error('unexpected error while executing an operation', { requestId, error: original, path: located?.path?.join('.') });
+    return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
   };
 }

@@ -2,46 +2,88 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
+import type { Limits } from '../config.js';
+import type { Identity } from '../engine/auth/identity.js';
+import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
+import { identify, SocketsByToken, WS_FORBIDDEN } from './auth.js';
+import type { PersistedOperations } from './persisted-operations.js';
+import { withRequestId } from './request-context.js';
 
 type Enveloped = ReturnType<YogaServerInstance<object, object>['getEnveloped']>;
 
+interface WsOptions {
+  wss: WebSocketServer;
+  yoga: YogaServerInstance<any, any>;
+  engine: Engine;
+  logger: Logger;
+  limits: Limits;
+  persisted: PersistedOperations | null;
+}
+
 /**
  * graphql-ws (subprotocol graphql-transport-ws) on the HTTP port and path.
- * Each operation goes through Yoga's envelop, so validation codes, error
- * masking and context are the same as over HTTP and SSE.
+ * The token comes in connectionParams.authorization at connection_init; a
+ * missing or bad one closes the socket with 4403 before any operation runs.
+ * Each operation goes through Yoga's envelop, so validation, limits, rate
+ * limits, scope checks and error masking are the same as over HTTP.
  */
-export function attachGraphqlWs(wss: WebSocketServer, yoga: YogaServerInstance<any, any>, logger: Logger): void {
+export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }: WsOptions): void {
+  const socketsByToken = new SocketsByToken(engine);
+  const identities = new WeakMap<object, Identity>();
   useServer(
     {
+      connectionInitWaitTimeout: limits.wsInitTimeoutMs || undefined,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      onSubscribe: async (ctx, _id, payload) => {
-        const enveloped: Enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
-        let document;
-        try {
-          document = enveloped.parse(payload.query);
-        } catch (error) {
-          if (error instanceof GraphQLError) {
-            return [new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-          }
-          throw error;
-        }
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: enveloped,
-        };
-        const errors = enveloped.validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+      onConnect: async (ctx) => {
+        const identity = await identify(engine, ctx.connectionParams?.authorization);
+        if (!identity) return false;
+        identities.set(ctx, identity);
+        socketsByToken.add(identity, ctx.extra.socket);
+        return true;
       },
+      onSubscribe: (ctx, _id, payload) =>
+        withRequestId(async () => {
+          const socket = ctx.extra.socket;
+          const identity = identities.get(ctx);
+          if (!identity || !engine.tokens.isActive(identity)) {
+            socket.close(WS_FORBIDDEN, 'Forbidden');
+            return [new GraphQLError('token revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+          }
+          if (limits.wsMaxSubscriptions > 0 && Object.keys(ctx.subscriptions).length >= limits.wsMaxSubscriptions) {
+            return [
+              new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, {
+                extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit: 'wsMaxSubscriptions' },
+              }),
+            ];
+          }
+          const enveloped: Enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket, params: payload, identity });
+          let document;
+          try {
+            const query = persisted ? persisted.resolve(payload as never) : payload.query;
+            document = enveloped.parse(query);
+          } catch (error) {
+            if (!(error instanceof Error && error.name === 'GraphQLError')) throw error;
+            const graphqlError = error as GraphQLError;
+            return [new GraphQLError(graphqlError.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED', ...graphqlError.extensions } })];
+          }
+          const args: ExecutionArgs = {
+            schema: enveloped.schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: { ...(await enveloped.contextFactory()), onTokenInactive: () => socket.close(WS_FORBIDDEN, 'Forbidden') },
+            rootValue: enveloped,
+          };
+          const errors = enveloped.validate(args.schema, args.document);
+          return errors.length > 0 ? errors : args;
+        }),
       onError: (_ctx, id, _payload, errors) => {
         logger.debug('websocket operation failed', { id, errors: errors.map((e) => e.message) });
       },
     },
     wss,
+    limits.wsKeepAliveMs,
   );
 }

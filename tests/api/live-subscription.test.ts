@@ -14,6 +14,8 @@ describe('live subscription without a cursor', () => {
     const sub = subscribe(client, `subscription($runId: ID) { runEvents(runId: $runId) { kind cursor run { state } } }`, { runId });
     while (server.engine.openStreams() === 0) await new Promise((r) => setTimeout(r, 5));
     await server.gql(`mutation($id: ID!) { startRun(input: {id: $id}) { run { state } } }`, { id: runId });
+    // Nested fields show the run as it is when the event is delivered: let the first one go out first.
+    await sub.next(1);
     await server.gql(`mutation($id: ID!) { completeRun(input: {id: $id, state: SUCCEEDED}) { run { state } } }`, { id: runId });
     await sub.next(2);
     // One context serves the whole subscription; each event must still see the run as it is now.

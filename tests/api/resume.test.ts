@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
+import { ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -137,7 +137,7 @@ describe('run event subscription over Server-Sent Events', () => {
     const controller = new AbortController();
     const res = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${ADMIN_SECRET}` },
       body: JSON.stringify({ query: EVENT_SUBSCRIPTION, variables: { runId, after } }),
       signal: controller.signal,
     });
@@ -147,7 +147,8 @@ describe('run event subscription over Server-Sent Events', () => {
     const reader = res.body!.getReader();
     let buffer = '';
     while (kinds.length < 1) {
-      const { value } = await reader.read();
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended early: ${buffer}`);
       buffer += new TextDecoder().decode(value);
       for (const match of buffer.matchAll(/^data: (.+)$/gm)) {
         const payload = JSON.parse(match[1]);

@@ -5,18 +5,19 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { createRun, startTestServer, subscribe } from '../helpers/server.js';
+import { ADMIN_SECRET, createRun, startTestServer, subscribe } from '../helpers/server.js';
 
 /** Waits for a WebSocket close and returns its code. */
 function closeCode(socket: WebSocket): Promise<number> {
   return new Promise((resolve) => socket.once('close', (code) => resolve(code)));
 }
 
-function openSocket(wsUrl: string): Promise<WebSocket> {
+/** A raw graphql-transport-ws connection, acknowledged. */
+function openSocket(wsUrl: string, token: string): Promise<WebSocket> {
   const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
   return new Promise((resolve, reject) => {
     socket.once('open', () => {
-      socket.send(JSON.stringify({ type: 'connection_init' }));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
       socket.once('message', () => resolve(socket));
     });
     socket.once('error', reject);
@@ -54,7 +55,7 @@ describe('the HTTP server', () => {
   it('stops gracefully: WebSockets close with 1001, open streams end, in-flight requests finish', async () => {
     const server = await startTestServer();
     const runId = await createRun(server);
-    const socket = await openSocket(server.wsUrl);
+    const socket = await openSocket(server.wsUrl, ADMIN_SECRET);
     const closed = closeCode(socket);
     const sub = subscribe(server.wsClient(), `subscription($runId: ID) { runEvents(runId: $runId) { id } }`, { runId });
     while (server.engine.openStreams() === 0) await new Promise((r) => setTimeout(r, 5));
@@ -83,15 +84,21 @@ describe('the HTTP server', () => {
 });
 
 describe('npm start', () => {
-  it('creates and migrates the SQLite file, answers queries, and exits 0 on SIGTERM', async () => {
+  it('creates and migrates the SQLite file, prints a one-time admin token, answers with it, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-start-'));
     const dbFile = join(dir, 'nested', 'gateway.sqlite');
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dbFile}`, LOG_LEVEL: 'info' };
+    delete env.UET_ADMIN_TOKEN;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: new URL('../..', import.meta.url).pathname,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dbFile}`, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let secret = '';
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      secret ||= /^\s+(uet_\S+)$/.exec(line)?.[1] ?? '';
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -101,13 +108,16 @@ describe('npm start', () => {
         child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
       });
       expect(existsSync(dbFile)).toBe(true);
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ runs(first: 5) { totalCount } }' }),
-      });
-      expect(await res.json()).toEqual({ data: { runs: { totalCount: 0 } } });
-      const socket = await openSocket(url.replace('http', 'ws'));
+      expect(secret).toMatch(/^uet_/);
+      const query = (authorization?: string) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body: JSON.stringify({ query: '{ runs(first: 5) { totalCount } }' }),
+        }).then((res) => res.json());
+      expect(await query(`Bearer ${secret}`)).toEqual({ data: { runs: { totalCount: 0 } } });
+      expect((await query()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      const socket = await openSocket(url.replace('http', 'ws'), secret);
       const closed = closeCode(socket);
       child.kill('SIGTERM');
       expect(await closed).toBe(1001);

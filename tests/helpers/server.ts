@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { loadConfig, type Limits } from '../../src/config.js';
 import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -13,6 +14,21 @@ export interface GraphQLResponse<T = any> {
   errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[];
 }
 
+/** The admin secret every test server accepts (as UET_ADMIN_TOKEN would set it). */
+export const ADMIN_SECRET = 'test-admin-secret-0123456789';
+
+export interface TestServerOptions {
+  limits?: Partial<Limits>;
+  introspection?: boolean;
+  persistedOperationsFile?: string;
+}
+
+export interface RequestOptions {
+  /** The bearer token; the admin secret unless given, none when null. */
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
 export interface TestServer {
   url: string;
   wsUrl: string;
@@ -20,20 +36,28 @@ export interface TestServer {
   app: App;
   /** Lines the server logged (errors included), for assertions. */
   logs: string[];
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  wsClient(options?: { retryAttempts?: number }): Client;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client authenticated with `token` (the admin secret unless given, none when null). */
+  wsClient(options?: { retryAttempts?: number; token?: string | null }): Client;
   stop(): Promise<void>;
 }
 
 /** A real gateway on port 0 over a real SQLite file in a temporary directory. */
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-test-'));
   const orm = await openDatabase({ sqlitePath: join(dir, 'gateway.sqlite') });
   await migrateDatabase(orm);
   const logs: string[] = [];
   const logger = createLogger('info', (line) => logs.push(line));
-  const engine = createEngine({ orm, onError: (error) => logs.push(String(error)) });
-  const app = buildApp({ engine, logger });
+  const engine = createEngine({ orm, adminSecret: ADMIN_SECRET, onError: (error) => logs.push(String(error)) });
+  const defaults = loadConfig({});
+  const app = buildApp({
+    engine,
+    logger,
+    limits: { ...defaults.limits, ...options.limits },
+    introspection: options.introspection ?? true,
+    persistedOperationsFile: options.persistedOperationsFile,
+  });
   const base = await app.start(0, '127.0.0.1');
   const url = `${base}/graphql`;
   const wsUrl = url.replace('http', 'ws');
@@ -44,16 +68,27 @@ export async function startTestServer(): Promise<TestServer> {
     engine,
     app,
     logs,
-    async gql(query, variables) {
+    async gql(query, variables, { token = ADMIN_SECRET, headers = {} } = {}) {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+          ...headers,
+        },
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as GraphQLResponse;
     },
-    wsClient(options = {}) {
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: options.retryAttempts ?? 0, lazy: true });
+    wsClient({ retryAttempts = 0, token = ADMIN_SECRET } = {}) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts,
+        lazy: true,
+        connectionParams: token === null ? {} : { authorization: `Bearer ${token}` },
+      });
       clients.push(client);
       return client;
     },

@@ -3,7 +3,10 @@ export type DomainErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'INVALID_TRANSITION'
-  | 'SLOW_CONSUMER';
+  | 'SLOW_CONSUMER'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED';
 
 /** The engine's one error type: every refusal the engine makes is one of these. */
 export class DomainError extends Error {

@@ -24,3 +24,9 @@ export function optionalInt(field: string, value: unknown): number | null {
   if (!Number.isSafeInteger(value)) throw badInput(field, 'must be an integer');
   return value as number;
 }
+
+export function optionalDate(field: string, value: unknown): Date | null {
+  if (value === undefined || value === null) return null;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw badInput(field, 'must be a date');
+  return value;
+}

@@ -183,4 +183,33 @@ export const LogSequenceSchema = new EntitySchema<LogSequence>({
   },
 });
 
-export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema];
+export type Scope = 'read' | 'operate' | 'worker' | 'admin';
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  /** SHA-256 of the secret, hex: the secret itself is never stored. */
+  secretHash: string;
+  createdAt: Date;
+  lastUsedAt?: Date | null;
+  expiresAt?: Date | null;
+  revokedAt?: Date | null;
+}
+
+export const ApiTokenSchema = new EntitySchema<ApiToken>({
+  name: 'ApiToken',
+  tableName: 'api_token',
+  properties: {
+    id: ulid,
+    name: { type: 'string', length: 200 },
+    scopes: { type: 'json' },
+    secretHash: { type: 'string', length: 64, unique: 'api_token_secret_hash_unique' },
+    createdAt: { type: 'datetime' },
+    lastUsedAt: { type: 'datetime', nullable: true },
+    expiresAt: { type: 'datetime', nullable: true },
+    revokedAt: { type: 'datetime', nullable: true },
+  },
+});
+
+export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, ApiTokenSchema];

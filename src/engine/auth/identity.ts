@@ -1,0 +1,17 @@
+import type { Scope } from '../db/entities.js';
+
+export const SCOPES: readonly Scope[] = ['read', 'operate', 'worker', 'admin'];
+
+/** Who is calling: the token they presented and what it allows. */
+export interface Identity {
+  /** Null for the admin secret from the environment (UET_ADMIN_TOKEN). */
+  tokenId: string | null;
+  tokenName: string;
+  scopes: readonly Scope[];
+  expiresAt: Date | null;
+}
+
+/** `admin` allows everything; the other scopes only themselves. */
+export function hasScope(identity: Identity | null, scope: Scope): boolean {
+  return identity !== null && (identity.scopes.includes(scope) || identity.scopes.includes('admin'));
+}

@@ -1,0 +1,127 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Clock } from '../core/clock.js';
+import { badInput, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import { parsePageArgs, assemblePage, decodeCursor, encodeCursor, type Page, type PageArgs } from '../core/pagination.js';
+import { optionalDate, requireText } from '../core/validate.js';
+import type { Transact } from '../core/write-scope.js';
+import { ApiTokenSchema, type ApiToken, type Scope } from '../db/entities.js';
+import { SCOPES, type Identity } from './identity.js';
+
+export const TOKEN_REVOKED_TOPIC = 'auth.token-revoked';
+const SECRET_PREFIX = 'uet_';
+/** lastUsedAt is written at most this often per token, off the request's path. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const TOKEN_CURSOR = 'ApiToken';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * API tokens: created with a random secret shown once, stored as a hash,
+ * checked on every request and again before every subscription event.
+ */
+export class TokenService {
+  private readonly adminSecretHash: Buffer | null;
+  /** Revoked since start: checked without a query, so open streams stop at once. */
+  private readonly revoked = new Set<string>();
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    private readonly transact: Transact,
+    private readonly fork: () => EntityManager,
+    private readonly clock: Clock,
+    bus: EventBus,
+    adminSecret: string | null,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.adminSecretHash = adminSecret ? Buffer.from(sha256(adminSecret), 'hex') : null;
+    bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => this.revoked.add(tokenId));
+  }
+
+  async create(input: { name: string; scopes: readonly string[]; expiresAt?: Date | null }): Promise<{ secret: string; token: ApiToken }> {
+    const name = requireText('name', input.name);
+    const scopes = parseScopes(input.scopes);
+    const expiresAt = optionalDate('expiresAt', input.expiresAt);
+    if (expiresAt && expiresAt <= this.clock.now()) throw badInput('expiresAt', 'must be in the future');
+    const secret = SECRET_PREFIX + randomBytes(32).toString('base64url');
+    const token = await this.transact(async (scope) => {
+      const row = scope.em.create(ApiTokenSchema, { id: scope.newId(), name, scopes, secretHash: sha256(secret), createdAt: scope.now, expiresAt });
+      scope.em.persist(row);
+      return row;
+    });
+    return { secret, token };
+  }
+
+  async revoke(id: string): Promise<ApiToken> {
+    return this.transact(async (scope) => {
+      const token = await scope.em.findOne(ApiTokenSchema, { id });
+      if (!token) throw notFound('ApiToken', id);
+      token.revokedAt ??= scope.now;
+      scope.announce(TOKEN_REVOKED_TOPIC, { tokenId: id });
+      return token;
+    });
+  }
+
+  async list(args: PageArgs): Promise<Page<ApiToken>> {
+    const request = parsePageArgs(args, (cursor, field) => decodeCursor(TOKEN_CURSOR, cursor, field));
+    const em = this.fork();
+    const forward = request.direction === 'forward';
+    const cursor = request.cursor;
+    const rows = await em.find(ApiTokenSchema, cursor ? { id: forward ? { $lt: cursor } : { $gt: cursor } } : {}, {
+      orderBy: { id: forward ? 'desc' : 'asc' },
+      limit: request.size + 1,
+    });
+    return assemblePage(
+      request,
+      rows,
+      (token) => encodeCursor(TOKEN_CURSOR, token.id),
+      async () => (await em.findOne(ApiTokenSchema, { id: forward ? { $gte: cursor! } : { $lte: cursor! } }, { fields: ['id'] })) !== null,
+      () => em.count(ApiTokenSchema, {}),
+    );
+  }
+
+  /** Whether any stored token exists (the first start creates one when none does). */
+  async any(): Promise<boolean> {
+    return (await this.fork().count(ApiTokenSchema, {})) > 0;
+  }
+
+  /** The identity a presented secret stands for, or null when it is unknown, revoked or expired. */
+  async authenticate(secret: string): Promise<Identity | null> {
+    const hash = sha256(secret);
+    if (this.adminSecretHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminSecretHash)) {
+      return { tokenId: null, tokenName: 'UET_ADMIN_TOKEN', scopes: ['admin'], expiresAt: null };
+    }
+    if (!secret.startsWith(SECRET_PREFIX)) return null;
+    const token = await this.fork().findOne(ApiTokenSchema, { secretHash: hash });
+    if (!token || token.revokedAt) return null;
+    const identity: Identity = { tokenId: token.id, tokenName: token.name, scopes: token.scopes, expiresAt: token.expiresAt ?? null };
+    if (!this.isActive(identity)) return null;
+    this.touch(token);
+    return identity;
+  }
+
+  /** Checked before every subscription event: revocation and expiry take effect at once. */
+  isActive(identity: Identity): boolean {
+    if (identity.tokenId === null) return true;
+    if (this.revoked.has(identity.tokenId)) return false;
+    return identity.expiresAt === null || identity.expiresAt > this.clock.now();
+  }
+
+  private touch(token: ApiToken): void {
+    const now = this.clock.now().getTime();
+    const last = Math.max(token.lastUsedAt?.getTime() ?? 0, this.lastUsedWritten.get(token.id) ?? 0);
+    if (now - last < LAST_USED_RESOLUTION_MS) return;
+    this.lastUsedWritten.set(token.id, now);
+    this.fork()
+      .nativeUpdate(ApiTokenSchema, { id: token.id }, { lastUsedAt: new Date(now) })
+      .catch(this.onError);
+  }
+}
+
+function parseScopes(raw: readonly string[]): Scope[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw badInput('scopes', `must name at least one of ${SCOPES.join(', ')}`);
+  const unknown = raw.filter((s) => !SCOPES.includes(s as Scope));
+  if (unknown.length > 0) throw badInput('scopes', `unknown scope ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+  return [...new Set(raw as Scope[])];
+}

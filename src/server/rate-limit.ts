@@ -1,0 +1,45 @@
+import { GraphQLError, Kind, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Limits } from '../config.js';
+import type { Engine } from '../engine/index.js';
+import type { GatewayContext } from '../schema/context.js';
+
+const WINDOW_MS = 60_000;
+/** Root mutation fields counted against the heartbeat budget instead of the general one. */
+const HEARTBEAT_FIELDS = new Set(['heartbeat']);
+
+/**
+ * Per-token budgets for mutations, one hit per root mutation field: a
+ * general one, and a separate, higher one for heartbeats. Over budget, the
+ * whole operation is refused with RATE_LIMITED and how long to wait.
+ */
+export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<GatewayContext> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const identity = (args.contextValue as GatewayContext).identity;
+      const operation = getOperationAST(args.document, args.operationName);
+      // Without a token the fields refuse the call themselves (UNAUTHENTICATED).
+      if (!identity || operation?.operation !== 'mutation') return;
+      const caller = identity.tokenId ?? identity.tokenName;
+      for (const selection of operation.selectionSet.selections) {
+        if (selection.kind !== Kind.FIELD) continue;
+        const heartbeat = HEARTBEAT_FIELDS.has(selection.name.value);
+        const decision = engine.rateLimiter.take(`${heartbeat ? 'heartbeat' : 'mutation'}:${caller}`, {
+          limit: heartbeat ? limits.heartbeatsPerMinute : limits.mutationsPerMinute,
+          windowMs: WINDOW_MS,
+        });
+        if (!decision.allowed) {
+          const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
+          setResultAndStopExecution({
+            errors: [
+              new GraphQLError(`rate limit exceeded: retry in ${retryAfterSeconds} s`, {
+                extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
+              }),
+            ],
+          });
+          return;
+        }
+      }
+    },
+  };
+}

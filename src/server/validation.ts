@@ -1,0 +1,82 @@
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type ValidationRule } from 'graphql';
+import { ProvidedRequiredArgumentsRule, ValuesOfCorrectTypeRule, VariablesInAllowedPositionRule } from 'graphql';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import type { Plugin } from 'graphql-yoga';
+import type { Limits } from '../config.js';
+
+export const LIMIT_CODE = 'QUERY_LIMIT_EXCEEDED';
+const VALUE_RULES = new Set<ValidationRule>([ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule, VariablesInAllowedPositionRule]);
+const SUGGESTION = / ?Did you mean .+\?$/;
+
+/** Reports a rule's errors with `code` (and without "Did you mean" hints when asked). */
+function coded(rule: ValidationRule, code: string, hideSuggestions: boolean): ValidationRule {
+  return (context) => {
+    const view = Object.create(context) as typeof context;
+    view.reportError = (error: GraphQLError) => {
+      const message = hideSuggestions ? error.message.replace(SUGGESTION, '') : error.message;
+      context.reportError(new GraphQLError(message, { nodes: error.nodes, extensions: { ...error.extensions, code: error.extensions.code ?? code } }));
+    };
+    return rule(view);
+  };
+}
+
+export interface ValidationPolicy {
+  limits: Limits;
+  introspection: boolean;
+}
+
+/**
+ * The validation every operation passes, over HTTP, SSE and graphql-ws:
+ * graphql-js's rules (a bad argument value is BAD_USER_INPUT, anything else
+ * GRAPHQL_VALIDATION_FAILED), the size limits (QUERY_LIMIT_EXCEEDED), and,
+ * with introspection off, no schema queries and no field suggestions
+ * (INTROSPECTION_DISABLED).
+ */
+export function useValidationPolicy({ limits, introspection }: ValidationPolicy): Plugin {
+  const hide = !introspection;
+  const off = (n: number) => n === 0;
+  const limitRules: ValidationRule[] = [
+    ...(off(limits.maxDepth) ? [] : [maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true })]),
+    ...(off(limits.maxAliases) ? [] : [maxAliasesRule({ n: limits.maxAliases, exposeLimits: true })]),
+    ...(off(limits.maxDirectives) ? [] : [maxDirectivesRule({ n: limits.maxDirectives, exposeLimits: true })]),
+    ...(off(limits.maxCost) ? [] : [costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, exposeLimits: true })]),
+  ];
+  const extraRules: ValidationRule[] = [
+    ...limitRules.map((rule) => coded(rule, LIMIT_CODE, hide)),
+    ...(introspection ? [] : [coded(NoSchemaIntrospectionCustomRule, 'INTROSPECTION_DISABLED', hide)]),
+  ];
+  return {
+    onParse({ parseFn, setParseFn }) {
+      if (off(limits.maxTokens)) return;
+      setParseFn((source, options) => {
+        try {
+          return parseFn(source, { ...options, maxTokens: limits.maxTokens });
+        } catch (error) {
+          // graphql-js stops lexing past maxTokens with a syntax error that says so.
+          if (error instanceof Error && /Document contains more th(?:at|an) \d+ tokens/.test(error.message)) {
+            throw new GraphQLError(`Query has more than ${limits.maxTokens} tokens`, { extensions: { code: LIMIT_CODE, limit: 'maxTokens' } });
+          }
+          throw error;
+        }
+      });
+    },
+    onValidate({ validateFn, setValidationFn }) {
+      setValidationFn((schema, document, rules, ...rest) =>
+        validateFn(
+          schema,
+          document,
+          [
+            ...(rules ?? specifiedRules).map((rule: ValidationRule) =>
+              coded(rule, VALUE_RULES.has(rule) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED', hide),
+            ),
+            ...extraRules,
+          ],
+          ...rest,
+        ),
+      );
+    },
+  };
+}
