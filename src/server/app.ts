@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
 import type { Limits } from '../config.js';
@@ -12,6 +11,7 @@ import { createLoaders } from '../schema/loaders.js';
 import type { GatewayContext } from '../schema/context.js';
 import { identify, useSubscriptionTokenGuard } from './auth.js';
 import { createErrorMasker } from './errors.js';
+import { renderAuthenticatedGraphiQL } from './graphiql.js';
 import { handleHealth } from './health.js';
 import { PersistedOperations, usePersistedOperationsOnly } from './persisted-operations.js';
 import { useMutationRateLimit } from './rate-limit.js';
@@ -89,8 +89,9 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
       useSubscriptionTokenGuard(engine),
     ],
     // Rendered from the installed package: no CDN, works offline.
-    renderGraphiQL,
-    graphiql: { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY },
+    renderGraphiQL: renderAuthenticatedGraphiQL,
+    // Headers persist so that the WebSocket can take the token from them (graphiql.ts).
+    graphiql: { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, shouldPersistHeaders: true },
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
     logging: yogaLogger(logger),

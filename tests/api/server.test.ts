@@ -33,6 +33,8 @@ describe('the HTTP server', () => {
       const html = await res.text();
       expect(html).toContain('graphiql');
       expect(html).toContain('uet-gateway');
+      // The WebSocket takes the token from the Headers editor (src/server/graphiql.ts).
+      expect(html).toMatch(/<head><script>[\s\S]*connection_init[\s\S]*graphiql:headers/);
       expect(html).not.toMatch(/<script[^>]+src=["']?https?:/i);
       expect(html).not.toMatch(/<link[^>]+href=["']?https?:/i);
       expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdnjs/i);

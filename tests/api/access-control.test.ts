@@ -1,0 +1,446 @@
+import { createHash } from 'node:crypto';
+import { GraphQLObjectType } from 'graphql';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema } from '../../src/engine/db/entities.js';
+import { schema } from '../../src/schema/index.js';
+import { ADMIN_SECRET, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+
+type Scope = 'read' | 'operate' | 'worker' | 'admin';
+type Caller = Scope | 'none';
+const CALLERS: Caller[] = ['none', 'read', 'operate', 'worker', 'admin'];
+
+let server: TestServer;
+/** Secrets of stored tokens with exactly one scope each. */
+const tokens = {} as Record<Scope, string>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls (with awaits) until `check` holds, or fails after `timeoutMs`. */
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** Runs a request as admin (the environment's admin secret) and fails on any error. */
+async function admin<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
+  const res = await server.gql(query, variables);
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data;
+}
+
+async function createToken(name: string, scopes: string[], expiresAt?: string): Promise<{ secret: string; id: string }> {
+  const data = await admin(
+    `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } } }`,
+    { input: { name, scopes, expiresAt } },
+  );
+  return { secret: data.createApiToken.token, id: data.createApiToken.apiToken.id };
+}
+
+const revoke = (id: string) => admin(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id });
+const addNote = (runId: string, message: string) =>
+  admin(`mutation($runId: ID!, $m: String!) { addRunNote(input: {runId: $runId, message: $m}) { event { id } } }`, { runId, m: message });
+
+async function runningRun(): Promise<string> {
+  const id = await createRun(server);
+  await admin(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id });
+  return id;
+}
+
+async function runningStep(): Promise<{ runId: string; stepId: string }> {
+  const runId = await runningRun();
+  const data = await admin(`mutation($runId: ID!) { startStep(input: {runId: $runId, toolId: "tool-1"}) { step { id } } }`, { runId });
+  return { runId, stepId: data.startStep.step.id };
+}
+
+/** Everything a refused call must leave as it was: row counts, and the states a mutation could change. */
+async function snapshot() {
+  const em = server.engine.orm.em.fork();
+  const [runs, steps, events, apiTokens] = await Promise.all([
+    em.find(RunSchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(StepAttemptSchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(RunEventSchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(ApiTokenSchema, {}, { orderBy: { id: 'asc' } }),
+  ]);
+  return {
+    counts: { runs: runs.length, steps: steps.length, events: events.length, apiTokens: apiTokens.length },
+    runs: runs.map((r) => [r.id, r.state]),
+    steps: steps.map((s) => [s.id, s.state]),
+    apiTokens: apiTokens.map((t) => [t.id, t.revokedAt]),
+  };
+}
+
+const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
+
+interface Entry {
+  /** The operation text; its root field is the entry's field. */
+  op: string;
+  /** Fresh fixtures for one call, made as admin. */
+  vars?: () => Promise<Record<string, unknown>>;
+  /** Scopes that may call it (admin always may); 'any' = every valid token. */
+  allowed: Scope[] | 'any';
+  /** For subscriptions: makes an event the subscription delivers. */
+  trigger?: (vars: Record<string, unknown>) => Promise<unknown>;
+}
+
+const runVars = async () => ({ id: await createRun(server) });
+const runningVars = async () => ({ id: await runningRun() });
+
+const TABLE: Record<string, Entry> = {
+  'Query.node': { op: `query($id: ID!) { node(id: $id) { id } }`, vars: runVars, allowed: ['read'] },
+  'Query.nodes': {
+    op: `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+    vars: async () => {
+      const { runId, stepId } = await runningStep();
+      return { ids: [runId, stepId] };
+    },
+    allowed: ['read'],
+  },
+  'Query.run': { op: `query($id: ID!) { run(id: $id) { id state } }`, vars: runVars, allowed: ['read'] },
+  'Query.runs': { op: `{ runs(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  'Query.runEvents': {
+    op: `query($runId: ID!) { runEvents(runId: $runId) { totalCount edges { node { kind } } } }`,
+    vars: async () => ({ runId: await createRun(server) }),
+    allowed: ['read'],
+  },
+  'Query.contracts': { op: `{ contracts { name } }`, allowed: ['read'] },
+  'Query.validateDocument': {
+    op: `{ validateDocument(contract: "run_record", document: {}) { valid errors { path } } }`,
+    allowed: ['read'],
+  },
+  'Query.viewer': { op: `{ viewer { tokenName scopes } }`, allowed: 'any' },
+  'Query.apiTokens': { op: `{ apiTokens(first: 1) { totalCount edges { node { id name } } } }`, allowed: ['admin'] },
+
+  'Mutation.createRun': {
+    op: `mutation { createRun(input: {projectId: "proj-ac", phaseId: "phase-1"}) { run { id } } }`,
+    allowed: ['operate'],
+  },
+  'Mutation.startRun': { op: `mutation($id: ID!) { startRun(input: {id: $id}) { run { state } } }`, vars: runVars, allowed: ['operate'] },
+  'Mutation.completeRun': {
+    op: `mutation($id: ID!) { completeRun(input: {id: $id, state: SUCCEEDED}) { run { state } } }`,
+    vars: runningVars,
+    allowed: ['operate'],
+  },
+  'Mutation.cancelRun': { op: `mutation($id: ID!) { cancelRun(input: {id: $id, reason: "r"}) { run { state } } }`, vars: runVars, allowed: ['operate'] },
+  'Mutation.quarantineRun': {
+    op: `mutation($id: ID!) { quarantineRun(input: {id: $id, reason: "r"}) { run { state } } }`,
+    vars: runningVars,
+    allowed: ['operate'],
+  },
+  'Mutation.startStep': {
+    op: `mutation($runId: ID!) { startStep(input: {runId: $runId, toolId: "tool-1"}) { step { sequence } } }`,
+    vars: async () => ({ runId: await runningRun() }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.completeStep': {
+    op: `mutation($id: ID!) { completeStep(input: {id: $id, state: SUCCEEDED}) { step { state } } }`,
+    vars: async () => ({ id: (await runningStep()).stepId }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.addRunNote': {
+    op: `mutation($runId: ID!) { addRunNote(input: {runId: $runId, message: "hi"}) { event { kind } } }`,
+    vars: async () => ({ runId: await createRun(server) }),
+    allowed: ['operate'],
+  },
+  'Mutation.createApiToken': {
+    op: `mutation { createApiToken(input: {name: "made-in-table", scopes: [READ]}) { token apiToken { id } } }`,
+    allowed: ['admin'],
+  },
+  'Mutation.revokeApiToken': {
+    op: `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`,
+    vars: async () => ({ id: (await createToken('to-revoke', ['READ'])).id }),
+    allowed: ['admin'],
+  },
+
+  'Subscription.runEvents': {
+    op: `subscription($runId: ID) { runEvents(runId: $runId) { kind } }`,
+    vars: async () => ({ runId: await createRun(server) }),
+    trigger: (vars) => addNote(vars.runId as string, 'table'),
+    allowed: ['read'],
+  },
+  'Subscription.runStateChanged': {
+    op: `subscription($runId: ID) { runStateChanged(runId: $runId) { state } }`,
+    vars: async () => ({ runId: await createRun(server) }),
+    trigger: (vars) => admin(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: vars.runId }),
+    allowed: ['read'],
+  },
+};
+
+const allows = (entry: Entry, caller: Caller) =>
+  caller !== 'none' && (entry.allowed === 'any' || caller === 'admin' || entry.allowed.includes(caller));
+
+beforeAll(async () => {
+  server = await startTestServer({ limits: { mutationsPerMinute: 100_000 } });
+  for (const scope of ['read', 'operate', 'worker', 'admin'] as Scope[]) {
+    tokens[scope] = (await createToken(`only-${scope}`, [scope.toUpperCase()])).secret;
+  }
+});
+afterAll(() => server.stop());
+
+describe('root fields against scopes', () => {
+  it('has one table entry per root field of the schema', () => {
+    const rootFields = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+      Object.keys((type as GraphQLObjectType).getFields()).map((field) => `${type!.name}.${field}`),
+    );
+    expect(Object.keys(TABLE).sort()).toEqual(rootFields.sort());
+  });
+
+  const httpCases = Object.entries(TABLE)
+    .filter(([field]) => !field.startsWith('Subscription.'))
+    .flatMap(([field, entry]) => CALLERS.map((caller) => [field, caller, allows(entry, caller)] as const));
+
+  it.each(httpCases)('%s as %s (allowed: %s)', async (field, caller, allowed) => {
+    const entry = TABLE[field];
+    const vars = (await entry.vars?.()) ?? {};
+    const before = await snapshot();
+    const res = await server.gql(entry.op, vars, { token: caller === 'none' ? null : tokens[caller] });
+    if (allowed) {
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      expect(res.data?.[field.split('.')[1]]).toBeTruthy();
+    } else {
+      expect(codes(res)).toEqual([caller === 'none' ? 'UNAUTHENTICATED' : 'FORBIDDEN']);
+      expect(await snapshot()).toEqual(before);
+    }
+  });
+
+  const wsCases = Object.entries(TABLE)
+    .filter(([field]) => field.startsWith('Subscription.'))
+    .flatMap(([field, entry]) => CALLERS.filter((c) => c !== 'none').map((caller) => [field, caller, allows(entry, caller)] as const));
+
+  it.each(wsCases)('%s over graphql-ws as %s (allowed: %s)', async (field, caller, allowed) => {
+    const entry = TABLE[field];
+    const vars = (await entry.vars?.()) ?? {};
+    const streams = server.engine.openStreams();
+    const client = server.wsClient({ token: tokens[caller] });
+    const sub = subscribe(client, entry.op, vars);
+    try {
+      if (allowed) {
+        await until(() => server.engine.openStreams() > streams, 'the stream to open');
+        await entry.trigger!(vars);
+        await sub.next(1);
+        expect(sub.results[0].errors).toBeUndefined();
+        expect(sub.results[0].data?.[field.split('.')[1]]).toBeTruthy();
+      } else {
+        await sub.next(1);
+        expect(codes(sub.results[0])).toEqual(['FORBIDDEN']);
+        await sub.done;
+        expect(sub.results).toHaveLength(1);
+      }
+    } finally {
+      sub.stop();
+      await client.dispose();
+    }
+  });
+
+  it('a subscription over graphql-ws without a token is refused with 4403', async () => {
+    const client = server.wsClient({ token: null });
+    const sub = subscribe(client, TABLE['Subscription.runEvents'].op, {});
+    await expect(sub.done).rejects.toMatchObject({ code: 4403 });
+    expect(sub.results).toEqual([]);
+    await client.dispose();
+  });
+  it.each([
+    ['none', 'UNAUTHENTICATED'],
+    ['operate', 'FORBIDDEN'],
+  ] as const)('a subscription over SSE as %s is refused with %s', async (caller, code) => {
+    const streams = server.engine.openStreams();
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        ...(caller === 'none' ? {} : { authorization: `Bearer ${tokens[caller]}` }),
+      },
+      body: JSON.stringify({ query: `subscription { runEvents { kind } }` }),
+    });
+    const payloads = await readSse(res);
+    expect(payloads.map(codes)).toEqual([[code]]);
+    expect(server.engine.openStreams()).toBe(streams);
+  });
+
+  it('a refused mutation field does not undo or block the allowed one before it', async () => {
+    const before = await snapshot();
+    const res = await server.gql(
+      `mutation { createRun(input: {projectId: "proj-mixed", phaseId: "p"}) { run { id } } createApiToken(input: {name: "sneaky", scopes: [ADMIN]}) { token } }`,
+      {},
+      { token: tokens.operate },
+    );
+    expect(codes(res)).toEqual(['FORBIDDEN']);
+    expect(res.data?.createRun.run.id).toBeTruthy();
+    expect(res.data?.createApiToken).toBeNull();
+    const after = await snapshot();
+    expect(after.counts.apiTokens).toBe(before.counts.apiTokens);
+    expect(after.counts.runs).toBe(before.counts.runs + 1);
+  });
+});
+
+describe('viewer', () => {
+  it('returns the name and scopes of a created token', async () => {
+    const { secret } = await createToken('viewer-check', ['READ', 'WORKER']);
+    const res = await server.gql(`{ viewer { tokenName scopes } }`, {}, { token: secret });
+    expect(res).toEqual({ data: { viewer: { tokenName: 'viewer-check', scopes: ['READ', 'WORKER'] } } });
+  });
+});
+
+/** Opens a raw graphql-transport-ws socket, sends connection_init, and resolves with the close code and any messages. */
+function rawConnect(payload: Record<string, unknown>): Promise<{ code: number; messages: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const messages: unknown[] = [];
+    const timer = setTimeout(() => (socket.terminate(), reject(new Error('socket was not closed'))), 5_000);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    socket.on('error', (error) => (clearTimeout(timer), reject(error)));
+    socket.on('close', (code) => (clearTimeout(timer), resolve({ code, messages })));
+  });
+}
+
+describe('graphql-ws connection auth', () => {
+  it.each([
+    ['no token', {}],
+    ['a malformed header', { authorization: 'Token abc' }],
+    ['an unknown token', { authorization: 'Bearer uet_not-a-real-token' }],
+    ['a wrong admin secret', { authorization: `Bearer ${ADMIN_SECRET}x` }],
+  ])('closes the socket with 4403 given %s, before acknowledging', async (_label, payload) => {
+    const { code, messages } = await rawConnect(payload);
+    expect(code).toBe(4403);
+    expect(messages).toEqual([]);
+  });
+
+  it('acknowledges a valid token (control)', async () => {
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const first = await new Promise<any>((resolve, reject) => {
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.read}` } })));
+      socket.on('message', (data) => resolve(JSON.parse(String(data))));
+      socket.on('error', reject);
+    });
+    expect(first.type).toBe('connection_ack');
+    socket.close();
+  });
+});
+
+/** Reads an SSE response until it ends; returns the JSON payloads of its `data:` lines. */
+async function readSse(res: Response, timeoutMs = 5_000): Promise<any[]> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      await reader.cancel();
+      throw new Error(`stream did not end: ${text}`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left))),
+    ]).finally(() => clearTimeout(timer));
+    if (chunk === 'timeout') continue;
+    if (chunk.done) break;
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  return [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]));
+}
+
+describe('revoking a token', () => {
+  it('closes its graphql-ws subscription with 4403 and delivers nothing after', async () => {
+    const { secret, id } = await createToken('revoked-ws', ['READ']);
+    const runId = await createRun(server);
+    const streams = server.engine.openStreams();
+    const client = server.wsClient({ token: secret });
+    const sub = subscribe(client, `subscription($runId: ID) { runEvents(runId: $runId) { kind payload } }`, { runId });
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+    await addNote(runId, 'before');
+    await sub.next(1);
+    await revoke(id);
+    await expect(sub.done).rejects.toMatchObject({ code: 4403 });
+    await addNote(runId, 'after');
+    await sleep(100);
+    expect(sub.results.map((r) => r.data?.runEvents.payload.message)).toEqual(['before']);
+    await until(() => server.engine.openStreams() === streams, 'the stream to close');
+    await client.dispose();
+  });
+
+  it('ends its SSE subscription without delivering later events', async () => {
+    const { secret, id } = await createToken('revoked-sse', ['READ']);
+    const runId = await createRun(server);
+    const streams = server.engine.openStreams();
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${secret}` },
+      body: JSON.stringify({ query: `subscription($runId: ID) { runEvents(runId: $runId) { kind payload } }`, variables: { runId } }),
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+    await addNote(runId, 'before');
+    await sleep(50);
+    await revoke(id);
+    await addNote(runId, 'after');
+    const payloads = await readSse(res);
+    const messages = payloads.filter((p) => p.data).map((p) => p.data.runEvents.payload.message);
+    expect(messages).toEqual(['before']);
+    expect(payloads.filter((p) => p.errors)).toEqual([]);
+  });
+
+  it('makes HTTP requests with it UNAUTHENTICATED and refuses new sockets', async () => {
+    const { secret, id } = await createToken('revoked-http', ['OPERATE', 'READ']);
+    expect((await server.gql(`{ viewer { tokenName } }`, {}, { token: secret })).data).toEqual({ viewer: { tokenName: 'revoked-http' } });
+    await revoke(id);
+    const before = await snapshot();
+    expect(codes(await server.gql(`{ viewer { tokenName } }`, {}, { token: secret }))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await server.gql(`{ runs(first: 1) { totalCount } }`, {}, { token: secret }))).toEqual(['UNAUTHENTICATED']);
+    const created = await server.gql(`mutation { createRun(input: {projectId: "p", phaseId: "x"}) { run { id } } }`, {}, { token: secret });
+    expect(codes(created)).toEqual(['UNAUTHENTICATED']);
+    expect(await snapshot()).toEqual(before);
+    expect((await rawConnect({ authorization: `Bearer ${secret}` })).code).toBe(4403);
+  });
+});
+
+describe('an expiring token', () => {
+  it('works until it expires, then is UNAUTHENTICATED and its subscription stops', async () => {
+    const { secret } = await createToken('short-lived', ['READ'], new Date(Date.now() + 1_500).toISOString());
+    expect((await server.gql(`{ viewer { tokenName } }`, {}, { token: secret })).data).toEqual({ viewer: { tokenName: 'short-lived' } });
+    const runId = await createRun(server);
+    const streams = server.engine.openStreams();
+    const client = server.wsClient({ token: secret });
+    const sub = subscribe(client, `subscription($runId: ID) { runEvents(runId: $runId) { kind } }`, { runId });
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+    await sleep(1_700);
+    await addNote(runId, 'after expiry');
+    await expect(sub.done).rejects.toMatchObject({ code: 4403 });
+    expect(sub.results).toEqual([]);
+    expect(codes(await server.gql(`{ viewer { tokenName } }`, {}, { token: secret }))).toEqual(['UNAUTHENTICATED']);
+    expect((await rawConnect({ authorization: `Bearer ${secret}` })).code).toBe(4403);
+    await client.dispose();
+  });
+
+  it('cannot be created already expired', async () => {
+    const res = await server.gql(`mutation($at: DateTime) { createApiToken(input: {name: "past", scopes: [READ], expiresAt: $at}) { token } }`, {
+      at: new Date(Date.now() - 1_000).toISOString(),
+    });
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('token secrets', () => {
+  it('shows the secret once: not listed, not stored', async () => {
+    const { secret, id } = await createToken('secret-once', ['READ']);
+    expect(secret).toMatch(/^uet_/);
+    const fields = Object.keys((schema.getType('ApiToken') as GraphQLObjectType).getFields());
+    expect(fields.filter((f) => /secret|hash|token/i.test(f))).toEqual([]);
+    const listed = await server.gql(`{ apiTokens(first: 100) { edges { node { id name scopes createdAt expiresAt revokedAt lastUsedAt } } } }`);
+    expect(listed.errors).toBeUndefined();
+    const node = listed.data.apiTokens.edges.map((e: any) => e.node).find((n: any) => n.id === id);
+    expect(node).toMatchObject({ name: 'secret-once', scopes: ['READ'], revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain(secret);
+    const row = (await server.engine.orm.em.fork().findOne(ApiTokenSchema, { name: 'secret-once' }))!;
+    expect(row.secretHash).not.toBe(secret);
+    expect(row.secretHash).not.toContain(secret.slice(4));
+    expect(row.secretHash).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(JSON.stringify(row)).not.toContain(secret.slice(4));
+  });
+});
