@@ -81,6 +81,8 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
     }),
     maskedErrors: { maskError: createErrorMasker(logger) },
     batching: false,
+    // Persisted operations may be named by `documentId`.
+    extraParamNames: ['documentId'],
     plugins: [
       useCSRFPrevention(),
       ...(persisted ? [usePersistedOperationsOnly(persisted)] : []),

@@ -1,4 +1,4 @@
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type ValidationRule } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type ValidationContext, type ValidationRule } from 'graphql';
 import { ProvidedRequiredArgumentsRule, ValuesOfCorrectTypeRule, VariablesInAllowedPositionRule } from 'graphql';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
@@ -38,11 +38,17 @@ export interface ValidationPolicy {
 export function useValidationPolicy({ limits, introspection }: ValidationPolicy): Plugin {
   const hide = !introspection;
   const off = (n: number) => n === 0;
+  // Report, don't throw: a thrown rule error would escape validation (and end a WebSocket with 4500).
+  const armor = {
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, '')))],
+  };
   const limitRules: ValidationRule[] = [
-    ...(off(limits.maxDepth) ? [] : [maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true })]),
-    ...(off(limits.maxAliases) ? [] : [maxAliasesRule({ n: limits.maxAliases, exposeLimits: true })]),
-    ...(off(limits.maxDirectives) ? [] : [maxDirectivesRule({ n: limits.maxDirectives, exposeLimits: true })]),
-    ...(off(limits.maxCost) ? [] : [costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, exposeLimits: true })]),
+    ...(off(limits.maxDepth) ? [] : [maxDepthRule({ ...armor, n: limits.maxDepth, ignoreIntrospection: true })]),
+    ...(off(limits.maxAliases) ? [] : [maxAliasesRule({ ...armor, n: limits.maxAliases })]),
+    ...(off(limits.maxDirectives) ? [] : [maxDirectivesRule({ ...armor, n: limits.maxDirectives })]),
+    ...(off(limits.maxCost) ? [] : [costLimitRule({ ...armor, maxCost: limits.maxCost, ignoreIntrospection: true })]),
   ];
   const extraRules: ValidationRule[] = [
     ...limitRules.map((rule) => coded(rule, LIMIT_CODE, hide)),

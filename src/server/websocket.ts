@@ -51,7 +51,8 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
             socket.close(WS_FORBIDDEN, 'Forbidden');
             return [new GraphQLError('token revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
           }
-          if (limits.wsMaxSubscriptions > 0 && Object.keys(ctx.subscriptions).length >= limits.wsMaxSubscriptions) {
+          // graphql-ws has already registered this operation when it asks us.
+          if (limits.wsMaxSubscriptions > 0 && Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
             return [
               new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, {
                 extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit: 'wsMaxSubscriptions' },

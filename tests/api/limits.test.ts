@@ -1,0 +1,399 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Limits } from '../../src/config.js';
+import { ADMIN_SECRET, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+
+/** Small, explicit limits so "just under" and "just over" are easy to write. */
+const LIMITS: Partial<Limits> = { maxDepth: 5, maxAliases: 3, maxTokens: 200, maxDirectives: 2, maxCost: 500 };
+
+const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
+
+/** POSTs any JSON body (for persisted-operation ids and the like). */
+async function post(server: TestServer, body: unknown, token: string | null = ADMIN_SECRET): Promise<{ status: number; json: GraphQLResponse }> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as GraphQLResponse };
+}
+
+/**
+ * Runs one operation (query or mutation) over graphql-ws and resolves to its
+ * first result; a refusal sent as an `error` message becomes `{ errors }`.
+ */
+function wsOnce(client: Client, payload: { query: string; variables?: Record<string, unknown>; extensions?: Record<string, unknown> }, timeoutMs = 5000): Promise<GraphQLResponse> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => finish(() => reject(new Error('no result over graphql-ws'))), timeoutMs);
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const unsubscribe = client.subscribe(payload as never, {
+      next: (value) => finish(() => (resolve(value as GraphQLResponse), unsubscribe())),
+      error: (error) =>
+        finish(() => {
+          if (Array.isArray(error)) return resolve({ errors: error as GraphQLResponse['errors'] });
+          const close = error as { code?: number; reason?: string };
+          reject(close.code ? new Error(`socket closed instead of an answer: ${close.code} ${close.reason}`) : error);
+        }),
+      complete: () => finish(() => reject(new Error('completed without a result'))),
+    });
+  });
+}
+
+/** Resolves to the close code of a socket closed by the server. */
+function closeCode(client: Client, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('socket not closed')), timeoutMs);
+    client.on('closed', (event) => {
+      clearTimeout(timer);
+      resolve((event as { code: number }).code);
+    });
+  });
+}
+
+async function createToken(server: TestServer, name: string): Promise<string> {
+  const res = await server.gql(`mutation($name: String!) { createApiToken(input: { name: $name, scopes: [READ, OPERATE] }) { token } }`, { name });
+  expect(res.errors).toBeUndefined();
+  return res.data.createApiToken.token;
+}
+
+const CREATE_RUN = `mutation($input: CreateRunInput!) { createRun(input: $input) { run { id } } }`;
+const runInput = { input: { projectId: 'limits', phaseId: 'p' } };
+
+// Measured with graphql-armor's formulas (depth = nested field levels; cost: object 2,
+// scalar 1, x1.5 per level, x `first`). maxTokens counts every token but <EOF>.
+const tokensQuery = (fields: number) => `{ viewer { ${Array(fields).fill('tokenName').join(' ')} } }`; // 5 + fields tokens
+const CASES = [
+  {
+    limit: 'maxDepth',
+    under: '{ runs { edges { node { counters { errors } } } } }', // depth 5
+    over: '{ runs { edges { node { events { pageInfo { hasNextPage } } } } } }', // depth 6
+  },
+  {
+    limit: 'maxAliases',
+    under: '{ a: viewer { tokenName } b: viewer { tokenName } c: viewer { tokenName } }',
+    over: '{ a: viewer { tokenName } b: viewer { tokenName } c: viewer { tokenName } d: viewer { tokenName } }',
+  },
+  { limit: 'maxTokens', under: tokensQuery(195), over: tokensQuery(196) },
+  {
+    limit: 'maxDirectives',
+    under: '{ viewer { tokenName @include(if: true) scopes @skip(if: false) } }',
+    over: '{ viewer { tokenName @include(if: true) scopes @skip(if: false) __typename @include(if: true) } }',
+  },
+  {
+    limit: 'maxCost',
+    under: '{ runs(first: 100) { totalCount } apiTokens(first: 42) { totalCount } }', // 350 + 147 = 497
+    over: '{ runs(first: 100) { totalCount } apiTokens(first: 43) { totalCount } }', // 350 + 150.5 = 500.5
+  },
+];
+const PAGE_CASES = [
+  { name: 'runs(first: 100)', query: '{ runs(first: 100) { totalCount } }', code: undefined },
+  { name: 'runs(first: 101)', query: '{ runs(first: 101) { totalCount } }', code: 'BAD_USER_INPUT' },
+];
+
+describe('query limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ limits: LIMITS });
+  });
+  afterAll(() => server.stop());
+
+  describe.each([
+    { transport: 'HTTP', run: (query: string) => server.gql(query) },
+    // A client per operation: one operation's fate must not decide the next one's.
+    { transport: 'graphql-ws', run: (query: string) => wsOnce(server.wsClient(), { query }) },
+  ])('over $transport', ({ run }) => {
+    it.each(CASES)('$limit: just under passes, just over is QUERY_LIMIT_EXCEEDED', async ({ under, over }) => {
+      const ok = await run(under);
+      expect(ok.errors).toBeUndefined();
+      expect(ok.data).toBeDefined();
+      const refused = await run(over);
+      expect(refused.data ?? undefined).toBeUndefined();
+      expect(codes(refused)).toEqual(['QUERY_LIMIT_EXCEEDED']);
+    });
+
+    it.each(PAGE_CASES)('page size $name', async ({ query, code }) => {
+      const res = await run(query);
+      if (code === undefined) {
+        expect(res.errors).toBeUndefined();
+        expect(res.data.runs.totalCount).toBeTypeOf('number');
+      } else {
+        expect(codes(res)).toContain(code);
+      }
+    });
+  });
+});
+
+describe('request body size', () => {
+  const MAX = 2000;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ limits: { maxBodyBytes: MAX } });
+  });
+  afterAll(() => server.stop());
+
+  /** A valid GraphQL request body of exactly `size` bytes (padded with an unused variable). */
+  const bodyOf = (size: number) => {
+    const empty = JSON.stringify({ query: '{ __typename }', variables: { pad: '' } });
+    const body = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(size - empty.length) } });
+    expect(Buffer.byteLength(body)).toBe(size);
+    return body;
+  };
+  const headers = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${ADMIN_SECRET}` };
+  const chunked = (body: string) => {
+    const bytes = new TextEncoder().encode(body);
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 300) controller.enqueue(bytes.slice(i, i + 300));
+        controller.close();
+      },
+    });
+  };
+
+  it.each([
+    { name: 'with content-length', send: (body: string) => fetch(server.url, { method: 'POST', headers, body }) },
+    {
+      name: 'chunked (no content-length)',
+      send: (body: string) => fetch(server.url, { method: 'POST', headers, body: chunked(body), duplex: 'half' } as RequestInit),
+    },
+  ])('$name: exactly the limit passes, one byte more is 413 PAYLOAD_TOO_LARGE', async ({ send }) => {
+    const ok = await send(bodyOf(MAX));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ data: { __typename: 'Query' } });
+    const refused = await send(bodyOf(MAX + 1));
+    expect(refused.status).toBe(413);
+    const json = (await refused.json()) as GraphQLResponse;
+    expect(codes(json)).toEqual(['PAYLOAD_TOO_LARGE']);
+  });
+});
+
+describe('mutation rate limit', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ limits: { mutationsPerMinute: 5 } });
+  });
+  afterAll(() => server.stop());
+
+  it('refuses the 6th mutation of a token within a minute, writing nothing; other tokens and queries go on', async () => {
+    const [a, b] = [await createToken(server, 'a'), await createToken(server, 'b')];
+    const count = () => server.engine.orm.em.fork().count('Run', {});
+    for (let i = 0; i < 5; i++) {
+      const res = await server.gql(CREATE_RUN, runInput, { token: a });
+      expect(res.errors, `mutation ${i + 1}`).toBeUndefined();
+    }
+    expect(await count()).toBe(5);
+
+    const refused = await server.gql(CREATE_RUN, runInput, { token: a });
+    expect(refused.data?.createRun ?? null).toBeNull();
+    expect(codes(refused)).toEqual(['RATE_LIMITED']);
+    expect(refused.errors![0].extensions!.retryAfterSeconds).toBeGreaterThan(0);
+    expect(refused.errors![0].extensions!.retryAfterSeconds).toBeLessThanOrEqual(60);
+    expect(await count()).toBe(5);
+
+    const other = await server.gql(CREATE_RUN, runInput, { token: b });
+    expect(other.errors).toBeUndefined();
+    expect(await count()).toBe(6);
+
+    const query = await server.gql('{ runs(first: 1) { totalCount } }', {}, { token: a });
+    expect(query.errors).toBeUndefined();
+    expect(query.data.runs.totalCount).toBe(6);
+  });
+});
+
+describe('graphql-ws limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ limits: { wsMaxSubscriptions: 2, wsMaxMessageBytes: 1000, wsInitTimeoutMs: 300 } });
+  });
+  afterAll(() => server.stop());
+
+  it('refuses a third concurrent operation on a connection while the first two keep working', async () => {
+    const client = server.wsClient();
+    const runId = (await server.gql(CREATE_RUN, runInput)).data.createRun.run.id;
+    const SUB = `subscription($runId: ID) { runStateChanged(runId: $runId) { id state } }`;
+    const first = subscribe(client, SUB, { runId });
+    const second = subscribe(client, SUB, { runId });
+    const refusals: unknown[] = [];
+    first.done.catch((e) => refusals.push(['first', e]));
+    second.done.catch((e) => refusals.push(['second', e]));
+    // Let both be registered before the third.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(refusals, 'the first two operations must be accepted').toEqual([]);
+    const third = await wsOnce(client, { query: SUB, variables: { runId } });
+    expect(codes(third)).toEqual(['QUERY_LIMIT_EXCEEDED']);
+
+    const started = await server.gql(`mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }`, { id: runId });
+    expect(started.errors).toBeUndefined();
+    await Promise.all([first.next(1), second.next(1)]);
+    expect(first.results[0].data.runStateChanged).toMatchObject({ id: runId });
+    expect(second.results[0].data.runStateChanged).toMatchObject({ id: runId });
+    first.stop();
+    // A freed slot can be used again.
+    const again = await wsOnce(client, { query: '{ viewer { tokenName } }' });
+    expect(again.errors).toBeUndefined();
+    second.stop();
+  });
+
+  it('closes the socket with 1009 on a message over wsMaxMessageBytes', async () => {
+    const client = server.wsClient();
+    // An open subscription keeps the (lazy) socket up, and must die with it.
+    const open = subscribe(client, `subscription { runStateChanged { id } }`);
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = closeCode(client);
+    const query = `{ viewer { ${'tokenName '.repeat(120)} } }`;
+    expect(JSON.stringify({ query }).length).toBeGreaterThan(1000);
+    const big = wsOnce(client, { query });
+    expect(await closed).toBe(1009);
+    await expect(big).rejects.toThrow(/1009/);
+    await expect(open.done).rejects.toMatchObject({ code: 1009 });
+  });
+
+  it('closes a socket that never sends connection_init with 4408', async () => {
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const started = Date.now();
+    const code = await new Promise<number>((resolve, reject) => {
+      socket.on('close', (c) => resolve(c));
+      socket.on('error', reject);
+      setTimeout(() => reject(new Error('not closed')), 5000);
+    });
+    expect(code).toBe(4408);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe('introspection', () => {
+  let closed: TestServer;
+  let open: TestServer;
+  beforeAll(async () => {
+    [closed, open] = await Promise.all([startTestServer({ introspection: false }), startTestServer()]);
+  });
+  afterAll(() => Promise.all([closed.stop(), open.stop()]));
+
+  const INTROSPECT = '{ __schema { types { name } } }';
+
+  it('off: schema queries are INTROSPECTION_DISABLED and no field suggestions leak', async () => {
+    const refused = await closed.gql(INTROSPECT);
+    expect(refused.data ?? undefined).toBeUndefined();
+    expect(codes(refused)).toContain('INTROSPECTION_DISABLED');
+    const typo = await closed.gql('{ runz { totalCount } viewer { tokenNam } }');
+    expect(typo.errors!.length).toBeGreaterThan(0);
+    for (const e of typo.errors!) expect(e.message).not.toMatch(/Did you mean/);
+    // Also over graphql-ws.
+    const ws = await wsOnce(closed.wsClient(), { query: INTROSPECT });
+    expect(codes(ws)).toContain('INTROSPECTION_DISABLED');
+  });
+
+  it('on (the default): introspection works and suggestions are given', async () => {
+    const res = await open.gql(INTROSPECT);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.__schema.types.map((t: { name: string }) => t.name)).toContain('Run');
+    const typo = await open.gql('{ runz { totalCount } }');
+    expect(typo.errors![0].message).toMatch(/Did you mean/);
+  });
+});
+
+describe('persisted operations', () => {
+  const LISTED = '{ runs(first: 1) { totalCount } }';
+  let dir: string;
+  let server: TestServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'uet-persisted-'));
+    const file = join(dir, 'operations.json');
+    writeFileSync(file, JSON.stringify({ q1: LISTED }));
+    server = await startTestServer({ persistedOperationsFile: file });
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ALLOWED = [
+    { name: 'extensions.persistedQuery.sha256Hash', payload: { extensions: { persistedQuery: { version: 1, sha256Hash: 'q1' } } } },
+    { name: 'documentId', payload: { documentId: 'q1' } },
+    { name: 'the exact listed text', payload: { query: LISTED } },
+  ];
+  const REFUSED = [
+    { name: 'another query', payload: { query: '{ viewer { tokenName } }' } },
+    { name: 'the listed text reformatted', payload: { query: '{ runs(first: 1) { totalCount }}' } },
+    { name: 'an unknown id', payload: { extensions: { persistedQuery: { version: 1, sha256Hash: 'nope' } } } },
+    { name: 'an unknown documentId with the listed text', payload: { query: LISTED, documentId: 'nope' } },
+  ];
+
+  it.each(ALLOWED)('HTTP: $name runs', async ({ payload }) => {
+    const { status, json } = await post(server, payload);
+    expect(json.errors).toBeUndefined();
+    expect(status).toBe(200);
+    expect(json.data.runs.totalCount).toBe(0);
+  });
+  it.each(REFUSED)('HTTP: $name is OPERATION_NOT_ALLOWED', async ({ payload }) => {
+    const { json } = await post(server, payload);
+    expect(json.data ?? undefined).toBeUndefined();
+    expect(codes(json)).toEqual(['OPERATION_NOT_ALLOWED']);
+  });
+  // graphql-ws requires `query` to be a string; an id goes with an empty one.
+  it.each(ALLOWED)('graphql-ws: $name runs', async ({ payload }) => {
+    const res = await wsOnce(server.wsClient(), { query: '', ...payload });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.runs.totalCount).toBe(0);
+  });
+  it.each(REFUSED)('graphql-ws: $name is OPERATION_NOT_ALLOWED', async ({ payload }) => {
+    const res = await wsOnce(server.wsClient(), { query: '', ...payload });
+    expect(codes(res)).toEqual(['OPERATION_NOT_ALLOWED']);
+  });
+});
+
+describe('CSRF prevention and error masking', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  it.each([
+    { name: 'without x-graphql-yoga-csrf is refused', headers: {} as Record<string, string>, status: 403 },
+    { name: 'with x-graphql-yoga-csrf works', headers: { 'x-graphql-yoga-csrf': '1' }, status: 200 },
+  ])('GET /graphql?query=… $name', async ({ headers, status }) => {
+    const res = await fetch(`${server.url}?query=${encodeURIComponent('{__typename}')}`, {
+      headers: { authorization: `Bearer ${ADMIN_SECRET}`, accept: 'application/json', ...headers },
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(status);
+    if (status === 200) expect(JSON.parse(text)).toEqual({ data: { __typename: 'Query' } });
+    else expect(text).not.toContain('Query');
+  });
+
+  it('an unexpected error is masked: no message, no stack, a request id', async () => {
+    const queries = server.engine.queries as unknown as Record<string, unknown>;
+    const original = queries.listRuns;
+    queries.listRuns = () => {
+      throw new Error('secret internal detail');
+    };
+    try {
+      const res = await server.gql('{ runs(first: 1) { totalCount } }');
+      expect(res.errors).toHaveLength(1);
+      const [error] = res.errors!;
+      expect(error.message).toBe('Unexpected error.');
+      expect(error.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(error.extensions?.requestId).toBeTruthy();
+      const raw = JSON.stringify(res);
+      expect(raw).not.toContain('secret internal detail');
+      expect(raw).not.toMatch(/stack|\.ts:\d+|at \w+ \(/);
+      expect(server.logs.join('\n')).toContain('secret internal detail');
+    } finally {
+      queries.listRuns = original;
+    }
+  });
+});
