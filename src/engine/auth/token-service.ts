@@ -3,7 +3,8 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import type { Clock } from '../core/clock.js';
 import { badInput, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
-import { parsePageArgs, assemblePage, decodeCursor, encodeCursor, type Page, type PageArgs } from '../core/pagination.js';
+import type { Page, PageArgs } from '../core/pagination.js';
+import { pageNewestFirst } from '../db/newest-first.js';
 import { optionalDate, requireText } from '../core/validate.js';
 import type { Transact } from '../core/write-scope.js';
 import { ApiTokenSchema, type ApiToken, type Scope } from '../db/entities.js';
@@ -63,22 +64,8 @@ export class TokenService {
     });
   }
 
-  async list(args: PageArgs): Promise<Page<ApiToken>> {
-    const request = parsePageArgs(args, (cursor, field) => decodeCursor(TOKEN_CURSOR, cursor, field));
-    const em = this.fork();
-    const forward = request.direction === 'forward';
-    const cursor = request.cursor;
-    const rows = await em.find(ApiTokenSchema, cursor ? { id: forward ? { $lt: cursor } : { $gt: cursor } } : {}, {
-      orderBy: { id: forward ? 'desc' : 'asc' },
-      limit: request.size + 1,
-    });
-    return assemblePage(
-      request,
-      rows,
-      (token) => encodeCursor(TOKEN_CURSOR, token.id),
-      async () => (await em.findOne(ApiTokenSchema, { id: forward ? { $gte: cursor! } : { $lte: cursor! } }, { fields: ['id'] })) !== null,
-      () => em.count(ApiTokenSchema, {}),
-    );
+  list(args: PageArgs): Promise<Page<ApiToken>> {
+    return pageNewestFirst(this.fork(), ApiTokenSchema, TOKEN_CURSOR, {}, args);
   }
 
   /** Whether any stored token exists (the first start creates one when none does). */

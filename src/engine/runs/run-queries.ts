@@ -1,10 +1,9 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { FilterQuery } from '@mikro-orm/core';
 import { badInput, notFound } from '../core/errors.js';
-import { ulidFloor, isUlid } from '../core/ids.js';
+import { ulidFloor } from '../core/ids.js';
 import {
   assemblePage,
-  decodeCursor,
   decodePositionCursor,
   encodeCursor,
   parsePageArgs,
@@ -22,6 +21,7 @@ import {
   type StepAttempt,
 } from '../db/entities.js';
 import type { RunEventReader } from './event-log.js';
+import { pageNewestFirst } from '../db/newest-first.js';
 
 export interface RunFilter {
   projectId?: string | null;
@@ -74,30 +74,8 @@ export class RunQueries {
   }
 
   /** Newest first; keyset on the id, which sorts by creation time. */
-  async listRuns(filter: RunFilter, args: PageArgs): Promise<Page<Run>> {
-    const request = parsePageArgs(args, (cursor, field) => {
-      const id = decodeCursor(RUN_CURSOR, cursor, field);
-      if (!isUlid(id)) throw badInput(field, `is not a valid ${RUN_CURSOR} cursor`);
-      return id;
-    });
-    const where = runWhere(filter);
-    const em = this.fork();
-    const forward = request.direction === 'forward';
-    const cursor = request.cursor;
-    const rows = await em.find(
-      RunSchema,
-      cursor ? { $and: [where, { id: forward ? { $lt: cursor } : { $gt: cursor } }] } : where,
-      { orderBy: { id: forward ? 'desc' : 'asc' }, limit: request.size + 1 },
-    );
-    return assemblePage(
-      request,
-      rows,
-      (run) => encodeCursor(RUN_CURSOR, run.id),
-      async () =>
-        (await em.findOne(RunSchema, { $and: [where, { id: forward ? { $gte: cursor! } : { $lte: cursor! } }] }, { fields: ['id'] })) !==
-        null,
-      () => em.count(RunSchema, where),
-    );
+  listRuns(filter: RunFilter, args: PageArgs): Promise<Page<Run>> {
+    return pageNewestFirst(this.fork(), RunSchema, RUN_CURSOR, runWhere(filter), args);
   }
 
   /** Steps in sequence order for each run, all runs in one query. */
