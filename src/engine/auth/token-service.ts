@@ -15,6 +15,9 @@ const SECRET_PREFIX = 'uet_';
 /** lastUsedAt is written at most this often per token, off the request's path. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 const TOKEN_CURSOR = 'ApiToken';
+/** How long a looked-up token is trusted without asking the database again (other instances' revocations arrive by the bus). */
+const KNOWN_TTL_MS = 30_000;
+const KNOWN_CAPACITY = 10_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -27,6 +30,11 @@ export class TokenService {
   /** Revoked since start: checked without a query, so open streams stop at once. */
   private readonly revoked = new Set<string>();
   private readonly lastUsedWritten = new Map<string, number>();
+  /**
+   * Identities by secret hash, so a request does not cost a query. Safe to
+   * keep: revocation (the set above) and expiry are checked on every use.
+   */
+  private readonly known = new Map<string, { identity: Identity; until: number }>();
 
   constructor(
     private readonly transact: Transact,
@@ -80,11 +88,19 @@ export class TokenService {
       return { tokenId: null, tokenName: 'UET_ADMIN_TOKEN', scopes: ['admin'], expiresAt: null };
     }
     if (!secret.startsWith(SECRET_PREFIX)) return null;
-    const token = await this.fork().findOne(ApiTokenSchema, { secretHash: hash });
-    if (!token || token.revokedAt) return null;
-    const identity: Identity = { tokenId: token.id, tokenName: token.name, scopes: token.scopes, expiresAt: token.expiresAt ?? null };
+    const now = this.clock.now().getTime();
+    const cached = this.known.get(hash);
+    let identity = cached && cached.until > now ? cached.identity : null;
+    if (!identity) {
+      const token = await this.fork().findOne(ApiTokenSchema, { secretHash: hash });
+      if (!token || token.revokedAt) return null;
+      identity = { tokenId: token.id, tokenName: token.name, scopes: token.scopes, expiresAt: token.expiresAt ?? null };
+      if (this.known.size >= KNOWN_CAPACITY) this.known.clear();
+      this.known.set(hash, { identity, until: now + KNOWN_TTL_MS });
+      this.lastUsedWritten.set(token.id, Math.max(this.lastUsedWritten.get(token.id) ?? 0, token.lastUsedAt?.getTime() ?? 0));
+    }
     if (!this.isActive(identity)) return null;
-    this.touch(token);
+    this.touch(identity.tokenId!, now);
     return identity;
   }
 
@@ -95,13 +111,11 @@ export class TokenService {
     return identity.expiresAt === null || identity.expiresAt > this.clock.now();
   }
 
-  private touch(token: ApiToken): void {
-    const now = this.clock.now().getTime();
-    const last = Math.max(token.lastUsedAt?.getTime() ?? 0, this.lastUsedWritten.get(token.id) ?? 0);
-    if (now - last < LAST_USED_RESOLUTION_MS) return;
-    this.lastUsedWritten.set(token.id, now);
+  private touch(tokenId: string, now: number): void {
+    if (now - (this.lastUsedWritten.get(tokenId) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastUsedWritten.set(tokenId, now);
     this.fork()
-      .nativeUpdate(ApiTokenSchema, { id: token.id }, { lastUsedAt: new Date(now) })
+      .nativeUpdate(ApiTokenSchema, { id: tokenId }, { lastUsedAt: new Date(now) })
       .catch(this.onError);
   }
 }

@@ -5,8 +5,7 @@ export type DomainErrorCode =
   | 'INVALID_TRANSITION'
   | 'SLOW_CONSUMER'
   | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'RATE_LIMITED';
+  | 'FORBIDDEN';
 
 /** The engine's one error type: every refusal the engine makes is one of these. */
 export class DomainError extends Error {
