@@ -1,9 +1,11 @@
 import { Migration20261124000000Init } from './Migration20261124000000Init.js';
 import { Migration20261124150000ApiTokens } from './Migration20261124150000ApiTokens.js';
+import { Migration20261125000000Workers } from './Migration20261125000000Workers.js';
 
 // Every migration in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
 export const migrationsList = [
   { name: 'Migration20261124000000Init', class: Migration20261124000000Init },
   { name: 'Migration20261124150000ApiTokens', class: Migration20261124150000ApiTokens },
+  { name: 'Migration20261125000000Workers', class: Migration20261125000000Workers },
 ];

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { JobIntervals } from './server/jobs.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -15,6 +16,7 @@ export interface Config {
   limits: Limits;
   /** Path of a JSON allow-list of operations; when set, nothing else runs. */
   persistedOperationsFile: string | null;
+  jobs: JobIntervals;
 }
 
 /** Abuse limits, each overridable by an environment variable (see README, Security). */
@@ -58,6 +60,15 @@ function parseLimits(env: NodeJS.ProcessEnv): Limits {
     limits[key] = value;
   }
   return limits;
+}
+
+function parseMs(name: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || (value !== 0 && value < min) || value < 0) {
+    throw new ConfigError(`${name} must be 0 or a whole number of milliseconds >= ${min}, got "${raw}"`);
+  }
+  return value;
 }
 
 function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -104,5 +115,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: parseBoolean('UET_INTROSPECTION', env.UET_INTROSPECTION, true),
     limits: parseLimits(env),
     persistedOperationsFile: env.UET_PERSISTED_OPERATIONS ? resolve(env.UET_PERSISTED_OPERATIONS) : null,
+    jobs: {
+      heartbeatFlushMs: parseMs('UET_HEARTBEAT_FLUSH_MS', env.UET_HEARTBEAT_FLUSH_MS, 1000, 10),
+      reaperIntervalMs: parseMs('UET_REAPER_INTERVAL_MS', env.UET_REAPER_INTERVAL_MS, 5000, 100),
+    },
   };
 }

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     introspection: config.introspection,
     persistedOperationsFile: config.persistedOperationsFile,
+    jobs: config.jobs,
   });
   const url = await app.start(config.port, config.host);
   logger.info(`uet-gateway listening on ${url}/graphql`, { url: `${url}/graphql` });

@@ -10,6 +10,11 @@ import { RunEventReader } from './runs/event-log.js';
 import { RunEventFeed } from './runs/event-feed.js';
 import { RunQueries } from './runs/run-queries.js';
 import { RunService } from './runs/run-service.js';
+import { LiveWorkers } from './workers/live-workers.js';
+import { Reaper } from './workers/reaper.js';
+import { TaskQueue } from './workers/task-queue.js';
+import { WorkerQueries } from './workers/worker-queries.js';
+import { WorkerService } from './workers/worker-service.js';
 
 export interface EngineOptions {
   orm: Orm;
@@ -34,9 +39,15 @@ export interface Engine {
   feed: RunEventFeed;
   tokens: TokenService;
   rateLimiter: RateLimiter;
-  /** Subscriptions currently open (event streams and run state streams). */
+  workers: WorkerService;
+  tasks: TaskQueue;
+  workerQueries: WorkerQueries;
+  /** Buffered heartbeats; the server flushes them every second (and on stop). */
+  liveWorkers: LiveWorkers;
+  reaper: Reaper;
+  /** Subscriptions currently open (event, run state and worker streams). */
   openStreams(): number;
-  /** Ends open streams; the caller closes the ORM. */
+  /** Ends open streams; the caller flushes heartbeats and closes the ORM. */
   close(): void;
 }
 
@@ -51,6 +62,8 @@ export function createEngine(options: EngineOptions): Engine {
   const events = new RunEventReader(fork);
   const feed = new RunEventFeed(events, bus, onError);
   const runs = new RunService(transact, contracts, events, bus, fork);
+  const liveWorkers = new LiveWorkers(fork, bus);
+  const workers = new WorkerService(transact, liveWorkers, bus, clock);
   return {
     orm,
     clock,
@@ -62,10 +75,16 @@ export function createEngine(options: EngineOptions): Engine {
     feed,
     tokens: new TokenService(transact, fork, clock, bus, options.adminSecret ?? null, onError),
     rateLimiter: new RateLimiter(clock),
-    openStreams: () => feed.openStreams + runs.openStateStreams,
+    workers,
+    tasks: new TaskQueue(transact, liveWorkers),
+    workerQueries: new WorkerQueries(fork, liveWorkers, clock),
+    liveWorkers,
+    reaper: new Reaper(transact, liveWorkers, fork, clock),
+    openStreams: () => feed.openStreams + runs.openStateStreams + workers.openStreams,
     close: () => {
       feed.close();
       runs.closeStateStreams();
+      workers.closeStreams();
     },
   };
 }

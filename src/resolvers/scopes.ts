@@ -1,5 +1,27 @@
+import { hasScope, type WorkerActor } from '../engine/auth/identity.js';
+import type { GatewayContext } from '../schema/context.js';
+
 /** Scope sets shared by root fields (a field lists any one of them: `$any` is the default). */
 export const OPERATE = { operate: true } as const;
-/** Reports a worker may make as well as an operator (steps; later patches, gate results, costs). */
+/**
+ * Calls an operator and a worker token may both make: step reports (later
+ * patches, gate results, costs), and steering a worker, which a worker token
+ * may do only for the workers it registered.
+ */
 export const REPORT = { operate: true, worker: true } as const;
+/** What a worker does for itself (register, heartbeat, claim, complete); only for workers its token registered. */
+export const WORKER = { worker: true } as const;
 export const ADMIN = { admin: true } as const;
+
+/**
+ * The caller as the engine's worker checks see it. `fleet`: the field lets
+ * an operator act on any worker; admin always may.
+ */
+export function workerActor(ctx: GatewayContext, fleet: boolean): WorkerActor {
+  const identity = ctx.identity!;
+  return {
+    tokenId: identity.tokenId,
+    tokenName: identity.tokenName,
+    anyWorker: hasScope(identity, 'admin') || (fleet && hasScope(identity, 'operate')),
+  };
+}

@@ -4,11 +4,14 @@ import './scalars.js';
 import './runs.js';
 import './contracts.js';
 import './auth.js';
+import './workers.js';
 import '../resolvers/runs.js';
 import '../resolvers/steps.js';
 import '../resolvers/events.js';
 import '../resolvers/contracts.js';
 import '../resolvers/auth.js';
+import '../resolvers/workers.js';
+import '../resolvers/tasks.js';
 
 export const schema = builder.toSchema();
 

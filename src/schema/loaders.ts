@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Engine } from '../engine/index.js';
-import type { Run, RunEvent, StepAttempt } from '../engine/db/entities.js';
+import type { Run, RunEvent, StepAttempt, Task, Worker } from '../engine/db/entities.js';
 import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
@@ -32,8 +32,10 @@ function slices<T>(load: (runIds: readonly string[], after: number, limit: numbe
 
 /** Request-scoped batching and caching of everything object fields read. */
 export function createLoaders(engine: Engine) {
-  const { queries } = engine;
+  const { queries, workerQueries } = engine;
   return {
+    worker: byId<Worker>((ids) => workerQueries.workersByIds(ids)),
+    task: byId<Task>((ids) => workerQueries.tasksByIds(ids)),
     run: byId<Run>((ids) => queries.runsByIds(ids)),
     step: byId<StepAttempt>((ids) => queries.stepsByIds(ids)),
     event: byId<RunEvent>((ids) => queries.eventsByIds(ids)),

@@ -13,6 +13,7 @@ import { identify, useSubscriptionTokenGuard } from './auth.js';
 import { createErrorMasker } from './errors.js';
 import { renderAuthenticatedGraphiQL } from './graphiql.js';
 import { handleHealth } from './health.js';
+import { startJobs, type JobIntervals, type Jobs } from './jobs.js';
 import { PersistedOperations, usePersistedOperationsOnly } from './persisted-operations.js';
 import { useMutationRateLimit } from './rate-limit.js';
 import { readBodyWithin } from './request-body.js';
@@ -30,6 +31,8 @@ export interface AppOptions {
   limits: Limits;
   introspection: boolean;
   persistedOperationsFile?: string | null;
+  /** Background jobs' timers. */
+  jobs: JobIntervals;
 }
 
 export interface App {
@@ -68,7 +71,7 @@ function yogaLogger(logger: Logger) {
   };
 }
 
-export function buildApp({ engine, logger, limits, introspection, persistedOperationsFile }: AppOptions): App {
+export function buildApp({ engine, logger, limits, introspection, persistedOperationsFile, jobs: intervals }: AppOptions): App {
   const persisted = persistedOperationsFile ? new PersistedOperations(persistedOperationsFile) : null;
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity'] }, GatewayContext>({
     schema,
@@ -116,6 +119,8 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
   attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted });
 
+  let jobs: Jobs | null = null;
+
   return {
     server,
     start: (port, host) =>
@@ -123,6 +128,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          jobs = startJobs(engine, logger, intervals);
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve(`http://${shownHost}:${address.port}`);
@@ -139,6 +145,8 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await closed;
       clearTimeout(timer);
+      // Last: requests that beat during the drain are written too.
+      await jobs?.stop();
     },
   };
 }

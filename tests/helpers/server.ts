@@ -8,6 +8,7 @@ import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
 import { buildApp, type App } from '../../src/server/app.js';
+import type { JobIntervals } from '../../src/server/jobs.js';
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -21,6 +22,7 @@ export interface TestServerOptions {
   limits?: Partial<Limits>;
   introspection?: boolean;
   persistedOperationsFile?: string;
+  jobs?: Partial<JobIntervals>;
 }
 
 export interface RequestOptions {
@@ -57,6 +59,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     limits: { ...defaults.limits, ...options.limits },
     introspection: options.introspection ?? true,
     persistedOperationsFile: options.persistedOperationsFile,
+    jobs: { ...defaults.jobs, ...options.jobs },
   });
   const base = await app.start(0, '127.0.0.1');
   const url = `${base}/graphql`;

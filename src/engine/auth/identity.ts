@@ -15,3 +15,13 @@ export interface Identity {
 export function hasScope(identity: Identity | null, scope: Scope): boolean {
   return identity !== null && (identity.scopes.includes(scope) || identity.scopes.includes('admin'));
 }
+
+/**
+ * Who acts for a worker: a `worker` token may act only for the workers it
+ * registered; `anyWorker` is set for callers whose scope covers the fleet.
+ */
+export interface WorkerActor {
+  tokenId: string | null;
+  tokenName: string;
+  anyWorker: boolean;
+}

@@ -1,4 +1,15 @@
+import { DomainError } from './errors.js';
 import type { EventBus } from './event-bus.js';
+
+/** A subscriber this many notices behind is ended with SLOW_CONSUMER rather than buffered without end. */
+export const DEFAULT_MAX_QUEUED_NOTICES = 10_000;
+
+export interface NoticeStreamOptions<N> {
+  /** Drops a notice before it is queued (server-side filters that need no read). */
+  accept?: (notice: N) => boolean;
+  onClose?: () => void;
+  maxQueued?: number;
+}
 
 /**
  * Bus notices of one topic as an async iterator, mapped through `load`
@@ -8,13 +19,20 @@ import type { EventBus } from './event-bus.js';
 export function noticeStream<N extends object, T>(
   bus: EventBus,
   topic: string,
-  load: (notice: N) => Promise<T | null>,
-  onClose: () => void = () => {},
+  load: (notice: N) => T | null | Promise<T | null>,
+  { accept = () => true, onClose = () => {}, maxQueued = DEFAULT_MAX_QUEUED_NOTICES }: NoticeStreamOptions<N> = {},
 ): AsyncIterableIterator<T> {
   const queue: N[] = [];
   let wake: (() => void) | null = null;
   let ended = false;
+  let failure: DomainError | null = null;
   const unsubscribe = bus.subscribe<N>(topic, (notice) => {
+    if (ended || !accept(notice)) return;
+    if (queue.length >= maxQueued) {
+      failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind', { maxQueued });
+      finish();
+      return;
+    }
     queue.push(notice);
     wake?.();
   });
@@ -29,6 +47,11 @@ export function noticeStream<N extends object, T>(
   return {
     async next(): Promise<IteratorResult<T>> {
       for (;;) {
+        if (failure) {
+          const error = failure;
+          failure = null;
+          throw error;
+        }
         if (ended) return done;
         const notice = queue.shift();
         if (!notice) {

@@ -12,6 +12,7 @@ import type { Orm } from '../db/orm.js';
 export class WriteScope {
   private readonly announcements: { topic: string; message: object }[] = [];
   private readonly hooks = new Map<string, () => Promise<void>>();
+  private readonly committed: (() => void)[] = [];
 
   constructor(
     readonly em: EntityManager,
@@ -32,7 +33,14 @@ export class WriteScope {
     for (const hook of this.hooks.values()) await hook();
   }
 
-  publishTo(bus: EventBus): void {
+  /** Registers work to run once the transaction has committed, before its announcements go out (in-memory views). */
+  afterCommit(hook: () => void): void {
+    this.committed.push(hook);
+  }
+
+  /** After the commit: first the in-memory views, then the bus, so a woken reader sees the new state. */
+  settle(bus: EventBus): void {
+    for (const hook of this.committed) hook();
     for (const { topic, message } of this.announcements) bus.publish(topic, message);
   }
 }
@@ -49,7 +57,7 @@ export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: Eve
       await scope.runBeforeCommit();
       return value;
     });
-    scope!.publishTo(bus);
+    scope!.settle(bus);
     return result;
   };
 }

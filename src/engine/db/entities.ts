@@ -19,6 +19,12 @@ export const RUN_EVENT_KINDS = [
   'error_pipeline_triggered',
   'phase_transition',
   'note',
+  // Tasks that belong to a run (DOMAIN.md 1 lets the gateway add kinds).
+  'task_created',
+  'task_started',
+  'task_completed',
+  'task_failed',
+  'task_requeued',
 ] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 
@@ -212,4 +218,135 @@ export const ApiTokenSchema = new EntitySchema<ApiToken>({
   },
 });
 
-export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, ApiTokenSchema];
+export type WorkerType = 'executor' | 'monitor' | 'validator' | 'scheduler' | 'custom';
+export type WorkerState = 'idle' | 'busy' | 'paused' | 'stopped' | 'crashed';
+export type TaskState = 'pending' | 'running' | 'completed' | 'failed';
+
+/** The worker_lifecycle config, as given at registration (snake_case like the contract). */
+export interface WorkerConfig {
+  max_parallel_tasks: number;
+  heartbeat_interval?: number;
+  timeout_seconds?: number;
+}
+
+export interface CrashInfo {
+  crashed_at: string;
+  error_message: string;
+  stack_trace?: string;
+}
+
+export interface Worker {
+  id: string;
+  type: WorkerType;
+  state: WorkerState;
+  /** The task it took last among those it holds; null when it holds none. */
+  currentTaskId?: string | null;
+  /** How many tasks it holds (at most config.max_parallel_tasks). */
+  activeTasks: number;
+  startedAt: Date;
+  /** As last flushed; the engine's heartbeat buffer may hold a newer one (live-workers.ts). */
+  lastHeartbeatAt?: Date | null;
+  heartbeatProgress?: number | null;
+  /** When it turns stale without another heartbeat: last heartbeat (or start) + timeout. */
+  staleAfter: Date;
+  /** config.timeout_seconds, or the server default when the config names none. */
+  timeoutSeconds: number;
+  stoppedAt?: Date | null;
+  crashInfo?: CrashInfo | null;
+  tasksCompleted: number;
+  tasksFailed: number;
+  /** Seconds. */
+  totalExecutionTime: number;
+  config: WorkerConfig;
+  metadata: Record<string, unknown>;
+  /** The token that registered it; only that token's `worker` scope may act for it. Null: the env admin secret. */
+  registeredByTokenId?: string | null;
+}
+
+export const WorkerSchema = new EntitySchema<Worker>({
+  name: 'Worker',
+  tableName: 'worker',
+  properties: {
+    id: ulid,
+    type: { type: 'string', length: 16 },
+    state: { type: 'string', length: 16 },
+    currentTaskId: { type: 'string', length: 26, nullable: true },
+    activeTasks: { type: 'integer', default: 0 },
+    startedAt: { type: 'datetime' },
+    lastHeartbeatAt: { type: 'datetime', nullable: true },
+    heartbeatProgress: { type: 'double', nullable: true },
+    staleAfter: { type: 'datetime' },
+    timeoutSeconds: { type: 'double' },
+    stoppedAt: { type: 'datetime', nullable: true },
+    crashInfo: { type: 'json', nullable: true },
+    tasksCompleted: { type: 'integer', default: 0 },
+    tasksFailed: { type: 'integer', default: 0 },
+    totalExecutionTime: { type: 'double', default: 0 },
+    config: { type: 'json' },
+    metadata: { type: 'json' },
+    registeredByTokenId: { type: 'string', length: 26, nullable: true },
+  },
+  // `workers` filters on state or type, newest first; staleness and the reaper scan by deadline.
+  indexes: [
+    { name: 'worker_state_id_idx', properties: ['state', 'id'] },
+    { name: 'worker_type_id_idx', properties: ['type', 'id'] },
+    { name: 'worker_stale_after_idx', properties: ['staleAfter'] },
+  ],
+});
+
+export interface Task {
+  id: string;
+  kind: string;
+  runId?: string | null;
+  state: TaskState;
+  payload: Record<string, unknown>;
+  /** Attempts that ended: completed, failed, or lost with their worker. */
+  attempts: number;
+  maxAttempts: number;
+  /** How long one attempt may run before the reaper takes it back. Null: no limit. */
+  timeoutSeconds?: number | null;
+  workerId?: string | null;
+  createdAt: Date;
+  /** When the current (or last) attempt started. */
+  startedAt?: Date | null;
+  /** startedAt + timeoutSeconds while running. */
+  deadlineAt?: Date | null;
+  endedAt?: Date | null;
+  result?: Record<string, unknown> | null;
+  /** The last attempt's error. */
+  error?: string | null;
+  executionTimeSeconds?: number | null;
+}
+
+export const TaskSchema = new EntitySchema<Task>({
+  name: 'Task',
+  tableName: 'task',
+  properties: {
+    id: ulid,
+    kind: { type: 'string', length: 200 },
+    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', nullable: true, deleteRule: 'cascade', index: false },
+    state: { type: 'string', length: 16 },
+    payload: { type: 'json' },
+    attempts: { type: 'integer', default: 0 },
+    maxAttempts: { type: 'integer' },
+    timeoutSeconds: { type: 'double', nullable: true },
+    workerId: { kind: 'm:1', entity: 'Worker', mapToPk: true, fieldName: 'worker_id', nullable: true, deleteRule: 'set null', index: false },
+    createdAt: { type: 'datetime' },
+    startedAt: { type: 'datetime', nullable: true },
+    deadlineAt: { type: 'datetime', nullable: true },
+    endedAt: { type: 'datetime', nullable: true },
+    result: { type: 'json', nullable: true },
+    error: { type: 'text', nullable: true },
+    executionTimeSeconds: { type: 'double', nullable: true },
+  },
+  // Claims take the oldest pending task (of some kinds); lists filter by one column, newest first.
+  indexes: [
+    { name: 'task_state_kind_id_idx', properties: ['state', 'kind', 'id'] },
+    { name: 'task_state_id_idx', properties: ['state', 'id'] },
+    { name: 'task_run_id_id_idx', properties: ['runId', 'id'] },
+    { name: 'task_worker_id_state_idx', properties: ['workerId', 'state'] },
+    { name: 'task_deadline_at_idx', properties: ['deadlineAt'] },
+  ],
+});
+
+export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, ApiTokenSchema, WorkerSchema, TaskSchema];

@@ -1,4 +1,5 @@
-import { MikroORM, defineConfig, type Options } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import { MikroORM, SqlitePlatform, defineConfig, type EntityManager, type Options } from '@mikro-orm/sqlite';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../../migrations/index.js';
 import { entities } from './entities.js';
@@ -54,4 +55,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
 export async function migrateDatabase(orm: Orm): Promise<string[]> {
   const applied = await orm.getMigrator().up();
   return applied.map((m) => m.name);
+}
+
+/**
+ * The lock for taking the next row of a queue: FOR UPDATE SKIP LOCKED where
+ * the database has it, so concurrent claimers pass each other's rows;
+ * SQLite has one writer at a time and no row locks, so a plain write lock
+ * (which its dialect leaves out) serves.
+ */
+export function queueLockMode(em: EntityManager): LockMode {
+  return em.getPlatform() instanceof SqlitePlatform ? LockMode.PESSIMISTIC_WRITE : LockMode.PESSIMISTIC_PARTIAL_WRITE;
 }

@@ -16,6 +16,7 @@ export const ERROR_EVENT_KINDS: ReadonlySet<RunEventKind> = new Set([
   'tool_call_error',
   'patch_apply_failed',
   'error_pipeline_triggered',
+  'task_failed',
 ]);
 
 const pendingEvents = new WeakMap<WriteScope, Omit<RunEvent, 'position'>[]>();

@@ -192,12 +192,12 @@ export class RunService {
     const stream = noticeStream<RunStateNotice, Run>(
       this.bus,
       RUN_STATE_TOPIC,
-      async (notice) => {
-        if (filter.projectId != null && notice.projectId !== filter.projectId) return null;
-        if (filter.runId != null && notice.runId !== filter.runId) return null;
-        return this.fork().findOne(RunSchema, { id: notice.runId });
+      (notice) => this.fork().findOne(RunSchema, { id: notice.runId }),
+      {
+        accept: (notice) =>
+          (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
+        onClose: () => this.stateStreams.delete(stream),
       },
-      () => this.stateStreams.delete(stream),
     );
     this.stateStreams.add(stream);
     return stream;

@@ -1,0 +1,28 @@
+import { StateMachine } from '../core/state-machine.js';
+import type { TaskState, WorkerState } from '../db/entities.js';
+
+/** DOMAIN.md 2: the worker lifecycle. */
+export const workerMachine = new StateMachine<WorkerState>('Worker', {
+  idle: ['busy', 'paused', 'stopped', 'crashed'],
+  busy: ['idle', 'paused', 'stopped', 'crashed'],
+  paused: ['idle', 'stopped', 'crashed'],
+  stopped: [],
+  crashed: [],
+});
+
+export const LIVE_WORKER_STATES: readonly WorkerState[] = ['idle', 'busy', 'paused'];
+
+export function isTerminalWorker(state: WorkerState): boolean {
+  return state === 'stopped' || state === 'crashed';
+}
+
+/**
+ * A task waits (pending) until a worker leases it (running); an attempt
+ * ends completed, failed for good, or back to pending for another worker.
+ */
+export const taskMachine = new StateMachine<TaskState>('Task', {
+  pending: ['running'],
+  running: ['pending', 'completed', 'failed'],
+  completed: [],
+  failed: [],
+});

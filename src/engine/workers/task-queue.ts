@@ -1,0 +1,178 @@
+import type { FilterQuery } from '@mikro-orm/core';
+import type { WorkerActor } from '../auth/identity.js';
+import { DomainError, badInput, notFound } from '../core/errors.js';
+import { ulidTime } from '../core/ids.js';
+import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
+import type { Transact } from '../core/write-scope.js';
+import { RunSchema, TaskSchema, type Task, type Worker } from '../db/entities.js';
+import { queueLockMode } from '../db/orm.js';
+import type { LiveWorkers } from './live-workers.js';
+import {
+  assertActsFor,
+  assertHasRoom,
+  endAttempt,
+  heldTasks,
+  leaseTask,
+  lockTask,
+  lockWorker,
+  recordTaskEvent,
+  releaseSlot,
+  remembered,
+} from './worker-writes.js';
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS_LIMIT = 100;
+const MAX_KINDS = 50;
+const TEXT_LIMIT = 1_000_000;
+
+export interface CreateTaskInput {
+  kind: string;
+  runId?: string | null;
+  payload?: unknown;
+  maxAttempts?: number | null;
+  timeoutSeconds?: number | null;
+}
+
+export interface CompleteTaskInput {
+  workerId: string;
+  /** Needed only when the worker holds more than one task. */
+  taskId?: string | null;
+  success: boolean;
+  executionTimeSeconds?: number | null;
+  result?: unknown;
+  error?: string | null;
+}
+
+export interface TaskAndWorker {
+  task: Task;
+  worker: Worker;
+}
+
+/** The task queue: tasks wait until a worker claims (or is assigned) one, and each lease ends exactly once. */
+export class TaskQueue {
+  constructor(
+    private readonly transact: Transact,
+    private readonly live: LiveWorkers,
+  ) {}
+
+  async create(input: CreateTaskInput): Promise<Task> {
+    const kind = requireText('kind', input.kind);
+    const payload = jsonObject('payload', input.payload);
+    const maxAttempts = optionalInt('maxAttempts', input.maxAttempts) ?? DEFAULT_MAX_ATTEMPTS;
+    if (maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) throw badInput('maxAttempts', `must be from 1 to ${MAX_ATTEMPTS_LIMIT}`);
+    const timeoutSeconds = input.timeoutSeconds ?? null;
+    if (timeoutSeconds !== null && !(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
+      throw badInput('timeoutSeconds', 'must be more than 0');
+    }
+    return this.transact(async (scope) => {
+      if (input.runId != null && !(await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id'] }))) {
+        throw notFound('Run', input.runId);
+      }
+      const id = scope.newId();
+      const task = scope.em.create(TaskSchema, {
+        id,
+        kind,
+        runId: input.runId ?? null,
+        state: 'pending',
+        payload,
+        attempts: 0,
+        maxAttempts,
+        timeoutSeconds,
+        createdAt: new Date(ulidTime(id)),
+      });
+      scope.em.persist(task);
+      await recordTaskEvent(scope, task, 'task_created', { maxAttempts });
+      return task;
+    });
+  }
+
+  /**
+   * Leases the oldest pending task (of the given kinds) to the worker, or
+   * returns null when none is ready. The task is read and leased in one
+   * transaction under the database's write lock (SQLite has one writer;
+   * on PostgreSQL the row lock with SKIP LOCKED lets concurrent claims pass
+   * each other), so however many workers claim at once, a task is leased
+   * to one of them.
+   */
+  async claim(actor: WorkerActor, input: { workerId: string; kinds?: readonly string[] | null }): Promise<TaskAndWorker | null> {
+    const kinds = (input.kinds ?? []).map((kind, i) => requireText(`kinds[${i}]`, kind));
+    if (kinds.length > MAX_KINDS) throw badInput('kinds', `may name at most ${MAX_KINDS} kinds`);
+    return this.transact(async (scope) => {
+      const worker = await lockWorker(scope.em, input.workerId);
+      assertActsFor(actor, worker);
+      assertHasRoom(worker);
+      const where: FilterQuery<Task> = kinds.length > 0 ? { state: 'pending', kind: { $in: kinds } } : { state: 'pending' };
+      const task = await scope.em.findOne(TaskSchema, where, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
+      if (!task) return null;
+      await leaseTask(scope, worker, task);
+      return { task, worker: remembered(scope, this.live, worker) };
+    });
+  }
+
+  /** An operator hands a particular pending task to a worker. */
+  async assign(actor: WorkerActor, input: { workerId: string; taskId: string }): Promise<TaskAndWorker> {
+    return this.transact(async (scope) => {
+      const worker = await lockWorker(scope.em, input.workerId);
+      assertActsFor(actor, worker);
+      const task = await lockTask(scope.em, input.taskId);
+      await leaseTask(scope, worker, task);
+      return { task, worker: remembered(scope, this.live, worker) };
+    });
+  }
+
+  /**
+   * Ends the worker's task: success completes it; failure counts the
+   * attempt and puts it back for another worker while attempts remain.
+   * Either way the worker's statistics take the execution time, and a
+   * worker with nothing left to do is idle again.
+   */
+  async complete(actor: WorkerActor, input: CompleteTaskInput): Promise<TaskAndWorker> {
+    const error = optionalText('error', input.error, TEXT_LIMIT);
+    const result = input.result == null ? null : jsonObject('result', input.result);
+    const reported = input.executionTimeSeconds ?? null;
+    if (reported !== null && !(Number.isFinite(reported) && reported >= 0)) throw badInput('executionTimeSeconds', 'must be 0 or more');
+    return this.transact(async (scope) => {
+      const worker = await lockWorker(scope.em, input.workerId);
+      assertActsFor(actor, worker);
+      const task = await this.heldTask(scope.em, worker, input.taskId ?? null);
+      const executionTimeSeconds = reported ?? Math.max(0, (scope.now.getTime() - task.startedAt!.getTime()) / 1000);
+      if (input.success) {
+        await endAttempt(scope, task, { outcome: 'completed', result, executionTimeSeconds });
+        worker.tasksCompleted += 1;
+      } else {
+        await endAttempt(scope, task, { outcome: 'failed', error: error ?? 'the worker reported a failure', executionTimeSeconds });
+        worker.tasksFailed += 1;
+      }
+      worker.totalExecutionTime += executionTimeSeconds;
+      await releaseSlot(scope, worker, task, `${input.success ? 'completed' : 'failed'} task ${task.id}`);
+      return { task, worker: remembered(scope, this.live, worker) };
+    });
+  }
+
+  /** The task a completion refers to: the one named, or the only one the worker holds. */
+  private async heldTask(em: Parameters<typeof heldTasks>[0], worker: Worker, taskId: string | null): Promise<Task> {
+    if (worker.state !== 'busy') {
+      throw new DomainError('INVALID_TRANSITION', `Worker ${worker.id} is ${worker.state.toUpperCase()} and holds no task to complete`, {
+        entity: 'Worker',
+        id: worker.id,
+        currentState: worker.state.toUpperCase(),
+        attemptedState: 'IDLE',
+      });
+    }
+    if (taskId !== null) {
+      const task = await lockTask(em, taskId);
+      if (task.state !== 'running' || task.workerId !== worker.id) {
+        throw new DomainError('INVALID_TRANSITION', `Task ${task.id} is ${task.state.toUpperCase()} and not held by worker ${worker.id}`, {
+          entity: 'Task',
+          id: task.id,
+          currentState: task.state.toUpperCase(),
+        });
+      }
+      return task;
+    }
+    const held = await heldTasks(em, worker.id);
+    if (held.length > 1) throw badInput('taskId', `worker ${worker.id} holds ${held.length} tasks: name the one that ended`);
+    if (held.length === 0) throw new Error(`worker ${worker.id} is busy but holds no task`);
+    return held[0];
+  }
+}

@@ -1,0 +1,147 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { FilterQuery } from '@mikro-orm/core';
+import type { Clock } from '../core/clock.js';
+import { badInput } from '../core/errors.js';
+import { MAX_PAGE_SIZE, type Page, type PageArgs } from '../core/pagination.js';
+import { pageNewestFirst } from '../db/newest-first.js';
+import {
+  TaskSchema,
+  WorkerSchema,
+  type Task,
+  type TaskState,
+  type Worker,
+  type WorkerState,
+  type WorkerType,
+} from '../db/entities.js';
+import type { LiveWorkers } from './live-workers.js';
+import { LIVE_WORKER_STATES } from './machines.js';
+
+export interface WorkerListFilter {
+  states?: WorkerState[] | null;
+  types?: WorkerType[] | null;
+  stale?: boolean | null;
+}
+
+export interface TaskListFilter {
+  states?: TaskState[] | null;
+  kinds?: string[] | null;
+  runId?: string | null;
+  workerId?: string | null;
+}
+
+export interface WorkerSummary {
+  total: number;
+  stale: number;
+  byState: { state: WorkerState; count: number }[];
+  byType: { type: WorkerType; count: number }[];
+}
+
+/** Staleness and heartbeat age as a reader sees them: the stored row with the newest heartbeat laid over it. */
+export interface WorkerLiveness {
+  lastHeartbeat: Date | null;
+  progress: number | null;
+  stale: boolean;
+  secondsSinceHeartbeat: number | null;
+}
+
+/**
+ * Reads of workers and tasks. Queries that filter on staleness first write
+ * any buffered heartbeats, so that the stored deadlines they compare are
+ * the current ones.
+ */
+export class WorkerQueries {
+  constructor(
+    private readonly fork: () => EntityManager,
+    private readonly live: LiveWorkers,
+    private readonly clock: Clock,
+  ) {}
+
+  liveness(worker: Worker): WorkerLiveness {
+    const now = this.clock.now().getTime();
+    const lastHeartbeat = this.live.lastHeartbeat(worker);
+    return {
+      lastHeartbeat,
+      progress: this.live.progress(worker),
+      stale: LIVE_WORKER_STATES.includes(worker.state) && this.live.staleAfter(worker).getTime() < now,
+      secondsSinceHeartbeat: lastHeartbeat ? Math.max(0, (now - lastHeartbeat.getTime()) / 1000) : null,
+    };
+  }
+
+  workersByIds(ids: readonly string[]): Promise<Worker[]> {
+    return this.fork().find(WorkerSchema, { id: { $in: [...ids] } });
+  }
+
+  tasksByIds(ids: readonly string[]): Promise<Task[]> {
+    return this.fork().find(TaskSchema, { id: { $in: [...ids] } });
+  }
+
+  /** Newest first. */
+  async listWorkers(filter: WorkerListFilter, args: PageArgs): Promise<Page<Worker>> {
+    const where: FilterQuery<Worker> & Record<string, unknown> = {};
+    if (filter.states != null) where.state = { $in: filter.states };
+    if (filter.types != null) where.type = { $in: filter.types };
+    if (filter.stale != null) {
+      await this.live.flush();
+      const stale = this.staleWhere(this.clock.now());
+      Object.assign(where, filter.stale ? stale : { $not: stale });
+    }
+    return pageNewestFirst(this.fork(), WorkerSchema, 'Worker', where, args);
+  }
+
+  /**
+   * Live workers silent for longer than `timeoutSeconds` (each one's own
+   * timeout when not given), the longest silent first.
+   */
+  async staleWorkers(timeoutSeconds: number | null, first: number): Promise<Worker[]> {
+    if (timeoutSeconds !== null && !(Number.isFinite(timeoutSeconds) && timeoutSeconds >= 0)) {
+      throw badInput('timeoutSeconds', 'must be 0 or more');
+    }
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 0 and ${MAX_PAGE_SIZE}`);
+    await this.live.flush();
+    const now = this.clock.now();
+    if (timeoutSeconds === null) {
+      return this.fork().find(WorkerSchema, this.staleWhere(now), { orderBy: { staleAfter: 'asc', id: 'asc' }, limit: first });
+    }
+    const cutoff = new Date(now.getTime() - timeoutSeconds * 1000);
+    return this.fork().find(
+      WorkerSchema,
+      {
+        state: { $in: [...LIVE_WORKER_STATES] },
+        $or: [{ lastHeartbeatAt: { $lt: cutoff } }, { lastHeartbeatAt: null, startedAt: { $lt: cutoff } }],
+      },
+      { orderBy: { lastHeartbeatAt: 'asc', startedAt: 'asc', id: 'asc' }, limit: first },
+    );
+  }
+
+  async summary(): Promise<WorkerSummary> {
+    await this.live.flush();
+    const em = this.fork();
+    const knex = em.getKnex();
+    const [byState, byType, stale] = await Promise.all([
+      knex('worker').select('state').count({ count: '*' }).groupBy('state').orderBy('state'),
+      knex('worker').select('type').count({ count: '*' }).groupBy('type').orderBy('type'),
+      em.count(WorkerSchema, this.staleWhere(this.clock.now())),
+    ]);
+    const states = (byState as { state: WorkerState; count: number }[]).map((row) => ({ state: row.state, count: Number(row.count) }));
+    return {
+      total: states.reduce((sum, row) => sum + row.count, 0),
+      stale,
+      byState: states,
+      byType: (byType as { type: WorkerType; count: number }[]).map((row) => ({ type: row.type, count: Number(row.count) })),
+    };
+  }
+
+  /** Newest first. */
+  listTasks(filter: TaskListFilter, args: PageArgs): Promise<Page<Task>> {
+    const where: FilterQuery<Task> & Record<string, unknown> = {};
+    if (filter.states != null) where.state = { $in: filter.states };
+    if (filter.kinds != null) where.kind = { $in: filter.kinds };
+    if (filter.runId != null) where.runId = filter.runId;
+    if (filter.workerId != null) where.workerId = filter.workerId;
+    return pageNewestFirst(this.fork(), TaskSchema, 'Task', where, args);
+  }
+
+  private staleWhere(now: Date): FilterQuery<Worker> {
+    return { state: { $in: [...LIVE_WORKER_STATES] }, staleAfter: { $lt: now } };
+  }
+}

@@ -1,0 +1,229 @@
+import type { WorkerActor } from '../auth/identity.js';
+import type { Clock } from '../core/clock.js';
+import { DomainError, badInput, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import { noticeStream } from '../core/notice-stream.js';
+import { jsonObject, optionalText, requireText } from '../core/validate.js';
+import type { Transact, WriteScope } from '../core/write-scope.js';
+import { WorkerSchema, type Worker, type WorkerConfig, type WorkerState, type WorkerType } from '../db/entities.js';
+import type { LiveWorkers } from './live-workers.js';
+import { isTerminalWorker } from './machines.js';
+import {
+  WORKER_HEARTBEAT_TOPIC,
+  WORKER_STATE_TOPIC,
+  type WorkerHeartbeatNotice,
+  type WorkerStateNotice,
+} from './notices.js';
+import { announceWorkerState, assertActsFor, lockWorker, moveWorker, releaseAll, remembered } from './worker-writes.js';
+
+export const WORKER_TYPES: readonly WorkerType[] = ['executor', 'monitor', 'validator', 'scheduler', 'custom'];
+/** DOMAIN.md 2: a worker whose config names no timeout is stale after this long without a heartbeat. */
+export const DEFAULT_WORKER_TIMEOUT_SECONDS = 60;
+const MAX_PARALLEL_TASKS = 1000;
+const TEXT_LIMIT = 1_000_000;
+
+export interface RegisterWorkerInput {
+  type: WorkerType;
+  config?: { maxParallelTasks?: number | null; heartbeatInterval?: number | null; timeoutSeconds?: number | null } | null;
+  metadata?: unknown;
+}
+
+export interface WorkerFilter {
+  workerId?: string | null;
+  types?: readonly WorkerType[] | null;
+}
+
+export interface WorkerHeartbeat {
+  worker: Worker;
+  at: Date;
+  progress: number | null;
+}
+
+export interface WorkerStateChange {
+  worker: Worker;
+  from: WorkerState | null;
+  to: WorkerState;
+  reason: string;
+  at: Date;
+}
+
+/** Worker lifecycle (DOMAIN.md 2), heartbeats, and the live views of both. */
+export class WorkerService {
+  private readonly streams = new Set<AsyncIterableIterator<unknown>>();
+
+  constructor(
+    private readonly transact: Transact,
+    private readonly live: LiveWorkers,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+  ) {}
+
+  async register(actor: WorkerActor, input: RegisterWorkerInput): Promise<Worker> {
+    if (!WORKER_TYPES.includes(input.type)) throw badInput('type', `must be one of ${WORKER_TYPES.join(', ')}`);
+    const config = parseConfig(input.config);
+    const metadata = jsonObject('metadata', input.metadata);
+    const timeoutSeconds = config.timeout_seconds ?? DEFAULT_WORKER_TIMEOUT_SECONDS;
+    return this.transact(async (scope) => {
+      const worker = scope.em.create(WorkerSchema, {
+        id: scope.newId(),
+        type: input.type,
+        state: 'idle',
+        activeTasks: 0,
+        startedAt: scope.now,
+        staleAfter: new Date(scope.now.getTime() + timeoutSeconds * 1000),
+        timeoutSeconds,
+        tasksCompleted: 0,
+        tasksFailed: 0,
+        totalExecutionTime: 0,
+        config,
+        metadata,
+        registeredByTokenId: actor.tokenId,
+      });
+      scope.em.persist(worker);
+      announceWorkerState(scope, worker, null, 'registered');
+      return remembered(scope, this.live, worker);
+    });
+  }
+
+  /**
+   * The hot path: no transaction and no query once the worker is known. The
+   * beat is kept in memory (LiveWorkers flushes it) and announced at once.
+   */
+  async heartbeat(actor: WorkerActor, input: { workerId: string; progress?: number | null }): Promise<Worker> {
+    const progress = input.progress ?? null;
+    if (progress !== null && !(Number.isFinite(progress) && progress >= 0 && progress <= 100)) {
+      throw badInput('progress', 'must be between 0 and 100');
+    }
+    const worker = await this.live.get(input.workerId);
+    if (!worker) throw notFound('Worker', input.workerId);
+    assertActsFor(actor, worker);
+    if (isTerminalWorker(worker.state)) {
+      throw new DomainError('INVALID_TRANSITION', `Worker ${worker.id} is ${worker.state.toUpperCase()}; a terminal worker cannot heartbeat`, {
+        entity: 'Worker',
+        id: worker.id,
+        currentState: worker.state.toUpperCase(),
+      });
+    }
+    const at = this.clock.now();
+    this.live.beat(worker, at, progress);
+    this.bus.publish(WORKER_HEARTBEAT_TOPIC, {
+      workerId: worker.id,
+      type: worker.type,
+      at: at.toISOString(),
+      progress,
+    } satisfies WorkerHeartbeatNotice);
+    return worker;
+  }
+
+  /** Stops taking work; tasks it holds go back to the queue without counting an attempt. */
+  pause(actor: WorkerActor, id: string): Promise<Worker> {
+    return this.change(actor, id, async (scope, worker) => {
+      moveWorker(scope, worker, 'paused', 'paused');
+      await releaseAll(scope, worker, { outcome: 'interrupted', error: `worker ${worker.id} was paused` });
+    });
+  }
+
+  resume(actor: WorkerActor, id: string): Promise<Worker> {
+    return this.change(actor, id, async (scope, worker) => moveWorker(scope, worker, 'idle', 'resumed'));
+  }
+
+  shutdown(actor: WorkerActor, id: string): Promise<Worker> {
+    return this.change(actor, id, async (scope, worker) => {
+      moveWorker(scope, worker, 'stopped', 'shut down');
+      worker.stoppedAt = scope.now;
+      await releaseAll(scope, worker, { outcome: 'interrupted', error: `worker ${worker.id} was shut down` });
+    });
+  }
+
+  /** Records the crash; the tasks it held count the attempt and go back to the queue (or fail for good). */
+  crash(actor: WorkerActor, input: { id: string; errorMessage: string; stackTrace?: string | null }): Promise<Worker> {
+    const errorMessage = requireText('errorMessage', input.errorMessage, TEXT_LIMIT);
+    const stackTrace = optionalText('stackTrace', input.stackTrace, TEXT_LIMIT);
+    return this.change(actor, input.id, async (scope, worker) => {
+      moveWorker(scope, worker, 'crashed', errorMessage);
+      worker.crashInfo = { crashed_at: scope.now.toISOString(), error_message: errorMessage, ...(stackTrace ? { stack_trace: stackTrace } : {}) };
+      await releaseAll(scope, worker, { outcome: 'failed', error: `worker ${worker.id} crashed: ${errorMessage}` });
+    });
+  }
+
+  /** Heartbeats as they arrive, filtered on the server by worker and type. */
+  heartbeats(filter: WorkerFilter): AsyncIterableIterator<WorkerHeartbeat> {
+    return this.follow<WorkerHeartbeatNotice, WorkerHeartbeat>(WORKER_HEARTBEAT_TOPIC, filter, (worker, notice) => ({
+      worker,
+      at: new Date(notice.at),
+      progress: notice.progress,
+    }));
+  }
+
+  /** Registrations and state changes, filtered on the server by worker and type. */
+  stateChanges(filter: WorkerFilter): AsyncIterableIterator<WorkerStateChange> {
+    return this.follow<WorkerStateNotice, WorkerStateChange>(WORKER_STATE_TOPIC, filter, (worker, notice) => ({
+      worker,
+      from: notice.from,
+      to: notice.to,
+      reason: notice.reason,
+      at: new Date(notice.at),
+    }));
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  closeStreams(): void {
+    for (const stream of this.streams) void stream.return?.();
+  }
+
+  /** Notices of one topic that pass the filter, each with the worker it names (from memory when known). */
+  private follow<N extends { workerId: string; type: WorkerType }, T>(
+    topic: string,
+    filter: WorkerFilter,
+    shape: (worker: Worker, notice: N) => T,
+  ): AsyncIterableIterator<T> {
+    const types = filter.types?.length ? new Set(filter.types) : null;
+    const stream: AsyncIterableIterator<T> = noticeStream<N, T>(
+      this.bus,
+      topic,
+      async (notice) => {
+        const worker = await this.live.get(notice.workerId);
+        return worker && shape(worker, notice);
+      },
+      {
+        accept: (notice) => (filter.workerId == null || notice.workerId === filter.workerId) && (types === null || types.has(notice.type)),
+        onClose: () => this.streams.delete(stream),
+      },
+    );
+    this.streams.add(stream);
+    return stream;
+  }
+
+  private change(actor: WorkerActor, id: string, apply: (scope: WriteScope, worker: Worker) => Promise<void>): Promise<Worker> {
+    return this.transact(async (scope) => {
+      const worker = await lockWorker(scope.em, id);
+      assertActsFor(actor, worker);
+      await apply(scope, worker);
+      return remembered(scope, this.live, worker);
+    });
+  }
+}
+
+function parseConfig(raw: RegisterWorkerInput['config']): WorkerConfig {
+  const maxParallel = raw?.maxParallelTasks ?? 1;
+  if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > MAX_PARALLEL_TASKS) {
+    throw badInput('config.maxParallelTasks', `must be a whole number from 1 to ${MAX_PARALLEL_TASKS}`);
+  }
+  const config: WorkerConfig = { max_parallel_tasks: maxParallel };
+  for (const [field, key] of [
+    ['heartbeatInterval', 'heartbeat_interval'],
+    ['timeoutSeconds', 'timeout_seconds'],
+  ] as const) {
+    const value = raw?.[field];
+    if (value == null) continue;
+    if (!Number.isFinite(value) || value <= 0 || value > 86_400) throw badInput(`config.${field}`, 'must be more than 0 and at most 86400 seconds');
+    config[key] = value;
+  }
+  if (config.heartbeat_interval && config.timeout_seconds && config.heartbeat_interval >= config.timeout_seconds) {
+    throw badInput('config.heartbeatInterval', 'must be shorter than config.timeoutSeconds, or every worker would turn stale between beats');
+  }
+  return config;
+}

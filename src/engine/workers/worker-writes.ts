@@ -1,0 +1,161 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import type { WorkerActor } from '../auth/identity.js';
+import { DomainError, notFound } from '../core/errors.js';
+import type { WriteScope } from '../core/write-scope.js';
+import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
+import { ERROR_EVENT_KINDS, appendRunEvent } from '../runs/event-log.js';
+import type { LiveWorkers } from './live-workers.js';
+import { taskMachine, workerMachine } from './machines.js';
+import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
+
+/** The pieces every worker and task write shares; each runs inside the caller's transaction. */
+
+export async function lockWorker(em: EntityManager, id: string): Promise<Worker> {
+  const worker = await em.findOne(WorkerSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!worker) throw notFound('Worker', id);
+  return worker;
+}
+
+export async function lockTask(em: EntityManager, id: string): Promise<Task> {
+  const task = await em.findOne(TaskSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!task) throw notFound('Task', id);
+  return task;
+}
+
+/** A `worker` token acts only for the workers it registered. */
+export function assertActsFor(actor: WorkerActor, worker: Worker): void {
+  if (actor.anyWorker || (actor.tokenId !== null && actor.tokenId === worker.registeredByTokenId)) return;
+  throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" did not register worker ${worker.id} and may not act for it`, {
+    entity: 'Worker',
+    id: worker.id,
+  });
+}
+
+/** Keeps the in-memory view of a written worker current once the write commits. */
+export function remembered(scope: WriteScope, live: LiveWorkers, worker: Worker): Worker {
+  scope.afterCommit(() => live.remember(worker));
+  return worker;
+}
+
+export function moveWorker(scope: WriteScope, worker: Worker, to: WorkerState, reason: string): void {
+  const from = worker.state;
+  workerMachine.assert(from, to, worker.id);
+  worker.state = to;
+  announceWorkerState(scope, worker, from, reason);
+}
+
+export function announceWorkerState(scope: WriteScope, worker: Worker, from: WorkerState | null, reason: string): void {
+  scope.announce(WORKER_STATE_TOPIC, {
+    workerId: worker.id,
+    type: worker.type,
+    from,
+    to: worker.state,
+    reason,
+    at: scope.now.toISOString(),
+  } satisfies WorkerStateNotice);
+}
+
+/** Appends a task's run event (tasks of no run have no log), counting failures on the run. */
+export async function recordTaskEvent(scope: WriteScope, task: Task, kind: RunEventKind, payload: Record<string, unknown>): Promise<void> {
+  if (!task.runId) return;
+  if (ERROR_EVENT_KINDS.has(kind)) {
+    const run = await scope.em.findOne(RunSchema, { id: task.runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (run) run.errors += 1;
+  }
+  appendRunEvent(scope, { runId: task.runId, kind, payload: { taskId: task.id, kind: task.kind, ...payload } });
+}
+
+/** Leases a pending task to a worker that has room for it. */
+export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): Promise<void> {
+  taskMachine.assert(task.state, 'running', task.id);
+  assertHasRoom(worker);
+  task.state = 'running';
+  task.workerId = worker.id;
+  task.startedAt = scope.now;
+  task.deadlineAt = task.timeoutSeconds != null ? new Date(scope.now.getTime() + task.timeoutSeconds * 1000) : null;
+  worker.activeTasks += 1;
+  worker.currentTaskId = task.id;
+  if (worker.state === 'idle') moveWorker(scope, worker, 'busy', `took task ${task.id}`);
+  await recordTaskEvent(scope, task, 'task_started', { workerId: worker.id, attempt: task.attempts + 1 });
+}
+
+/** Idle or busy with a free slot: anything else is refused with the worker's state. */
+export function assertHasRoom(worker: Worker): void {
+  if (worker.state === 'busy' && worker.activeTasks >= worker.config.max_parallel_tasks) {
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `Worker ${worker.id} is BUSY with ${worker.activeTasks} of ${worker.config.max_parallel_tasks} tasks and cannot take another`,
+      { entity: 'Worker', id: worker.id, currentState: 'BUSY', attemptedState: 'BUSY', maxParallelTasks: worker.config.max_parallel_tasks },
+    );
+  }
+  if (worker.state !== 'busy') workerMachine.assert(worker.state, 'busy', worker.id);
+}
+
+export type AttemptEnd =
+  | { outcome: 'completed'; result: Record<string, unknown> | null; executionTimeSeconds: number }
+  /** The attempt failed (reported, timed out, or its worker was lost): counted, and retried while attempts remain. */
+  | { outcome: 'failed'; error: string; executionTimeSeconds?: number | null }
+  /** The worker was paused or shut down: the task goes back without counting an attempt. */
+  | { outcome: 'interrupted'; error: string };
+
+/** Ends a running task's attempt and appends its event. Frees nothing on the worker: see releaseSlot. */
+export async function endAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Promise<void> {
+  const workerId = task.workerId;
+  task.deadlineAt = null;
+  if (end.outcome === 'completed') {
+    taskMachine.assert(task.state, 'completed', task.id);
+    task.attempts += 1;
+    task.state = 'completed';
+    task.endedAt = scope.now;
+    task.result = end.result;
+    task.executionTimeSeconds = end.executionTimeSeconds;
+    await recordTaskEvent(scope, task, 'task_completed', { workerId, attempt: task.attempts });
+    return;
+  }
+  if (end.outcome === 'failed') task.attempts += 1;
+  task.error = end.error;
+  if (end.outcome === 'failed' && end.executionTimeSeconds != null) task.executionTimeSeconds = end.executionTimeSeconds;
+  if (end.outcome === 'failed' && task.attempts >= task.maxAttempts) {
+    taskMachine.assert(task.state, 'failed', task.id);
+    task.state = 'failed';
+    task.endedAt = scope.now;
+    await recordTaskEvent(scope, task, 'task_failed', { workerId, attempts: task.attempts, error: end.error });
+    return;
+  }
+  taskMachine.assert(task.state, 'pending', task.id);
+  task.state = 'pending';
+  task.workerId = null;
+  await recordTaskEvent(scope, task, 'task_requeued', {
+    workerId,
+    attempts: task.attempts,
+    counted: end.outcome === 'failed',
+    error: end.error,
+  });
+}
+
+/** The worker no longer holds `task`: one slot frees, and with none left it is idle again. */
+export async function releaseSlot(scope: WriteScope, worker: Worker, task: Task, reason: string): Promise<void> {
+  worker.activeTasks = Math.max(0, worker.activeTasks - 1);
+  if (worker.currentTaskId === task.id) {
+    const other = worker.activeTasks > 0 ? await heldTasks(scope.em, worker.id, task.id) : [];
+    worker.currentTaskId = other.at(-1)?.id ?? null;
+  }
+  if (worker.activeTasks === 0 && worker.state === 'busy') moveWorker(scope, worker, 'idle', reason);
+}
+
+/** Every task the worker holds, oldest lease first. */
+export function heldTasks(em: EntityManager, workerId: string, except?: string): Promise<Task[]> {
+  return em.find(
+    TaskSchema,
+    { workerId, state: 'running', ...(except ? { id: { $ne: except } } : {}) },
+    { orderBy: { startedAt: 'asc', id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
+  );
+}
+
+/** A worker that stops, crashes or pauses hands back everything it holds. */
+export async function releaseAll(scope: WriteScope, worker: Worker, end: AttemptEnd & { outcome: 'failed' | 'interrupted' }): Promise<void> {
+  for (const task of await heldTasks(scope.em, worker.id)) await endAttempt(scope, task, end);
+  worker.activeTasks = 0;
+  worker.currentTaskId = null;
+}

@@ -1,0 +1,56 @@
+import type { Engine } from '../engine/index.js';
+import type { Logger } from '../logger.js';
+
+export interface JobIntervals {
+  /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
+  heartbeatFlushMs: number;
+  /** How often the stale-worker reaper runs (UET_REAPER_INTERVAL_MS); 0 turns it off. */
+  reaperIntervalMs: number;
+}
+
+export interface Jobs {
+  /** Stops the timers, waits for a pass under way, and writes the last heartbeats. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The engine's background work on timers. Each job runs one pass at a time
+ * (a slow pass is not overlapped by the next), and a failed pass is logged,
+ * never thrown.
+ */
+export function startJobs(engine: Engine, logger: Logger, intervals: JobIntervals): Jobs {
+  const running = new Set<Promise<unknown>>();
+  const every = (ms: number, name: string, pass: () => Promise<unknown>) => {
+    if (ms <= 0) return null;
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const done = pass()
+        .catch((error: unknown) => logger.error(`${name} failed`, { error }))
+        .finally(() => {
+          busy = false;
+          running.delete(done);
+        });
+      running.add(done);
+    }, ms);
+    timer.unref();
+    return timer;
+  };
+  const timers = [
+    every(intervals.heartbeatFlushMs, 'heartbeat flush', () => engine.liveWorkers.flush()),
+    every(intervals.reaperIntervalMs, 'stale-worker reaper', async () => {
+      const { crashedWorkers, timedOutTasks } = await engine.reaper.reap();
+      if (crashedWorkers.length > 0 || timedOutTasks.length > 0) {
+        logger.warn('reaper acted', { crashedWorkers, timedOutTasks });
+      }
+    }),
+  ];
+  return {
+    async stop() {
+      for (const timer of timers) if (timer) clearInterval(timer);
+      await Promise.allSettled([...running]);
+      await engine.liveWorkers.flush();
+    },
+  };
+}
