@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GraphQLObjectType } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema } from '../../src/engine/db/entities.js';
+import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema, WorkerSchema } from '../../src/engine/db/entities.js';
 import { schema } from '../../src/schema/index.js';
 import { ADMIN_SECRET, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 
@@ -59,17 +59,22 @@ async function runningStep(): Promise<{ runId: string; stepId: string }> {
 /** Everything a refused call must leave as it was: row counts, and the states a mutation could change. */
 async function snapshot() {
   const em = server.engine.orm.em.fork();
-  const [runs, steps, events, apiTokens] = await Promise.all([
+  await server.engine.liveWorkers.flush();
+  const [runs, steps, events, apiTokens, workers, tasks] = await Promise.all([
     em.find(RunSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(StepAttemptSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(RunEventSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(ApiTokenSchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(WorkerSchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(TaskSchema, {}, { orderBy: { id: 'asc' } }),
   ]);
   return {
-    counts: { runs: runs.length, steps: steps.length, events: events.length, apiTokens: apiTokens.length },
+    counts: { runs: runs.length, steps: steps.length, events: events.length, apiTokens: apiTokens.length, workers: workers.length, tasks: tasks.length },
     runs: runs.map((r) => [r.id, r.state]),
     steps: steps.map((s) => [s.id, s.state]),
     apiTokens: apiTokens.map((t) => [t.id, t.revokedAt]),
+    workers: workers.map((w) => [w.id, w.state, w.lastHeartbeatAt?.getTime() ?? null, w.activeTasks, w.tasksCompleted, w.tasksFailed]),
+    tasks: tasks.map((t) => [t.id, t.state, t.workerId, t.attempts]),
   };
 }
 
@@ -84,6 +89,25 @@ interface Entry {
   allowed: Scope[] | 'any';
   /** For subscriptions: makes an event the subscription delivers. */
   trigger?: (vars: Record<string, unknown>) => Promise<unknown>;
+}
+
+/** Registers a worker with the `worker` token (so that token owns it); returns its id. */
+async function ownWorker(): Promise<string> {
+  const res = await server.gql(`mutation { registerWorker(input: {type: EXECUTOR}) { worker { id } } }`, {}, { token: tokens.worker });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data.registerWorker.worker.id;
+}
+
+async function pendingTask(): Promise<string> {
+  return (await admin(`mutation { createTask(input: {kind: "ac-check"}) { task { id } } }`)).createTask.task.id;
+}
+
+/** An own worker holding a task (assigned as admin). */
+async function busyWorker(): Promise<{ workerId: string; taskId: string }> {
+  const workerId = await ownWorker();
+  const taskId = await pendingTask();
+  await admin(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { id } } }`, { w: workerId, t: taskId });
+  return { workerId, taskId };
 }
 
 const runVars = async () => ({ id: await createRun(server) });
@@ -112,6 +136,12 @@ const TABLE: Record<string, Entry> = {
     allowed: ['read'],
   },
   'Query.viewer': { op: `{ viewer { tokenName scopes } }`, allowed: 'any' },
+  'Query.worker': { op: `query($id: ID!) { worker(id: $id) { id state stale } }`, vars: async () => ({ id: await ownWorker() }), allowed: ['read'] },
+  'Query.workers': { op: `{ workers(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  'Query.staleWorkers': { op: `{ staleWorkers(timeoutSeconds: 0) { id } }`, allowed: ['read'] },
+  'Query.workerSummary': { op: `{ workerSummary { total stale byState { state count } } }`, allowed: ['read'] },
+  'Query.task': { op: `query($id: ID!) { task(id: $id) { id state } }`, vars: async () => ({ id: await pendingTask() }), allowed: ['read'] },
+  'Query.tasks': { op: `{ tasks(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.apiTokens': { op: `{ apiTokens(first: 1) { totalCount edges { node { id name } } } }`, allowed: ['admin'] },
 
   'Mutation.createRun': {
@@ -145,6 +175,55 @@ const TABLE: Record<string, Entry> = {
     vars: async () => ({ runId: await createRun(server) }),
     allowed: ['operate'],
   },
+  'Mutation.registerWorker': { op: `mutation { registerWorker(input: {type: MONITOR}) { worker { id } } }`, allowed: ['worker'] },
+  'Mutation.heartbeat': {
+    op: `mutation($id: ID!) { heartbeat(input: {workerId: $id, progress: 5}) { worker { lastHeartbeat } } }`,
+    vars: async () => ({ id: await ownWorker() }),
+    allowed: ['worker'],
+  },
+  'Mutation.pauseWorker': {
+    op: `mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { state } } }`,
+    vars: async () => ({ id: await ownWorker() }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.resumeWorker': {
+    op: `mutation($id: ID!) { resumeWorker(input: {id: $id}) { worker { state } } }`,
+    vars: async () => {
+      const id = await ownWorker();
+      await admin(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { state } } }`, { id });
+      return { id };
+    },
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.shutdownWorker': {
+    op: `mutation($id: ID!) { shutdownWorker(input: {id: $id}) { worker { state } } }`,
+    vars: async () => ({ id: await ownWorker() }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.crashWorker': {
+    op: `mutation($id: ID!) { crashWorker(input: {id: $id, errorMessage: "oom"}) { worker { state } } }`,
+    vars: async () => ({ id: await ownWorker() }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.createTask': { op: `mutation { createTask(input: {kind: "ac-created"}) { task { id } } }`, allowed: ['operate'] },
+  'Mutation.claimTask': {
+    op: `mutation($id: ID!) { claimTask(input: {workerId: $id, kinds: ["ac-check"]}) { task { id } worker { state } } }`,
+    vars: async () => {
+      await pendingTask();
+      return { id: await ownWorker() };
+    },
+    allowed: ['worker'],
+  },
+  'Mutation.assignTask': {
+    op: `mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { state } worker { state } } }`,
+    vars: async () => ({ w: await ownWorker(), t: await pendingTask() }),
+    allowed: ['operate'],
+  },
+  'Mutation.completeTask': {
+    op: `mutation($w: ID!) { completeTask(input: {workerId: $w, success: true}) { task { state } worker { state } } }`,
+    vars: async () => ({ w: (await busyWorker()).workerId }),
+    allowed: ['worker'],
+  },
   'Mutation.createApiToken': {
     op: `mutation { createApiToken(input: {name: "made-in-table", scopes: [READ]}) { token apiToken { id } } }`,
     allowed: ['admin'],
@@ -165,6 +244,18 @@ const TABLE: Record<string, Entry> = {
     op: `subscription($runId: ID) { runStateChanged(runId: $runId) { state } }`,
     vars: async () => ({ runId: await createRun(server) }),
     trigger: (vars) => admin(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: vars.runId }),
+    allowed: ['read'],
+  },
+  'Subscription.workerHeartbeats': {
+    op: `subscription($workerId: ID) { workerHeartbeats(workerId: $workerId) { at progress worker { id } } }`,
+    vars: async () => ({ workerId: await ownWorker() }),
+    trigger: (vars) => admin(`mutation($id: ID!) { heartbeat(input: {workerId: $id}) { worker { id } } }`, { id: vars.workerId }),
+    allowed: ['read'],
+  },
+  'Subscription.workerStateChanged': {
+    op: `subscription($workerId: ID) { workerStateChanged(workerId: $workerId) { from to reason } }`,
+    vars: async () => ({ workerId: await ownWorker() }),
+    trigger: (vars) => admin(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { id } } }`, { id: vars.workerId }),
     allowed: ['read'],
   },
 };
@@ -442,5 +533,67 @@ describe('token secrets', () => {
     expect(row.secretHash).not.toContain(secret.slice(4));
     expect(row.secretHash).toBe(createHash('sha256').update(secret).digest('hex'));
     expect(JSON.stringify(row)).not.toContain(secret.slice(4));
+  });
+});
+
+describe("a worker token and another token's worker", () => {
+  const WORKER_CALLS: Record<string, string> = {
+    heartbeat: `mutation($w: ID!) { heartbeat(input: {workerId: $w}) { worker { id } } }`,
+    claimTask: `mutation($w: ID!) { claimTask(input: {workerId: $w}) { task { id } } }`,
+    completeTask: `mutation($w: ID!) { completeTask(input: {workerId: $w, success: true}) { task { id } } }`,
+    pauseWorker: `mutation($w: ID!) { pauseWorker(input: {id: $w}) { worker { state } } }`,
+    shutdownWorker: `mutation($w: ID!) { shutdownWorker(input: {id: $w}) { worker { state } } }`,
+    crashWorker: `mutation($w: ID!) { crashWorker(input: {id: $w, errorMessage: "x"}) { worker { state } } }`,
+  };
+  let owner: string;
+  let intruder: string;
+  let workerId: string;
+
+  beforeAll(async () => {
+    owner = (await createToken('worker-owner', ['WORKER'])).secret;
+    intruder = (await createToken('worker-intruder', ['WORKER', 'READ'])).secret;
+    const res = await server.gql(`mutation { registerWorker(input: {type: VALIDATOR}) { worker { id } } }`, {}, { token: owner });
+    workerId = res.data.registerWorker.worker.id;
+    // A task it holds, so that completing and claiming would change something.
+    const { createTask } = await admin(`mutation { createTask(input: {kind: "owned"}) { task { id } } }`);
+    await admin(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { id } } }`, { w: workerId, t: createTask.task.id });
+    await admin(`mutation { createTask(input: {kind: "owned"}) { task { id } } }`);
+  });
+
+  it.each(Object.keys(WORKER_CALLS))('%s over HTTP is FORBIDDEN and writes nothing', async (field) => {
+    const before = await snapshot();
+    const res = await server.gql(WORKER_CALLS[field], { w: workerId }, { token: intruder });
+    expect(codes(res)).toEqual(['FORBIDDEN']);
+    expect(res.errors![0].message).toContain('did not register');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('a heartbeat over graphql-ws is FORBIDDEN too, and the socket stays usable', async () => {
+    const before = await snapshot();
+    const client = server.wsClient({ token: intruder });
+    const refused = subscribe(client, WORKER_CALLS.heartbeat, { w: workerId });
+    await refused.done;
+    expect(refused.results.map(codes)).toEqual([['FORBIDDEN']]);
+    const viewer = subscribe(client, `{ viewer { tokenName } }`);
+    await viewer.done;
+    expect(viewer.results[0].data).toEqual({ viewer: { tokenName: 'worker-intruder' } });
+    expect(await snapshot()).toEqual(before);
+    await client.dispose();
+  });
+
+  it('the token that registered it may act for it (control)', async () => {
+    const res = await server.gql(WORKER_CALLS.heartbeat, { w: workerId }, { token: owner });
+    expect(res.errors).toBeUndefined();
+    const done = await server.gql(WORKER_CALLS.completeTask, { w: workerId }, { token: owner });
+    expect(done.errors).toBeUndefined();
+    expect(done.data.completeTask.task.id).toBeTruthy();
+  });
+
+  it('an operator may steer any worker, but not heartbeat or claim for it', async () => {
+    const { secret: operator } = await createToken('fleet-operator', ['OPERATE']);
+    expect(codes(await server.gql(WORKER_CALLS.heartbeat, { w: workerId }, { token: operator }))).toEqual(['FORBIDDEN']);
+    expect(codes(await server.gql(WORKER_CALLS.claimTask, { w: workerId }, { token: operator }))).toEqual(['FORBIDDEN']);
+    const paused = await server.gql(WORKER_CALLS.pauseWorker, { w: workerId }, { token: operator });
+    expect(paused.data?.pauseWorker.worker.state).toBe('PAUSED');
   });
 });

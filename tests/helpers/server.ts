@@ -9,6 +9,7 @@ import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
 import { buildApp, type App } from '../../src/server/app.js';
 import type { JobIntervals } from '../../src/server/jobs.js';
+import type { Clock } from '../../src/engine/core/clock.js';
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -23,6 +24,8 @@ export interface TestServerOptions {
   introspection?: boolean;
   persistedOperationsFile?: string;
   jobs?: Partial<JobIntervals>;
+  /** The engine's clock (a ManualClock lets a test move time instead of sleeping). */
+  clock?: Clock;
 }
 
 export interface RequestOptions {
@@ -51,7 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   await migrateDatabase(orm);
   const logs: string[] = [];
   const logger = createLogger('info', (line) => logs.push(line));
-  const engine = createEngine({ orm, adminSecret: ADMIN_SECRET, onError: (error) => logs.push(String(error)) });
+  const engine = createEngine({ orm, clock: options.clock, adminSecret: ADMIN_SECRET, onError: (error) => logs.push(String(error)) });
   const defaults = loadConfig({});
   const app = buildApp({
     engine,

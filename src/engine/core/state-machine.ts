@@ -17,7 +17,11 @@ export class StateMachine<S extends string> {
 
   /** Throws INVALID_TRANSITION naming the current and attempted states. */
   assert(from: S, to: S, id: string): void {
-    if (this.allows(from, to)) return;
+    if (!this.allows(from, to)) this.refuse(from, to, id);
+  }
+
+  /** The INVALID_TRANSITION error, for a move the table allows but the operation does not (e.g. resume from busy). */
+  refuse(from: S, to: S, id: string): never {
     throw new DomainError(
       'INVALID_TRANSITION',
       `${this.entity} ${id} is ${from.toUpperCase()} and cannot move to ${to.toUpperCase()}`,

@@ -7,7 +7,7 @@ import { jsonObject, optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import { WorkerSchema, type Worker, type WorkerConfig, type WorkerState, type WorkerType } from '../db/entities.js';
 import type { LiveWorkers } from './live-workers.js';
-import { isTerminalWorker } from './machines.js';
+import { isTerminalWorker, workerMachine } from './machines.js';
 import {
   WORKER_HEARTBEAT_TOPIC,
   WORKER_STATE_TOPIC,
@@ -124,7 +124,11 @@ export class WorkerService {
   }
 
   resume(actor: WorkerActor, id: string): Promise<Worker> {
-    return this.change(actor, id, async (scope, worker) => moveWorker(scope, worker, 'idle', 'resumed'));
+    return this.change(actor, id, async (scope, worker) => {
+      // BUSY -> IDLE is a completion's move, not a resume's.
+      if (worker.state !== 'paused') workerMachine.refuse(worker.state, 'idle', worker.id);
+      moveWorker(scope, worker, 'idle', 'resumed');
+    });
   }
 
   shutdown(actor: WorkerActor, id: string): Promise<Worker> {
