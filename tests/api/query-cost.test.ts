@@ -13,7 +13,8 @@ const MAX_STATEMENTS = 6;
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // No reaper passes while statements are being counted.
+  server = await startTestServer({ jobs: { reaperIntervalMs: 0 } });
   const runs = server.engine.runs;
   for (let r = 0; r < RUNS; r++) {
     const run = await runs.createRun({ projectId: 'cost', phaseId: 'p' });
@@ -76,5 +77,34 @@ describe('query cost: no N+1 over the runs page', () => {
     expect(counts[1]).toBeGreaterThan(0);
     expect(counts, 'statements must not grow with the page size').toEqual({ 1: counts[1], 5: counts[1], [RUNS]: counts[1] });
     expect(counts[RUNS]).toBeLessThanOrEqual(MAX_STATEMENTS);
+  });
+});
+
+describe('query cost: workers and tasks', () => {
+  it('a page of workers with their current tasks, and of tasks with their workers and runs, costs the same for 1 and 20', async () => {
+    const admin = { tokenId: null, tokenName: 'cost', anyWorker: true };
+    const run = await server.engine.runs.createRun({ projectId: 'cost', phaseId: 'workers' });
+    for (let i = 0; i < RUNS; i++) {
+      const worker = await server.engine.workers.register(admin, { type: 'executor', metadata: { i } });
+      const task = await server.engine.tasks.create({ kind: 'cost', runId: run.id });
+      await server.engine.tasks.assign(admin, { workerId: worker.id, taskId: task.id });
+      await server.engine.workers.heartbeat(admin, { workerId: worker.id, progress: i });
+    }
+    // Written now, so that the once-a-second flush cannot land inside a measured query.
+    await server.engine.liveWorkers.flush();
+    const query = `query($n: Int!) {
+      workers(first: $n) { totalCount edges { node { id state stale lastHeartbeat progress currentTask { id kind run { id } worker { id } } } } }
+      tasks(first: $n, filter: {kinds: ["cost"]}) { totalCount edges { node { id state run { id projectId } worker { id currentTask { id } } } } } }`;
+    const counts: Record<number, number> = {};
+    for (const n of [1, RUNS]) {
+      const { data, statements } = await costOf(query, { n });
+      counts[n] = statements.length;
+      expect(data.workers.edges).toHaveLength(n);
+      expect(data.tasks.edges).toHaveLength(n);
+      for (const { node } of data.workers.edges) expect(node.currentTask.worker.id).toBe(node.id);
+      for (const { node } of data.tasks.edges) expect(node.worker.currentTask.id).toBe(node.id);
+    }
+    console.log(`[query-cost] workers and tasks: statements by page size ${JSON.stringify(counts)}`);
+    expect(counts[RUNS]).toBe(counts[1]);
   });
 });

@@ -20,7 +20,7 @@ describe('checked-in artefacts', () => {
     }
   });
 
-  it('every runs filter and the event log reads use an index, never a table scan', async () => {
+  it('every runs filter, the event log reads, the task queue and the reaper use an index, never a table scan', async () => {
     const orm = await openDatabase({ sqlitePath: ':memory:' });
     try {
       await migrateDatabase(orm);
@@ -38,11 +38,20 @@ describe('checked-in artefacts', () => {
         "select * from run_event where run_id = 'r' and position > 5 order by position asc limit 21",
         'select * from run_event where position > 5 order by position asc limit 21',
         "select * from step_attempt where run_id = 'r' and sequence > 0 order by sequence limit 11",
+        // The task queue's claim (any kind, some kinds), the reaper's scans, and the worker and task lists.
+        "select * from task where state = 'pending' order by id asc limit 1",
+        "select * from task where state = 'pending' and kind in ('lint', 'test') order by id asc limit 1",
+        "select id from task where state = 'running' and deadline_at < 5 order by deadline_at asc limit 500",
+        "select id from worker where state in ('idle', 'busy', 'paused') and stale_after < 5 order by stale_after asc limit 500",
+        "select * from worker where type in ('executor') order by id desc limit 21",
+        "select * from worker where state in ('idle') order by id desc limit 21",
+        "select * from task where run_id = 'r' order by id desc limit 21",
+        "select * from task where worker_id = 'w' and state = 'running'",
       ];
       for (const sql of queries) {
         const detail = await plan(sql);
         expect(detail, sql).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/);
-        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt)(?! USING)/);
+        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|task|worker)(?! USING)/);
       }
     } finally {
       await orm.close();
