@@ -33,15 +33,18 @@ async function post(server: TestServer, body: unknown, token: string | null = AD
 function wsOnce(client: Client, payload: { query: string; variables?: Record<string, unknown>; extensions?: Record<string, unknown> }, timeoutMs = 5000): Promise<GraphQLResponse> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => finish(() => reject(new Error('no result over graphql-ws'))), timeoutMs);
+    const timer = setTimeout(() => finish(() => (reject(new Error('no result over graphql-ws')), unsubscribe())), timeoutMs);
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       fn();
     };
+    // Not unsubscribed on the result: the server's `complete` follows, and
+    // an early unsubscribe would release the client's connection lock twice
+    // (graphql-ws then closes a socket that later operations still need).
     const unsubscribe = client.subscribe(payload as never, {
-      next: (value) => finish(() => (resolve(value as GraphQLResponse), unsubscribe())),
+      next: (value) => finish(() => resolve(value as GraphQLResponse)),
       error: (error) =>
         finish(() => {
           if (Array.isArray(error)) return resolve({ errors: error as GraphQLResponse['errors'] });
@@ -210,6 +213,36 @@ describe('mutation rate limit', () => {
     const query = await server.gql('{ runs(first: 1) { totalCount } }', {}, { token: a });
     expect(query.errors).toBeUndefined();
     expect(query.data.runs.totalCount).toBe(6);
+  });
+});
+
+describe('heartbeat rate limit', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ limits: { mutationsPerMinute: 3, heartbeatsPerMinute: 6 } });
+  });
+  afterAll(() => server.stop());
+
+  it('has its own budget: heartbeats past the mutation limit pass, the one over its own is refused over HTTP and graphql-ws', async () => {
+    const res = await server.gql(`mutation { createApiToken(input: { name: "beats", scopes: [WORKER] }) { token } }`);
+    const token = res.data.createApiToken.token as string;
+    const registered = await server.gql(`mutation { registerWorker(input: { type: EXECUTOR }) { worker { id } } }`, {}, { token });
+    const workerId = registered.data.registerWorker.worker.id;
+    const BEAT = `mutation($w: ID!) { heartbeat(input: { workerId: $w }) { worker { lastHeartbeat } } }`;
+    for (let i = 0; i < 4; i++) expect((await server.gql(BEAT, { w: workerId }, { token })).errors, `heartbeat ${i + 1}`).toBeUndefined();
+    const client = server.wsClient({ token });
+    for (let i = 4; i < 6; i++) expect((await wsOnce(client, { query: BEAT, variables: { w: workerId } })).errors, `heartbeat ${i + 1}`).toBeUndefined();
+    const overWs = await wsOnce(client, { query: BEAT, variables: { w: workerId } });
+    expect(codes(overWs)).toEqual(['RATE_LIMITED']);
+    const overHttp = await server.gql(BEAT, { w: workerId }, { token });
+    expect(codes(overHttp)).toEqual(['RATE_LIMITED']);
+    expect(overHttp.errors![0].extensions!.retryAfterSeconds).toBeGreaterThan(0);
+    // The general budget (one used by the registration) is untouched by the heartbeats.
+    for (let i = 0; i < 2; i++) {
+      const paused = await server.gql(`mutation($w: ID!) { ${i ? 'resumeWorker' : 'pauseWorker'}(input: { id: $w }) { worker { state } } }`, { w: workerId }, { token });
+      expect(paused.errors).toBeUndefined();
+    }
+    await client.dispose();
   });
 });
 
