@@ -1,4 +1,7 @@
+import type { WorkerActor } from '../engine/auth/identity.js';
 import { MAX_PAGE_SIZE } from '../engine/core/pagination.js';
+import type { Worker } from '../engine/db/entities.js';
+import type { GatewayContext } from '../schema/context.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { refreshLoaders } from '../schema/loaders.js';
 import {
@@ -86,43 +89,28 @@ builder.relayMutationField(
   { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
 );
 
-builder.relayMutationField(
-  'pauseWorker',
-  { inputFields: (t) => ({ id: t.id({ required: true }) }) },
-  {
-    authScopes: REPORT,
-    description: 'IDLE or BUSY -> PAUSED. Tasks it holds go back to the queue without counting an attempt.',
-    resolve: async (_, { input }, ctx) => ({
-      worker: await ctx.engine.workers.pause(workerActor(ctx, true), parseId(input.id, 'Worker', 'id')),
-    }),
-  },
-  { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
-);
+/** pauseWorker, resumeWorker, shutdownWorker: input {id}, payload {worker}. */
+function steeringMutation(name: string, description: string, act: (ctx: GatewayContext, actor: WorkerActor, id: string) => Promise<Worker>) {
+  builder.relayMutationField(
+    name,
+    { inputFields: (t) => ({ id: t.id({ required: true }) }) },
+    {
+      authScopes: REPORT,
+      description,
+      resolve: async (_, { input }, ctx) => ({ worker: await act(ctx, workerActor(ctx, true), parseId(input.id, 'Worker', 'id')) }),
+    },
+    { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+  );
+}
 
-builder.relayMutationField(
-  'resumeWorker',
-  { inputFields: (t) => ({ id: t.id({ required: true }) }) },
-  {
-    authScopes: REPORT,
-    description: 'PAUSED -> IDLE.',
-    resolve: async (_, { input }, ctx) => ({
-      worker: await ctx.engine.workers.resume(workerActor(ctx, true), parseId(input.id, 'Worker', 'id')),
-    }),
-  },
-  { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+steeringMutation('pauseWorker', 'IDLE or BUSY -> PAUSED. Tasks it holds go back to the queue without counting an attempt.', (ctx, actor, id) =>
+  ctx.engine.workers.pause(actor, id),
 );
-
-builder.relayMutationField(
+steeringMutation('resumeWorker', 'PAUSED -> IDLE.', (ctx, actor, id) => ctx.engine.workers.resume(actor, id));
+steeringMutation(
   'shutdownWorker',
-  { inputFields: (t) => ({ id: t.id({ required: true }) }) },
-  {
-    authScopes: REPORT,
-    description: 'Stops the worker for good (STOPPED, stoppedAt set); tasks it holds go back to the queue without counting an attempt.',
-    resolve: async (_, { input }, ctx) => ({
-      worker: await ctx.engine.workers.shutdown(workerActor(ctx, true), parseId(input.id, 'Worker', 'id')),
-    }),
-  },
-  { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+  'Stops the worker for good (STOPPED, stoppedAt set); tasks it holds go back to the queue without counting an attempt.',
+  (ctx, actor, id) => ctx.engine.workers.shutdown(actor, id),
 );
 
 builder.relayMutationField(

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema, WorkerSchema } from '../../src/engine/db/entities.js';
 import { schema } from '../../src/schema/index.js';
 import { ADMIN_SECRET, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { sleep, until } from '../helpers/wait.js';
 
 type Scope = 'read' | 'operate' | 'worker' | 'admin';
 type Caller = Scope | 'none';
@@ -13,17 +14,6 @@ const CALLERS: Caller[] = ['none', 'read', 'operate', 'worker', 'admin'];
 let server: TestServer;
 /** Secrets of stored tokens with exactly one scope each. */
 const tokens = {} as Record<Scope, string>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls (with awaits) until `check` holds, or fails after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** Runs a request as admin (the environment's admin secret) and fails on any error. */
 async function admin<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {

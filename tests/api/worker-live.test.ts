@@ -2,6 +2,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/engine/core/clock.js';
 import { createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
+import { sleep, until } from '../helpers/wait.js';
 
 let server: TestServer;
 const clock = new ManualClock('2026-11-25T09:00:00.000Z');
@@ -10,15 +11,6 @@ beforeAll(async () => {
   server = await startTestServer({ clock, jobs: { reaperIntervalMs: 0 }, limits: { mutationsPerMinute: 0, heartbeatsPerMinute: 0 } });
 });
 afterAll(() => server.stop());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 async function ok<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
   const res = await server.gql(query, variables);
