@@ -1,6 +1,7 @@
 import { Migration20261124000000Init } from './Migration20261124000000Init.js';
 import { Migration20261124150000ApiTokens } from './Migration20261124150000ApiTokens.js';
 import { Migration20261125000000Workers } from './Migration20261125000000Workers.js';
+import { Migration20261125100000PatchesAndGates } from './Migration20261125100000PatchesAndGates.js';
 
 // Every migration in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -8,4 +9,5 @@ export const migrationsList = [
   { name: 'Migration20261124000000Init', class: Migration20261124000000Init },
   { name: 'Migration20261124150000ApiTokens', class: Migration20261124150000ApiTokens },
   { name: 'Migration20261125000000Workers', class: Migration20261125000000Workers },
+  { name: 'Migration20261125100000PatchesAndGates', class: Migration20261125100000PatchesAndGates },
 ];

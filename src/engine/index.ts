@@ -10,6 +10,10 @@ import { RunEventReader } from './runs/event-log.js';
 import { RunEventFeed } from './runs/event-feed.js';
 import { RunQueries } from './runs/run-queries.js';
 import { RunService } from './runs/run-service.js';
+import { GateService } from './gates/gate-service.js';
+import { PatchQueries } from './patches/patch-queries.js';
+import { PatchService } from './patches/patch-service.js';
+import { PolicyStore } from './patches/policy-store.js';
 import { LiveWorkers } from './workers/live-workers.js';
 import { Reaper } from './workers/reaper.js';
 import { TaskQueue } from './workers/task-queue.js';
@@ -45,6 +49,10 @@ export interface Engine {
   /** Buffered heartbeats; the server flushes them every second (and on stop). */
   liveWorkers: LiveWorkers;
   reaper: Reaper;
+  patches: PatchService;
+  policies: PolicyStore;
+  gates: GateService;
+  patchQueries: PatchQueries;
   /** Subscriptions currently open (event, run state and worker streams). */
   openStreams(): number;
   /** Ends open streams; the caller flushes heartbeats and closes the ORM. */
@@ -64,6 +72,9 @@ export function createEngine(options: EngineOptions): Engine {
   const runs = new RunService(transact, contracts, events, bus, fork);
   const liveWorkers = new LiveWorkers(fork, bus);
   const workers = new WorkerService(transact, liveWorkers, bus, clock);
+  const policies = new PolicyStore(transact, contracts, fork);
+  const patches = new PatchService(transact, contracts, policies, bus, fork);
+  const gates = new GateService(transact, contracts, bus, fork, clock);
   return {
     orm,
     clock,
@@ -80,11 +91,17 @@ export function createEngine(options: EngineOptions): Engine {
     workerQueries: new WorkerQueries(fork, liveWorkers, clock),
     liveWorkers,
     reaper: new Reaper(transact, liveWorkers, fork, clock),
-    openStreams: () => feed.openStreams + runs.openStateStreams + workers.openStreams,
+    patches,
+    policies,
+    gates,
+    patchQueries: new PatchQueries(fork),
+    openStreams: () => feed.openStreams + runs.openStateStreams + workers.openStreams + patches.openStreams + gates.openStreams,
     close: () => {
       feed.close();
       runs.closeStateStreams();
       workers.closeStreams();
+      patches.closeStreams();
+      gates.closeStreams();
     },
   };
 }

@@ -5,6 +5,8 @@ import './runs.js';
 import './contracts.js';
 import './auth.js';
 import './workers.js';
+import './patches.js';
+import './gates.js';
 import '../resolvers/runs.js';
 import '../resolvers/steps.js';
 import '../resolvers/events.js';
@@ -12,6 +14,8 @@ import '../resolvers/contracts.js';
 import '../resolvers/auth.js';
 import '../resolvers/workers.js';
 import '../resolvers/tasks.js';
+import '../resolvers/patches.js';
+import '../resolvers/gates.js';
 
 export const schema = builder.toSchema();
 

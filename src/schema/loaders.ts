@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import type { Engine } from '../engine/index.js';
 import type { Run, RunEvent, StepAttempt, Task, Worker } from '../engine/db/entities.js';
+import type { TestGate } from '../engine/db/gate-entities.js';
+import type { LedgerEntry, Patch } from '../engine/db/patch-entities.js';
 import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
@@ -32,8 +34,15 @@ function slices<T>(load: (runIds: readonly string[], after: number, limit: numbe
 
 /** Request-scoped batching and caching of everything object fields read. */
 export function createLoaders(engine: Engine) {
-  const { queries, workerQueries } = engine;
+  const { queries, workerQueries, patchQueries } = engine;
   return {
+    patch: byId<Patch>((ids) => patchQueries.patchesByIds(ids)),
+    ledgerEntry: byId<LedgerEntry>((ids) => patchQueries.entriesByIds(ids)),
+    ledgerByPatch: new DataLoader<string, LedgerEntry | null>(async (patchIds) => {
+      const found = new Map((await patchQueries.entriesByPatchIds(patchIds)).map((entry) => [entry.patchId, entry]));
+      return patchIds.map((id) => found.get(id) ?? null);
+    }),
+    gate: byId<TestGate>((ids) => patchQueries.gatesByIds(ids)),
     worker: byId<Worker>((ids) => workerQueries.workersByIds(ids)),
     task: byId<Task>((ids) => workerQueries.tasksByIds(ids)),
     run: byId<Run>((ids) => queries.runsByIds(ids)),

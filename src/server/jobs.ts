@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 export interface JobIntervals {
   /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
   heartbeatFlushMs: number;
-  /** How often the stale-worker reaper runs (UET_REAPER_INTERVAL_MS); 0 turns it off. */
+  /** How often the stale-worker reaper and the gate timeouts run (UET_REAPER_INTERVAL_MS); 0 turns them off. */
   reaperIntervalMs: number;
 }
 
@@ -44,6 +44,10 @@ export function startJobs(engine: Engine, logger: Logger, intervals: JobInterval
       if (crashedWorkers.length > 0 || timedOutTasks.length > 0) {
         logger.warn('reaper acted', { crashedWorkers, timedOutTasks });
       }
+    }),
+    every(intervals.reaperIntervalMs, 'gate timeouts', async () => {
+      const timedOutGates = await engine.gates.expireOverdue();
+      if (timedOutGates.length > 0) logger.warn('gates timed out', { timedOutGates });
     }),
   ];
   return {

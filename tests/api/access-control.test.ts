@@ -3,6 +3,8 @@ import { GraphQLObjectType } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema, WorkerSchema } from '../../src/engine/db/entities.js';
+import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
+import { LedgerEntrySchema, PatchPolicySchema } from '../../src/engine/db/patch-entities.js';
 import { schema } from '../../src/schema/index.js';
 import { ADMIN_SECRET, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
@@ -50,13 +52,15 @@ async function runningStep(): Promise<{ runId: string; stepId: string }> {
 async function snapshot() {
   const em = server.engine.orm.em.fork();
   await server.engine.liveWorkers.flush();
-  const [runs, steps, events, apiTokens, workers, tasks] = await Promise.all([
+  const [runs, steps, events, apiTokens, workers, tasks, ledger, gates] = await Promise.all([
     em.find(RunSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(StepAttemptSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(RunEventSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(ApiTokenSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(WorkerSchema, {}, { orderBy: { id: 'asc' } }),
     em.find(TaskSchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(LedgerEntrySchema, {}, { orderBy: { id: 'asc' } }),
+    em.find(TestGateSchema, {}, { orderBy: { id: 'asc' } }),
   ]);
   return {
     counts: { runs: runs.length, steps: steps.length, events: events.length, apiTokens: apiTokens.length, workers: workers.length, tasks: tasks.length },
@@ -65,6 +69,9 @@ async function snapshot() {
     apiTokens: apiTokens.map((t) => [t.id, t.revokedAt]),
     workers: workers.map((w) => [w.id, w.state, w.lastHeartbeatAt?.getTime() ?? null, w.activeTasks, w.tasksCompleted, w.tasksFailed]),
     tasks: tasks.map((t) => [t.id, t.state, t.workerId, t.attempts]),
+    ledger: ledger.map((e) => [e.id, e.state, e.stateHistory.length]),
+    gates: gates.map((g) => [g.id, g.state]),
+    policies: await em.count(PatchPolicySchema, {}),
   };
 }
 
@@ -100,6 +107,23 @@ async function busyWorker(): Promise<{ workerId: string; taskId: string }> {
   return { workerId, taskId };
 }
 
+const DIFF = 'diff --git a/src/a.ts b/src/a.ts\n--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1 +1 @@\n-old\n+new\n';
+
+/** A ledger entry driven (as admin) through `path` of patch mutations; returns its id. */
+async function ledgerEntry(path: ('validatePatch' | 'queuePatch' | 'recordPatchApply' | 'verifyPatch')[] = []): Promise<string> {
+  const created = await admin(`mutation($d: String!) { createPatch(input: {projectId: "ac", targetRepo: "r", diffText: $d}) { ledgerEntry { id } } }`, { d: DIFF });
+  const id = created.createPatch.ledgerEntry.id;
+  const extra = { recordPatchApply: ', success: true', verifyPatch: ', testsPassed: true' } as Record<string, string>;
+  for (const step of path) await admin(`mutation($id: ID!) { ${step}(input: {ledgerId: $id${extra[step] ?? ''}}) { ledgerEntry { state } } }`, { id });
+  return id;
+}
+
+async function gate(start = false): Promise<string> {
+  const id = (await admin(`mutation { createTestGate(input: {name: "ac-gate", type: LINT}) { gate { id } } }`)).createTestGate.gate.id;
+  if (start) await admin(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { id } } }`, { id });
+  return id;
+}
+
 const runVars = async () => ({ id: await createRun(server) });
 const runningVars = async () => ({ id: await runningRun() });
 
@@ -126,6 +150,24 @@ const TABLE: Record<string, Entry> = {
     allowed: ['read'],
   },
   'Query.viewer': { op: `{ viewer { tokenName scopes } }`, allowed: 'any' },
+  'Query.patch': {
+    op: `query($id: ID!) { patch(id: $id) { id scope { hunks } } }`,
+    vars: async () => ({ id: (await admin(`query($id: ID!) { ledgerEntry(id: $id) { patch { id } } }`, { id: await ledgerEntry() })).ledgerEntry.patch.id }),
+    allowed: ['read'],
+  },
+  'Query.ledgerEntry': { op: `query($id: ID!) { ledgerEntry(id: $id) { id state } }`, vars: async () => ({ id: await ledgerEntry() }), allowed: ['read'] },
+  'Query.patchLedger': { op: `{ patchLedger(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  'Query.patchPolicies': { op: `{ patchPolicies { id level } }`, allowed: ['read'] },
+  'Query.effectivePatchPolicy': {
+    op: `{ effectivePatchPolicy(projectId: "ac-effective", phaseId: "p") { id level } }`,
+    vars: async () => {
+      await admin(`mutation { setPatchPolicy(input: {level: PROJECT, projectId: "ac-effective", constraints: {}}) { policy { id } } }`);
+      return {};
+    },
+    allowed: ['read'],
+  },
+  'Query.testGate': { op: `query($id: ID!) { testGate(id: $id) { id state } }`, vars: async () => ({ id: await gate() }), allowed: ['read'] },
+  'Query.testGates': { op: `{ testGates(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.worker': { op: `query($id: ID!) { worker(id: $id) { id state stale } }`, vars: async () => ({ id: await ownWorker() }), allowed: ['read'] },
   'Query.workers': { op: `{ workers(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.staleWorkers': { op: `{ staleWorkers(timeoutSeconds: 0) { id } }`, allowed: ['read'] },
@@ -214,6 +256,80 @@ const TABLE: Record<string, Entry> = {
     vars: async () => ({ w: (await busyWorker()).workerId }),
     allowed: ['worker'],
   },
+  'Mutation.createPatch': {
+    op: `mutation($d: String!) { createPatch(input: {projectId: "ac", targetRepo: "r", diffText: $d}) { ledgerEntry { state } } }`,
+    vars: async () => ({ d: DIFF }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.validatePatch': {
+    op: `mutation($id: ID!) { validatePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry() }),
+    allowed: ['operate'],
+  },
+  'Mutation.queuePatch': {
+    op: `mutation($id: ID!) { queuePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry(['validatePatch']) }),
+    allowed: ['operate'],
+  },
+  'Mutation.recordPatchApply': {
+    op: `mutation($id: ID!) { recordPatchApply(input: {ledgerId: $id, success: true, appliedFiles: ["src/a.ts"]}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry(['validatePatch', 'queuePatch']) }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.retryPatch': {
+    op: `mutation($id: ID!) { retryPatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`,
+    vars: async () => {
+      const id = await ledgerEntry(['validatePatch', 'queuePatch']);
+      await admin(`mutation($id: ID!) { recordPatchApply(input: {ledgerId: $id, success: false, errorCode: "conflict"}) { ledgerEntry { state } } }`, { id });
+      return { id };
+    },
+    allowed: ['operate'],
+  },
+  'Mutation.verifyPatch': {
+    op: `mutation($id: ID!) { verifyPatch(input: {ledgerId: $id, testsPassed: true}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry(['validatePatch', 'queuePatch', 'recordPatchApply']) }),
+    allowed: ['operate'],
+  },
+  'Mutation.commitPatch': {
+    op: `mutation($id: ID!) { commitPatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry(['validatePatch', 'queuePatch', 'recordPatchApply', 'verifyPatch']) }),
+    allowed: ['operate'],
+  },
+  'Mutation.rollbackPatch': {
+    op: `mutation($id: ID!) { rollbackPatch(input: {ledgerId: $id, reason: "r"}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry(['validatePatch', 'queuePatch', 'recordPatchApply']) }),
+    allowed: ['operate'],
+  },
+  'Mutation.dropPatch': {
+    op: `mutation($id: ID!) { dropPatch(input: {ledgerId: $id, reason: "r"}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry() }),
+    allowed: ['operate'],
+  },
+  'Mutation.quarantinePatch': {
+    op: `mutation($id: ID!) { quarantinePatch(input: {ledgerId: $id, reason: "r"}) { ledgerEntry { state } } }`,
+    vars: async () => ({ id: await ledgerEntry() }),
+    allowed: ['operate'],
+  },
+  'Mutation.setPatchPolicy': {
+    op: `mutation { setPatchPolicy(input: {level: PROJECT, projectId: "ac-policy", constraints: {maxLinesChanged: 500}}) { policy { id } } }`,
+    allowed: ['admin'],
+  },
+  'Mutation.createTestGate': { op: `mutation { createTestGate(input: {name: "g", type: LINT}) { gate { state } } }`, allowed: ['operate'] },
+  'Mutation.startTestGate': {
+    op: `mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`,
+    vars: async () => ({ id: await gate() }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.completeTestGate': {
+    op: `mutation($id: ID!) { completeTestGate(input: {id: $id, exitCode: 0}) { gate { state } } }`,
+    vars: async () => ({ id: await gate(true) }),
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.skipTestGate': {
+    op: `mutation($id: ID!) { skipTestGate(input: {id: $id, reason: "r"}) { gate { state } } }`,
+    vars: async () => ({ id: await gate() }),
+    allowed: ['operate'],
+  },
   'Mutation.createApiToken': {
     op: `mutation { createApiToken(input: {name: "made-in-table", scopes: [READ]}) { token apiToken { id } } }`,
     allowed: ['admin'],
@@ -234,6 +350,21 @@ const TABLE: Record<string, Entry> = {
     op: `subscription($runId: ID) { runStateChanged(runId: $runId) { state } }`,
     vars: async () => ({ runId: await createRun(server) }),
     trigger: (vars) => admin(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: vars.runId }),
+    allowed: ['read'],
+  },
+  'Subscription.patchStateChanged': {
+    op: `subscription($projectId: ID) { patchStateChanged(projectId: $projectId) { state } }`,
+    vars: async () => ({ projectId: 'ac' }),
+    trigger: () => ledgerEntry(),
+    allowed: ['read'],
+  },
+  'Subscription.gateOutcomes': {
+    op: `subscription($id: ID) { gateOutcomes(projectId: $id) { state decision { passed } } }`,
+    vars: async () => ({ id: 'ac-gates' }),
+    trigger: async () => {
+      const id = (await admin(`mutation { createTestGate(input: {name: "sub", type: LINT, projectId: "ac-gates"}) { gate { id } } }`)).createTestGate.gate.id;
+      await admin(`mutation($id: ID!) { skipTestGate(input: {id: $id, reason: "not today"}) { gate { id } } }`, { id });
+    },
     allowed: ['read'],
   },
   'Subscription.workerHeartbeats': {
@@ -313,6 +444,8 @@ describe('root fields against scopes', () => {
     } finally {
       sub.stop();
       await client.dispose();
+      // The next case counts open streams from here: let this one close first.
+      await until(() => server.engine.openStreams() === streams, 'the stream to close');
     }
   });
 

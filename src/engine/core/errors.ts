@@ -5,7 +5,11 @@ export type DomainErrorCode =
   | 'INVALID_TRANSITION'
   | 'SLOW_CONSUMER'
   | 'UNAUTHENTICATED'
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  /** A patch waits for its run's test gates (one is pending or running). */
+  | 'GATES_PENDING'
+  /** A patch cannot land: a gate of its run failed, errored or was skipped. */
+  | 'GATES_FAILED';
 
 /** The engine's one error type: every refusal the engine makes is one of these. */
 export class DomainError extends Error {

@@ -25,6 +25,18 @@ export const RUN_EVENT_KINDS = [
   'task_completed',
   'task_failed',
   'task_requeued',
+  // Patch ledger transitions that DOMAIN.md names no kind for, and test gates.
+  'patch_queued',
+  'patch_verified',
+  'patch_committed',
+  'patch_rolled_back',
+  'patch_dropped',
+  'gate_created',
+  'gate_started',
+  'gate_passed',
+  'gate_failed',
+  'gate_errored',
+  'gate_skipped',
 ] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 

@@ -17,6 +17,8 @@ export const ERROR_EVENT_KINDS: ReadonlySet<RunEventKind> = new Set([
   'patch_apply_failed',
   'error_pipeline_triggered',
   'task_failed',
+  'gate_failed',
+  'gate_errored',
 ]);
 
 const pendingEvents = new WeakMap<WriteScope, Omit<RunEvent, 'position'>[]>();

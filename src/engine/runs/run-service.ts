@@ -279,7 +279,7 @@ export class RunService {
  * one run (step sequence, counters); SQLite has one writer at a time anyway
  * and its dialect leaves the FOR UPDATE out.
  */
-async function lockRun(em: EntityManager, id: string): Promise<Run> {
+export async function lockRun(em: EntityManager, id: string): Promise<Run> {
   const run = await em.findOne(RunSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!run) throw notFound('Run', id);
   return run;

@@ -3,8 +3,8 @@ import { LockMode } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
 import { DomainError, notFound } from '../core/errors.js';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
-import { ERROR_EVENT_KINDS, appendRunEvent } from '../runs/event-log.js';
+import { TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
+import { recordForRun } from '../runs/record-for-run.js';
 import type { LiveWorkers } from './live-workers.js';
 import { taskMachine, workerMachine } from './machines.js';
 import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
@@ -56,14 +56,9 @@ export function announceWorkerState(scope: WriteScope, worker: Worker, from: Wor
   } satisfies WorkerStateNotice);
 }
 
-/** Appends a task's run event (tasks of no run have no log), counting failures on the run. */
+/** Appends a task's run event (tasks of no run have no log). */
 export async function recordTaskEvent(scope: WriteScope, task: Task, kind: RunEventKind, payload: Record<string, unknown>): Promise<void> {
-  if (!task.runId) return;
-  if (ERROR_EVENT_KINDS.has(kind)) {
-    const run = await scope.em.findOne(RunSchema, { id: task.runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (run) run.errors += 1;
-  }
-  appendRunEvent(scope, { runId: task.runId, kind, payload: { taskId: task.id, kind: task.kind, ...payload } });
+  if (task.runId) await recordForRun(scope, task.runId, kind, { taskId: task.id, kind: task.kind, ...payload });
 }
 
 /** Leases a pending task to a worker that has room for it. */

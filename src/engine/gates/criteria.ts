@@ -1,0 +1,39 @@
+import type { GateCriteria, GateDecision, GateResults } from '../db/gate-entities.js';
+
+/**
+ * DOMAIN.md 4: judges each criterion that is set against the reported
+ * results. The gate passes when every judged criterion holds, or none is
+ * set; the reason names each criterion that failed.
+ */
+export function judge(criteria: GateCriteria, results: GateResults): GateDecision {
+  const met: GateDecision['criteria_met'] = {};
+  const failures: string[] = [];
+  if (criteria.min_coverage != null) {
+    const coverage = results.coverage_percent;
+    met.coverage = coverage != null && coverage >= criteria.min_coverage;
+    if (!met.coverage) {
+      failures.push(
+        coverage == null
+          ? `coverage: no coverage reported (at least ${criteria.min_coverage}% required)`
+          : `coverage: ${coverage}% is below ${criteria.min_coverage}%`,
+      );
+    }
+  }
+  if (criteria.max_failures != null) {
+    met.failures = results.failed_tests <= criteria.max_failures;
+    if (!met.failures) failures.push(`failures: ${results.failed_tests} failed tests, at most ${criteria.max_failures} allowed`);
+  }
+  if (criteria.required_tests.length > 0) {
+    // Judged from what was reported: a required test must have run and not failed.
+    const ran = new Set([...(results.test_names ?? []), ...results.failures.map((f) => f.test)]);
+    const failed = new Set(results.failures.map((f) => f.test));
+    const missing = criteria.required_tests.filter((name) => !ran.has(name));
+    const broken = criteria.required_tests.filter((name) => failed.has(name));
+    met.required_tests = missing.length === 0 && broken.length === 0;
+    if (missing.length > 0) failures.push(`required_tests: did not run: ${missing.join(', ')}`);
+    if (broken.length > 0) failures.push(`required_tests: failed: ${broken.join(', ')}`);
+  }
+  const judged = Object.keys(met).length;
+  if (failures.length > 0) return { passed: false, reason: failures.join('; '), criteria_met: met };
+  return { passed: true, reason: judged === 0 ? 'no criteria set' : `all ${judged} criteria met`, criteria_met: met };
+}

@@ -1,0 +1,283 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import type { Clock } from '../core/clock.js';
+import { badInput, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import { ulidTime } from '../core/ids.js';
+import { noticeStream } from '../core/notice-stream.js';
+import { jsonObject, optionalText, requireText } from '../core/validate.js';
+import type { Transact, WriteScope } from '../core/write-scope.js';
+import type { ContractRegistry } from '../contracts/registry.js';
+import type { RunEventKind } from '../db/entities.js';
+import { RunSchema } from '../db/entities.js';
+import { TestGateSchema, type GateCriteria, type GateResults, type GateState, type GateType, type TestGate } from '../db/gate-entities.js';
+import { recordForRun } from '../runs/record-for-run.js';
+import { judge } from './criteria.js';
+import { OUTCOME_STATES, gateMachine } from './machines.js';
+
+export const GATE_TYPES: readonly GateType[] = ['unit_tests', 'integration_tests', 'e2e_tests', 'security_scan', 'lint', 'custom'];
+export const GATE_OUTCOME_TOPIC = 'gate.outcome';
+const TEXT_LIMIT = 1_000_000;
+/** How many overdue gates one pass of the timeout job ends; the next pass takes the rest. */
+const BATCH = 500;
+
+export interface GateOutcomeNotice {
+  gateId: string;
+  runId: string | null;
+  projectId: string | null;
+  type: GateType;
+  state: GateState;
+}
+
+export interface CreateGateInput {
+  name: string;
+  type: GateType;
+  runId?: string | null;
+  projectId?: string | null;
+  executionRequestId?: string | null;
+  criteria?: {
+    minCoverage?: number | null;
+    maxFailures?: number | null;
+    requiredTests?: string[] | null;
+    timeoutSeconds?: number | null;
+    customRules?: unknown;
+  } | null;
+  metadata?: unknown;
+}
+
+export interface GateResultsInput {
+  totalTests: number;
+  passedTests: number;
+  failedTests: number;
+  skippedTests: number;
+  coveragePercent?: number | null;
+  failures?: { test: string; message: string }[] | null;
+  testNames?: string[] | null;
+}
+
+const EVENT_OF: Record<GateState, RunEventKind> = {
+  pending: 'gate_created',
+  running: 'gate_started',
+  passed: 'gate_passed',
+  failed: 'gate_failed',
+  error: 'gate_errored',
+  skipped: 'gate_skipped',
+};
+
+/** Test gates (DOMAIN.md 4): created pending, run, and judged against their criteria. */
+export class GateService {
+  private readonly streams = new Set<AsyncIterableIterator<TestGate>>();
+
+  constructor(
+    private readonly transact: Transact,
+    private readonly contracts: ContractRegistry,
+    private readonly bus: EventBus,
+    private readonly fork: () => EntityManager,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: CreateGateInput): Promise<TestGate> {
+    const name = requireText('name', input.name);
+    if (!GATE_TYPES.includes(input.type)) throw badInput('type', `must be one of ${GATE_TYPES.join(', ')}`);
+    const criteria = this.parseCriteria(input.criteria ?? {});
+    const metadata = jsonObject('metadata', input.metadata);
+    const projectId = optionalText('projectId', input.projectId);
+    const executionRequestId = optionalText('executionRequestId', input.executionRequestId);
+    return this.transact(async (scope) => {
+      let project = projectId;
+      if (input.runId != null) {
+        const run = await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id', 'projectId'] });
+        if (!run) throw notFound('Run', input.runId);
+        if (project !== null && project !== run.projectId) {
+          throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${project}`);
+        }
+        project = run.projectId;
+      }
+      const id = scope.newId();
+      const gate = scope.em.create(TestGateSchema, {
+        id,
+        name,
+        type: input.type,
+        state: 'pending',
+        projectId: project,
+        runId: input.runId ?? null,
+        executionRequestId,
+        criteria,
+        metadata,
+        createdAt: new Date(ulidTime(id)),
+        updatedAt: scope.now,
+      });
+      scope.em.persist(gate);
+      await this.record(scope, gate, { name });
+      return gate;
+    });
+  }
+
+  start(id: string, command?: string | null): Promise<TestGate> {
+    const text = optionalText('command', command, TEXT_LIMIT);
+    return this.move(id, 'running', {}, (gate, scope) => {
+      gate.execution = { started_at: scope.now.toISOString(), ...(text ? { command: text } : {}) };
+      const timeout = gate.criteria.timeout_seconds;
+      gate.deadlineAt = timeout ? new Date(scope.now.getTime() + timeout * 1000) : null;
+    });
+  }
+
+  /**
+   * A non-zero exit code ends the gate in error (no decision); otherwise its
+   * criteria are judged against the results.
+   */
+  complete(input: { id: string; exitCode: number; results?: GateResultsInput | null }): Promise<TestGate> {
+    if (!Number.isSafeInteger(input.exitCode)) throw badInput('exitCode', 'must be an integer');
+    const results = input.results ? this.parseResults(input.results) : null;
+    return this.transact(async (scope) => {
+      const gate = await lockGate(scope.em, input.id);
+      const decision = input.exitCode === 0 ? judge(gate.criteria, results ?? emptyResults()) : null;
+      const to: GateState = decision === null ? 'error' : decision.passed ? 'passed' : 'failed';
+      gateMachine.assert(gate.state, to, gate.id);
+      gate.results = results;
+      gate.decision = decision;
+      if (decision === null) gate.errorMessage = `the command exited with code ${input.exitCode}`;
+      await this.endRunning(scope, gate, to, input.exitCode);
+      return gate;
+    });
+  }
+
+  skip(id: string, reason: string): Promise<TestGate> {
+    const text = requireText('reason', reason, TEXT_LIMIT);
+    return this.move(id, 'skipped', { reason: text }, (gate) => {
+      gate.decision = { passed: false, reason: `skipped: ${text}`, criteria_met: {} };
+      gate.deadlineAt = null;
+    });
+  }
+
+  /** Ends every running gate past its timeout in error; returns their ids. */
+  async expireOverdue(): Promise<string[]> {
+    const overdue = await this.fork().find(
+      TestGateSchema,
+      { state: 'running', deadlineAt: { $lt: this.clock.now() } },
+      { fields: ['id'], orderBy: { deadlineAt: 'asc' }, limit: BATCH },
+    );
+    const ended: string[] = [];
+    for (const { id } of overdue) {
+      const gate = await this.transact(async (scope) => {
+        const row = await lockGate(scope.em, id);
+        if (row.state !== 'running' || !row.deadlineAt || row.deadlineAt >= scope.now) return null;
+        const ran = (scope.now.getTime() - new Date(row.execution!.started_at).getTime()) / 1000;
+        row.errorMessage = `timed out after ${Math.round(ran * 10) / 10} s (timeout ${row.criteria.timeout_seconds} s)`;
+        await this.endRunning(scope, row, 'error', null);
+        return row;
+      });
+      if (gate) ended.push(gate.id);
+    }
+    return ended;
+  }
+
+  /** Gates reaching passed, failed, error or skipped, filtered on the server. */
+  outcomes(filter: { runId?: string | null; projectId?: string | null; types?: readonly GateType[] | null }): AsyncIterableIterator<TestGate> {
+    const types = filter.types?.length ? new Set(filter.types) : null;
+    const stream: AsyncIterableIterator<TestGate> = noticeStream<GateOutcomeNotice, TestGate>(
+      this.bus,
+      GATE_OUTCOME_TOPIC,
+      (notice) => this.fork().findOne(TestGateSchema, { id: notice.gateId }),
+      {
+        accept: (notice) =>
+          (filter.runId == null || notice.runId === filter.runId) &&
+          (filter.projectId == null || notice.projectId === filter.projectId) &&
+          (types === null || types.has(notice.type)),
+        onClose: () => this.streams.delete(stream),
+      },
+    );
+    this.streams.add(stream);
+    return stream;
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  closeStreams(): void {
+    for (const stream of this.streams) void stream.return?.();
+  }
+
+  /** Records the end of a running gate's execution and moves it to its outcome. */
+  private async endRunning(scope: WriteScope, gate: TestGate, to: GateState, exitCode: number | null): Promise<void> {
+    const started = new Date(gate.execution!.started_at).getTime();
+    gate.execution = {
+      ...gate.execution!,
+      completed_at: scope.now.toISOString(),
+      duration_seconds: Math.max(0, (scope.now.getTime() - started) / 1000),
+      ...(exitCode !== null ? { exit_code: exitCode } : {}),
+    };
+    gate.deadlineAt = null;
+    await this.transition(scope, gate, to, {});
+  }
+
+  private move(id: string, to: GateState, payload: Record<string, unknown>, apply: (gate: TestGate, scope: WriteScope) => void): Promise<TestGate> {
+    return this.transact(async (scope) => {
+      const gate = await lockGate(scope.em, id);
+      gateMachine.assert(gate.state, to, gate.id);
+      apply(gate, scope);
+      await this.transition(scope, gate, to, payload);
+      return gate;
+    });
+  }
+
+  private async transition(scope: WriteScope, gate: TestGate, to: GateState, payload: Record<string, unknown>): Promise<void> {
+    gateMachine.assert(gate.state, to, gate.id);
+    const from = gate.state;
+    gate.state = to;
+    gate.updatedAt = scope.now;
+    const decision = gate.decision ? { passed: gate.decision.passed, reason: gate.decision.reason } : {};
+    await this.record(scope, gate, { from, to, ...decision, ...(gate.errorMessage && to === 'error' ? { error: gate.errorMessage } : {}), ...payload });
+    if (OUTCOME_STATES.includes(to)) {
+      scope.announce(GATE_OUTCOME_TOPIC, {
+        gateId: gate.id,
+        runId: gate.runId ?? null,
+        projectId: gate.projectId ?? null,
+        type: gate.type,
+        state: to,
+      } satisfies GateOutcomeNotice);
+    }
+  }
+
+  private async record(scope: WriteScope, gate: TestGate, payload: Record<string, unknown>): Promise<void> {
+    if (gate.runId) await recordForRun(scope, gate.runId, EVENT_OF[gate.state], { gateId: gate.id, type: gate.type, ...payload });
+  }
+
+  private parseCriteria(raw: NonNullable<CreateGateInput['criteria']>): GateCriteria {
+    const criteria: GateCriteria = { required_tests: raw.requiredTests ?? [] };
+    if (raw.minCoverage != null) criteria.min_coverage = raw.minCoverage;
+    if (raw.maxFailures != null) criteria.max_failures = raw.maxFailures;
+    if (raw.timeoutSeconds != null) criteria.timeout_seconds = raw.timeoutSeconds;
+    if (raw.customRules != null) criteria.custom_rules = jsonObject('criteria.customRules', raw.customRules);
+    this.contracts.check('criteria', 'test_gate', criteria, '#/properties/criteria');
+    return criteria;
+  }
+
+  private parseResults(raw: GateResultsInput): GateResults {
+    const results: GateResults = {
+      total_tests: raw.totalTests,
+      passed_tests: raw.passedTests,
+      failed_tests: raw.failedTests,
+      skipped_tests: raw.skippedTests,
+      failures: raw.failures ?? [],
+      ...(raw.coveragePercent != null ? { coverage_percent: raw.coveragePercent } : {}),
+    };
+    this.contracts.check('results', 'test_gate', results, '#/properties/results');
+    if (results.passed_tests + results.failed_tests + results.skipped_tests > results.total_tests) {
+      throw badInput('results', 'passedTests + failedTests + skippedTests is more than totalTests');
+    }
+    if (raw.testNames != null) results.test_names = raw.testNames.map((name, i) => requireText(`results.testNames[${i}]`, name, 1000));
+    return results;
+  }
+}
+
+function emptyResults(): GateResults {
+  return { total_tests: 0, passed_tests: 0, failed_tests: 0, skipped_tests: 0, failures: [] };
+}
+
+async function lockGate(em: EntityManager, id: string): Promise<TestGate> {
+  const gate = await em.findOne(TestGateSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!gate) throw notFound('TestGate', id);
+  return gate;
+}

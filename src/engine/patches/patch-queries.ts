@@ -1,0 +1,61 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { FilterQuery } from '@mikro-orm/core';
+import type { Page, PageArgs } from '../core/pagination.js';
+import { pageNewestFirst } from '../db/newest-first.js';
+import { LedgerEntrySchema, PatchSchema, type LedgerEntry, type Patch, type PatchState } from '../db/patch-entities.js';
+import { TestGateSchema, type GateState, type GateType, type TestGate } from '../db/gate-entities.js';
+
+export interface LedgerFilter {
+  projectId?: string | null;
+  runId?: string | null;
+  workstreamId?: string | null;
+  states?: PatchState[] | null;
+}
+
+export interface GateFilter {
+  runId?: string | null;
+  projectId?: string | null;
+  states?: GateState[] | null;
+  types?: GateType[] | null;
+}
+
+/** Reads of patches, ledger entries and test gates, shaped for batching and keyset pages. */
+export class PatchQueries {
+  constructor(private readonly fork: () => EntityManager) {}
+
+  patchesByIds(ids: readonly string[]): Promise<Patch[]> {
+    return this.fork().find(PatchSchema, { id: { $in: [...ids] } });
+  }
+
+  entriesByIds(ids: readonly string[]): Promise<LedgerEntry[]> {
+    return this.fork().find(LedgerEntrySchema, { id: { $in: [...ids] } });
+  }
+
+  entriesByPatchIds(patchIds: readonly string[]): Promise<LedgerEntry[]> {
+    return this.fork().find(LedgerEntrySchema, { patchId: { $in: [...patchIds] } });
+  }
+
+  gatesByIds(ids: readonly string[]): Promise<TestGate[]> {
+    return this.fork().find(TestGateSchema, { id: { $in: [...ids] } });
+  }
+
+  /** Newest first. */
+  ledger(filter: LedgerFilter, args: PageArgs): Promise<Page<LedgerEntry>> {
+    const where: FilterQuery<LedgerEntry> & Record<string, unknown> = {};
+    if (filter.projectId != null) where.projectId = filter.projectId;
+    if (filter.runId != null) where.runId = filter.runId;
+    if (filter.workstreamId != null) where.workstreamId = filter.workstreamId;
+    if (filter.states != null) where.state = { $in: filter.states };
+    return pageNewestFirst(this.fork(), LedgerEntrySchema, 'LedgerEntry', where, args);
+  }
+
+  /** Newest first. */
+  gates(filter: GateFilter, args: PageArgs): Promise<Page<TestGate>> {
+    const where: FilterQuery<TestGate> & Record<string, unknown> = {};
+    if (filter.runId != null) where.runId = filter.runId;
+    if (filter.projectId != null) where.projectId = filter.projectId;
+    if (filter.states != null) where.state = { $in: filter.states };
+    if (filter.types != null) where.type = { $in: filter.types };
+    return pageNewestFirst(this.fork(), TestGateSchema, 'TestGate', where, args);
+  }
+}

@@ -1,0 +1,415 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import { DomainError, badInput, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import { ulidTime } from '../core/ids.js';
+import { noticeStream } from '../core/notice-stream.js';
+import { optionalText, requireText } from '../core/validate.js';
+import type { Transact, WriteScope } from '../core/write-scope.js';
+import type { ContractRegistry } from '../contracts/registry.js';
+import { RunSchema, type Run, type RunEventKind } from '../db/entities.js';
+import {
+  LedgerEntrySchema,
+  PatchFileSchema,
+  PatchSchema,
+  type LedgerEntry,
+  type Patch,
+  type PatchOrigin,
+  type PatchRelations,
+  type PatchState,
+} from '../db/patch-entities.js';
+import { describeGates, runGates } from '../gates/run-gates.js';
+import { recordForRun } from '../runs/record-for-run.js';
+import { lockRun } from '../runs/run-service.js';
+import type { ParsedDiff } from './diff-types.js';
+import { ledgerMachine } from './machines.js';
+import { checkConstraints, DEFAULT_CONSTRAINTS, type FileHistory } from './policy.js';
+import type { PolicyStore } from './policy-store.js';
+import { checkResourceScope, type ResourceScope } from './resource-scope.js';
+import { DiffParseError, parseUnifiedDiff } from './unified-diff.js';
+
+export const PATCH_STATE_TOPIC = 'patch.state';
+const TEXT_LIMIT = 1_000_000;
+/** Largest diff accepted (the HTTP body limit usually bites first). */
+const MAX_DIFF_CHARS = 20_000_000;
+
+export interface PatchStateNotice {
+  ledgerId: string;
+  projectId: string;
+  runId: string | null;
+  state: PatchState;
+}
+
+export interface CreatePatchInput {
+  projectId: string;
+  runId?: string | null;
+  phaseId?: string | null;
+  workstreamId?: string | null;
+  executionRequestId?: string | null;
+  targetRepo: string;
+  baseRef?: string | null;
+  baseCommit?: string | null;
+  diffText: string;
+  summary?: string | null;
+  origin?: unknown;
+  relations?: { replacesPatchId?: string | null; rollbackOfPatchId?: string | null; chainId?: string | null } | null;
+  reviewers?: string[] | null;
+}
+
+export interface RecordApplyInput {
+  ledgerId: string;
+  success: boolean;
+  workspacePath?: string | null;
+  appliedFiles?: string[] | null;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+}
+
+/** The run event each ledger state is entered with. */
+const EVENT_OF: Record<Exclude<PatchState, 'created'>, RunEventKind> = {
+  validated: 'patch_validated',
+  apply_failed: 'patch_apply_failed',
+  queued: 'patch_queued',
+  applied: 'patch_apply_succeeded',
+  verified: 'patch_verified',
+  committed: 'patch_committed',
+  rolled_back: 'patch_rolled_back',
+  dropped: 'patch_dropped',
+  quarantined: 'patch_quarantined',
+};
+
+/** The patch ledger (DOMAIN.md 3): every transition is one transaction with its history entry and run event. */
+export class PatchService {
+  private readonly streams = new Set<AsyncIterableIterator<LedgerEntry>>();
+
+  constructor(
+    private readonly transact: Transact,
+    private readonly contracts: ContractRegistry,
+    private readonly policies: PolicyStore,
+    private readonly bus: EventBus,
+    private readonly fork: () => EntityManager,
+  ) {}
+
+  async create(input: CreatePatchInput): Promise<{ patch: Patch; entry: LedgerEntry }> {
+    const fields = {
+      projectId: requireText('projectId', input.projectId),
+      phaseId: optionalText('phaseId', input.phaseId),
+      workstreamId: optionalText('workstreamId', input.workstreamId),
+      executionRequestId: optionalText('executionRequestId', input.executionRequestId),
+      targetRepo: requireText('targetRepo', input.targetRepo, 1000),
+      baseRef: optionalText('baseRef', input.baseRef, 1000),
+      baseCommit: optionalText('baseCommit', input.baseCommit, 64),
+      summary: optionalText('summary', input.summary, TEXT_LIMIT),
+    };
+    if (fields.baseCommit && !/^[0-9a-f]{7,64}$/.test(fields.baseCommit)) throw badInput('baseCommit', 'must be 7 to 64 lower-case hex digits');
+    const diffText = requireText('diffText', input.diffText, MAX_DIFF_CHARS);
+    const diff = parseDiff(diffText);
+    const reviewers = (input.reviewers ?? []).map((r, i) => requireText(`reviewers[${i}]`, r));
+    const relations = this.parseRelations(input.relations);
+    const originInput = (input.origin ?? {}) as Record<string, unknown>;
+    return this.transact(async (scope) => {
+      const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
+      if (run && run.projectId !== fields.projectId) throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${fields.projectId}`);
+      const phaseId = fields.phaseId ?? run?.phaseId ?? null;
+      const workstreamId = fields.workstreamId ?? run?.workstreamId ?? null;
+      const executionRequestId = fields.executionRequestId ?? run?.executionRequestId ?? null;
+      const origin: PatchOrigin = {
+        ...(phaseId ? { phase_id: phaseId } : {}),
+        ...(workstreamId ? { workstream_id: workstreamId } : {}),
+        ...originInput,
+        created_at: scope.now.toISOString(),
+      };
+      this.contracts.check('origin', 'patch_artifact', origin, '#/properties/origin');
+      const id = scope.newId();
+      const patch = scope.em.create(PatchSchema, {
+        id,
+        format: 'unified_diff',
+        projectId: fields.projectId,
+        runId: run?.id ?? null,
+        targetRepo: fields.targetRepo,
+        baseRef: fields.baseRef,
+        baseCommit: fields.baseCommit,
+        origin,
+        summary: fields.summary,
+        scope: { files_touched: diff.filesTouched, line_insertions: diff.insertions, line_deletions: diff.deletions, hunks: diff.hunks },
+        binary: diff.files.some((f) => f.binary),
+        diffText,
+        reviewers,
+        createdAt: new Date(ulidTime(id)),
+      });
+      scope.em.persist(patch);
+      for (const path of diff.filesTouched) scope.em.persist(scope.em.create(PatchFileSchema, { patchId: id, path, projectId: fields.projectId }));
+      const entry = scope.em.create(LedgerEntrySchema, {
+        id: scope.newId(),
+        patchId: id,
+        projectId: fields.projectId,
+        runId: run?.id ?? null,
+        phaseId,
+        workstreamId,
+        executionRequestId,
+        state: 'created',
+        stateHistory: [{ state: 'created', at: scope.now.toISOString(), reason: 'created' }],
+        validation: { format_ok: true, scope_ok: false, constraints_ok: false, tests_ran: false, tests_passed: false, validation_errors: [] },
+        apply: { attempts: 0, applied_files: [] },
+        quarantine: { is_quarantined: false },
+        relations,
+        createdAt: scope.now,
+        updatedAt: scope.now,
+      });
+      scope.em.persist(entry);
+      if (run) {
+        run.patchesCreated += 1;
+        await recordForRun(scope, run.id, 'patch_created', { ledgerId: entry.id, patchId: id, files: diff.filesTouched.length });
+      }
+      this.announce(scope, entry);
+      return { patch, entry };
+    });
+  }
+
+  /**
+   * Judges the patch: its format, its run's resource scope, and the
+   * effective policy's constraints. All hold: validated; else apply_failed,
+   * with validation_errors saying which rule failed for which file.
+   */
+  validate(ledgerId: string): Promise<LedgerEntry> {
+    return this.change(ledgerId, async (scope, entry) => {
+      ledgerMachine.assert(entry.state, 'validated', entry.id);
+      const patch = await scope.em.findOneOrFail(PatchSchema, { id: entry.patchId });
+      const diff = parseUnifiedDiff(patch.diffText);
+      const policy = await this.policies.effective(entry.projectId, entry.phaseId ?? null, scope.em);
+      const constraints = policy?.constraints ?? DEFAULT_CONSTRAINTS;
+      const scopeErrors = await this.scopeErrors(scope.em, entry, diff);
+      const history = await this.history(scope.em, patch, diff, constraints.oscillation_window);
+      const constraintErrors = checkConstraints(constraints, diff, { format: patch.format, summary: patch.summary ?? null, reviewers: patch.reviewers, history });
+      const formatErrors = constraintErrors.filter((e) => e.startsWith('allowed_formats:'));
+      const errors = [...scopeErrors, ...constraintErrors];
+      entry.validation = {
+        ...entry.validation,
+        format_ok: formatErrors.length === 0,
+        scope_ok: scopeErrors.length === 0,
+        constraints_ok: constraintErrors.length === formatErrors.length,
+        validation_errors: errors,
+      };
+      const passed = errors.length === 0;
+      const reason = passed ? 'validation passed' : `validation failed: ${errors.join('; ')}`;
+      await this.move(scope, entry, passed ? 'validated' : 'apply_failed', reason, { passed, errors, policyId: policy?.id ?? null });
+    });
+  }
+
+  queue(ledgerId: string): Promise<LedgerEntry> {
+    return this.change(ledgerId, (scope, entry) => {
+      if (entry.state !== 'validated') ledgerMachine.refuse(entry.state, 'queued', entry.id);
+      return this.move(scope, entry, 'queued', 'queued for apply', {});
+    });
+  }
+
+  /** apply_failed -> queued: another apply attempt. */
+  retry(ledgerId: string): Promise<LedgerEntry> {
+    return this.change(ledgerId, (scope, entry) => {
+      if (entry.state !== 'apply_failed') ledgerMachine.refuse(entry.state, 'queued', entry.id);
+      return this.move(scope, entry, 'queued', `retry after ${entry.apply.attempts} attempt(s)`, { retry: true });
+    });
+  }
+
+  /** Counts an apply attempt of a queued patch and records its files, or its error. */
+  recordApply(input: RecordApplyInput): Promise<LedgerEntry> {
+    const workspacePath = optionalText('workspacePath', input.workspacePath, 4096);
+    const appliedFiles = (input.appliedFiles ?? []).map((f, i) => requireText(`appliedFiles[${i}]`, f, 4096));
+    const errorCode = optionalText('errorCode', input.errorCode);
+    const errorMessage = optionalText('errorMessage', input.errorMessage, TEXT_LIMIT);
+    if (!input.success && !errorCode && !errorMessage) throw badInput('errorMessage', 'a failed apply says why (errorCode or errorMessage)');
+    return this.change(input.ledgerId, async (scope, entry) => {
+      const to: PatchState = input.success ? 'applied' : 'apply_failed';
+      if (entry.state !== 'queued') ledgerMachine.refuse(entry.state, to, entry.id);
+      entry.apply = {
+        attempts: entry.apply.attempts + 1,
+        last_attempt_at: scope.now.toISOString(),
+        ...(workspacePath ? { workspace_path: workspacePath } : entry.apply.workspace_path ? { workspace_path: entry.apply.workspace_path } : {}),
+        applied_files: input.success ? appliedFiles : entry.apply.applied_files,
+        ...(input.success ? {} : { ...(errorCode ? { last_error_code: errorCode } : {}), ...(errorMessage ? { last_error_message: errorMessage } : {}) }),
+      };
+      const reason = input.success ? `applied ${appliedFiles.length} file(s)` : `apply failed: ${errorMessage ?? errorCode}`;
+      await this.move(scope, entry, to, reason, { attempt: entry.apply.attempts, ...(input.success ? { files: appliedFiles.length } : { errorCode, errorMessage }) }, (run) => {
+        if (input.success) run.patchesApplied += 1;
+      });
+    });
+  }
+
+  /**
+   * applied -> verified when the tests passed, else -> apply_failed. A
+   * patch whose run has gates is judged by them (all passed: verified; one
+   * failed, errored or was skipped: apply_failed) and waits while one is
+   * open (GATES_PENDING); only a run without gates takes `testsPassed`.
+   */
+  verify(input: { ledgerId: string; testsPassed?: boolean | null }): Promise<LedgerEntry> {
+    return this.change(input.ledgerId, async (scope, entry) => {
+      if (entry.state !== 'applied') ledgerMachine.refuse(entry.state, 'verified', entry.id);
+      const gates = entry.runId ? await runGates(scope.em, entry.runId) : null;
+      let passed: boolean;
+      let reason: string;
+      if (gates && gates.total > 0) {
+        if (gates.open.length > 0) throw gatesPending(entry, describeGates(gates.open));
+        passed = gates.notPassed.length === 0;
+        reason = passed ? `all ${gates.total} gates passed` : `gates did not pass: ${describeGates(gates.notPassed)}`;
+      } else {
+        if (input.testsPassed == null) throw badInput('testsPassed', 'the run has no test gates: say whether the tests passed');
+        passed = input.testsPassed;
+        reason = passed ? 'tests passed' : 'tests failed';
+      }
+      entry.validation = { ...entry.validation, tests_ran: true, tests_passed: passed };
+      await this.move(scope, entry, passed ? 'verified' : 'apply_failed', reason, { testsPassed: passed });
+    });
+  }
+
+  /** verified -> committed, only while every gate of its run has passed. */
+  commit(ledgerId: string): Promise<LedgerEntry> {
+    return this.change(ledgerId, async (scope, entry) => {
+      ledgerMachine.assert(entry.state, 'committed', entry.id);
+      if (entry.runId) {
+        const gates = await runGates(scope.em, entry.runId);
+        if (gates.open.length > 0) throw gatesPending(entry, describeGates(gates.open));
+        if (gates.notPassed.length > 0) {
+          throw new DomainError('GATES_FAILED', `LedgerEntry ${entry.id} cannot be committed: ${describeGates(gates.notPassed)} did not pass`, {
+            entity: 'LedgerEntry',
+            id: entry.id,
+            gates: gates.notPassed.map((g) => g.name),
+          });
+        }
+      }
+      await this.move(scope, entry, 'committed', 'committed', {});
+    });
+  }
+
+  rollback(ledgerId: string, reason: string): Promise<LedgerEntry> {
+    const text = requireText('reason', reason, TEXT_LIMIT);
+    return this.change(ledgerId, (scope, entry) => this.move(scope, entry, 'rolled_back', text, { reason: text }));
+  }
+
+  drop(ledgerId: string, reason: string): Promise<LedgerEntry> {
+    const text = requireText('reason', reason, TEXT_LIMIT);
+    return this.change(ledgerId, (scope, entry) => this.move(scope, entry, 'dropped', text, { reason: text }));
+  }
+
+  quarantine(input: { ledgerId: string; reason: string; quarantinePath?: string | null }): Promise<LedgerEntry> {
+    const reason = requireText('reason', input.reason, TEXT_LIMIT);
+    const path = optionalText('quarantinePath', input.quarantinePath, 4096);
+    return this.change(input.ledgerId, (scope, entry) => {
+      ledgerMachine.assert(entry.state, 'quarantined', entry.id);
+      entry.quarantine = { is_quarantined: true, quarantine_reason: reason, quarantined_at: scope.now.toISOString(), ...(path ? { quarantine_path: path } : {}) };
+      return this.move(scope, entry, 'quarantined', reason, { reason });
+    });
+  }
+
+  /** Ledger entries as they are created and change state, filtered on the server. */
+  stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<LedgerEntry> {
+    const stream: AsyncIterableIterator<LedgerEntry> = noticeStream<PatchStateNotice, LedgerEntry>(
+      this.bus,
+      PATCH_STATE_TOPIC,
+      (notice) => this.fork().findOne(LedgerEntrySchema, { id: notice.ledgerId }),
+      {
+        accept: (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
+        onClose: () => this.streams.delete(stream),
+      },
+    );
+    this.streams.add(stream);
+    return stream;
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  closeStreams(): void {
+    for (const stream of this.streams) void stream.return?.();
+  }
+
+  private change(ledgerId: string, apply: (scope: WriteScope, entry: LedgerEntry) => Promise<void>): Promise<LedgerEntry> {
+    return this.transact(async (scope) => {
+      const entry = await scope.em.findOne(LedgerEntrySchema, { id: ledgerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!entry) throw notFound('LedgerEntry', ledgerId);
+      await apply(scope, entry);
+      return entry;
+    });
+  }
+
+  /** One transition: the state, its history entry, its run event, and the announcement. */
+  private async move(
+    scope: WriteScope,
+    entry: LedgerEntry,
+    to: Exclude<PatchState, 'created'>,
+    reason: string,
+    payload: Record<string, unknown>,
+    bump?: (run: Run) => void,
+  ): Promise<void> {
+    const from = entry.state;
+    ledgerMachine.assert(from, to, entry.id);
+    entry.state = to;
+    entry.updatedAt = scope.now;
+    entry.stateHistory = [...entry.stateHistory, { state: to, at: scope.now.toISOString(), reason }];
+    if (entry.runId) await recordForRun(scope, entry.runId, EVENT_OF[to], { ledgerId: entry.id, patchId: entry.patchId, from, to, ...payload }, bump);
+    this.announce(scope, entry);
+  }
+
+  private announce(scope: WriteScope, entry: LedgerEntry): void {
+    scope.announce(PATCH_STATE_TOPIC, {
+      ledgerId: entry.id,
+      projectId: entry.projectId,
+      runId: entry.runId ?? null,
+      state: entry.state,
+    } satisfies PatchStateNotice);
+  }
+
+  /** The run's resource scope (its metadata.resource_scope, in the execution_request form), when it has one. */
+  private async scopeErrors(em: EntityManager, entry: LedgerEntry, diff: ParsedDiff): Promise<string[]> {
+    if (!entry.runId) return [];
+    const run = await em.findOne(RunSchema, { id: entry.runId }, { fields: ['metadata'] });
+    const resourceScope = run?.metadata?.resource_scope;
+    if (resourceScope === undefined) return [];
+    const check = this.contracts.validate('execution_request', resourceScope, '#/$defs/resource_scope');
+    if (!check.valid) return [`scope: the run's metadata.resource_scope is not a valid resource scope (${check.errors.map((e) => `${e.path} ${e.message}`).join('; ')})`];
+    return checkResourceScope(resourceScope as ResourceScope, diff);
+  }
+
+  /** For each file the patch changes, its latest earlier changes in the project (at most window - 1), oldest first. */
+  private async history(em: EntityManager, patch: Patch, diff: ParsedDiff, window: number): Promise<FileHistory> {
+    const history: FileHistory = new Map();
+    const parsed = new Map<string, ParsedDiff>();
+    for (const file of diff.files) {
+      const rows = await em.find(
+        PatchFileSchema,
+        { projectId: patch.projectId, path: file.path, patchId: { $lt: patch.id } },
+        { orderBy: { patchId: 'desc' }, limit: Math.max(0, window - 1) },
+      );
+      const changes = [];
+      for (const { patchId } of rows.reverse()) {
+        if (!parsed.has(patchId)) parsed.set(patchId, parseUnifiedDiff((await em.findOneOrFail(PatchSchema, { id: patchId })).diffText));
+        const earlier = parsed.get(patchId)!.files.find((f) => f.path === file.path);
+        if (earlier) changes.push({ added: earlier.added, removed: earlier.removed });
+      }
+      history.set(file.path, changes);
+    }
+    return history;
+  }
+
+  private parseRelations(raw: CreatePatchInput['relations']): PatchRelations {
+    const relations: PatchRelations = {};
+    if (raw?.replacesPatchId) relations.replaces_patch_id = raw.replacesPatchId;
+    if (raw?.rollbackOfPatchId) relations.rollback_of_patch_id = raw.rollbackOfPatchId;
+    if (raw?.chainId) relations.chain_id = requireText('relations.chainId', raw.chainId);
+    this.contracts.check('relations', 'patch_ledger_entry', relations, '#/properties/relations');
+    return relations;
+  }
+}
+
+function parseDiff(text: string): ParsedDiff {
+  try {
+    return parseUnifiedDiff(text);
+  } catch (error) {
+    if (error instanceof DiffParseError) throw badInput('diffText', `is not a unified diff: line ${error.line}: ${error.message}`, { line: error.line });
+    throw error;
+  }
+}
+
+function gatesPending(entry: LedgerEntry, gates: string): DomainError {
+  return new DomainError('GATES_PENDING', `LedgerEntry ${entry.id} waits for its run's test gates: ${gates}`, { entity: 'LedgerEntry', id: entry.id });
+}
