@@ -1,6 +1,6 @@
 import type { FileDiff, ParsedDiff } from './diff-types.js';
 
-/** Refusal of text that is not a unified diff; `line` is 1-based. */
+/** Why a text is not a diff we accept. `line` is 1-based; one past the last line when the text ends too early. */
 export class DiffParseError extends Error {
   constructor(
     readonly line: number,
@@ -11,315 +11,491 @@ export class DiffParseError extends Error {
   }
 }
 
-const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
-const DEV_NULL = '/dev/null';
-const C_ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, '\\': 92 };
-
 /**
- * Parses a unified diff: git's (extended headers, renames, copies, mode
- * changes, binary files, quoted paths, format-patch mail around it) or
- * plain `diff -u` / `diff -ruN` output. One pass over the lines; anything
- * that is not a diff is refused with the line where parsing stopped.
+ * Parses what `git diff` (also with --binary, -M, -C, --no-prefix, or as
+ * format-patch) and `diff -u` / `diff -ruN` print: the files, their status,
+ * paths and modes, and the added and removed lines of each hunk, whose counts
+ * must match the hunk header. Free text before the first file header (a
+ * commit message) and after a format-patch signature is skipped; any other
+ * text that is not part of a diff is refused. One pass over the lines.
  */
 export function parseUnifiedDiff(text: string): ParsedDiff {
-  const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
-  if (lines.at(-1) === '') lines.pop();
-  if (text.trim() === '') throw new DiffParseError(1, 'no file in the diff');
-  const reader = new Reader(lines);
-  // A commit message or mail header may come first (git show, git format-patch).
-  while (!reader.done && !reader.atFileStart()) reader.next();
-  if (reader.done) throw new DiffParseError(1, 'no file header found (expected "diff --git" or "---" followed by "+++")');
-  const files: FileDiff[] = [];
-  while (!reader.done) {
-    const line = reader.peek();
-    if (line.startsWith('diff --git ')) files.push(parseGitFile(reader));
-    else if (reader.atFileStart()) files.push(parsePlainFile(reader));
-    else if (line.startsWith('Binary files ') && line.endsWith(' differ')) files.push(parsePlainBinary(reader));
-    else if (line === '-- ' && files.length > 0) break; // format-patch signature: the rest is not diff
-    else if (line === '' || (line.startsWith('diff ') && files.length > 0)) reader.next(); // blank, or diff -r's command line
-    else if (/^[-+ ]/.test(line)) throw reader.error('a changed line outside any hunk (the hunk before it has more lines than its header says?)');
-    else throw reader.error(`expected a file header or a hunk, got "${clip(line)}"`);
-  }
-  const filesTouched = [...new Set(files.flatMap((f) => [f.oldPath, f.newPath].filter((p): p is string => p !== null)))];
-  return {
-    files,
-    filesTouched,
-    insertions: files.reduce((sum, f) => sum + f.insertions, 0),
-    deletions: files.reduce((sum, f) => sum + f.deletions, 0),
-    hunks: files.reduce((sum, f) => sum + f.hunks, 0),
-  };
+  if (typeof text !== 'string' || text.trim() === '') throw new DiffParseError(1, 'no file in the diff');
+  return new Parser(text).parse();
 }
 
-class Reader {
-  index = 0;
-  constructor(readonly lines: string[]) {}
+/** Linear: no quantifier can match what its neighbour matches, so no backtracking; 9 digits keep counts finite. */
+const HUNK_HEADER = /^@@ -(\d{1,9})(?:,(\d{1,9}))? \+(\d{1,9})(?:,(\d{1,9}))? @@/;
+const MODE = /^[0-7]{6}$/;
+const BINARY_BLOCK = /^(?:literal|delta) \d{1,12}$/;
+const BASE85 = /^[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]+$/;
+/** The timestamp `diff -N` gives the side where a file is missing: the Unix epoch in local time. */
+const EPOCH = /^(1970-01-01|1969-12-31) (\d\d):(\d\d):(\d\d)(?:\.0+)? ([+-])(\d\d)(\d\d)$/;
+const ESCAPES = new Map([['a', 7], ['b', 8], ['t', 9], ['n', 10], ['v', 11], ['f', 12], ['r', 13], ['"', 34], ['\\', 92]]);
 
-  get done(): boolean {
-    return this.index >= this.lines.length;
-  }
+/** The file being read, and what the parser needs to know of it beyond its FileDiff. */
+interface OpenFile {
+  diff: FileDiff;
+  /** Its first line, for errors about the file as a whole. */
+  line: number;
+  /** The `diff --git` line shows `a/` and `b/` prefixes, to strip from the `---` and `+++` paths. */
+  strip: boolean;
+  /** Still in the git extended header: before `---`, a hunk or binary data. */
+  header: boolean;
+  /** Binary, mode, rename, copy, new or deleted: may have no hunks. */
+  marked: boolean;
+  /** From diff -u / diff -r, without git's header. */
+  plain: boolean;
+}
 
-  peek(offset = 0): string {
-    return this.lines[this.index + offset];
-  }
+class Parser {
+  private readonly lines: string[];
+  private readonly files: FileDiff[] = [];
+  private file: OpenFile | null = null;
+  /** Before the first file header, and after a format-patch signature: free text, skipped. */
+  private preamble = true;
+  /** Lines the current hunk still owes on each side, and the line of its header. */
+  private oldOwed = 0;
+  private newOwed = 0;
+  private hunkLine = 0;
+  /** The previous line was a hunk body line, which a `\ No newline at end of file` may follow. */
+  private afterBody = false;
 
-  next(): string {
-    return this.lines[this.index++];
-  }
-
-  atFileStart(): boolean {
-    const line = this.peek();
-    return line.startsWith('diff --git ') || (line.startsWith('--- ') && (this.peek(1)?.startsWith('+++ ') ?? false));
+  constructor(text: string) {
+    this.lines = text.split('\n');
+    // A final newline ends the last line; it does not start another.
+    if (this.lines[this.lines.length - 1] === '') this.lines.pop();
   }
 
-  error(message: string, line = this.index + 1): DiffParseError {
-    return new DiffParseError(line, message);
-  }
-}
-
-function emptyFile(): FileDiff {
-  return {
-    oldPath: null,
-    newPath: null,
-    path: '',
-    status: 'modified',
-    binary: false,
-    oldMode: null,
-    newMode: null,
-    hunks: 0,
-    insertions: 0,
-    deletions: 0,
-    added: [],
-    removed: [],
-  };
-}
-
-/** `diff --git a/X b/Y` and its extended headers, then `---`/`+++` and hunks, or a binary patch. */
-function parseGitFile(reader: Reader): FileDiff {
-  const headerLine = reader.index + 1;
-  const names = splitGitNames(reader.next().slice('diff --git '.length), reader);
-  const prefixed = names.old.startsWith('a/') && names.new.startsWith('b/');
-  const strip = (path: string, side: 'a/' | 'b/') => (prefixed && path.startsWith(side) ? path.slice(2) : path);
-  const file = emptyFile();
-  file.oldPath = strip(names.old, 'a/');
-  file.newPath = strip(names.new, 'b/');
-  for (;;) {
-    if (reader.done) break;
-    const line = reader.peek();
-    const value = (prefix: string) => line.slice(prefix.length);
-    if (line.startsWith('old mode ')) file.oldMode = value('old mode ');
-    else if (line.startsWith('new mode ')) file.newMode = value('new mode ');
-    else if (line.startsWith('new file mode ')) {
-      file.status = 'added';
-      file.newMode = value('new file mode ');
-    } else if (line.startsWith('deleted file mode ')) {
-      file.status = 'deleted';
-      file.oldMode = value('deleted file mode ');
-    } else if (line.startsWith('rename from ') || line.startsWith('copy from ')) {
-      file.status = line.startsWith('rename') ? 'renamed' : 'copied';
-      file.oldPath = unquote(line.slice(line.indexOf(' from ') + 6), reader);
-    } else if (line.startsWith('rename to ') || line.startsWith('copy to ')) {
-      file.newPath = unquote(line.slice(line.indexOf(' to ') + 4), reader);
-    } else if (line.startsWith('similarity index ') || line.startsWith('dissimilarity index ') || line.startsWith('index ')) {
-      // Informational.
-    } else if (line.startsWith('Binary files ') && line.endsWith(' differ')) {
-      file.binary = true;
-    } else if (line === 'GIT binary patch') {
-      file.binary = true;
-      reader.next();
-      skipBinaryPatch(reader);
-      continue;
-    } else if (line.startsWith('--- ')) {
-      if (!reader.peek(1)?.startsWith('+++ ')) throw reader.error('"---" is not followed by "+++"', reader.index + 2);
-      file.oldPath = sidePath(value('--- '), prefixed ? 'a/' : null, reader);
-      reader.next();
-      file.newPath = sidePath(reader.peek().slice(4), prefixed ? 'b/' : null, reader);
-      reader.next();
-      parseHunks(reader, file);
-      break;
-    } else break;
-    reader.next();
-  }
-  if (file.status === 'added') file.oldPath = null;
-  if (file.status === 'deleted') file.newPath = null;
-  if (file.oldPath === null && file.newPath !== null && file.status === 'modified') file.status = 'added';
-  if (file.newPath === null && file.oldPath !== null && file.status === 'modified') file.status = 'deleted';
-  const changeMarked = file.binary || file.status !== 'modified' || (file.oldMode !== null && file.newMode !== null);
-  if (file.hunks === 0 && !changeMarked) throw new DiffParseError(headerLine, `the file ${file.newPath ?? file.oldPath} has no hunks and no other change`);
-  file.path = (file.newPath ?? file.oldPath)!;
-  return file;
-}
-
-/** `--- X` / `+++ Y` and hunks, without git's header. */
-function parsePlainFile(reader: Reader): FileDiff {
-  const headerLine = reader.index + 1;
-  const file = emptyFile();
-  const [oldRaw, newRaw] = [reader.next().slice(4), reader.next().slice(4)];
-  let oldPath = sidePath(oldRaw, null, reader);
-  let newPath = sidePath(newRaw, null, reader);
-  if (oldPath && newPath) [oldPath, newPath] = dropRoots(oldPath, newPath);
-  // diff -N stands in an empty file, dated the epoch, for one that does not exist.
-  if (isEpoch(oldRaw)) oldPath = null;
-  else if (isEpoch(newRaw)) newPath = null;
-  file.oldPath = oldPath;
-  file.newPath = newPath;
-  file.status = oldPath === null ? 'added' : newPath === null ? 'deleted' : 'modified';
-  parseHunks(reader, file);
-  if (file.hunks === 0) throw new DiffParseError(headerLine, `the file ${newPath ?? oldPath} has no hunks`);
-  file.path = (newPath ?? oldPath)!;
-  return file;
-}
-
-/** A `---`/`+++` timestamp (`2026-01-10 03:30:00.000000000 -0500`) that is the Unix epoch. */
-function isEpoch(raw: string): boolean {
-  const stamp = /\t(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)? ([+-]\d\d)(\d\d)$/.exec(raw);
-  return stamp !== null && Date.parse(`${stamp[1]}T${stamp[2]}${stamp[3]}:${stamp[4]}`) === 0;
-}
-
-/** diff -r's one-line note about a binary file: `Binary files old/x and new/x differ`. */
-function parsePlainBinary(reader: Reader): FileDiff {
-  const names = reader.peek().slice('Binary files '.length, -' differ'.length);
-  const split = names.indexOf(' and ');
-  if (split <= 0) throw reader.error('a "Binary files" line that names no two files');
-  const file = emptyFile();
-  [file.oldPath, file.newPath] = dropRoots(names.slice(0, split), names.slice(split + ' and '.length));
-  file.status = file.oldPath === DEV_NULL ? 'added' : file.newPath === DEV_NULL ? 'deleted' : 'modified';
-  if (file.oldPath === DEV_NULL) file.oldPath = null;
-  if (file.newPath === DEV_NULL) file.newPath = null;
-  file.binary = true;
-  file.path = (file.newPath ?? file.oldPath)!;
-  reader.next();
-  return file;
-}
-
-/** diff -r of two trees names each side under its own root (old/x, new/x): drop the roots, as patch -p1 does. */
-function dropRoots(oldPath: string, newPath: string): [string, string] {
-  const [oldRoot, oldRest] = splitRoot(oldPath);
-  const [newRoot, newRest] = splitRoot(newPath);
-  return oldRest && oldRest === newRest && oldRoot !== newRoot ? [oldRest, newRest] : [oldPath, newPath];
-}
-
-function splitRoot(path: string): [string, string] {
-  const slash = path.indexOf('/');
-  return slash > 0 ? [path.slice(0, slash), path.slice(slash + 1)] : [path, ''];
-}
-
-function parseHunks(reader: Reader, file: FileDiff): void {
-  while (!reader.done && reader.peek().startsWith('@@')) {
-    const header = HUNK_HEADER.exec(reader.peek());
-    if (!header) throw reader.error(`a hunk header that does not parse: "${clip(reader.peek())}"`);
-    reader.next();
-    let oldLeft = header[2] === undefined ? 1 : Number(header[2]);
-    let newLeft = header[4] === undefined ? 1 : Number(header[4]);
-    file.hunks += 1;
-    while (oldLeft > 0 || newLeft > 0) {
-      if (reader.done) throw reader.error(`the hunk ends early: ${oldLeft} old and ${newLeft} new lines missing`);
-      const line = reader.peek();
-      const marker = line[0];
-      if (marker === ' ' || line === '') {
-        oldLeft -= 1;
-        newLeft -= 1;
-      } else if (marker === '-') {
-        oldLeft -= 1;
-        file.deletions += 1;
-        file.removed.push(line.slice(1));
-      } else if (marker === '+') {
-        newLeft -= 1;
-        file.insertions += 1;
-        file.added.push(line.slice(1));
-      } else if (marker !== '\\') {
-        throw reader.error(`the hunk ends early (${oldLeft} old and ${newLeft} new lines missing) at "${clip(line)}"`);
+  parse(): ParsedDiff {
+    const count = this.lines.length;
+    for (let i = 0; i < count; i++) {
+      const line = this.at(i);
+      if (this.oldOwed > 0 || this.newOwed > 0) {
+        this.body(line, i + 1);
+        continue;
       }
-      if (oldLeft < 0 || newLeft < 0) throw reader.error('the hunk has more lines than its header says');
-      reader.next();
+      const afterBody = this.afterBody;
+      this.afterBody = false;
+      if (this.preamble) {
+        if (isOnlyIn(line)) throw onlyIn(i + 1);
+        if (!this.startsFile(line, i)) continue;
+        this.preamble = false;
+      }
+      i = this.outside(line, i, afterBody);
     }
-    // "\ No newline at end of file" after the hunk's last line.
-    while (!reader.done && reader.peek().startsWith('\\')) reader.next();
-  }
-}
-
-/** Skips the `literal N` / `delta N` blocks of base85 data that follow `GIT binary patch`. */
-function skipBinaryPatch(reader: Reader): void {
-  while (!reader.done && /^(literal|delta) \d+$/.test(reader.peek())) {
-    reader.next();
-    while (!reader.done && reader.peek() !== '') reader.next();
-    if (!reader.done) reader.next();
-  }
-}
-
-/** A `---`/`+++` path: unquoted, without a trailing timestamp, /dev/null as null. */
-function sidePath(raw: string, prefix: 'a/' | 'b/' | null, reader: Reader): string | null {
-  const path = raw.startsWith('"') ? unquote(raw, reader) : raw.split('\t')[0].trimEnd();
-  if (path === DEV_NULL) return null;
-  if (path === '') throw reader.error('a file header without a path');
-  return prefix && path.startsWith(prefix) ? path.slice(2) : path;
-}
-
-/** The two names of `diff --git`, which may be quoted and, unquoted, may contain spaces. */
-function splitGitNames(rest: string, reader: Reader): { old: string; new: string } {
-  if (rest.startsWith('"')) {
-    const end = quotedEnd(rest, reader);
-    return { old: unquote(rest.slice(0, end), reader), new: unquoteMaybe(rest.slice(end + 1), reader) };
-  }
-  if (rest.endsWith('"')) {
-    const start = rest.lastIndexOf(' "');
-    if (start > 0) return { old: rest.slice(0, start), new: unquote(rest.slice(start + 1), reader) };
-  }
-  // Unquoted names with spaces are ambiguous: the same name on both sides (a/X b/X, or X X) is the usual case.
-  for (const [a, b] of [
-    ['a/', ' b/'],
-    ['', ' '],
-  ]) {
-    const size = (rest.length - a.length - b.length) / 2;
-    if (Number.isInteger(size) && size > 0 && rest.startsWith(a) && rest.slice(a.length + size, a.length + size + b.length) === b) {
-      const name = rest.slice(a.length, a.length + size);
-      if (rest.slice(a.length + size + b.length) === name) return { old: a + name, new: b.trim() + name };
+    if (this.oldOwed > 0 || this.newOwed > 0) {
+      throw new DiffParseError(count + 1, `the diff ends inside the hunk at line ${this.hunkLine}: ${this.owed()}`);
     }
+    this.finish();
+    if (this.files.length === 0) throw new DiffParseError(1, 'expected a file header (diff --git, or --- followed by +++), found none');
+    return summarize(this.files);
   }
-  // Different names (a rename): the ---/+++ or rename lines that follow say which; split at the last " b/".
-  const split = rest.lastIndexOf(' b/');
-  if (split > 0) return { old: rest.slice(0, split), new: rest.slice(split + 1) };
-  const space = rest.indexOf(' ');
-  if (space <= 0) throw reader.error(`"diff --git" names no two files: "${clip(rest)}"`);
-  return { old: rest.slice(0, space), new: rest.slice(space + 1) };
-}
 
-function unquoteMaybe(text: string, reader: Reader): string {
-  return text.startsWith('"') ? unquote(text, reader) : text;
-}
-
-function quotedEnd(text: string, reader: Reader): number {
-  for (let i = 1; i < text.length; i++) {
-    if (text[i] === '\\') i += 1;
-    else if (text[i] === '"') return i + 1;
+  /** Line i without the \r of a CRLF terminator. */
+  private at(i: number): string {
+    const line = this.lines[i];
+    return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
   }
-  throw reader.error('a quoted path without its closing quote');
-}
 
-/** Git's C-style quoting: \t, \n, \", \\ and octal bytes (\303\251) of UTF-8. */
-function unquote(text: string, reader: Reader): string {
-  if (!text.startsWith('"')) return text;
-  const end = quotedEnd(text, reader);
-  const bytes: number[] = [];
-  const body = text.slice(1, end - 1);
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i];
-    if (ch !== '\\') {
-      bytes.push(...Buffer.from(ch, 'utf8'));
-      continue;
-    }
-    const next = body[++i];
-    if (next !== undefined && next >= '0' && next <= '7') {
-      bytes.push(parseInt(body.slice(i, i + 3), 8));
-      i += 2;
-    } else if (next !== undefined && next in C_ESCAPES) {
-      bytes.push(C_ESCAPES[next]);
+  private next(i: number): string {
+    return i + 1 < this.lines.length ? this.at(i + 1) : '';
+  }
+
+  /** In free text: whether this line starts a file. */
+  private startsFile(line: string, i: number): boolean {
+    return (
+      line.startsWith('diff --git ') ||
+      (line.startsWith('--- ') && this.next(i).startsWith('+++ ')) ||
+      (line.startsWith('Binary files ') && line.endsWith(' differ'))
+    );
+  }
+
+  /** A line the current hunk still owes. */
+  private body(line: string, n: number): void {
+    const diff = this.file!.diff;
+    const c = line.charCodeAt(0);
+    if (c === 43 /* + */) {
+      if (this.newOwed === 0) throw this.overrun(n, 'added');
+      this.newOwed -= 1;
+      diff.insertions += 1;
+      diff.added.push(line.slice(1));
+    } else if (c === 45 /* - */) {
+      if (this.oldOwed === 0) throw this.overrun(n, 'removed');
+      this.oldOwed -= 1;
+      diff.deletions += 1;
+      diff.removed.push(line.slice(1));
+    } else if (c === 32 /* space */ || line === '') {
+      // Some tools and editors drop the space of an empty context line.
+      if (this.oldOwed === 0 || this.newOwed === 0) throw this.overrun(n, 'context');
+      this.oldOwed -= 1;
+      this.newOwed -= 1;
+    } else if (c === 92 /* \ */ && this.afterBody) {
+      // `\ No newline at end of file`: about the line before, not a line itself.
+      this.afterBody = false;
+      return;
     } else {
-      throw reader.error(`an unknown escape "\\${next ?? ''}" in a quoted path`);
+      throw new DiffParseError(n, `the hunk at line ${this.hunkLine} is cut short: ${this.owed()}`);
     }
+    this.afterBody = true;
   }
-  return Buffer.from(bytes).toString('utf8');
+
+  /** A line outside any hunk body; returns the index of the last line it used. */
+  private outside(line: string, i: number, afterBody: boolean): number {
+    const n = i + 1;
+    if (line.startsWith('diff --git ')) {
+      this.finish();
+      this.openGit(line.slice(11), n);
+    } else if (line.startsWith('--- ') && this.next(i).startsWith('+++ ')) {
+      this.paths(i);
+      return i + 1;
+    } else if (line.startsWith('@@')) {
+      this.hunk(line, n);
+    } else if (this.file?.header && this.extended(line, n)) {
+      // An extended header line, recorded.
+    } else if (this.file?.header && line === 'GIT binary patch') {
+      return this.binaryPatch(i);
+    } else if (line.startsWith('Binary files ') && line.endsWith(' differ')) {
+      this.binaryFiles(line, n);
+    } else if (line === '-- ') {
+      // format-patch's signature (`-- ` then git's version): free text up to the next patch of a series, if any.
+      this.finish();
+      this.preamble = true;
+    } else if (line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
+      throw new DiffParseError(n, 'combined (merge) diffs are not supported');
+    } else if (line.startsWith('diff ')) {
+      // The command line `diff -r` prints before each file.
+      this.finish();
+    } else if (line !== '' && !(afterBody && line.charCodeAt(0) === 92 /* \ No newline after a hunk's last line */)) {
+      throw this.unexpected(line, n);
+    }
+    return i;
+  }
+
+  private unexpected(line: string, n: number): DiffParseError {
+    if (isOnlyIn(line)) return onlyIn(n);
+    const file = this.file;
+    const c = line[0];
+    if (c === '+' || c === '-' || c === ' ') {
+      const afterHunk = file !== null && !file.header && file.diff.hunks > 0;
+      // After a hunk, `--- x` is a file header missing its `+++`, or the removed line `-- x` of an overrunning hunk.
+      if (line.startsWith('--- ')) {
+        const or = afterHunk ? `, or fewer lines in the hunk at line ${this.hunkLine}` : '';
+        return new DiffParseError(n, `expected a +++ line after this --- line${or}`);
+      }
+      if (afterHunk) return this.overrun(n);
+      return new DiffParseError(n, 'a hunk line outside any hunk (expected a @@ -a,b +c,d @@ header before it)');
+    }
+    if (c === '\\') return new DiffParseError(n, 'a "\\ No newline at end of file" line that follows no hunk line');
+    const expected = file?.header
+      ? 'a git extended header line, --- and +++, or a hunk'
+      : 'a file header (diff --git, or --- and +++) or a hunk';
+    return new DiffParseError(n, `expected ${expected}, not ${JSON.stringify(line.slice(0, 80))}`);
+  }
+
+  private overrun(n: number, kind?: string): DiffParseError {
+    return new DiffParseError(n, `the hunk at line ${this.hunkLine} has more ${kind ? `${kind} ` : ''}lines than its header says`);
+  }
+
+  private owed(): string {
+    return `expected ${this.oldOwed} more old and ${this.newOwed} more new lines`;
+  }
+
+  private open(n: number, git: boolean, strip: boolean): OpenFile {
+    const diff: FileDiff = {
+      oldPath: null,
+      newPath: null,
+      path: '',
+      status: 'modified',
+      binary: false,
+      oldMode: null,
+      newMode: null,
+      hunks: 0,
+      insertions: 0,
+      deletions: 0,
+      added: [],
+      removed: [],
+    };
+    this.file = { diff, line: n, strip, header: git, marked: false, plain: !git };
+    return this.file;
+  }
+
+  /** `diff --git A B`: the paths until rename, copy, `---` or `+++` lines say better. */
+  private openGit(rest: string, n: number): void {
+    const [a, b] = gitNames(rest, n);
+    // --no-prefix (or custom prefixes): keep the paths as they are.
+    const strip = a.startsWith('a/') && b.startsWith('b/');
+    const { diff } = this.open(n, true, strip);
+    diff.oldPath = strip ? a.slice(2) : a;
+    diff.newPath = strip ? b.slice(2) : b;
+  }
+
+  /** `--- old` then `+++ new` (line i and the next): a git file's paths, or a plain diff's next file. */
+  private paths(i: number): void {
+    let file = this.file;
+    if (!file?.header) {
+      this.finish();
+      file = this.open(i + 1, false, false);
+    }
+    const { diff } = file;
+    const older = headerPath(this.at(i).slice(4), i + 1, file.strip ? 'a/' : '');
+    const newer = headerPath(this.at(i + 1).slice(4), i + 2, file.strip ? 'b/' : '');
+    const [oldName, newName] = file.plain ? dropRoots(older.name, newer.name) : [older.name, newer.name];
+    const oldPath = older.path === null ? null : oldName;
+    const newPath = newer.path === null ? null : newName;
+    // Rename and copy lines name the paths exactly (no prefix to guess); here only whether a side exists counts.
+    const exact = diff.status === 'renamed' || diff.status === 'copied';
+    if (oldPath === null || !exact) diff.oldPath = oldPath;
+    if (newPath === null || !exact) diff.newPath = newPath;
+    file.header = false;
+  }
+
+  /** A git extended header line (index, modes, similarity, rename, copy); false for any other line. */
+  private extended(line: string, n: number): boolean {
+    const file = this.file!;
+    const { diff } = file;
+    if (line.startsWith('index ') || line.startsWith('similarity index ') || line.startsWith('dissimilarity index ')) return true;
+    if (line.startsWith('new file mode ')) {
+      diff.newMode = mode(line.slice(14), n);
+      diff.oldPath = null;
+    } else if (line.startsWith('deleted file mode ')) {
+      diff.oldMode = mode(line.slice(18), n);
+      diff.newPath = null;
+    } else if (line.startsWith('old mode ')) {
+      diff.oldMode = mode(line.slice(9), n);
+    } else if (line.startsWith('new mode ')) {
+      diff.newMode = mode(line.slice(9), n);
+    } else if (line.startsWith('rename from ') || line.startsWith('copy from ')) {
+      diff.status = line[0] === 'r' ? 'renamed' : 'copied';
+      diff.oldPath = plainOrQuoted(line.slice(line.indexOf(' from ') + 6), n);
+    } else if (line.startsWith('rename to ') || line.startsWith('copy to ')) {
+      diff.status = line[0] === 'r' ? 'renamed' : 'copied';
+      diff.newPath = plainOrQuoted(line.slice(line.indexOf(' to ') + 4), n);
+    } else {
+      return false;
+    }
+    file.marked = true;
+    return true;
+  }
+
+  private hunk(line: string, n: number): void {
+    const file = this.file;
+    if (!file || file.diff.binary) throw new DiffParseError(n, 'a hunk with no file header (diff --git, or --- and +++) before it');
+    const m = HUNK_HEADER.exec(line);
+    if (!m) throw new DiffParseError(n, `expected a hunk header like @@ -a,b +c,d @@, not ${JSON.stringify(line.slice(0, 80))}`);
+    // An omitted count means one line.
+    this.oldOwed = m[2] === undefined ? 1 : Number(m[2]);
+    this.newOwed = m[4] === undefined ? 1 : Number(m[4]);
+    if (this.oldOwed + this.newOwed === 0) throw new DiffParseError(n, 'a hunk header that promises no lines');
+    this.hunkLine = n;
+    file.header = false;
+    file.diff.hunks += 1;
+  }
+
+  /** `Binary files X and Y differ`: in a git header, about its file; elsewhere (diff -r), a file of its own. */
+  private binaryFiles(line: string, n: number): void {
+    let file = this.file;
+    if (!file?.header) {
+      this.finish();
+      file = this.open(n, false, false);
+      const [a, b] = dropRoots(...binaryNames(line.slice(13, -7), n));
+      file.diff.oldPath = a === '/dev/null' ? null : a;
+      file.diff.newPath = b === '/dev/null' ? null : b;
+    }
+    file.diff.binary = true;
+    file.marked = true;
+    file.header = false;
+  }
+
+  /**
+   * `GIT binary patch` at line i: a `literal N` or `delta N` block of base85
+   * lines ended by a blank line, then optionally the reverse block. Returns
+   * the index of the last line used.
+   */
+  private binaryPatch(i: number): number {
+    const file = this.file!;
+    file.diff.binary = true;
+    file.marked = true;
+    file.header = false;
+    const count = this.lines.length;
+    for (let block = 0; block < 2; block++) {
+      const head = this.next(i);
+      if (!BINARY_BLOCK.test(head)) {
+        if (block === 1) return i;
+        throw new DiffParseError(i + 2, 'expected "literal N" or "delta N" after GIT binary patch');
+      }
+      const start = (i += 2);
+      for (; ; i++) {
+        if (i >= count) throw new DiffParseError(count + 1, `the diff ends inside the binary patch of ${name(file.diff)}`);
+        const line = this.at(i);
+        if (line === '') break;
+        if (!isBase85Line(line)) throw new DiffParseError(i + 1, 'expected a base85 line of the binary patch, or a blank line ending it');
+      }
+      if (i === start) throw new DiffParseError(i + 1, `expected base85 data after "${head}"`);
+    }
+    return i;
+  }
+
+  /** Closes the open file: checks it says something, settles its status and path. */
+  private finish(): void {
+    const file = this.file;
+    if (!file) return;
+    this.file = null;
+    const { diff } = file;
+    if (diff.hunks === 0 && !file.marked) {
+      const expected = 'a hunk (@@ -a,b +c,d @@), or a binary, mode, rename, copy, new or deleted file header';
+      throw new DiffParseError(file.line, `${name(diff)}: expected ${expected}`);
+    }
+    if (diff.oldPath === null && diff.newPath === null) throw new DiffParseError(file.line, 'both sides of the file are /dev/null');
+    if (diff.oldPath === null) diff.status = 'added';
+    else if (diff.newPath === null) diff.status = 'deleted';
+    diff.path = (diff.newPath ?? diff.oldPath)!;
+    this.files.push(diff);
+  }
 }
 
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
+/**
+ * diff -r of two trees names each side under its own root (old/src/x,
+ * new/src/x): drop the roots, as `patch -p1` does, so that paths read as the
+ * repository's. Two different files (diff -u a.orig a) keep their names.
+ */
+function dropRoots(oldPath: string, newPath: string): [string, string] {
+  const oldSlash = oldPath.indexOf('/');
+  const newSlash = newPath.indexOf('/');
+  if (oldSlash <= 0 || newSlash <= 0) return [oldPath, newPath];
+  const rest = newPath.slice(newSlash + 1);
+  return rest !== '' && oldPath.slice(oldSlash + 1) === rest && oldPath.slice(0, oldSlash) !== newPath.slice(0, newSlash) ? [rest, rest] : [oldPath, newPath];
+}
+
+function name(diff: FileDiff): string {
+  return diff.newPath ?? diff.oldPath ?? '/dev/null';
+}
+
+function summarize(files: FileDiff[]): ParsedDiff {
+  const touched = new Set<string>();
+  let insertions = 0;
+  let deletions = 0;
+  let hunks = 0;
+  for (const file of files) {
+    if (file.status === 'renamed' || file.status === 'copied') touched.add(file.oldPath!);
+    touched.add(file.path);
+    insertions += file.insertions;
+    deletions += file.deletions;
+    hunks += file.hunks;
+  }
+  return { files, filesTouched: [...touched], insertions, deletions, hunks };
+}
+
+/** `diff -r` without -N: a file on one side only, which the diff leaves out. */
+function isOnlyIn(line: string): boolean {
+  return line.startsWith('Only in ') && line.includes(': ', 8);
+}
+
+function onlyIn(n: number): DiffParseError {
+  return new DiffParseError(n, 'an "Only in" line: the diff leaves out files that exist on one side only (diff -N includes them)');
+}
+
+function mode(text: string, n: number): string {
+  if (!MODE.test(text)) throw new DiffParseError(n, `expected a six-digit octal file mode, not ${JSON.stringify(text.slice(0, 20))}`);
+  return text;
+}
+
+/** The path of a `---` or `+++` line, without its `diff -u` timestamp and git prefix; null for a missing side. */
+/** A `---`/`+++` path: `name` as written (prefix stripped), `path` null when that side does not exist. */
+function headerPath(text: string, n: number, prefix: string): { path: string | null; name: string } {
+  let name: string;
+  let absent = false;
+  if (text.startsWith('"')) {
+    name = unquote(text, 0, n).value;
+  } else {
+    // diff -u puts a tab and a timestamp after the path; git a tab alone after a path with a space.
+    const tab = text.indexOf('\t');
+    name = tab < 0 ? text : text.slice(0, tab);
+    absent = tab >= 0 && isEpoch(text.slice(tab + 1));
+  }
+  if (name === '') throw new DiffParseError(n, 'expected a path after --- or +++');
+  if (prefix && name.startsWith(prefix)) name = name.slice(prefix.length);
+  return { path: absent || name === '/dev/null' ? null : name, name };
+}
+
+function isEpoch(stamp: string): boolean {
+  const m = EPOCH.exec(stamp);
+  if (!m) return false;
+  const local = (m[1] === '1970-01-01' ? 0 : -86_400) + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+  const offset = (m[5] === '+' ? 1 : -1) * (Number(m[6]) * 3600 + Number(m[7]) * 60);
+  return local === offset;
+}
+
+/**
+ * The two paths of `diff --git A B`. Unquoted paths may hold spaces; git
+ * writes no rename or copy lines only when both name the same file, so such
+ * a line splits in the middle.
+ */
+function gitNames(rest: string, n: number): [string, string] {
+  if (rest.startsWith('"')) {
+    const first = unquote(rest, 0, n);
+    if (rest[first.end] !== ' ') throw new DiffParseError(n, 'expected a space between the paths of diff --git');
+    return [first.value, plainOrQuoted(rest.slice(first.end + 1), n)];
+  }
+  const quoted = rest.indexOf(' "');
+  if (quoted > 0 && rest.endsWith('"')) return [rest.slice(0, quoted), unquote(rest, quoted + 1, n).value];
+  const mid = (rest.length - 1) / 2;
+  if (rest[mid] === ' ' && rest.slice(2, mid) === rest.slice(mid + 3)) return [rest.slice(0, mid), rest.slice(mid + 1)];
+  const prefixed = rest.indexOf(' b/');
+  const cut = prefixed > 0 ? prefixed : rest.indexOf(' ');
+  if (cut <= 0 || cut === rest.length - 1) throw new DiffParseError(n, 'expected two paths after diff --git');
+  return [rest.slice(0, cut), rest.slice(cut + 1)];
+}
+
+/** `X and Y` of `Binary files X and Y differ`: split in the middle when both are as long (a/f b/f), else at the first ` and `. */
+function binaryNames(text: string, n: number): [string, string] {
+  const mid = (text.length - 5) / 2;
+  const cut = Number.isInteger(mid) && text.startsWith(' and ', mid) ? mid : text.indexOf(' and ');
+  if (cut <= 0 || cut + 5 >= text.length) throw new DiffParseError(n, 'expected "Binary files X and Y differ"');
+  return [text.slice(0, cut), text.slice(cut + 5)];
+}
+
+function plainOrQuoted(text: string, n: number): string {
+  const path = text.startsWith('"') ? unquote(text, 0, n).value : text;
+  if (path === '') throw new DiffParseError(n, 'expected a path');
+  return path;
+}
+
+/** The C-quoted string at text[start] as git writes paths: \t, \", \\ and the like, octal bytes of UTF-8. */
+function unquote(text: string, start: number, n: number): { value: string; end: number } {
+  const parts: Buffer[] = [];
+  let run = start + 1;
+  for (let i = run; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      parts.push(Buffer.from(text.slice(run, i)));
+      return { value: Buffer.concat(parts).toString('utf8'), end: i + 1 };
+    }
+    if (c !== '\\') continue;
+    parts.push(Buffer.from(text.slice(run, i)));
+    const e = text[i + 1] ?? '';
+    const escape = ESCAPES.get(e);
+    if (escape !== undefined) {
+      parts.push(Buffer.from([escape]));
+      i += 1;
+    } else if (e >= '0' && e <= '3' && isOctal(text[i + 2]) && isOctal(text[i + 3])) {
+      parts.push(Buffer.from([parseInt(text.slice(i + 1, i + 4), 8)]));
+      i += 3;
+    } else {
+      throw new DiffParseError(n, `a bad escape \\${e} in a quoted path`);
+    }
+    run = i + 1;
+  }
+  throw new DiffParseError(n, 'a quoted path without its closing quote');
+}
+
+function isOctal(c: string | undefined): boolean {
+  return c !== undefined && c >= '0' && c <= '7';
+}
+
+/** A base85 line: its first letter gives the bytes it holds (A-Z 1 to 26, a-z 27 to 52), five characters per four bytes. */
+function isBase85Line(line: string): boolean {
+  const c = line.charCodeAt(0);
+  const bytes = c >= 65 && c <= 90 ? c - 64 : c >= 97 && c <= 122 ? c - 70 : 0;
+  return bytes > 0 && line.length === 1 + Math.ceil(bytes / 4) * 5 && BASE85.test(line);
 }
