@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from './core/clock.js';
 import { createEventBus, type EventBus } from './core/event-bus.js';
+import { NoticeStreams } from './core/notice-stream.js';
 import { createIdSource } from './core/ids.js';
 import { createTransact } from './core/write-scope.js';
 import { ContractRegistry } from './contracts/registry.js';
@@ -69,12 +70,13 @@ export function createEngine(options: EngineOptions): Engine {
   const transact = createTransact(orm, clock, createIdSource(clock), bus);
   const events = new RunEventReader(fork);
   const feed = new RunEventFeed(events, bus, onError);
-  const runs = new RunService(transact, contracts, events, bus, fork);
+  const streams = new NoticeStreams(bus);
+  const runs = new RunService(transact, contracts, events, streams, fork);
   const liveWorkers = new LiveWorkers(fork, bus);
-  const workers = new WorkerService(transact, liveWorkers, bus, clock);
+  const workers = new WorkerService(transact, liveWorkers, bus, streams, clock);
   const policies = new PolicyStore(transact, contracts, fork);
-  const patches = new PatchService(transact, contracts, policies, bus, fork);
-  const gates = new GateService(transact, contracts, bus, fork, clock);
+  const patches = new PatchService(transact, contracts, policies, streams, fork);
+  const gates = new GateService(transact, contracts, streams, fork, clock);
   return {
     orm,
     clock,
@@ -95,13 +97,10 @@ export function createEngine(options: EngineOptions): Engine {
     policies,
     gates,
     patchQueries: new PatchQueries(fork),
-    openStreams: () => feed.openStreams + runs.openStateStreams + workers.openStreams + patches.openStreams + gates.openStreams,
+    openStreams: () => feed.openStreams + streams.size,
     close: () => {
       feed.close();
-      runs.closeStateStreams();
-      workers.closeStreams();
-      patches.closeStreams();
-      gates.closeStreams();
+      streams.closeAll();
     },
   };
 }

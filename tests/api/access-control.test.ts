@@ -6,7 +6,7 @@ import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema, TaskSchem
 import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
 import { LedgerEntrySchema, PatchPolicySchema } from '../../src/engine/db/patch-entities.js';
 import { schema } from '../../src/schema/index.js';
-import { ADMIN_SECRET, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { codes, ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
 
 type Scope = 'read' | 'operate' | 'worker' | 'admin';
@@ -74,8 +74,6 @@ async function snapshot() {
     policies: await em.count(PatchPolicySchema, {}),
   };
 }
-
-const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
 
 interface Entry {
   /** The operation text; its root field is the entry's field. */

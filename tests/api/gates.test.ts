@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/engine/core/clock.js';
 import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
 import { judge } from '../../src/engine/gates/criteria.js';
 import { gateMachine } from '../../src/engine/gates/machines.js';
-import { createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { codes, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -14,12 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
-async function ok<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
-  const res = await server.gql(query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data;
-}
+const ok = <T = any>(query: string, variables?: Record<string, unknown>) => server.ok<T>(query, variables);
 
 const GATE_FIELDS = `id name type state errorMessage criteria { minCoverage maxFailures requiredTests timeoutSeconds }
   execution { startedAt completedAt durationSeconds command exitCode }

@@ -5,12 +5,10 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Limits } from '../../src/config.js';
-import { ADMIN_SECRET, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { codes, ADMIN_SECRET, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 
 /** Small, explicit limits so "just under" and "just over" are easy to write. */
 const LIMITS: Partial<Limits> = { maxDepth: 5, maxAliases: 3, maxTokens: 200, maxDirectives: 2, maxCost: 500 };
-
-const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
 
 /** POSTs any JSON body (for persisted-operation ids and the like). */
 async function post(server: TestServer, body: unknown, token: string | null = ADMIN_SECRET): Promise<{ status: number; json: GraphQLResponse }> {

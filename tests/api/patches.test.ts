@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntrySchema } from '../../src/engine/db/patch-entities.js';
 import { ledgerMachine } from '../../src/engine/patches/machines.js';
-import { createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { codes, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -12,12 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
-async function ok<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
-  const res = await server.gql(query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data;
-}
+const ok = <T = any>(query: string, variables?: Record<string, unknown>) => server.ok<T>(query, variables);
 
 const DIFF = [
   'diff --git a/src/app.ts b/src/app.ts',

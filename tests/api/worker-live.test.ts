@@ -12,11 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function ok<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
-  const res = await server.gql(query, variables);
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data;
-}
+const ok = <T = any>(query: string, variables?: Record<string, unknown>) => server.ok<T>(query, variables);
 
 /** One operation over an open graphql-ws client; fails on any error. */
 async function over<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<T> {

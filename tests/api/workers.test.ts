@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/engine/core/clock.js';
 import { RunEventSchema, TaskSchema, WorkerSchema } from '../../src/engine/db/entities.js';
 import { workerMachine } from '../../src/engine/workers/machines.js';
-import { createRun, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { codes, createRun, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 const clock = new ManualClock('2026-11-25T08:00:00.000Z');
@@ -13,12 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
-async function ok<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
-  const res = await server.gql(query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data;
-}
+const ok = <T = any>(query: string, variables?: Record<string, unknown>) => server.ok<T>(query, variables);
 
 const WORKER_FIELDS = `id type state stoppedAt activeTaskCount currentTask { id kind state }
   crashInfo { crashedAt errorMessage stackTrace }

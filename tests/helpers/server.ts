@@ -42,6 +42,8 @@ export interface TestServer {
   /** Lines the server logged (errors included), for assertions. */
   logs: string[];
   gql<T = any>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  /** Like gql, but returns the data and fails on any error. */
+  ok<T = any>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<T>;
   /** A graphql-ws client authenticated with `token` (the admin secret unless given, none when null). */
   wsClient(options?: { retryAttempts?: number; token?: string | null }): Client;
   stop(): Promise<void>;
@@ -68,7 +70,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const url = `${base}/graphql`;
   const wsUrl = url.replace('http', 'ws');
   const clients: Client[] = [];
-  return {
+  const server: TestServer = {
     url,
     wsUrl,
     engine,
@@ -86,6 +88,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as GraphQLResponse;
+    },
+    async ok(query, variables, options) {
+      const res = await server.gql(query, variables, options);
+      if (res.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(res.errors)}`);
+      return res.data;
     },
     wsClient({ retryAttempts = 0, token = ADMIN_SECRET } = {}) {
       const client = createClient({
@@ -105,7 +112,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }
+
+/** The `extensions.code` of each error of a response. */
+export const codes = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
 
 /** Collects a subscription's results over graphql-ws; `next(n)` waits until n have arrived. */
 export function subscribe<T = any>(

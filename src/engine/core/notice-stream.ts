@@ -76,3 +76,25 @@ export function noticeStream<N extends object, T>(
     },
   };
 }
+
+/** Every notice stream the engine has open: shutdown ends them, and tests count them. */
+export class NoticeStreams {
+  private readonly open = new Set<AsyncIterableIterator<unknown>>();
+
+  constructor(private readonly bus: EventBus) {}
+
+  /** A stream of `topic`'s notices that pass `accept`, each mapped through `load`. */
+  follow<N extends object, T>(topic: string, load: (notice: N) => T | null | Promise<T | null>, accept?: (notice: N) => boolean): AsyncIterableIterator<T> {
+    const stream: AsyncIterableIterator<T> = noticeStream(this.bus, topic, load, { accept, onClose: () => this.open.delete(stream) });
+    this.open.add(stream);
+    return stream;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  closeAll(): void {
+    for (const stream of this.open) void stream.return?.();
+  }
+}

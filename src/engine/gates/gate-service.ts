@@ -2,9 +2,8 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../core/clock.js';
 import { badInput, notFound } from '../core/errors.js';
-import type { EventBus } from '../core/event-bus.js';
 import { ulidTime } from '../core/ids.js';
-import { noticeStream } from '../core/notice-stream.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
 import { jsonObject, optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
@@ -66,12 +65,10 @@ const EVENT_OF: Record<GateState, RunEventKind> = {
 
 /** Test gates (DOMAIN.md 4): created pending, run, and judged against their criteria. */
 export class GateService {
-  private readonly streams = new Set<AsyncIterableIterator<TestGate>>();
-
   constructor(
     private readonly transact: Transact,
     private readonly contracts: ContractRegistry,
-    private readonly bus: EventBus,
+    private readonly streams: NoticeStreams,
     private readonly fork: () => EntityManager,
     private readonly clock: Clock,
   ) {}
@@ -175,28 +172,14 @@ export class GateService {
   /** Gates reaching passed, failed, error or skipped, filtered on the server. */
   outcomes(filter: { runId?: string | null; projectId?: string | null; types?: readonly GateType[] | null }): AsyncIterableIterator<TestGate> {
     const types = filter.types?.length ? new Set(filter.types) : null;
-    const stream: AsyncIterableIterator<TestGate> = noticeStream<GateOutcomeNotice, TestGate>(
-      this.bus,
+    return this.streams.follow<GateOutcomeNotice, TestGate>(
       GATE_OUTCOME_TOPIC,
       (notice) => this.fork().findOne(TestGateSchema, { id: notice.gateId }),
-      {
-        accept: (notice) =>
-          (filter.runId == null || notice.runId === filter.runId) &&
-          (filter.projectId == null || notice.projectId === filter.projectId) &&
-          (types === null || types.has(notice.type)),
-        onClose: () => this.streams.delete(stream),
-      },
+      (notice) =>
+        (filter.runId == null || notice.runId === filter.runId) &&
+        (filter.projectId == null || notice.projectId === filter.projectId) &&
+        (types === null || types.has(notice.type)),
     );
-    this.streams.add(stream);
-    return stream;
-  }
-
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
-  closeStreams(): void {
-    for (const stream of this.streams) void stream.return?.();
   }
 
   /** Records the end of a running gate's execution and moves it to its outcome. */

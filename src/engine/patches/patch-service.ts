@@ -1,9 +1,8 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import { DomainError, badInput, notFound } from '../core/errors.js';
-import type { EventBus } from '../core/event-bus.js';
 import { ulidTime } from '../core/ids.js';
-import { noticeStream } from '../core/notice-stream.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
 import { optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
@@ -80,13 +79,11 @@ const EVENT_OF: Record<Exclude<PatchState, 'created'>, RunEventKind> = {
 
 /** The patch ledger (DOMAIN.md 3): every transition is one transaction with its history entry and run event. */
 export class PatchService {
-  private readonly streams = new Set<AsyncIterableIterator<LedgerEntry>>();
-
   constructor(
     private readonly transact: Transact,
     private readonly contracts: ContractRegistry,
     private readonly policies: PolicyStore,
-    private readonly bus: EventBus,
+    private readonly streams: NoticeStreams,
     private readonly fork: () => EntityManager,
   ) {}
 
@@ -302,25 +299,11 @@ export class PatchService {
 
   /** Ledger entries as they are created and change state, filtered on the server. */
   stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<LedgerEntry> {
-    const stream: AsyncIterableIterator<LedgerEntry> = noticeStream<PatchStateNotice, LedgerEntry>(
-      this.bus,
+    return this.streams.follow<PatchStateNotice, LedgerEntry>(
       PATCH_STATE_TOPIC,
       (notice) => this.fork().findOne(LedgerEntrySchema, { id: notice.ledgerId }),
-      {
-        accept: (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
-        onClose: () => this.streams.delete(stream),
-      },
+      (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
     );
-    this.streams.add(stream);
-    return stream;
-  }
-
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
-  closeStreams(): void {
-    for (const stream of this.streams) void stream.return?.();
   }
 
   private change(ledgerId: string, apply: (scope: WriteScope, entry: LedgerEntry) => Promise<void>): Promise<LedgerEntry> {

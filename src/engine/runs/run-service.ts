@@ -1,8 +1,7 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import { DomainError, notFound } from '../core/errors.js';
-import type { EventBus } from '../core/event-bus.js';
-import { noticeStream } from '../core/notice-stream.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import { ulidTime } from '../core/ids.js';
 import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
@@ -63,13 +62,11 @@ const TEXT_LIMIT = 1_000_000;
 
 /** Every write to runs, steps and their log (each one transaction), and the live view of run states. */
 export class RunService {
-  private readonly stateStreams = new Set<AsyncIterableIterator<Run>>();
-
   constructor(
     private readonly transact: Transact,
     private readonly contracts: ContractRegistry,
     private readonly events: RunEventReader,
-    private readonly bus: EventBus,
+    private readonly streams: NoticeStreams,
     private readonly fork: () => EntityManager,
   ) {}
 
@@ -189,27 +186,11 @@ export class RunService {
 
   /** Runs as they change state (and as they are created), filtered by project and run. */
   stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<Run> {
-    const stream = noticeStream<RunStateNotice, Run>(
-      this.bus,
+    return this.streams.follow<RunStateNotice, Run>(
       RUN_STATE_TOPIC,
       (notice) => this.fork().findOne(RunSchema, { id: notice.runId }),
-      {
-        accept: (notice) =>
-          (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
-        onClose: () => this.stateStreams.delete(stream),
-      },
+      (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
     );
-    this.stateStreams.add(stream);
-    return stream;
-  }
-
-  get openStateStreams(): number {
-    return this.stateStreams.size;
-  }
-
-  /** Ends every open stateChanges stream (shutdown). */
-  closeStateStreams(): void {
-    for (const stream of this.stateStreams) void stream.return?.();
   }
 
   async addRunNote(input: { runId: string; message: string; payload?: unknown }): Promise<RunEvent> {

@@ -2,7 +2,7 @@ import type { WorkerActor } from '../auth/identity.js';
 import type { Clock } from '../core/clock.js';
 import { DomainError, badInput, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
-import { noticeStream } from '../core/notice-stream.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
 import { jsonObject, optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import { WorkerSchema, type Worker, type WorkerConfig, type WorkerState, type WorkerType } from '../db/entities.js';
@@ -49,12 +49,11 @@ export interface WorkerStateChange {
 
 /** Worker lifecycle (DOMAIN.md 2), heartbeats, and the live views of both. */
 export class WorkerService {
-  private readonly streams = new Set<AsyncIterableIterator<unknown>>();
-
   constructor(
     private readonly transact: Transact,
     private readonly live: LiveWorkers,
     private readonly bus: EventBus,
+    private readonly streams: NoticeStreams,
     private readonly clock: Clock,
   ) {}
 
@@ -170,14 +169,6 @@ export class WorkerService {
     }));
   }
 
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
-  closeStreams(): void {
-    for (const stream of this.streams) void stream.return?.();
-  }
-
   /** Notices of one topic that pass the filter, each with the worker it names (from memory when known). */
   private follow<N extends { workerId: string; type: WorkerType }, T>(
     topic: string,
@@ -185,20 +176,14 @@ export class WorkerService {
     shape: (worker: Worker, notice: N) => T,
   ): AsyncIterableIterator<T> {
     const types = filter.types?.length ? new Set(filter.types) : null;
-    const stream: AsyncIterableIterator<T> = noticeStream<N, T>(
-      this.bus,
+    return this.streams.follow<N, T>(
       topic,
       async (notice) => {
         const worker = await this.live.get(notice.workerId);
         return worker && shape(worker, notice);
       },
-      {
-        accept: (notice) => (filter.workerId == null || notice.workerId === filter.workerId) && (types === null || types.has(notice.type)),
-        onClose: () => this.streams.delete(stream),
-      },
+      (notice) => (filter.workerId == null || notice.workerId === filter.workerId) && (types === null || types.has(notice.type)),
     );
-    this.streams.add(stream);
-    return stream;
   }
 
   private change(actor: WorkerActor, id: string, apply: (scope: WriteScope, worker: Worker) => Promise<void>): Promise<Worker> {
