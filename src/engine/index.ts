@@ -11,6 +11,8 @@ import { RunEventReader } from './runs/event-log.js';
 import { RunEventFeed } from './runs/event-feed.js';
 import { RunQueries } from './runs/run-queries.js';
 import { RunService } from './runs/run-service.js';
+import { CostQueries } from './costs/cost-queries.js';
+import { CostService } from './costs/cost-service.js';
 import { GateService } from './gates/gate-service.js';
 import { PatchQueries } from './patches/patch-queries.js';
 import { PatchService } from './patches/patch-service.js';
@@ -54,6 +56,8 @@ export interface Engine {
   policies: PolicyStore;
   gates: GateService;
   patchQueries: PatchQueries;
+  costs: CostService;
+  costQueries: CostQueries;
   /** Subscriptions currently open (event, run state and worker streams). */
   openStreams(): number;
   /** Ends open streams; the caller flushes heartbeats and closes the ORM. */
@@ -97,6 +101,8 @@ export function createEngine(options: EngineOptions): Engine {
     policies,
     gates,
     patchQueries: new PatchQueries(fork),
+    costs: new CostService(transact, runs, streams, fork),
+    costQueries: new CostQueries(fork),
     openStreams: () => feed.openStreams + streams.size,
     close: () => {
       feed.close();

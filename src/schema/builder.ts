@@ -11,6 +11,7 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
+    Decimal: { Input: string; Output: string };
   };
   Connection: { totalCount: () => Promise<number> };
   DefaultFieldNullability: false;
@@ -52,7 +53,7 @@ export const builder = new SchemaBuilder<{
 });
 
 /** The types that implement Node (a test checks this against the schema). */
-export const NODE_TYPES: ReadonlySet<string> = new Set(['Run', 'StepAttempt', 'RunEvent', 'Worker', 'Task', 'Patch', 'LedgerEntry', 'TestGate']);
+export const NODE_TYPES: ReadonlySet<string> = new Set(['Run', 'StepAttempt', 'RunEvent', 'Worker', 'Task', 'Patch', 'LedgerEntry', 'TestGate', 'CostRecord']);
 
 /** IDs are opaque to clients: base64url of "<Type>:<ULID>". */
 export function encodeGlobalId(typename: string, id: string): string {

@@ -7,6 +7,7 @@ import './auth.js';
 import './workers.js';
 import './patches.js';
 import './gates.js';
+import './costs.js';
 import '../resolvers/runs.js';
 import '../resolvers/steps.js';
 import '../resolvers/events.js';
@@ -16,6 +17,7 @@ import '../resolvers/workers.js';
 import '../resolvers/tasks.js';
 import '../resolvers/patches.js';
 import '../resolvers/gates.js';
+import '../resolvers/costs.js';
 
 export const schema = builder.toSchema();
 

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Engine } from '../engine/index.js';
 import type { Run, RunEvent, StepAttempt, Task, Worker } from '../engine/db/entities.js';
+import type { Budget, CostRecord } from '../engine/db/cost-entities.js';
 import type { TestGate } from '../engine/db/gate-entities.js';
 import type { LedgerEntry, Patch } from '../engine/db/patch-entities.js';
 import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
@@ -34,8 +35,10 @@ function slices<T>(load: (runIds: readonly string[], after: number, limit: numbe
 
 /** Request-scoped batching and caching of everything object fields read. */
 export function createLoaders(engine: Engine) {
-  const { queries, workerQueries, patchQueries } = engine;
+  const { queries, workerQueries, patchQueries, costQueries } = engine;
   return {
+    cost: byId<CostRecord>((ids) => costQueries.costsByIds(ids)),
+    budget: byId<Budget>((ids) => engine.costs.budgetsByIds(ids)),
     patch: byId<Patch>((ids) => patchQueries.patchesByIds(ids)),
     ledgerEntry: byId<LedgerEntry>((ids) => patchQueries.entriesByIds(ids)),
     ledgerByPatch: new DataLoader<string, LedgerEntry | null>(async (patchIds) => {

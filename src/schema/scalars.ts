@@ -50,3 +50,23 @@ builder.scalarType('JSON', {
   parseValue: (value) => value,
   parseLiteral: (ast, variables) => literalToJson(ast, variables),
 });
+
+const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+function parseDecimalText(value: unknown): string {
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof text !== 'string' || !DECIMAL.test(text.trim())) {
+    throw invalid(`Decimal must be a decimal number, best as a string ("12.50"), got ${JSON.stringify(value)}`);
+  }
+  return text.trim();
+}
+
+builder.scalarType('Decimal', {
+  description:
+    'An exact decimal number as a string ("1000", "0.1", "12.000000001"): money is never a binary float. ' +
+    'Input may also be a number literal, read from its exact text.',
+  serialize: (value) => String(value),
+  parseValue: parseDecimalText,
+  // A literal's own text is exact, 0.1 included.
+  parseLiteral: (ast) => parseDecimalText(ast.kind === Kind.STRING || ast.kind === Kind.INT || ast.kind === Kind.FLOAT ? ast.value : null),
+});

@@ -3,6 +3,7 @@ import { GraphQLObjectType } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema, RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema, WorkerSchema } from '../../src/engine/db/entities.js';
+import { BudgetSchema, CostRecordSchema } from '../../src/engine/db/cost-entities.js';
 import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
 import { LedgerEntrySchema, PatchPolicySchema } from '../../src/engine/db/patch-entities.js';
 import { schema } from '../../src/schema/index.js';
@@ -72,6 +73,8 @@ async function snapshot() {
     ledger: ledger.map((e) => [e.id, e.state, e.stateHistory.length]),
     gates: gates.map((g) => [g.id, g.state]),
     policies: await em.count(PatchPolicySchema, {}),
+    costs: await em.count(CostRecordSchema, {}),
+    budgets: (await em.find(BudgetSchema, {}, { orderBy: { id: 'asc' } })).map((b) => [b.id, b.spentNanos, b.limitNanos, b.crossed]),
   };
 }
 
@@ -166,6 +169,14 @@ const TABLE: Record<string, Entry> = {
   },
   'Query.testGate': { op: `query($id: ID!) { testGate(id: $id) { id state } }`, vars: async () => ({ id: await gate() }), allowed: ['read'] },
   'Query.testGates': { op: `{ testGates(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  'Query.cost': {
+    op: `query($id: ID!) { cost(id: $id) { id amount } }`,
+    vars: async () => ({ id: (await admin(`mutation { recordCost(input: {projectId: "ac", resourceType: API_CALL, amount: "0.5", currency: "USD"}) { cost { id } } }`)).recordCost.cost.id }),
+    allowed: ['read'],
+  },
+  'Query.costs': { op: `{ costs(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  'Query.costSummary': { op: `{ costSummary { currency total } }`, allowed: ['read'] },
+  'Query.budgets': { op: `{ budgets { id spent } }`, allowed: ['read'] },
   'Query.worker': { op: `query($id: ID!) { worker(id: $id) { id state stale } }`, vars: async () => ({ id: await ownWorker() }), allowed: ['read'] },
   'Query.workers': { op: `{ workers(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.staleWorkers': { op: `{ staleWorkers(timeoutSeconds: 0) { id } }`, allowed: ['read'] },
@@ -328,6 +339,14 @@ const TABLE: Record<string, Entry> = {
     vars: async () => ({ id: await gate() }),
     allowed: ['operate'],
   },
+  'Mutation.recordCost': {
+    op: `mutation { recordCost(input: {projectId: "ac", resourceType: API_CALL, amount: "0.25", currency: "USD"}) { cost { amount } } }`,
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.setBudget': {
+    op: `mutation { setBudget(input: {scope: PROJECT, projectId: "ac-budget", currency: "USD", limit: "100", action: NOTIFY}) { budget { id } } }`,
+    allowed: ['admin'],
+  },
   'Mutation.createApiToken': {
     op: `mutation { createApiToken(input: {name: "made-in-table", scopes: [READ]}) { token apiToken { id } } }`,
     allowed: ['admin'],
@@ -363,6 +382,21 @@ const TABLE: Record<string, Entry> = {
       const id = (await admin(`mutation { createTestGate(input: {name: "sub", type: LINT, projectId: "ac-gates"}) { gate { id } } }`)).createTestGate.gate.id;
       await admin(`mutation($id: ID!) { skipTestGate(input: {id: $id, reason: "not today"}) { gate { id } } }`, { id });
     },
+    allowed: ['read'],
+  },
+  'Subscription.costRecorded': {
+    op: `subscription { costRecorded(projectId: "ac-costs") { amount currency } }`,
+    trigger: () => admin(`mutation { recordCost(input: {projectId: "ac-costs", resourceType: NETWORK, amount: "1", currency: "EUR"}) { cost { id } } }`),
+    allowed: ['read'],
+  },
+  'Subscription.budgetAlerts': {
+    op: `subscription($p: ID) { budgetAlerts(projectId: $p) { threshold budget { id } } }`,
+    vars: async () => {
+      const projectId = `ac-alerts-${Math.random().toString(36).slice(2)}`;
+      await admin(`mutation($p: String) { setBudget(input: {scope: PROJECT, projectId: $p, currency: "USD", limit: "1", thresholds: [50], action: NOTIFY}) { budget { id } } }`, { p: projectId });
+      return { p: projectId };
+    },
+    trigger: (vars) => admin(`mutation($p: String) { recordCost(input: {projectId: $p, resourceType: API_CALL, amount: "0.6", currency: "USD"}) { cost { id } } }`, { p: vars.p }),
     allowed: ['read'],
   },
   'Subscription.workerHeartbeats': {

@@ -47,11 +47,20 @@ describe('checked-in artefacts', () => {
         "select * from worker where state in ('idle') order by id desc limit 21",
         "select * from task where run_id = 'r' order by id desc limit 21",
         "select * from task where worker_id = 'w' and state = 'running'",
+        // Patches, gates, costs and budgets.
+        "select * from patch_ledger where project_id = 'p' order by id desc limit 21",
+        "select * from patch_file where project_id = 'p' and path = 'src/a.ts' and patch_id < 'Z' order by patch_id desc limit 9",
+        "select * from test_gate where run_id = 'r' order by id asc",
+        "select id from test_gate where state = 'running' and deadline_at < 5 order by deadline_at asc limit 500",
+        "select * from cost_record where project_id = 'p' and id >= '01' and id < '02' order by id desc limit 21",
+        "select currency, model, sum(amount_nanos), count(*) from cost_record where run_id = 'r' group by currency, model",
+        "select * from budget where scope_key in ('run:r:USD', 'project:p:USD')",
+        "select * from budget where project_id = 'p'",
       ];
       for (const sql of queries) {
         const detail = await plan(sql);
         expect(detail, sql).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/);
-        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|task|worker)(?! USING)/);
+        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|task|worker|patch_ledger|patch_file|test_gate|cost_record|budget)(?! USING)/);
       }
     } finally {
       await orm.close();

@@ -9,7 +9,9 @@ export type DomainErrorCode =
   /** A patch waits for its run's test gates (one is pending or running). */
   | 'GATES_PENDING'
   /** A patch cannot land: a gate of its run failed, errored or was skipped. */
-  | 'GATES_FAILED';
+  | 'GATES_FAILED'
+  /** The run was stopped by a HALT budget (or its project's is exhausted): no new steps or tasks. */
+  | 'BUDGET_EXCEEDED';
 
 /** The engine's one error type: every refusal the engine makes is one of these. */
 export class DomainError extends Error {

@@ -37,6 +37,7 @@ export const RUN_EVENT_KINDS = [
   'gate_failed',
   'gate_errored',
   'gate_skipped',
+  'budget_threshold_crossed',
 ] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 
@@ -65,6 +66,8 @@ export interface Run {
   patchesApplied: number;
   errors: number;
   metadata: Record<string, unknown>;
+  /** Set when a HALT budget stopped it: it takes no new steps or tasks. */
+  haltedByBudgetId?: string | null;
 }
 
 export interface StepOutputs {
@@ -133,6 +136,7 @@ export const RunSchema = new EntitySchema<Run>({
     patchesApplied: { type: 'integer', default: 0 },
     errors: { type: 'integer', default: 0 },
     metadata: { type: 'json' },
+    haltedByBudgetId: { type: 'string', length: 26, nullable: true },
   },
   // Each filter of `runs` is an equality on one column plus the id ordering
   // (newest first); the created-at range is an id range (ids embed the time).

@@ -3,6 +3,7 @@ import { MikroORM, SqlitePlatform, defineConfig, type EntityManager, type Option
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../../migrations/index.js';
 import { entities } from './entities.js';
+import { costEntities } from './cost-entities.js';
 import { gateEntities } from './gate-entities.js';
 import { patchEntities } from './patch-entities.js';
 
@@ -30,7 +31,7 @@ const CONNECTION_PRAGMAS = [
 export function ormConfig(options: DatabaseOptions): Options {
   return defineConfig({
     dbName: options.sqlitePath,
-    entities: [...entities, ...patchEntities, ...gateEntities],
+    entities: [...entities, ...patchEntities, ...gateEntities, ...costEntities],
     discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },

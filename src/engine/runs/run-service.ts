@@ -17,6 +17,7 @@ import {
   type StepAttempt,
   type StepState,
 } from '../db/entities.js';
+import { assertNotHalted } from '../costs/budget-guard.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
 
@@ -141,6 +142,7 @@ export class RunService {
     };
     return this.transact(async (scope) => {
       const run = await lockRun(scope.em, input.runId);
+      await assertNotHalted(scope.em, run);
       if (run.state !== 'running') {
         throw new DomainError(
           'INVALID_TRANSITION',
@@ -210,17 +212,34 @@ export class RunService {
   ): Promise<Run> {
     return this.transact(async (scope) => {
       const run = await lockRun(scope.em, id);
-      const from = run.state;
-      runMachine.assert(from, to, run.id);
-      run.state = to;
-      if (to !== 'running') run.endedAt ??= scope.now;
-      apply(run, scope);
-      const kind: RunEventKind = to === 'running' ? 'run_started' : 'run_state_changed';
-      this.record(scope, run, kind, { from, to, ...withoutNulls(payload) });
-      if (to !== 'running') await this.cancelOpenSteps(scope, run);
-      announceState(scope, run);
+      await this.move(scope, run, to, payload, apply);
       return run;
     });
+  }
+
+  /**
+   * Inside another module's write (a cost crossing a HALT budget): the run
+   * takes no new steps or tasks, and one that is still active is canceled
+   * with the budget named as the reason.
+   */
+  async haltForBudget(scope: WriteScope, run: Run, budgetId: string, reason: string): Promise<void> {
+    run.haltedByBudgetId = budgetId;
+    if (run.state !== 'pending' && run.state !== 'running') return;
+    await this.move(scope, run, 'canceled', { reason, budgetId }, () => {
+      run.stateReason = reason;
+    });
+  }
+
+  private async move(scope: WriteScope, run: Run, to: RunState, payload: Record<string, unknown>, apply: (run: Run, scope: WriteScope) => void) {
+    const from = run.state;
+    runMachine.assert(from, to, run.id);
+    run.state = to;
+    if (to !== 'running') run.endedAt ??= scope.now;
+    apply(run, scope);
+    const kind: RunEventKind = to === 'running' ? 'run_started' : 'run_state_changed';
+    this.record(scope, run, kind, { from, to, ...withoutNulls(payload) });
+    if (to !== 'running') await this.cancelOpenSteps(scope, run);
+    announceState(scope, run);
   }
 
   /** A run that ends takes its still-running steps with it, each with its own event. */

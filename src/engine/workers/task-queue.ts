@@ -6,6 +6,7 @@ import { jsonObject, optionalInt, optionalText, requireText } from '../core/vali
 import type { Transact } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, type Task, type Worker } from '../db/entities.js';
 import { queueLockMode } from '../db/orm.js';
+import { assertNotHalted } from '../costs/budget-guard.js';
 import type { LiveWorkers } from './live-workers.js';
 import {
   assertActsFor,
@@ -65,8 +66,10 @@ export class TaskQueue {
       throw badInput('timeoutSeconds', 'must be more than 0');
     }
     return this.transact(async (scope) => {
-      if (input.runId != null && !(await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id'] }))) {
-        throw notFound('Run', input.runId);
+      if (input.runId != null) {
+        const run = await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id', 'projectId', 'haltedByBudgetId'] });
+        if (!run) throw notFound('Run', input.runId);
+        await assertNotHalted(scope.em, run);
       }
       const id = scope.newId();
       const task = scope.em.create(TaskSchema, {

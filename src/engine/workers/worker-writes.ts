@@ -3,7 +3,8 @@ import { LockMode } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
 import { DomainError, notFound } from '../core/errors.js';
 import type { WriteScope } from '../core/write-scope.js';
-import { TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
+import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
+import { assertNotHalted } from '../costs/budget-guard.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import type { LiveWorkers } from './live-workers.js';
 import { taskMachine, workerMachine } from './machines.js';
@@ -63,6 +64,10 @@ export async function recordTaskEvent(scope: WriteScope, task: Task, kind: RunEv
 
 /** Leases a pending task to a worker that has room for it. */
 export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): Promise<void> {
+  if (task.runId) {
+    const run = await scope.em.findOne(RunSchema, { id: task.runId }, { fields: ['id', 'projectId', 'haltedByBudgetId'] });
+    if (run) await assertNotHalted(scope.em, run);
+  }
   taskMachine.assert(task.state, 'running', task.id);
   assertHasRoom(worker);
   task.state = 'running';

@@ -1,0 +1,145 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Knex } from '@mikro-orm/knex';
+import type { FilterQuery } from '@mikro-orm/core';
+import { badInput } from '../core/errors.js';
+import { ulidFloor } from '../core/ids.js';
+import type { Page, PageArgs } from '../core/pagination.js';
+import { CostRecordSchema, type CostRecord, type ResourceType } from '../db/cost-entities.js';
+import { pageNewestFirst } from '../db/newest-first.js';
+
+export interface CostFilter {
+  runId?: string | null;
+  projectId?: string | null;
+  resourceType?: ResourceType | null;
+  model?: string | null;
+  /** Recorded at or after. */
+  from?: Date | null;
+  /** Recorded before. */
+  to?: Date | null;
+}
+
+export type Bucket = 'hour' | 'day';
+const BUCKET_MS: Record<Bucket, number> = { hour: 3_600_000, day: 86_400_000 };
+export const MAX_TOP_RUNS = 100;
+
+/** A total in one currency: nano-units as an exact integer string (see money.ts). */
+export interface Spend {
+  totalNanos: string;
+  count: number;
+}
+
+export interface CurrencySummary extends Spend {
+  currency: string;
+}
+
+/**
+ * Reads of cost records. Every total is summed by the database, per
+ * currency, over integers (exact), and cast to text so that no total
+ * passes through a float on its way out.
+ */
+export class CostQueries {
+  constructor(private readonly fork: () => EntityManager) {}
+
+  costsByIds(ids: readonly string[]): Promise<CostRecord[]> {
+    return this.fork().find(CostRecordSchema, { id: { $in: [...ids] } });
+  }
+
+  /** Newest first. */
+  list(filter: CostFilter, args: PageArgs): Promise<Page<CostRecord>> {
+    return pageNewestFirst(this.fork(), CostRecordSchema, 'CostRecord', costWhere(filter), args);
+  }
+
+  /** Total and count per currency. */
+  async totals(filter: CostFilter): Promise<CurrencySummary[]> {
+    const rows = await this.grouped(filter, []);
+    return rows.map((row) => ({ currency: row.currency, ...spend(row) }));
+  }
+
+  /** Per currency, grouped by one column. */
+  async by(filter: CostFilter, column: 'resource_type' | 'model'): Promise<(Spend & { currency: string; key: string | null })[]> {
+    const rows = await this.grouped(filter, [column]);
+    return rows.map((row) => ({ currency: row.currency, key: (row[column] as string | null) ?? null, ...spend(row) }));
+  }
+
+  /** The `top` runs with the largest spend in each currency, largest first. */
+  async topRuns(filter: CostFilter, top: number): Promise<(Spend & { currency: string; runId: string })[]> {
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP_RUNS) throw badInput('top', `must be from 1 to ${MAX_TOP_RUNS}`);
+    const knex = this.fork().getKnex();
+    const grouped = this.scoped(knex, filter)
+      .whereNotNull('run_id')
+      .select('currency', 'run_id')
+      .select(knex.raw('sum(amount_nanos) as total'))
+      .count({ count: '*' })
+      .groupBy('currency', 'run_id');
+    const ranked = knex
+      .select('*')
+      .select(knex.raw('row_number() over (partition by currency order by total desc, run_id) as place'))
+      .from(grouped.as('grouped'));
+    const rows: Record<string, unknown>[] = await knex
+      .select('currency', 'run_id', knex.raw('cast(total as text) as total'), 'count')
+      .from(ranked.as('ranked'))
+      .where('place', '<=', top)
+      .orderBy([{ column: 'currency' }, { column: 'place' }]);
+    return rows.map((row) => ({ currency: String(row.currency), runId: String(row.run_id), ...spend(row) }));
+  }
+
+  /** Spend per hour or day (UTC) in each currency, oldest bucket first; empty buckets are left out. */
+  async series(filter: CostFilter, bucket: Bucket): Promise<(Spend & { currency: string; start: Date })[]> {
+    const knex = this.fork().getKnex();
+    const size = BUCKET_MS[bucket];
+    // SQLite keeps dates as epoch milliseconds: a bucket is the time rounded down to its size.
+    const start = knex.raw('(recorded_at - (recorded_at % ?))', [size]);
+    const rows: Record<string, unknown>[] = await this.scoped(knex, filter)
+      .select('currency', knex.raw(`${start.toQuery()} as bucket_start`))
+      .select(knex.raw('cast(sum(amount_nanos) as text) as total'))
+      .count({ count: '*' })
+      .groupBy('currency', 'bucket_start')
+      .orderBy([{ column: 'currency' }, { column: 'bucket_start' }]);
+    return rows.map((row) => ({ currency: String(row.currency), start: new Date(Number(row.bucket_start)), ...spend(row) }));
+  }
+
+  private async grouped(filter: CostFilter, columns: string[]): Promise<Record<string, any>[]> {
+    const knex = this.fork().getKnex();
+    return this.scoped(knex, filter)
+      .select('currency', ...columns)
+      .select(knex.raw('cast(sum(amount_nanos) as text) as total'))
+      .count({ count: '*' })
+      .groupBy('currency', ...columns)
+      .orderBy([{ column: 'currency' }, ...columns.map((column) => ({ column }))]);
+  }
+
+  private scoped(knex: Knex, filter: CostFilter): Knex.QueryBuilder {
+    const query = knex('cost_record');
+    if (filter.runId != null) query.where('run_id', filter.runId);
+    if (filter.projectId != null) query.where('project_id', filter.projectId);
+    if (filter.resourceType != null) query.where('resource_type', filter.resourceType);
+    if (filter.model != null) query.where('model', filter.model);
+    const range = idRange(filter);
+    if (range.$gte) query.where('id', '>=', range.$gte);
+    if (range.$lt) query.where('id', '<', range.$lt);
+    return query;
+  }
+}
+
+function spend(row: Record<string, unknown>): Spend {
+  return { totalNanos: BigInt(String(row.total ?? 0)).toString(), count: Number(row.count) };
+}
+
+/** recorded_at is the id's time part: the time range is an id range on the same indexes as the filters. */
+function idRange(filter: CostFilter): { $gte?: string; $lt?: string } {
+  return {
+    ...(filter.from ? { $gte: ulidFloor(filter.from.getTime()) } : {}),
+    ...(filter.to ? { $lt: ulidFloor(filter.to.getTime()) } : {}),
+  };
+}
+
+function costWhere(filter: CostFilter): FilterQuery<CostRecord> {
+  const where: FilterQuery<CostRecord> & Record<string, unknown> = {};
+  if (filter.runId != null) where.runId = filter.runId;
+  if (filter.projectId != null) where.projectId = filter.projectId;
+  if (filter.resourceType != null) where.resourceType = filter.resourceType;
+  if (filter.model != null) where.model = filter.model;
+  const range = idRange(filter);
+  if (Object.keys(range).length > 0) where.id = range;
+  return where;
+}

@@ -1,0 +1,323 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import { badInput, notFound } from '../core/errors.js';
+import { ulidTime } from '../core/ids.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
+import { jsonObject, optionalText, requireText } from '../core/validate.js';
+import type { Transact, WriteScope } from '../core/write-scope.js';
+import {
+  BudgetSchema,
+  CostRecordSchema,
+  type Budget,
+  type BudgetAction,
+  type BudgetScope,
+  type CostRecord,
+  type ResourceType,
+} from '../db/cost-entities.js';
+import { RunSchema, TaskSchema, type Run } from '../db/entities.js';
+import { recordForRun } from '../runs/record-for-run.js';
+import { lockRun, type RunService } from '../runs/run-service.js';
+import { formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
+
+export const RESOURCE_TYPES: readonly ResourceType[] = ['api_call', 'compute_time', 'storage', 'network', 'tool_usage', 'custom'];
+export const COST_TOPIC = 'cost.recorded';
+export const BUDGET_ALERT_TOPIC = 'budget.alert';
+const DEFAULT_THRESHOLDS = [80, 100];
+
+export interface CostNotice {
+  costId: string;
+  projectId: string | null;
+  runId: string | null;
+}
+
+/** A threshold crossing, as the bus carries it and subscribers receive it. */
+export interface BudgetAlert {
+  budgetId: string;
+  projectId: string | null;
+  runId: string | null;
+  threshold: number;
+  currency: string;
+  spentNanos: string;
+  limitNanos: string;
+  /** Whether this crossing stopped a run (a HALT budget at 100 % or more). */
+  halted: boolean;
+  at: string;
+}
+
+export interface RecordCostInput {
+  runId?: string | null;
+  projectId?: string | null;
+  resourceType: ResourceType;
+  resourceName?: string | null;
+  amount?: unknown;
+  currency: string;
+  usage?: { quantity: unknown; unit: string; rate: unknown } | null;
+  metadata?: { model?: string | null; tokensInput?: number | null; tokensOutput?: number | null; durationSeconds?: number | null } | null;
+}
+
+export interface SetBudgetInput {
+  scope: BudgetScope;
+  projectId?: string | null;
+  runId?: string | null;
+  currency: string;
+  limit: unknown;
+  thresholds?: number[] | null;
+  action: BudgetAction;
+}
+
+/**
+ * Cost records and budgets (DOMAIN.md 5). Recording a cost and moving the
+ * budgets it counts against are one transaction, so each threshold is
+ * crossed, announced and acted on exactly once, however many costs arrive
+ * at the same time.
+ */
+export class CostService {
+  constructor(
+    private readonly transact: Transact,
+    private readonly runs: RunService,
+    private readonly streams: NoticeStreams,
+    private readonly fork: () => EntityManager,
+  ) {}
+
+  async record(input: RecordCostInput): Promise<CostRecord> {
+    if (!RESOURCE_TYPES.includes(input.resourceType)) throw badInput('resourceType', `must be one of ${RESOURCE_TYPES.join(', ')}`);
+    const currency = parseCurrency('currency', input.currency);
+    const { nanos, usage } = amountOf(input);
+    const resourceName = optionalText('resourceName', input.resourceName);
+    const metadata = metadataOf(input.metadata);
+    const projectInput = optionalText('projectId', input.projectId);
+    if (input.runId == null && projectInput === null) throw badInput('projectId', 'a cost belongs to a run or a project: give runId or projectId');
+    return this.transact(async (scope) => {
+      const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
+      if (run && projectInput !== null && projectInput !== run.projectId) {
+        throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${projectInput}`);
+      }
+      const projectId = run?.projectId ?? projectInput;
+      const id = scope.newId();
+      const cost = scope.em.create(CostRecordSchema, {
+        id,
+        runId: run?.id ?? null,
+        projectId,
+        resourceType: input.resourceType,
+        resourceName,
+        amountNanos: nanos.toString(),
+        currency,
+        usage,
+        recordedAt: new Date(ulidTime(id)),
+        model: (metadata.model as string | undefined) ?? null,
+        metadata,
+      });
+      scope.em.persist(cost);
+      await this.charge(scope, cost, run);
+      scope.announce(COST_TOPIC, { costId: id, projectId, runId: run?.id ?? null } satisfies CostNotice);
+      return cost;
+    });
+  }
+
+  /** Creates or replaces the budget of a project or run in one currency; spend already recorded counts at once. */
+  async set(input: SetBudgetInput): Promise<Budget> {
+    const currency = parseCurrency('currency', input.currency);
+    const limit = toNanos('limit', parseDecimal('limit', input.limit));
+    if (limit === 0n) throw badInput('limit', 'must be more than 0');
+    const thresholds = [...new Set(input.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b);
+    if (thresholds.length === 0 || thresholds.some((t) => !Number.isInteger(t) || t < 1 || t > 1000)) {
+      throw badInput('thresholds', 'must be whole percentages from 1 to 1000');
+    }
+    if (input.action !== 'notify' && input.action !== 'halt') throw badInput('action', 'must be NOTIFY or HALT');
+    return this.transact(async (scope) => {
+      const target = await this.target(scope.em, input);
+      const key = `${input.scope}:${target.id}:${currency}`;
+      let budget = await scope.em.findOne(BudgetSchema, { scopeKey: key }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const spent = budget ? BigInt(budget.spentNanos) : await this.spentSoFar(scope.em, input.scope, target.id, currency);
+      if (!budget) {
+        budget = scope.em.create(BudgetSchema, {
+          id: scope.newId(),
+          scope: input.scope,
+          projectId: target.projectId,
+          runId: input.scope === 'run' ? target.id : null,
+          currency,
+          limitNanos: limit.toString(),
+          spentNanos: spent.toString(),
+          thresholds,
+          crossed: [],
+          action: input.action,
+          scopeKey: key,
+          createdAt: scope.now,
+          updatedAt: scope.now,
+        });
+        scope.em.persist(budget);
+      }
+      budget.limitNanos = limit.toString();
+      budget.thresholds = thresholds;
+      budget.action = input.action;
+      budget.updatedAt = scope.now;
+      // A raised limit re-arms the thresholds that the spend is now below.
+      budget.crossed = budget.crossed.filter((t) => thresholds.includes(t) && spent * 100n >= BigInt(t) * limit);
+      await this.crossings(scope, budget, input.scope === 'run' ? await lockRun(scope.em, target.id) : null);
+      return budget;
+    });
+  }
+
+  /** Budgets, optionally of one project (its run budgets included) or one run. */
+  list(filter: { projectId?: string | null; runId?: string | null }): Promise<Budget[]> {
+    const where: Record<string, unknown> = {};
+    if (filter.projectId != null) where.projectId = filter.projectId;
+    if (filter.runId != null) where.runId = filter.runId;
+    return this.fork().find(BudgetSchema, where, { orderBy: { id: 'asc' } });
+  }
+
+  budgetsByIds(ids: readonly string[]): Promise<Budget[]> {
+    return this.fork().find(BudgetSchema, { id: { $in: [...ids] } });
+  }
+
+  recorded(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<CostRecord> {
+    return this.streams.follow<CostNotice, CostRecord>(
+      COST_TOPIC,
+      (notice) => this.fork().findOne(CostRecordSchema, { id: notice.costId }),
+      (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
+    );
+  }
+
+  alerts(filter: { projectId?: string | null }): AsyncIterableIterator<BudgetAlert> {
+    return this.streams.follow<BudgetAlert, BudgetAlert>(
+      BUDGET_ALERT_TOPIC,
+      (alert) => alert,
+      (alert) => filter.projectId == null || alert.projectId === filter.projectId,
+    );
+  }
+
+  /** Adds the cost to every budget it counts against (its run's and its project's, in its currency), under lock. */
+  private async charge(scope: WriteScope, cost: CostRecord, run: Run | null): Promise<void> {
+    const keys = [...(run ? [`run:${run.id}:${cost.currency}`] : []), ...(cost.projectId ? [`project:${cost.projectId}:${cost.currency}`] : [])];
+    const budgets = await scope.em.find(BudgetSchema, { scopeKey: { $in: keys } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+    for (const budget of budgets) {
+      budget.spentNanos = (BigInt(budget.spentNanos) + BigInt(cost.amountNanos)).toString();
+      budget.updatedAt = scope.now;
+      await this.crossings(scope, budget, run);
+    }
+  }
+
+  /**
+   * Announces each threshold the spend has newly reached (once: it is
+   * remembered on the budget), as a run event and a budget alert; at 100 %
+   * a HALT budget stops the run that reached it, or for a project budget
+   * every active run of the project.
+   */
+  private async crossings(scope: WriteScope, budget: Budget, run: Run | null): Promise<void> {
+    const spent = BigInt(budget.spentNanos);
+    const limit = BigInt(budget.limitNanos);
+    const exhausted = spent >= limit;
+    const fresh = budget.thresholds.filter((t) => !budget.crossed.includes(t) && spent * 100n >= BigInt(t) * limit);
+    const reason = `budget ${budget.id} exceeded: spent ${formatNanos(spent)} of ${formatNanos(limit)} ${budget.currency}`;
+    const halts = budget.action === 'halt' && exhausted;
+    if (halts) await this.halt(scope, budget, run, reason);
+    if (fresh.length === 0) return;
+    budget.crossed = [...budget.crossed, ...fresh].sort((a, b) => a - b);
+    for (const threshold of fresh) {
+      const alert: BudgetAlert = {
+        budgetId: budget.id,
+        projectId: budget.projectId ?? null,
+        runId: run?.id ?? budget.runId ?? null,
+        threshold,
+        currency: budget.currency,
+        spentNanos: budget.spentNanos,
+        limitNanos: budget.limitNanos,
+        halted: halts && threshold >= 100,
+        at: scope.now.toISOString(),
+      };
+      if (alert.runId) {
+        await recordForRun(scope, alert.runId, 'budget_threshold_crossed', {
+          budgetId: budget.id,
+          threshold,
+          spent: formatNanos(spent),
+          limit: formatNanos(limit),
+          currency: budget.currency,
+          halted: alert.halted,
+        });
+      }
+      scope.announce(BUDGET_ALERT_TOPIC, alert);
+    }
+  }
+
+  /** Stops the runs a spent HALT budget covers; their pending tasks fail, since nothing may take them. */
+  private async halt(scope: WriteScope, budget: Budget, run: Run | null, reason: string): Promise<void> {
+    const runs =
+      budget.scope === 'run'
+        ? [run ?? (await lockRun(scope.em, budget.runId!))]
+        : await scope.em.find(RunSchema, { projectId: budget.projectId!, state: { $in: ['pending', 'running'] } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (run && !runs.includes(run)) runs.push(run);
+    for (const target of runs) {
+      if (target.haltedByBudgetId) continue;
+      await this.runs.haltForBudget(scope, target, budget.id, reason);
+      const pending = await scope.em.find(TaskSchema, { runId: target.id, state: 'pending' }, { orderBy: { id: 'asc' } });
+      for (const task of pending) {
+        task.state = 'failed';
+        task.endedAt = scope.now;
+        task.error = reason;
+        await recordForRun(scope, target.id, 'task_failed', { taskId: task.id, kind: task.kind, attempts: task.attempts, error: reason });
+      }
+    }
+  }
+
+  private async target(em: EntityManager, input: SetBudgetInput): Promise<{ id: string; projectId: string | null }> {
+    if (input.scope === 'run') {
+      if (input.runId == null) throw badInput('runId', 'a RUN budget names its run');
+      const run = await em.findOne(RunSchema, { id: input.runId }, { fields: ['id', 'projectId'] });
+      if (!run) throw notFound('Run', input.runId);
+      if (input.projectId != null && input.projectId !== run.projectId) throw badInput('projectId', `the run belongs to project ${run.projectId}`);
+      return { id: run.id, projectId: run.projectId };
+    }
+    if (input.scope !== 'project') throw badInput('scope', 'must be PROJECT or RUN');
+    if (input.runId != null) throw badInput('runId', 'a PROJECT budget names no run');
+    const projectId = requireText('projectId', input.projectId);
+    return { id: projectId, projectId };
+  }
+
+  /** What a new budget's place has already spent in its currency (summed by the database, exactly). */
+  private async spentSoFar(em: EntityManager, scope: BudgetScope, id: string, currency: string): Promise<bigint> {
+    const column = scope === 'run' ? 'run_id' : 'project_id';
+    const row = await em.execute<{ total: string | null }>(
+      `select cast(sum(amount_nanos) as text) as total from cost_record where ${column} = ? and currency = ?`,
+      [id, currency],
+      'get',
+    );
+    return BigInt(row?.total ?? 0);
+  }
+}
+
+/** Either an amount, or usage whose quantity x rate is the amount, exactly. */
+function amountOf(input: RecordCostInput): { nanos: bigint; usage: CostRecord['usage'] } {
+  if (input.usage != null) {
+    const quantity = parseDecimal('usage.quantity', input.usage.quantity);
+    const rate = parseDecimal('usage.rate', input.usage.rate);
+    const unit = requireText('usage.unit', input.usage.unit, 50);
+    const product = toNanos('usage', multiply(quantity, rate));
+    if (input.amount != null) {
+      const given = toNanos('amount', parseDecimal('amount', input.amount));
+      if (given !== product) throw badInput('amount', `is not usage.quantity x usage.rate (${formatNanos(product)})`);
+    }
+    return { nanos: product, usage: { quantity: formatExact(quantity), unit, rate: formatExact(rate) } };
+  }
+  if (input.amount == null) throw badInput('amount', 'give an amount, or usage {quantity, unit, rate}');
+  return { nanos: toNanos('amount', parseDecimal('amount', input.amount)), usage: null };
+}
+
+function metadataOf(raw: RecordCostInput['metadata']): Record<string, unknown> {
+  const metadata = jsonObject('metadata', raw ?? {});
+  const out: Record<string, unknown> = {};
+  if (raw?.model != null) out.model = requireText('metadata.model', raw.model);
+  for (const [from, to] of [
+    ['tokensInput', 'tokens_input'],
+    ['tokensOutput', 'tokens_output'],
+  ] as const) {
+    const value = metadata[from];
+    if (value == null) continue;
+    if (!Number.isSafeInteger(value) || (value as number) < 0) throw badInput(`metadata.${from}`, 'must be a whole number >= 0');
+    out[to] = value;
+  }
+  if (raw?.durationSeconds != null) {
+    if (!Number.isFinite(raw.durationSeconds) || raw.durationSeconds < 0) throw badInput('metadata.durationSeconds', 'must be >= 0');
+    out.duration_seconds = raw.durationSeconds;
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+import { badInput } from '../core/errors.js';
+
+/**
+ * Money without binary floating point: amounts are integers of nano-units
+ * (10^-9 of the currency unit), carried as bigint, stored as integers and
+ * summed by the database, and printed as exact decimal strings.
+ */
+export const NANO_DIGITS = 9;
+const NANO = 10n ** BigInt(NANO_DIGITS);
+/** The largest amount one record may carry: exact in a 64-bit float too (2^53 nano-units, about 9 million units). */
+export const MAX_RECORD_NANOS = 2n ** 53n - 1n;
+/** Quantities and rates may be finer than an amount (a per-token price); their product must come out in nano-units. */
+const MAX_FACTOR_DIGITS = 18;
+const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/** A non-negative decimal, exactly: digits and the power of ten that scales them. */
+export interface Exact {
+  digits: bigint;
+  scale: number;
+}
+
+/** Reads "12.34", "0.1", "1e-7" (or a JSON number, by its shortest decimal form); refuses anything inexact or negative. */
+export function parseDecimal(field: string, value: unknown, maxDigits = MAX_FACTOR_DIGITS): Exact {
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof text !== 'string') throw badInput(field, 'must be a decimal number');
+  const match = DECIMAL.exec(text.trim());
+  if (!match) throw badInput(field, `must be a non-negative decimal number, got ${JSON.stringify(text)}`);
+  const fraction = match[2] ?? '';
+  const exponent = Number(match[3] ?? 0);
+  let digits = BigInt(match[1] + fraction);
+  let scale = fraction.length - exponent;
+  if (scale < 0) {
+    digits *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  // Trailing zeros carry no precision.
+  while (scale > 0 && digits % 10n === 0n) {
+    digits /= 10n;
+    scale -= 1;
+  }
+  if (scale > maxDigits) throw badInput(field, `has more than ${maxDigits} decimal places`);
+  return { digits, scale };
+}
+
+/** An exact decimal as nano-units, refusing one finer than a nano-unit. */
+export function toNanos(field: string, value: Exact): bigint {
+  if (value.scale > NANO_DIGITS) throw badInput(field, `must have at most ${NANO_DIGITS} decimal places (it would be ${formatExact(value)})`);
+  const nanos = value.digits * 10n ** BigInt(NANO_DIGITS - value.scale);
+  if (nanos > MAX_RECORD_NANOS) throw badInput(field, `must be at most ${formatNanos(MAX_RECORD_NANOS)}`);
+  return nanos;
+}
+
+export function multiply(a: Exact, b: Exact): Exact {
+  return { digits: a.digits * b.digits, scale: a.scale + b.scale };
+}
+
+export function formatExact({ digits, scale }: Exact): string {
+  if (scale === 0) return digits.toString();
+  const text = digits.toString().padStart(scale + 1, '0');
+  return `${text.slice(0, -scale)}.${text.slice(-scale)}`.replace(/\.?0+$/, '');
+}
+
+/** Nano-units as the shortest exact decimal ("1000", "0.1", "12.000000001"). */
+export function formatNanos(nanos: bigint): string {
+  const sign = nanos < 0n ? '-' : '';
+  const abs = nanos < 0n ? -nanos : nanos;
+  const whole = abs / NANO;
+  const fraction = (abs % NANO).toString().padStart(NANO_DIGITS, '0').replace(/0+$/, '');
+  return `${sign}${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+export function parseCurrency(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !CURRENCY.test(value)) throw badInput(field, 'must be an ISO 4217 code: three upper-case letters');
+  return value;
+}

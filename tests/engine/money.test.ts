@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from '../../src/engine/costs/money.js';
+import { createTestEngine } from '../helpers/engine.js';
+
+const nanos = (text: unknown) => toNanos('amount', parseDecimal('amount', text));
+
+describe('exact money', () => {
+  it.each([
+    ['0.1', 100_000_000n, '0.1'],
+    ['12', 12_000_000_000n, '12'],
+    ['12.500', 12_500_000_000n, '12.5'],
+    ['0.000000001', 1n, '0.000000001'],
+    ['1e-7', 100n, '0.0000001'],
+    ['2.5E+3', 2_500_000_000_000n, '2500'],
+    [0.1, 100_000_000n, '0.1'],
+    [1e-7, 100n, '0.0000001'],
+  ] as const)('%s reads as %s nano-units and prints as %s', (input, expected, printed) => {
+    expect(nanos(input)).toBe(expected);
+    expect(formatNanos(expected)).toBe(printed);
+  });
+
+  it.each([['-1'], ['abc'], ['1.2.3'], [''], ['0.0000000001'], [Number.NaN], [null], ['9007199.254740992']])('refuses %s', (input) => {
+    expect(() => nanos(input)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
+
+  it('multiplies quantity by rate exactly, refusing a product finer than a nano-unit', () => {
+    expect(toNanos('usage', multiply(parseDecimal('q', '1234'), parseDecimal('r', '0.0000015')))).toBe(1_851_000n);
+    expect(toNanos('usage', multiply(parseDecimal('q', '0.1'), parseDecimal('r', '0.3')))).toBe(30_000_000n);
+    expect(() => toNanos('usage', multiply(parseDecimal('q', '1'), parseDecimal('r', '0.0000000015')))).toThrow(/at most 9 decimal places/);
+  });
+
+  it('takes only ISO 4217 codes', () => {
+    expect(parseCurrency('currency', 'EUR')).toBe('EUR');
+    for (const bad of ['eur', 'EURO', 'E1R', '', 5]) expect(() => parseCurrency('currency', bad)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
+
+  it('10,000 records of 0.1 sum to exactly 1000, in the database', async () => {
+    const engine = await createTestEngine();
+    try {
+      for (let i = 0; i < 10_000; i++) await engine.costs.record({ projectId: 'sum', resourceType: 'api_call', amount: '0.1', currency: 'USD' });
+      const [usd] = await engine.costQueries.totals({ projectId: 'sum' });
+      expect(usd).toEqual({ currency: 'USD', totalNanos: '1000000000000', count: 10_000 });
+      expect(formatNanos(BigInt(usd.totalNanos))).toBe('1000');
+      // What floating point would have said.
+      expect(Array(10_000).fill(0.1).reduce((a: number, b: number) => a + b, 0)).not.toBe(1000);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
