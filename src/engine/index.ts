@@ -101,7 +101,7 @@ export function createEngine(options: EngineOptions): Engine {
     policies,
     gates,
     patchQueries: new PatchQueries(fork),
-    costs: new CostService(transact, runs, streams, fork),
+    costs: new CostService(transact, streams, fork),
     costQueries: new CostQueries(fork),
     openStreams: () => feed.openStreams + streams.size,
     close: () => {

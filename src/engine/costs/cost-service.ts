@@ -16,7 +16,7 @@ import {
 } from '../db/cost-entities.js';
 import { RunSchema, TaskSchema, type Run } from '../db/entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
-import { lockRun, type RunService } from '../runs/run-service.js';
+import { haltRunForBudget, lockRun } from '../runs/run-service.js';
 import { formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = ['api_call', 'compute_time', 'storage', 'network', 'tool_usage', 'custom'];
@@ -74,7 +74,6 @@ export interface SetBudgetInput {
 export class CostService {
   constructor(
     private readonly transact: Transact,
-    private readonly runs: RunService,
     private readonly streams: NoticeStreams,
     private readonly fork: () => EntityManager,
   ) {}
@@ -248,7 +247,7 @@ export class CostService {
     if (run && !runs.includes(run)) runs.push(run);
     for (const target of runs) {
       if (target.haltedByBudgetId) continue;
-      await this.runs.haltForBudget(scope, target, budget.id, reason);
+      await haltRunForBudget(scope, target, budget.id, reason);
       const pending = await scope.em.find(TaskSchema, { runId: target.id, state: 'pending' }, { orderBy: { id: 'asc' } });
       for (const task of pending) {
         task.state = 'failed';

@@ -81,31 +81,11 @@ export class RunService {
       executionRequestId: optionalText('executionRequestId', input.executionRequestId),
       metadata: jsonObject('metadata', input.metadata),
     };
-    return this.transact(async (scope) => {
-      const id = scope.newId();
-      const run = scope.em.create(RunSchema, {
-        id,
-        ...fields,
-        state: 'pending',
-        // Taken from the id itself, so the created-at filters can be id ranges.
-        createdAt: new Date(ulidTime(id)),
-        origin,
-        stepAttempts: 0,
-        patchesCreated: 0,
-        patchesApplied: 0,
-        errors: 0,
-      });
-      scope.em.persist(run);
-      this.record(scope, run, 'run_created', { state: 'pending', origin });
-      announceState(scope, run);
-      return run;
-    });
+    return this.transact(async (scope) => insertRun(scope, { ...fields, origin }));
   }
 
   async startRun(id: string): Promise<Run> {
-    return this.moveRun(id, 'running', {}, (run, scope) => {
-      run.startedAt = scope.now;
-    });
+    return this.moveRun(id, 'running', {}, () => {});
   }
 
   async completeRun(input: { id: string; state: 'succeeded' | 'failed'; exitCode?: number | null; errorMessage?: string | null }): Promise<Run> {
@@ -161,7 +141,7 @@ export class RunService {
         outputs: { patch_ids: [] },
       });
       scope.em.persist(step);
-      this.record(scope, run, 'tool_call_started', { sequence: step.sequence, toolId: step.toolId }, step.id);
+      recordRunEvent(scope, run, 'tool_call_started', { sequence: step.sequence, toolId: step.toolId }, step.id);
       return step;
     });
   }
@@ -176,7 +156,7 @@ export class RunService {
       const step = await scope.em.findOne(StepAttemptSchema, { id: input.id });
       if (!step) throw notFound('StepAttempt', input.id);
       const run = await lockRun(scope.em, step.runId);
-      this.endStep(scope, run, step, input.state, { exitCode, errorLog });
+      endStep(scope, run, step, input.state, { exitCode, errorLog });
       step.outputs = {
         patch_ids: patchIds,
         ...(logsPath ? { logs_path: logsPath } : {}),
@@ -200,7 +180,7 @@ export class RunService {
     const payload = jsonObject('payload', input.payload);
     return this.transact(async (scope) => {
       const run = await lockRun(scope.em, input.runId);
-      return this.record(scope, run, 'note', { ...payload, message });
+      return recordRunEvent(scope, run, 'note', { ...payload, message });
     }).then(async (eventId) => (await this.events.byId(eventId))!);
   }
 
@@ -212,66 +192,100 @@ export class RunService {
   ): Promise<Run> {
     return this.transact(async (scope) => {
       const run = await lockRun(scope.em, id);
-      await this.move(scope, run, to, payload, apply);
+      await moveRunState(scope, run, to, payload, apply);
       return run;
     });
   }
+}
 
-  /**
-   * Inside another module's write (a cost crossing a HALT budget): the run
-   * takes no new steps or tasks, and one that is still active is canceled
-   * with the budget named as the reason.
-   */
-  async haltForBudget(scope: WriteScope, run: Run, budgetId: string, reason: string): Promise<void> {
-    run.haltedByBudgetId = budgetId;
-    if (run.state !== 'pending' && run.state !== 'running') return;
-    await this.move(scope, run, 'canceled', { reason, budgetId }, () => {
-      run.stateReason = reason;
-    });
-  }
+/** Creates a run (pending) inside the caller's write, with its RUN_CREATED event. */
+export function insertRun(
+  scope: WriteScope,
+  fields: Pick<Run, 'projectId' | 'phaseId' | 'workstreamId' | 'executionRequestId' | 'metadata' | 'origin'>,
+): Run {
+  const id = scope.newId();
+  const run = scope.em.create(RunSchema, {
+    id,
+    ...fields,
+    state: 'pending',
+    // Taken from the id itself, so the created-at filters can be id ranges.
+    createdAt: new Date(ulidTime(id)),
+    stepAttempts: 0,
+    patchesCreated: 0,
+    patchesApplied: 0,
+    errors: 0,
+  });
+  scope.em.persist(run);
+  recordRunEvent(scope, run, 'run_created', { state: 'pending', origin: fields.origin });
+  announceState(scope, run);
+  return run;
+}
 
-  private async move(scope: WriteScope, run: Run, to: RunState, payload: Record<string, unknown>, apply: (run: Run, scope: WriteScope) => void) {
-    const from = run.state;
-    runMachine.assert(from, to, run.id);
-    run.state = to;
-    if (to !== 'running') run.endedAt ??= scope.now;
-    apply(run, scope);
-    const kind: RunEventKind = to === 'running' ? 'run_started' : 'run_state_changed';
-    this.record(scope, run, kind, { from, to, ...withoutNulls(payload) });
-    if (to !== 'running') await this.cancelOpenSteps(scope, run);
-    announceState(scope, run);
-  }
+/**
+ * Moves a run inside the caller's write: the transition check, the event,
+ * the steps a run that ends takes with it, and the announcement. Used by
+ * RunService and by the modules that end runs themselves (workstreams,
+ * HALT budgets).
+ */
+export async function moveRunState(
+  scope: WriteScope,
+  run: Run,
+  to: RunState,
+  payload: Record<string, unknown>,
+  apply: (run: Run, scope: WriteScope) => void = () => {},
+): Promise<void> {
+  const from = run.state;
+  runMachine.assert(from, to, run.id);
+  run.state = to;
+  if (to !== 'running') run.endedAt ??= scope.now;
+  if (to === 'running') run.startedAt = scope.now;
+  apply(run, scope);
+  const kind: RunEventKind = to === 'running' ? 'run_started' : 'run_state_changed';
+  recordRunEvent(scope, run, kind, { from, to, ...withoutNulls(payload) });
+  if (to !== 'running') await cancelOpenSteps(scope, run);
+  announceState(scope, run);
+}
 
-  /** A run that ends takes its still-running steps with it, each with its own event. */
-  private async cancelOpenSteps(scope: WriteScope, run: Run): Promise<void> {
-    const open = await scope.em.find(StepAttemptSchema, { runId: run.id, state: 'running' }, { orderBy: { sequence: 'asc' } });
-    for (const step of open) {
-      this.endStep(scope, run, step, 'canceled', { reason: `run ${run.state}` });
-    }
-  }
+/**
+ * Inside another module's write (a cost crossing a HALT budget): the run
+ * takes no new steps or tasks, and one that is still active is canceled
+ * with the budget named as the reason.
+ */
+export async function haltRunForBudget(scope: WriteScope, run: Run, budgetId: string, reason: string): Promise<void> {
+  run.haltedByBudgetId = budgetId;
+  if (run.state !== 'pending' && run.state !== 'running') return;
+  await moveRunState(scope, run, 'canceled', { reason, budgetId }, () => {
+    run.stateReason = reason;
+  });
+}
 
-  private endStep(
-    scope: WriteScope,
-    run: Run,
-    step: StepAttempt,
-    to: Exclude<StepState, 'running'>,
-    details: { exitCode?: number | null; errorLog?: string | null; reason?: string },
-  ): void {
-    stepMachine.assert(step.state, to, step.id);
-    step.state = to;
-    step.endedAt = scope.now;
-    step.exitCode = details.exitCode ?? null;
-    step.errorLog = details.errorLog ?? null;
-    step.stateReason = details.reason ?? null;
-    const kind: RunEventKind = to === 'failed' ? 'tool_call_error' : 'tool_call_completed';
-    this.record(scope, run, kind, withoutNulls({ sequence: step.sequence, state: to, ...details }), step.id);
-  }
+/** A run that ends takes its still-running steps with it, each with its own event. */
+async function cancelOpenSteps(scope: WriteScope, run: Run): Promise<void> {
+  const open = await scope.em.find(StepAttemptSchema, { runId: run.id, state: 'running' }, { orderBy: { sequence: 'asc' } });
+  for (const step of open) endStep(scope, run, step, 'canceled', { reason: `run ${run.state}` });
+}
 
-  /** Appends an event and keeps the run's counters in step with it. */
-  private record(scope: WriteScope, run: Run, kind: RunEventKind, payload: Record<string, unknown>, stepId?: string): string {
-    if (ERROR_EVENT_KINDS.has(kind)) run.errors += 1;
-    return appendRunEvent(scope, { runId: run.id, kind, payload, stepId });
-  }
+function endStep(
+  scope: WriteScope,
+  run: Run,
+  step: StepAttempt,
+  to: Exclude<StepState, 'running'>,
+  details: { exitCode?: number | null; errorLog?: string | null; reason?: string },
+): void {
+  stepMachine.assert(step.state, to, step.id);
+  step.state = to;
+  step.endedAt = scope.now;
+  step.exitCode = details.exitCode ?? null;
+  step.errorLog = details.errorLog ?? null;
+  step.stateReason = details.reason ?? null;
+  const kind: RunEventKind = to === 'failed' ? 'tool_call_error' : 'tool_call_completed';
+  recordRunEvent(scope, run, kind, withoutNulls({ sequence: step.sequence, state: to, ...details }), step.id);
+}
+
+/** Appends an event and keeps the run's counters in step with it. */
+function recordRunEvent(scope: WriteScope, run: Run, kind: RunEventKind, payload: Record<string, unknown>, stepId?: string): string {
+  if (ERROR_EVENT_KINDS.has(kind)) run.errors += 1;
+  return appendRunEvent(scope, { runId: run.id, kind, payload, stepId });
 }
 
 /**
