@@ -3,6 +3,7 @@ import { Migration20261124150000ApiTokens } from './Migration20261124150000ApiTo
 import { Migration20261125000000Workers } from './Migration20261125000000Workers.js';
 import { Migration20261125100000PatchesAndGates } from './Migration20261125100000PatchesAndGates.js';
 import { Migration20261125200000CostsAndBudgets } from './Migration20261125200000CostsAndBudgets.js';
+import { Migration20261125300000Workstreams } from './Migration20261125300000Workstreams.js';
 
 // Every migration in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261125000000Workers', class: Migration20261125000000Workers },
   { name: 'Migration20261125100000PatchesAndGates', class: Migration20261125100000PatchesAndGates },
   { name: 'Migration20261125200000CostsAndBudgets', class: Migration20261125200000CostsAndBudgets },
+  { name: 'Migration20261125300000Workstreams', class: Migration20261125300000Workstreams },
 ];

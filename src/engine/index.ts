@@ -22,6 +22,8 @@ import { Reaper } from './workers/reaper.js';
 import { TaskQueue } from './workers/task-queue.js';
 import { WorkerQueries } from './workers/worker-queries.js';
 import { WorkerService } from './workers/worker-service.js';
+import { ProgressQueries } from './workstreams/progress.js';
+import { WorkstreamService } from './workstreams/workstream-service.js';
 
 export interface EngineOptions {
   orm: Orm;
@@ -58,6 +60,8 @@ export interface Engine {
   patchQueries: PatchQueries;
   costs: CostService;
   costQueries: CostQueries;
+  workstreams: WorkstreamService;
+  progress: ProgressQueries;
   /** Subscriptions currently open (event, run state and worker streams). */
   openStreams(): number;
   /** Ends open streams; the caller flushes heartbeats and closes the ORM. */
@@ -103,6 +107,8 @@ export function createEngine(options: EngineOptions): Engine {
     patchQueries: new PatchQueries(fork),
     costs: new CostService(transact, streams, fork),
     costQueries: new CostQueries(fork),
+    workstreams: new WorkstreamService(transact, contracts, fork),
+    progress: new ProgressQueries(fork, liveWorkers, clock, streams),
     openStreams: () => feed.openStreams + streams.size,
     close: () => {
       feed.close();

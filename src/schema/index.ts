@@ -8,6 +8,7 @@ import './workers.js';
 import './patches.js';
 import './gates.js';
 import './costs.js';
+import './workstreams.js';
 import '../resolvers/runs.js';
 import '../resolvers/steps.js';
 import '../resolvers/events.js';
@@ -18,6 +19,7 @@ import '../resolvers/tasks.js';
 import '../resolvers/patches.js';
 import '../resolvers/gates.js';
 import '../resolvers/costs.js';
+import '../resolvers/workstreams.js';
 
 export const schema = builder.toSchema();
 

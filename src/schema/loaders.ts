@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Engine } from '../engine/index.js';
-import type { Run, RunEvent, StepAttempt, Task, Worker } from '../engine/db/entities.js';
+import type { Run, RunEvent, StepAttempt, Task, Worker, Workstream } from '../engine/db/entities.js';
 import type { Budget, CostRecord } from '../engine/db/cost-entities.js';
 import type { TestGate } from '../engine/db/gate-entities.js';
 import type { LedgerEntry, Patch } from '../engine/db/patch-entities.js';
@@ -38,6 +38,7 @@ export function createLoaders(engine: Engine) {
   const { queries, workerQueries, patchQueries, costQueries } = engine;
   return {
     cost: byId<CostRecord>((ids) => costQueries.costsByIds(ids)),
+    workstream: byId<Workstream>((ids) => engine.workstreams.byIds(ids)),
     budget: byId<Budget>((ids) => engine.costs.budgetsByIds(ids)),
     patch: byId<Patch>((ids) => patchQueries.patchesByIds(ids)),
     ledgerEntry: byId<LedgerEntry>((ids) => patchQueries.entriesByIds(ids)),

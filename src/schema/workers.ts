@@ -30,6 +30,7 @@ export const TaskStateEnum = builder.enumType('TaskState', {
     RUNNING: { value: 'running', description: 'Leased to a worker.' },
     COMPLETED: { value: 'completed' },
     FAILED: { value: 'failed', description: 'Failed on its last allowed attempt.' },
+    SKIPPED: { value: 'skipped', description: 'Never ran: a dependency failed for good, or its workstream stopped.' },
   } as const,
 });
 
@@ -135,8 +136,35 @@ builder.node(TaskRef, {
     result: t.expose('result', { type: 'JSON', nullable: true }),
     error: t.exposeString('error', { nullable: true, description: "The latest attempt's error." }),
     executionTimeSeconds: t.exposeFloat('executionTimeSeconds', { nullable: true }),
+    attempt: t.int({
+      description: 'The attempt it is on (running) or would start next (pending); the last one made once it has ended.',
+      resolve: (task) => (task.state === 'pending' || task.state === 'running' ? task.attempts + 1 : task.attempts),
+    }),
+    name: t.exposeString('name', { nullable: true, description: "A workstream task's name." }),
+    specTaskId: t.exposeString('specTaskId', { nullable: true, description: "A workstream task's task_id." }),
+    level: t.exposeInt('level', { nullable: true, description: "Its level in its workstream's execution order." }),
+    ready: t.boolean({
+      description: 'Pending with every dependency completed: a worker may claim it.',
+      resolve: (task) => task.state === 'pending' && task.unmetDependencies === 0,
+    }),
+    dependsOn: t.field({ type: [TaskRef], resolve: (task, _, ctx) => loadTasks(ctx, task.dependsOn) }),
+    blockedBy: t.field({
+      type: [TaskRef],
+      description: 'The dependencies it still waits for (not completed).',
+      resolve: async (task, _, ctx) => (await loadTasks(ctx, task.dependsOn)).filter((d) => d.state !== 'completed'),
+    }),
+    dependents: t.field({
+      type: [TaskRef],
+      description: 'The tasks of its workstream that depend on it.',
+      resolve: async (task, _, ctx) =>
+        task.workstreamId ? (await ctx.engine.workstreams.tasks(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)) : [],
+    }),
   }),
 });
+
+async function loadTasks(ctx: { loaders: { task: { loadMany(ids: readonly string[]): Promise<(Task | null | Error)[]> } } }, ids: string[]): Promise<Task[]> {
+  return (await ctx.loaders.task.loadMany(ids)).filter((t): t is Task => t !== null && !(t instanceof Error));
+}
 
 export const WorkerHeartbeatRef = builder.objectRef<WorkerHeartbeat>('WorkerHeartbeat').implement({
   fields: (t) => ({

@@ -25,6 +25,7 @@ export const RUN_EVENT_KINDS = [
   'task_completed',
   'task_failed',
   'task_requeued',
+  'task_skipped',
   // Patch ledger transitions that DOMAIN.md names no kind for, and test gates.
   'patch_queued',
   'patch_verified',
@@ -236,7 +237,7 @@ export const ApiTokenSchema = new EntitySchema<ApiToken>({
 
 export type WorkerType = 'executor' | 'monitor' | 'validator' | 'scheduler' | 'custom';
 export type WorkerState = 'idle' | 'busy' | 'paused' | 'stopped' | 'crashed';
-export type TaskState = 'pending' | 'running' | 'completed' | 'failed';
+export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 
 /** The worker_lifecycle config, as given at registration (snake_case like the contract). */
 export interface WorkerConfig {
@@ -332,6 +333,18 @@ export interface Task {
   /** The last attempt's error. */
   error?: string | null;
   executionTimeSeconds?: number | null;
+  /** Set for a task of a submitted workstream (its task_id is `specTaskId`). */
+  workstreamId?: string | null;
+  specTaskId?: string | null;
+  name?: string | null;
+  /** Ids of the tasks it waits for. */
+  dependsOn: string[];
+  /** Dependencies not completed yet: claimable at 0. */
+  unmetDependencies: number;
+  /** Its level in the workstream's execution order. */
+  level?: number | null;
+  /** task_spec error_handling.on_failure: what its failure for good does to its dependents. */
+  onFailure?: 'skip_dependents' | 'continue' | 'abort_workstream' | null;
 }
 
 export const TaskSchema = new EntitySchema<Task>({
@@ -354,6 +367,13 @@ export const TaskSchema = new EntitySchema<Task>({
     result: { type: 'json', nullable: true },
     error: { type: 'text', nullable: true },
     executionTimeSeconds: { type: 'double', nullable: true },
+    workstreamId: { kind: 'm:1', entity: 'Workstream', mapToPk: true, fieldName: 'workstream_id', nullable: true, deleteRule: 'cascade', index: false },
+    specTaskId: { type: 'string', length: 200, nullable: true },
+    name: { type: 'string', length: 200, nullable: true },
+    dependsOn: { type: 'json', defaultRaw: `'[]'` },
+    unmetDependencies: { type: 'integer', default: 0 },
+    level: { type: 'integer', nullable: true },
+    onFailure: { type: 'string', length: 20, nullable: true },
   },
   // Claims take the oldest pending task (of some kinds); lists filter by one column, newest first.
   indexes: [
@@ -362,7 +382,48 @@ export const TaskSchema = new EntitySchema<Task>({
     { name: 'task_run_id_id_idx', properties: ['runId', 'id'] },
     { name: 'task_worker_id_state_idx', properties: ['workerId', 'state'] },
     { name: 'task_deadline_at_idx', properties: ['deadlineAt'] },
+    { name: 'task_workstream_id_state_idx', properties: ['workstreamId', 'state'] },
   ],
 });
 
-export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, ApiTokenSchema, WorkerSchema, TaskSchema];
+export type WorkstreamErrorStrategy = 'fail_fast' | 'continue';
+
+/** A submitted workstream_spec: its run, and the tasks it became (DOMAIN.md 6). */
+export interface Workstream {
+  id: string;
+  /** The spec's workstream_id. */
+  specId: string;
+  projectId: string;
+  phaseId: string;
+  name: string;
+  objective: string;
+  runId: string;
+  maxParallel: number;
+  errorStrategy: WorkstreamErrorStrategy;
+  /** Tasks leased now (at most maxParallel). */
+  runningTasks: number;
+  spec: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export const WorkstreamSchema = new EntitySchema<Workstream>({
+  name: 'Workstream',
+  tableName: 'workstream',
+  properties: {
+    id: ulid,
+    specId: { type: 'string', length: 200 },
+    projectId: { type: 'string', length: 200 },
+    phaseId: { type: 'string', length: 200 },
+    name: { type: 'string', length: 200 },
+    objective: { type: 'text' },
+    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', deleteRule: 'cascade', unique: 'workstream_run_id_unique', index: false },
+    maxParallel: { type: 'integer' },
+    errorStrategy: { type: 'string', length: 12 },
+    runningTasks: { type: 'integer', default: 0 },
+    spec: { type: 'json' },
+    createdAt: { type: 'Date' },
+  },
+  indexes: [{ name: 'workstream_project_id_id_idx', properties: ['projectId', 'id'] }],
+});
+
+export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, ApiTokenSchema, WorkerSchema, TaskSchema, WorkstreamSchema];

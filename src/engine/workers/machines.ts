@@ -19,10 +19,13 @@ export function isTerminalWorker(state: WorkerState): boolean {
 /**
  * A task waits (pending) until a worker leases it (running); an attempt
  * ends completed, failed for good, or back to pending for another worker.
+ * A workstream task whose dependency failed (or whose workstream stopped)
+ * is skipped without running.
  */
 export const taskMachine = new StateMachine<TaskState>('Task', {
-  pending: ['running'],
+  pending: ['running', 'skipped'],
   running: ['pending', 'completed', 'failed'],
   completed: [],
   failed: [],
+  skipped: [],
 });

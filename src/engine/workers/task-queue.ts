@@ -7,6 +7,7 @@ import type { Transact } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, type Task, type Worker } from '../db/entities.js';
 import { queueLockMode } from '../db/orm.js';
 import { assertNotHalted } from '../costs/budget-guard.js';
+import { claimableWhere } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
 import {
   assertActsFor,
@@ -82,6 +83,8 @@ export class TaskQueue {
         maxAttempts,
         timeoutSeconds,
         createdAt: new Date(ulidTime(id)),
+        dependsOn: [],
+        unmetDependencies: 0,
       });
       scope.em.persist(task);
       await recordTaskEvent(scope, task, 'task_created', { maxAttempts });
@@ -104,7 +107,8 @@ export class TaskQueue {
       const worker = await lockWorker(scope.em, input.workerId);
       assertActsFor(actor, worker);
       assertHasRoom(worker);
-      const where: FilterQuery<Task> = kinds.length > 0 ? { state: 'pending', kind: { $in: kinds } } : { state: 'pending' };
+      const ready = await claimableWhere(scope.em);
+      const where = { ...ready, state: 'pending', ...(kinds.length > 0 ? { kind: { $in: kinds } } : {}) } as FilterQuery<Task>;
       const task = await scope.em.findOne(TaskSchema, where, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
       if (!task) return null;
       await leaseTask(scope, worker, task);

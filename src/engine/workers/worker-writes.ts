@@ -6,6 +6,7 @@ import type { WriteScope } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
 import { assertNotHalted } from '../costs/budget-guard.js';
 import { recordForRun } from '../runs/record-for-run.js';
+import { afterAttempt, onLease } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
 import { taskMachine, workerMachine } from './machines.js';
 import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
@@ -77,6 +78,7 @@ export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): 
   worker.activeTasks += 1;
   worker.currentTaskId = task.id;
   if (worker.state === 'idle') moveWorker(scope, worker, 'busy', `took task ${task.id}`);
+  await onLease(scope, task);
   await recordTaskEvent(scope, task, 'task_started', { workerId: worker.id, attempt: task.attempts + 1 });
 }
 
@@ -99,8 +101,16 @@ export type AttemptEnd =
   /** The worker was paused or shut down: the task goes back without counting an attempt. */
   | { outcome: 'interrupted'; error: string };
 
-/** Ends a running task's attempt and appends its event. Frees nothing on the worker: see releaseSlot. */
+/**
+ * Ends a running task's attempt and appends its event; a workstream then
+ * schedules what follows. Frees nothing on the worker: see releaseSlot.
+ */
 export async function endAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Promise<void> {
+  await settleAttempt(scope, task, end);
+  await afterAttempt(scope, task);
+}
+
+async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Promise<void> {
   const workerId = task.workerId;
   task.deadlineAt = null;
   if (end.outcome === 'completed') {

@@ -1,0 +1,158 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Clock } from '../core/clock.js';
+import { notFound } from '../core/errors.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
+import { RunEventSchema, RunSchema, TaskSchema, WorkerSchema, type Run, type Task } from '../db/entities.js';
+import { ERROR_EVENT_KINDS, RUN_EVENT_TOPIC, type RunEventNotice } from '../runs/event-log.js';
+import type { LiveWorkers } from '../workers/live-workers.js';
+
+/** DOMAIN.md 7: where a run's tasks stand, computed from stored state (so it is right after a restart too). */
+export interface ProgressSnapshot {
+  runId: string;
+  total: number;
+  completed: number;
+  failed: number;
+  skipped: number;
+  running: number;
+  /** Not started yet (waiting for dependencies, a worker, or a retry). */
+  pending: number;
+  /** completed / total, plus the running tasks' own reported progress as partial credit; 100 without tasks. */
+  completionPercent: number;
+  elapsedSeconds: number;
+  /** Average finished-task duration x tasks left; null before the first task finishes. */
+  estimatedRemainingSeconds: number | null;
+  estimatedCompletionAt: Date | null;
+  currentTask: Task | null;
+  currentTaskProgress: number | null;
+  at: Date;
+}
+
+export interface RunMetrics {
+  runId: string;
+  steps: { total: number; completed: number; failed: number };
+  events: { total: number; errors: number };
+  createdAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  durationSeconds: number | null;
+}
+
+export interface RunSummary {
+  runsByState: { state: string; count: number }[];
+  stepsByState: { state: string; count: number }[];
+  activeRuns: number;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Progress, metrics and the all-runs summary, and progress as it changes. */
+export class ProgressQueries {
+  constructor(
+    private readonly fork: () => EntityManager,
+    private readonly live: LiveWorkers,
+    private readonly clock: Clock,
+    private readonly streams: NoticeStreams,
+  ) {}
+
+  async snapshot(runId: string): Promise<ProgressSnapshot> {
+    const em = this.fork();
+    const run = await em.findOne(RunSchema, { id: runId });
+    if (!run) throw notFound('Run', runId);
+    const tasks = await em.find(TaskSchema, { runId }, { orderBy: { id: 'asc' } });
+    const count = (state: Task['state']) => tasks.filter((t) => t.state === state).length;
+    const running = tasks.filter((t) => t.state === 'running');
+    const progressOf = await this.workerProgress(em, running);
+    const now = this.clock.now();
+    const finished = tasks.filter((t) => (t.state === 'completed' || t.state === 'failed') && t.executionTimeSeconds != null);
+    const average = finished.length > 0 ? finished.reduce((sum, t) => sum + t.executionTimeSeconds!, 0) / finished.length : null;
+    const left = tasks.length - count('completed') - count('failed') - count('skipped');
+    const credit = running.reduce((sum, t) => sum + (progressOf.get(t.id) ?? 0) / 100, 0);
+    const percent = tasks.length === 0 ? 100 : Math.min(100, ((count('completed') + credit) / tasks.length) * 100);
+    // Running tasks are part done: what they reported is taken off what is left.
+    const remaining = average === null ? null : Math.max(0, average * (left - credit));
+    const current = running.reduce<Task | null>((latest, t) => (!latest || (t.startedAt ?? 0) > (latest.startedAt ?? 0) ? t : latest), null);
+    return {
+      runId,
+      total: tasks.length,
+      completed: count('completed'),
+      failed: count('failed'),
+      skipped: count('skipped'),
+      running: running.length,
+      pending: count('pending'),
+      completionPercent: round(percent),
+      elapsedSeconds: round(elapsed(run, now)),
+      estimatedRemainingSeconds: remaining === null ? null : round(remaining),
+      estimatedCompletionAt: remaining === null ? null : new Date(now.getTime() + remaining * 1000),
+      currentTask: current,
+      currentTaskProgress: current ? (progressOf.get(current.id) ?? null) : null,
+      at: now,
+    };
+  }
+
+  async metrics(runId: string): Promise<RunMetrics> {
+    const em = this.fork();
+    const run = await em.findOne(RunSchema, { id: runId });
+    if (!run) throw notFound('Run', runId);
+    const knex = em.getKnex();
+    const [steps, events, errors] = await Promise.all([
+      knex('step_attempt').select('state').count({ count: '*' }).where('run_id', runId).groupBy('state'),
+      em.count(RunEventSchema, { runId }),
+      em.count(RunEventSchema, { runId, kind: { $in: [...ERROR_EVENT_KINDS] } }),
+    ]);
+    const byState = new Map((steps as { state: string; count: number }[]).map((row) => [row.state, Number(row.count)]));
+    return {
+      runId,
+      steps: { total: [...byState.values()].reduce((a, b) => a + b, 0), completed: byState.get('succeeded') ?? 0, failed: byState.get('failed') ?? 0 },
+      events: { total: events, errors },
+      createdAt: run.createdAt,
+      startedAt: run.startedAt ?? null,
+      endedAt: run.endedAt ?? null,
+      durationSeconds: run.startedAt ? round(elapsed(run, this.clock.now())) : null,
+    };
+  }
+
+  async summary(): Promise<RunSummary> {
+    const em = this.fork();
+    const knex = em.getKnex();
+    const [runs, steps] = await Promise.all([
+      knex('run').select('state').count({ count: '*' }).groupBy('state').orderBy('state'),
+      knex('step_attempt').select('state').count({ count: '*' }).groupBy('state').orderBy('state'),
+    ]);
+    const rows = (list: unknown[]) => (list as { state: string; count: number }[]).map((row) => ({ state: row.state, count: Number(row.count) }));
+    const runsByState = rows(runs);
+    return {
+      runsByState,
+      stepsByState: rows(steps),
+      activeRuns: runsByState.filter((r) => r.state === 'pending' || r.state === 'running').reduce((sum, r) => sum + r.count, 0),
+    };
+  }
+
+  /** A new snapshot each time one of the run's tasks (or the run itself) changes. */
+  follow(runId: string): AsyncIterableIterator<ProgressSnapshot> {
+    return this.streams.follow<RunEventNotice, ProgressSnapshot>(
+      RUN_EVENT_TOPIC,
+      () => this.snapshot(runId),
+      (notice) => notice.runId === runId && (notice.kind.startsWith('task_') || notice.kind.startsWith('run_')),
+    );
+  }
+
+  /** The progress each running task's worker last reported (heartbeats are read from memory). */
+  private async workerProgress(em: EntityManager, running: Task[]): Promise<Map<string, number>> {
+    const workerIds = [...new Set(running.map((t) => t.workerId).filter((id): id is string => !!id))];
+    if (workerIds.length === 0) return new Map();
+    const workers = new Map((await em.find(WorkerSchema, { id: { $in: workerIds } })).map((w) => [w.id, w]));
+    const out = new Map<string, number>();
+    for (const task of running) {
+      const worker = task.workerId ? workers.get(task.workerId) : undefined;
+      // A worker holding several tasks reports one figure: it is credited to the task it took last.
+      const progress = worker && worker.currentTaskId === task.id ? this.live.progress(worker) : null;
+      if (progress !== null) out.set(task.id, progress);
+    }
+    return out;
+  }
+}
+
+function elapsed(run: Run, now: Date): number {
+  if (!run.startedAt) return 0;
+  return Math.max(0, ((run.endedAt ?? now).getTime() - run.startedAt.getTime()) / 1000);
+}

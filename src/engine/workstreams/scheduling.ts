@@ -1,0 +1,99 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { LockMode } from '@mikro-orm/core';
+import type { WriteScope } from '../core/write-scope.js';
+import { RunSchema, TaskSchema, WorkstreamSchema, type Task, type Workstream } from '../db/entities.js';
+import { recordForRun } from '../runs/record-for-run.js';
+import { moveRunState } from '../runs/run-service.js';
+
+/**
+ * What makes a workstream task claimable on top of being pending: every
+ * dependency completed, and its workstream below max_parallel running
+ * tasks. Tasks outside workstreams have no dependencies and no limit.
+ */
+export async function claimableWhere(em: EntityManager): Promise<Record<string, unknown>> {
+  const full = await em.find(WorkstreamSchema, { runningTasks: { $gt: 0 } }, { fields: ['id', 'runningTasks', 'maxParallel'] });
+  const atLimit = full.filter((ws) => ws.runningTasks >= ws.maxParallel).map((ws) => ws.id);
+  return {
+    unmetDependencies: 0,
+    ...(atLimit.length > 0 ? { $or: [{ workstreamId: null }, { workstreamId: { $nin: atLimit } }] } : {}),
+  };
+}
+
+async function lockWorkstream(em: EntityManager, id: string): Promise<Workstream> {
+  return em.findOneOrFail(WorkstreamSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+}
+
+/** A workstream task is leased: it counts against max_parallel, and the first lease starts the run. */
+export async function onLease(scope: WriteScope, task: Task): Promise<void> {
+  if (!task.workstreamId) return;
+  const workstream = await lockWorkstream(scope.em, task.workstreamId);
+  workstream.runningTasks += 1;
+  const run = await scope.em.findOneOrFail(RunSchema, { id: workstream.runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (run.state === 'pending') await moveRunState(scope, run, 'running', { reason: `task ${task.specTaskId} was claimed` });
+}
+
+/**
+ * A workstream task's attempt ended: its slot frees; a completion unblocks
+ * its dependents; a failure for good skips what on_failure (or the
+ * workstream's fail_fast) says must not run; and once nothing is left to
+ * run, the run ends by itself.
+ */
+export async function afterAttempt(scope: WriteScope, task: Task): Promise<void> {
+  if (!task.workstreamId) return;
+  const workstream = await lockWorkstream(scope.em, task.workstreamId);
+  workstream.runningTasks = Math.max(0, workstream.runningTasks - 1);
+  if (task.state === 'pending') return;
+  const tasks = await scope.em.find(TaskSchema, { workstreamId: workstream.id }, { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const dependentsOf = (id: string) => tasks.filter((t) => t.dependsOn.includes(id));
+  if (task.state === 'completed' || (task.state === 'failed' && task.onFailure === 'continue' && workstream.errorStrategy !== 'fail_fast')) {
+    for (const dependent of dependentsOf(task.id)) dependent.unmetDependencies = Math.max(0, dependent.unmetDependencies - 1);
+  } else if (task.state === 'failed') {
+    const stopAll = task.state === 'failed' && (task.onFailure === 'abort_workstream' || workstream.errorStrategy === 'fail_fast');
+    const doomed = stopAll ? tasks.filter((t) => t.state === 'pending') : downstreamPending(task.id, dependentsOf, byId);
+    for (const victim of doomed) {
+      await skip(scope, victim, stopAll ? `workstream stopped after task ${task.specTaskId} failed` : `dependency ${task.specTaskId} failed`);
+    }
+  }
+  await finishRunWhenDone(scope, workstream, tasks);
+}
+
+function downstreamPending(id: string, dependentsOf: (id: string) => Task[], byId: Map<string, Task>): Task[] {
+  const out: Task[] = [];
+  const queue = dependentsOf(id);
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    if (seen.has(next.id)) continue;
+    seen.add(next.id);
+    if (byId.get(next.id)?.state === 'pending') out.push(next);
+    queue.push(...dependentsOf(next.id));
+  }
+  return out;
+}
+
+async function skip(scope: WriteScope, task: Task, reason: string): Promise<void> {
+  task.state = 'skipped';
+  task.endedAt = scope.now;
+  task.error = reason;
+  if (task.runId) await recordForRun(scope, task.runId, 'task_skipped', { taskId: task.id, kind: task.kind, reason });
+}
+
+/** Succeeded when every task completed; failed when one failed for good (or was skipped) and nothing else can run. */
+async function finishRunWhenDone(scope: WriteScope, workstream: Workstream, tasks: Task[]): Promise<void> {
+  if (tasks.some((t) => t.state === 'pending' || t.state === 'running')) return;
+  const run = await scope.em.findOneOrFail(RunSchema, { id: workstream.runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (run.state !== 'running') return;
+  const failed = tasks.filter((t) => t.state === 'failed').map((t) => t.specTaskId);
+  const skipped = tasks.filter((t) => t.state === 'skipped').map((t) => t.specTaskId);
+  if (failed.length === 0 && skipped.length === 0) {
+    await moveRunState(scope, run, 'succeeded', { reason: `all ${tasks.length} tasks completed` }, () => {
+      run.exitCode = 0;
+    });
+    return;
+  }
+  const message = `${failed.length} task(s) failed (${failed.join(', ')})${skipped.length ? `, ${skipped.length} skipped (${skipped.join(', ')})` : ''}`;
+  await moveRunState(scope, run, 'failed', { reason: message }, () => {
+    run.errorMessage = message;
+  });
+}

@@ -1,0 +1,129 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { ulidTime } from '../core/ids.js';
+import type { Transact } from '../core/write-scope.js';
+import type { ContractRegistry } from '../contracts/registry.js';
+import { TaskSchema, WorkstreamSchema, type Task, type Workstream, type WorkstreamErrorStrategy } from '../db/entities.js';
+import { recordForRun } from '../runs/record-for-run.js';
+import { insertRun } from '../runs/run-service.js';
+import { batches, orderTasks } from './task-graph.js';
+
+/** The parts of a workstream_spec (and its task_specs) the engine acts on; the contract checks the rest. */
+interface WorkstreamSpec {
+  workstream_id: string;
+  project_id: string;
+  phase_id: string;
+  name: string;
+  objective: string;
+  tags: string[];
+  resource_scope: Record<string, string[]>;
+  constraints: Record<string, unknown>;
+  concurrency: { max_parallel: number };
+  error_handling: { strategy: WorkstreamErrorStrategy };
+  tasks: TaskSpec[];
+}
+
+interface TaskSpec {
+  task_id: string;
+  name: string;
+  kind: string;
+  depends_on: string[];
+  execution: { max_attempts: number; timeout_seconds: number };
+  error_handling: { on_failure: 'skip_dependents' | 'continue' | 'abort_workstream' };
+  [field: string]: unknown;
+}
+
+/** Submitted workstreams (DOMAIN.md 6): a run, and its tasks queued along their dependencies. */
+export class WorkstreamService {
+  constructor(
+    private readonly transact: Transact,
+    private readonly contracts: ContractRegistry,
+    private readonly fork: () => EntityManager,
+  ) {}
+
+  /**
+   * Validates the spec (workstream_spec and task_spec), orders its tasks
+   * (a missing dependency or a cycle is refused, naming it), and in one
+   * transaction creates the run and the tasks. A task is claimable once its
+   * dependencies completed; the first claim starts the run.
+   */
+  async submit(document: unknown): Promise<Workstream> {
+    this.contracts.check('spec', 'workstream_spec', document);
+    const spec = document as WorkstreamSpec;
+    const graph = orderTasks(spec.tasks.map((task) => ({ id: task.task_id, dependsOn: task.depends_on })));
+    return this.transact(async (scope) => {
+      const run = insertRun(scope, {
+        projectId: spec.project_id,
+        phaseId: spec.phase_id,
+        workstreamId: spec.workstream_id,
+        executionRequestId: null,
+        origin: { trigger_type: 'manual' },
+        // Patches of the run are validated against the workstream's resource scope.
+        metadata: { resource_scope: spec.resource_scope, constraints: spec.constraints, tags: spec.tags },
+      });
+      const workstream = scope.em.create(WorkstreamSchema, {
+        id: scope.newId(),
+        specId: spec.workstream_id,
+        projectId: spec.project_id,
+        phaseId: spec.phase_id,
+        name: spec.name,
+        objective: spec.objective,
+        runId: run.id,
+        maxParallel: spec.concurrency.max_parallel,
+        errorStrategy: spec.error_handling.strategy,
+        runningTasks: 0,
+        spec: document as Record<string, unknown>,
+        createdAt: scope.now,
+      });
+      scope.em.persist(workstream);
+      const ids = new Map(spec.tasks.map((task) => [task.task_id, scope.newId()]));
+      for (const task of spec.tasks) {
+        const id = ids.get(task.task_id)!;
+        scope.em.persist(
+          scope.em.create(TaskSchema, {
+            id,
+            kind: task.kind,
+            runId: run.id,
+            state: 'pending',
+            payload: task,
+            attempts: 0,
+            maxAttempts: task.execution.max_attempts,
+            timeoutSeconds: task.execution.timeout_seconds,
+            createdAt: new Date(ulidTime(id)),
+            workstreamId: workstream.id,
+            specTaskId: task.task_id,
+            name: task.name,
+            dependsOn: task.depends_on.map((dependency) => ids.get(dependency)!),
+            unmetDependencies: task.depends_on.length,
+            level: graph.level.get(task.task_id)!,
+            onFailure: task.error_handling.on_failure,
+          }),
+        );
+        await recordForRun(scope, run.id, 'task_created', { taskId: id, kind: task.kind, specTaskId: task.task_id, dependsOn: task.depends_on });
+      }
+      return workstream;
+    });
+  }
+
+  byIds(ids: readonly string[]): Promise<Workstream[]> {
+    return this.fork().find(WorkstreamSchema, { id: { $in: [...ids] } });
+  }
+
+  /** Its tasks in execution order: by level, then as the spec lists them. */
+  async tasks(workstreamId: string): Promise<Task[]> {
+    const tasks = await this.fork().find(TaskSchema, { workstreamId }, { orderBy: { id: 'asc' } });
+    return tasks.sort((a, b) => (a.level ?? 0) - (b.level ?? 0));
+  }
+
+  /** The execution order as levels of tasks, and those levels cut into batches of at most max_parallel. */
+  async order(workstream: Workstream): Promise<{ levels: Task[][]; batches: Task[][] }> {
+    const tasks = await this.tasks(workstream.id);
+    const levels: Task[][] = [];
+    for (const task of tasks) (levels[task.level ?? 0] ??= []).push(task);
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const cut = batches(
+      levels.map((level) => level.map((t) => t.id)),
+      workstream.maxParallel,
+    );
+    return { levels, batches: cut.map((batch) => batch.map((id) => byId.get(id)!)) };
+  }
+}
