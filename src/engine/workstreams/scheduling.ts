@@ -4,6 +4,7 @@ import type { WriteScope } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, WorkstreamSchema, type Task, type Workstream } from '../db/entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { moveRunState } from '../runs/run-service.js';
+import { downstream } from './task-graph.js';
 
 /**
  * What makes a workstream task claimable on top of being pending: every
@@ -45,31 +46,19 @@ export async function afterAttempt(scope: WriteScope, task: Task): Promise<void>
   if (task.state === 'pending') return;
   const tasks = await scope.em.find(TaskSchema, { workstreamId: workstream.id }, { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const dependentsOf = (id: string) => tasks.filter((t) => t.dependsOn.includes(id));
+  const dependents = new Map(tasks.map((t) => [t.id, [] as string[]]));
+  for (const t of tasks) for (const dependency of t.dependsOn) dependents.get(dependency)?.push(t.id);
+  const dependentsOf = (id: string) => (dependents.get(id) ?? []).map((d) => byId.get(d)!);
   if (task.state === 'completed' || (task.state === 'failed' && task.onFailure === 'continue' && workstream.errorStrategy !== 'fail_fast')) {
     for (const dependent of dependentsOf(task.id)) dependent.unmetDependencies = Math.max(0, dependent.unmetDependencies - 1);
   } else if (task.state === 'failed') {
     const stopAll = task.state === 'failed' && (task.onFailure === 'abort_workstream' || workstream.errorStrategy === 'fail_fast');
-    const doomed = stopAll ? tasks.filter((t) => t.state === 'pending') : downstreamPending(task.id, dependentsOf, byId);
+    const doomed = (stopAll ? tasks : downstream(task.id, dependents).map((id) => byId.get(id)!)).filter((t) => t.state === 'pending');
     for (const victim of doomed) {
       await skip(scope, victim, stopAll ? `workstream stopped after task ${task.specTaskId} failed` : `dependency ${task.specTaskId} failed`);
     }
   }
   await finishRunWhenDone(scope, workstream, tasks);
-}
-
-function downstreamPending(id: string, dependentsOf: (id: string) => Task[], byId: Map<string, Task>): Task[] {
-  const out: Task[] = [];
-  const queue = dependentsOf(id);
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const next = queue.shift()!;
-    if (seen.has(next.id)) continue;
-    seen.add(next.id);
-    if (byId.get(next.id)?.state === 'pending') out.push(next);
-    queue.push(...dependentsOf(next.id));
-  }
-  return out;
 }
 
 async function skip(scope: WriteScope, task: Task, reason: string): Promise<void> {
