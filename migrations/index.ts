@@ -4,6 +4,7 @@ import { Migration20261125000000Workers } from './Migration20261125000000Workers
 import { Migration20261125100000PatchesAndGates } from './Migration20261125100000PatchesAndGates.js';
 import { Migration20261125200000CostsAndBudgets } from './Migration20261125200000CostsAndBudgets.js';
 import { Migration20261125300000Workstreams } from './Migration20261125300000Workstreams.js';
+import { Migration20261125400000Routing } from './Migration20261125400000Routing.js';
 
 // Every migration in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -14,4 +15,5 @@ export const migrationsList = [
   { name: 'Migration20261125100000PatchesAndGates', class: Migration20261125100000PatchesAndGates },
   { name: 'Migration20261125200000CostsAndBudgets', class: Migration20261125200000CostsAndBudgets },
   { name: 'Migration20261125300000Workstreams', class: Migration20261125300000Workstreams },
+  { name: 'Migration20261125400000Routing', class: Migration20261125400000Routing },
 ];

@@ -3,7 +3,7 @@ import { createEventBus, type EventBus } from './core/event-bus.js';
 import { NoticeStreams } from './core/notice-stream.js';
 import { createIdSource } from './core/ids.js';
 import { createTransact } from './core/write-scope.js';
-import { ContractRegistry } from './contracts/registry.js';
+import { ContractRegistry, sharedContracts } from './contracts/registry.js';
 import type { Orm } from './db/orm.js';
 import { RateLimiter } from './auth/rate-limiter.js';
 import { TokenService } from './auth/token-service.js';
@@ -22,6 +22,8 @@ import { Reaper } from './workers/reaper.js';
 import { TaskQueue } from './workers/task-queue.js';
 import { WorkerQueries } from './workers/worker-queries.js';
 import { WorkerService } from './workers/worker-service.js';
+import { RoutingService } from './routing/routing-service.js';
+import { ExecutionRequestQueries } from './workstreams/execution-requests.js';
 import { ProgressQueries } from './workstreams/progress.js';
 import { WorkstreamService } from './workstreams/workstream-service.js';
 
@@ -62,6 +64,8 @@ export interface Engine {
   costQueries: CostQueries;
   workstreams: WorkstreamService;
   progress: ProgressQueries;
+  routing: RoutingService;
+  executionRequests: ExecutionRequestQueries;
   /** Subscriptions currently open (event, run state and worker streams). */
   openStreams(): number;
   /** Ends open streams; the caller flushes heartbeats and closes the ORM. */
@@ -73,7 +77,7 @@ export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? systemClock;
   const onError = options.onError ?? ((error) => console.error(error));
   const bus = options.bus ?? createEventBus(undefined, onError);
-  const contracts = options.contracts ?? new ContractRegistry();
+  const contracts = options.contracts ?? sharedContracts();
   const fork = () => orm.em.fork();
   const transact = createTransact(orm, clock, createIdSource(clock), bus);
   const events = new RunEventReader(fork);
@@ -109,6 +113,8 @@ export function createEngine(options: EngineOptions): Engine {
     costQueries: new CostQueries(fork),
     workstreams: new WorkstreamService(transact, contracts, fork),
     progress: new ProgressQueries(fork, liveWorkers, clock, streams),
+    routing: new RoutingService(transact, contracts, fork, clock),
+    executionRequests: new ExecutionRequestQueries(fork),
     openStreams: () => feed.openStreams + streams.size,
     close: () => {
       feed.close();

@@ -61,6 +61,7 @@ builder.relayMutationField(
       type: t.field({ type: WorkerTypeEnum, required: true }),
       config: t.field({ type: WorkerConfigInput }),
       metadata: t.field({ type: 'JSON', description: 'A JSON object.' }),
+      tools: t.stringList({ description: 'The tools it can run (router configuration app ids); none: any tool.' }),
     }),
   },
   {

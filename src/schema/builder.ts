@@ -53,7 +53,7 @@ export const builder = new SchemaBuilder<{
 });
 
 /** The types that implement Node (a test checks this against the schema). */
-export const NODE_TYPES: ReadonlySet<string> = new Set(['Run', 'StepAttempt', 'RunEvent', 'Worker', 'Task', 'Patch', 'LedgerEntry', 'TestGate', 'CostRecord', 'Workstream']);
+export const NODE_TYPES: ReadonlySet<string> = new Set(['Run', 'StepAttempt', 'RunEvent', 'Worker', 'Task', 'Patch', 'LedgerEntry', 'TestGate', 'CostRecord', 'Workstream', 'ExecutionRequest']);
 
 /** IDs are opaque to clients: base64url of "<Type>:<ULID>". */
 export function encodeGlobalId(typename: string, id: string): string {

@@ -9,6 +9,7 @@ import './patches.js';
 import './gates.js';
 import './costs.js';
 import './workstreams.js';
+import './routing.js';
 import '../resolvers/runs.js';
 import '../resolvers/steps.js';
 import '../resolvers/events.js';
@@ -20,6 +21,7 @@ import '../resolvers/patches.js';
 import '../resolvers/gates.js';
 import '../resolvers/costs.js';
 import '../resolvers/workstreams.js';
+import '../resolvers/routing.js';
 
 export const schema = builder.toSchema();
 

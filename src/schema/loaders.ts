@@ -4,6 +4,7 @@ import type { Run, RunEvent, StepAttempt, Task, Worker, Workstream } from '../en
 import type { Budget, CostRecord } from '../engine/db/cost-entities.js';
 import type { TestGate } from '../engine/db/gate-entities.js';
 import type { LedgerEntry, Patch } from '../engine/db/patch-entities.js';
+import type { ExecutionRequest } from '../engine/db/routing-entities.js';
 import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
@@ -39,6 +40,7 @@ export function createLoaders(engine: Engine) {
   return {
     cost: byId<CostRecord>((ids) => costQueries.costsByIds(ids)),
     workstream: byId<Workstream>((ids) => engine.workstreams.byIds(ids)),
+    executionRequest: byId<ExecutionRequest>((ids) => engine.executionRequests.byIds(ids)),
     budget: byId<Budget>((ids) => engine.costs.budgetsByIds(ids)),
     patch: byId<Patch>((ids) => patchQueries.patchesByIds(ids)),
     ledgerEntry: byId<LedgerEntry>((ids) => patchQueries.entriesByIds(ids)),

@@ -108,6 +108,7 @@ builder.node(WorkerRef, {
     statistics: t.field({ type: WorkerStatisticsRef, resolve: (w) => w }),
     config: t.field({ type: WorkerConfigRef, resolve: (w) => w }),
     metadata: t.expose('metadata', { type: 'JSON' }),
+    tools: t.exposeStringList('tools', { description: 'The tools it runs; empty: any.' }),
   }),
 });
 
@@ -148,6 +149,9 @@ builder.node(TaskRef, {
       resolve: (task) => task.state === 'pending' && task.unmetDependencies === 0,
     }),
     dependsOn: t.field({ type: [TaskRef], resolve: (task, _, ctx) => loadTasks(ctx, task.dependsOn) }),
+    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'A failed attempt is retried no sooner than this.' }),
+    toolId: t.exposeString('toolId', { nullable: true, description: 'The tool the router chose; only a worker that runs it may claim the task.' }),
+    routeError: t.exposeString('routeError', { nullable: true, description: 'Why no tool could be chosen: the task waits until one can.' }),
     blockedBy: t.field({
       type: [TaskRef],
       description: 'The dependencies it still waits for (not completed).',

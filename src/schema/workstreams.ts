@@ -95,3 +95,11 @@ export const RunSummaryRef = builder.objectRef<RunSummary>('RunSummary').impleme
     activeRuns: t.exposeInt('activeRuns', { description: 'Pending or running.' }),
   }),
 });
+
+builder.objectField(TaskRef, 'workstream', (t) =>
+  t.field({
+    type: WorkstreamRef,
+    nullable: true,
+    resolve: (task, _, ctx) => (task.workstreamId ? ctx.loaders.workstream.load(task.workstreamId) : null),
+  }),
+);

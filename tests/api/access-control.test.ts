@@ -9,6 +9,7 @@ import { LedgerEntrySchema, PatchPolicySchema } from '../../src/engine/db/patch-
 import { schema } from '../../src/schema/index.js';
 import { codes, ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
+import { routerConfig, taskSpec, workstreamSpec } from '../helpers/specs.js';
 
 type Scope = 'read' | 'operate' | 'worker' | 'admin';
 type Caller = Scope | 'none';
@@ -125,6 +126,22 @@ async function gate(start = false): Promise<string> {
   return id;
 }
 
+/** A submitted one-task workstream (a lint task, which the test router configuration routes too). */
+async function workstream(): Promise<{ id: string; run: { id: string }; tasks: { id: string }[] }> {
+  const spec = workstreamSpec([taskSpec('t1', [], { kind: 'lint' })], { projectId: 'ac', id: `ws-${Math.random().toString(36).slice(2)}` });
+  return (await admin(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { id run { id } tasks { id } } } }`, { s: spec })).submitWorkstream.workstream;
+}
+
+/** Assigns the workstream's task to a new worker; returns the task's execution request id. */
+async function startWorkstreamTask(ws: { tasks: { id: string }[] }): Promise<string> {
+  const { registerWorker } = await admin(`mutation { registerWorker(input: {type: EXECUTOR}) { worker { id } } }`);
+  const assigned = await admin(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { executionRequest { id } } } }`, {
+    w: registerWorker.worker.id,
+    t: ws.tasks[0].id,
+  });
+  return assigned.assignTask.task.executionRequest.id;
+}
+
 const runVars = async () => ({ id: await createRun(server) });
 const runningVars = async () => ({ id: await runningRun() });
 
@@ -177,6 +194,27 @@ const TABLE: Record<string, Entry> = {
   'Query.costs': { op: `{ costs(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.costSummary': { op: `{ costSummary { currency total } }`, allowed: ['read'] },
   'Query.budgets': { op: `{ budgets { id spent } }`, allowed: ['read'] },
+  'Query.workstream': { op: `query($id: ID!) { workstream(id: $id) { id name } }`, vars: async () => ({ id: (await workstream()).id }), allowed: ['read'] },
+  'Query.runProgress': {
+    op: `query($id: ID!) { runProgress(runId: $id) { total completionPercent } }`,
+    vars: async () => ({ id: (await workstream()).run.id }),
+    allowed: ['read'],
+  },
+  'Query.runMetrics': { op: `query($id: ID!) { runMetrics(runId: $id) { events { total } } }`, vars: runVars, allowed: ['read'] },
+  'Query.runSummary': { op: `{ runSummary { activeRuns } }`, allowed: ['read'] },
+  'Query.routerConfig': {
+    op: `{ routerConfig { version } }`,
+    vars: async () => (await admin(`mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { id } } }`, { c: routerConfig() }), {}),
+    allowed: ['read'],
+  },
+  'Query.routeTask': { op: `{ routeTask(taskKind: "lint") { toolId reason } }`, allowed: ['read'] },
+  'Query.tools': { op: `{ tools { id circuitState } }`, allowed: ['read'] },
+  'Query.executionRequest': {
+    op: `query($id: ID!) { executionRequest(id: $id) { id document } }`,
+    vars: async () => ({ id: await startWorkstreamTask(await workstream()) }),
+    allowed: ['read'],
+  },
+  'Query.executionRequests': { op: `{ executionRequests(first: 2) { totalCount } }`, allowed: ['read'] },
   'Query.worker': { op: `query($id: ID!) { worker(id: $id) { id state stale } }`, vars: async () => ({ id: await ownWorker() }), allowed: ['read'] },
   'Query.workers': { op: `{ workers(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.staleWorkers': { op: `{ staleWorkers(timeoutSeconds: 0) { id } }`, allowed: ['read'] },
@@ -347,6 +385,16 @@ const TABLE: Record<string, Entry> = {
     op: `mutation { setBudget(input: {scope: PROJECT, projectId: "ac-budget", currency: "USD", limit: "100", action: NOTIFY}) { budget { id } } }`,
     allowed: ['admin'],
   },
+  'Mutation.submitWorkstream': {
+    op: `mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { id } } }`,
+    vars: async () => ({ s: workstreamSpec([taskSpec('only', [], { kind: 'ac_submitted' })], { projectId: 'ac' }) }),
+    allowed: ['operate'],
+  },
+  'Mutation.setRouterConfig': {
+    op: `mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { version } } }`,
+    vars: async () => ({ c: routerConfig() }),
+    allowed: ['admin'],
+  },
   'Mutation.createApiToken': {
     op: `mutation { createApiToken(input: {name: "made-in-table", scopes: [READ]}) { token apiToken { id } } }`,
     allowed: ['admin'],
@@ -397,6 +445,15 @@ const TABLE: Record<string, Entry> = {
       return { p: projectId };
     },
     trigger: (vars) => admin(`mutation($p: String) { recordCost(input: {projectId: $p, resourceType: API_CALL, amount: "0.6", currency: "USD"}) { cost { id } } }`, { p: vars.p }),
+    allowed: ['read'],
+  },
+  'Subscription.runProgress': {
+    op: `subscription($id: ID!) { runProgress(runId: $id) { total running } }`,
+    vars: async () => {
+      const ws = await workstream();
+      return { id: ws.run.id, tasks: ws.tasks };
+    },
+    trigger: (vars) => startWorkstreamTask(vars as never),
     allowed: ['read'],
   },
   'Subscription.workerHeartbeats': {

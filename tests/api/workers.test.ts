@@ -204,7 +204,7 @@ describe('tasks and statistics', () => {
       'TASK_STARTED',
       'TASK_FAILED',
     ]);
-    expect(log.run.events.edges[5].node.payload).toMatchObject({ attempts: 2, error: 'exit 2', kind: 'flaky' });
+    expect(log.run.events.edges[5].node.payload).toMatchObject({ attempts: 2, error: 'failed after 2 attempts: exit 2', kind: 'flaky' });
     expect(log.run.counters.errors).toBe(1);
   });
 

@@ -72,3 +72,11 @@ export class ContractRegistry {
     }
   }
 }
+
+let shared: ContractRegistry | null = null;
+
+/** The schema-json contracts compiled once per process (compiling them all takes a while). */
+export function sharedContracts(): ContractRegistry {
+  shared ??= new ContractRegistry();
+  return shared;
+}

@@ -11,7 +11,9 @@ export type DomainErrorCode =
   /** A patch cannot land: a gate of its run failed, errored or was skipped. */
   | 'GATES_FAILED'
   /** The run was stopped by a HALT budget (or its project's is exhausted): no new steps or tasks. */
-  | 'BUDGET_EXCEEDED';
+  | 'BUDGET_EXCEEDED'
+  /** No tool can take the task: no rule or capability matches, or every candidate's circuit is open. */
+  | 'NO_ROUTE';
 
 /** The engine's one error type: every refusal the engine makes is one of these. */
 export class DomainError extends Error {

@@ -278,6 +278,8 @@ export interface Worker {
   metadata: Record<string, unknown>;
   /** The token that registered it; only that token's `worker` scope may act for it. Null: the env admin secret. */
   registeredByTokenId?: string | null;
+  /** The tools it can run; empty: any. */
+  tools: string[];
 }
 
 export const WorkerSchema = new EntitySchema<Worker>({
@@ -302,6 +304,7 @@ export const WorkerSchema = new EntitySchema<Worker>({
     config: { type: 'json' },
     metadata: { type: 'json' },
     registeredByTokenId: { type: 'string', length: 26, nullable: true },
+    tools: { type: 'json', defaultRaw: `'[]'` },
   },
   // `workers` filters on state or type, newest first; staleness and the reaper scan by deadline.
   indexes: [
@@ -345,6 +348,18 @@ export interface Task {
   level?: number | null;
   /** task_spec error_handling.on_failure: what its failure for good does to its dependents. */
   onFailure?: 'skip_dependents' | 'continue' | 'abort_workstream' | null;
+  /** task_spec retry_strategy; null retries at once (a task made by createTask). */
+  retryStrategy?: 'fixed' | 'exponential' | 'none' | null;
+  /** A failed attempt's retry waits until then. */
+  nextAttemptAt?: Date | null;
+  /** The tool the router chose; only a worker that runs it may claim the task. */
+  toolId?: string | null;
+  /** Why no tool could be chosen: the task waits, unclaimable, until one can. */
+  routeError?: string | null;
+  /** The strategy that chose toolId. */
+  routeStrategy?: 'fixed' | 'round_robin' | 'auto' | null;
+  /** The execution request of its current (or last) attempt. */
+  executionRequestId?: string | null;
 }
 
 export const TaskSchema = new EntitySchema<Task>({
@@ -374,6 +389,12 @@ export const TaskSchema = new EntitySchema<Task>({
     unmetDependencies: { type: 'integer', default: 0 },
     level: { type: 'integer', nullable: true },
     onFailure: { type: 'string', length: 20, nullable: true },
+    retryStrategy: { type: 'string', length: 12, nullable: true },
+    nextAttemptAt: { type: 'Date', nullable: true },
+    toolId: { type: 'string', length: 200, nullable: true },
+    routeError: { type: 'text', nullable: true },
+    routeStrategy: { type: 'string', length: 12, nullable: true },
+    executionRequestId: { type: 'string', length: 26, nullable: true },
   },
   // Claims take the oldest pending task (of some kinds); lists filter by one column, newest first.
   indexes: [

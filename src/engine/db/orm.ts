@@ -6,6 +6,7 @@ import { entities } from './entities.js';
 import { costEntities } from './cost-entities.js';
 import { gateEntities } from './gate-entities.js';
 import { patchEntities } from './patch-entities.js';
+import { routingEntities } from './routing-entities.js';
 
 export type Orm = MikroORM;
 
@@ -31,7 +32,7 @@ const CONNECTION_PRAGMAS = [
 export function ormConfig(options: DatabaseOptions): Options {
   return defineConfig({
     dbName: options.sqlitePath,
-    entities: [...entities, ...patchEntities, ...gateEntities, ...costEntities],
+    entities: [...entities, ...patchEntities, ...gateEntities, ...costEntities, ...routingEntities],
     discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },

@@ -107,7 +107,7 @@ export class TaskQueue {
       const worker = await lockWorker(scope.em, input.workerId);
       assertActsFor(actor, worker);
       assertHasRoom(worker);
-      const ready = await claimableWhere(scope.em);
+      const ready = await claimableWhere(scope.em, worker, scope.now);
       const where = { ...ready, state: 'pending', ...(kinds.length > 0 ? { kind: { $in: kinds } } : {}) } as FilterQuery<Task>;
       const task = await scope.em.findOne(TaskSchema, where, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
       if (!task) return null;

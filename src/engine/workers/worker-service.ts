@@ -24,6 +24,8 @@ const TEXT_LIMIT = 1_000_000;
 
 export interface RegisterWorkerInput {
   type: WorkerType;
+  /** The tools it can run (router_config app ids); none: any tool. */
+  tools?: string[] | null;
   config?: { maxParallelTasks?: number | null; heartbeatInterval?: number | null; timeoutSeconds?: number | null } | null;
   metadata?: unknown;
 }
@@ -61,6 +63,7 @@ export class WorkerService {
     if (!WORKER_TYPES.includes(input.type)) throw badInput('type', `must be one of ${WORKER_TYPES.join(', ')}`);
     const config = parseConfig(input.config);
     const metadata = jsonObject('metadata', input.metadata);
+    const tools = [...new Set((input.tools ?? []).map((tool, i) => requireText(`tools[${i}]`, tool)))];
     const timeoutSeconds = config.timeout_seconds ?? DEFAULT_WORKER_TIMEOUT_SECONDS;
     return this.transact(async (scope) => {
       const worker = scope.em.create(WorkerSchema, {
@@ -77,6 +80,7 @@ export class WorkerService {
         config,
         metadata,
         registeredByTokenId: actor.tokenId,
+        tools,
       });
       scope.em.persist(worker);
       announceWorkerState(scope, worker, null, 'registered');

@@ -1,11 +1,14 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
-import { DomainError, notFound } from '../core/errors.js';
+import { DomainError, badInput, notFound } from '../core/errors.js';
 import type { WriteScope } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
 import { assertNotHalted } from '../costs/budget-guard.js';
 import { recordForRun } from '../runs/record-for-run.js';
+import { describeExhausted, retryDelayMs } from '../routing/backoff.js';
+import { toolAttemptEnded, toolLeased } from '../routing/routing-service.js';
+import { openExecutionRequest } from '../workstreams/execution-requests.js';
 import { afterAttempt, onLease } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
 import { taskMachine, workerMachine } from './machines.js';
@@ -71,6 +74,7 @@ export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): 
   }
   taskMachine.assert(task.state, 'running', task.id);
   assertHasRoom(worker);
+  assertCanRun(worker, task);
   task.state = 'running';
   task.workerId = worker.id;
   task.startedAt = scope.now;
@@ -79,7 +83,17 @@ export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): 
   worker.currentTaskId = task.id;
   if (worker.state === 'idle') moveWorker(scope, worker, 'busy', `took task ${task.id}`);
   await onLease(scope, task);
-  await recordTaskEvent(scope, task, 'task_started', { workerId: worker.id, attempt: task.attempts + 1 });
+  if (task.toolId) await toolLeased(scope, task.toolId);
+  await openExecutionRequest(scope, task);
+  await recordTaskEvent(scope, task, 'task_started', { workerId: worker.id, attempt: task.attempts + 1, toolId: task.toolId ?? undefined });
+}
+
+/** A task waits for a route, or is routed to a tool the worker does not run: it may not take it. */
+function assertCanRun(worker: Worker, task: Task): void {
+  if (task.routeError) throw new DomainError('NO_ROUTE', `Task ${task.id} has no tool yet: ${task.routeError}`, { entity: 'Task', id: task.id });
+  if (task.toolId && worker.tools.length > 0 && !worker.tools.includes(task.toolId)) {
+    throw badInput('workerId', `worker ${worker.id} runs ${worker.tools.join(', ')}, not ${task.toolId}, which task ${task.id} is routed to`);
+  }
 }
 
 /** Idle or busy with a free slot: anything else is refused with the worker's state. */
@@ -113,6 +127,11 @@ export async function endAttempt(scope: WriteScope, task: Task, end: AttemptEnd)
 async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Promise<void> {
   const workerId = task.workerId;
   task.deadlineAt = null;
+  if (task.toolId) {
+    const outcome = end.outcome === 'completed' ? 'success' : end.outcome === 'failed' ? 'failure' : 'interrupted';
+    const seconds = end.outcome === 'interrupted' ? null : (end.executionTimeSeconds ?? null);
+    await toolAttemptEnded(scope, task.toolId, outcome, seconds);
+  }
   if (end.outcome === 'completed') {
     taskMachine.assert(task.state, 'completed', task.id);
     task.attempts += 1;
@@ -126,21 +145,25 @@ async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Pr
   if (end.outcome === 'failed') task.attempts += 1;
   task.error = end.error;
   if (end.outcome === 'failed' && end.executionTimeSeconds != null) task.executionTimeSeconds = end.executionTimeSeconds;
-  if (end.outcome === 'failed' && task.attempts >= task.maxAttempts) {
+  // A failed attempt is retried after its strategy's delay (none: not at all) while attempts remain.
+  const delay = end.outcome === 'failed' && task.retryStrategy ? retryDelayMs(task.retryStrategy, task.attempts) : 0;
+  if (end.outcome === 'failed' && (task.attempts >= task.maxAttempts || delay === null)) {
     taskMachine.assert(task.state, 'failed', task.id);
     task.state = 'failed';
     task.endedAt = scope.now;
-    await recordTaskEvent(scope, task, 'task_failed', { workerId, attempts: task.attempts, error: end.error });
+    await recordTaskEvent(scope, task, 'task_failed', { workerId, attempts: task.attempts, error: describeExhausted(task.attempts, end.error) });
     return;
   }
   taskMachine.assert(task.state, 'pending', task.id);
   task.state = 'pending';
   task.workerId = null;
+  task.nextAttemptAt = delay ? new Date(scope.now.getTime() + delay) : null;
   await recordTaskEvent(scope, task, 'task_requeued', {
     workerId,
     attempts: task.attempts,
     counted: end.outcome === 'failed',
     error: end.error,
+    ...(task.nextAttemptAt ? { nextAttemptAt: task.nextAttemptAt.toISOString() } : {}),
   });
 }
 

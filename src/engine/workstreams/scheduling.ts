@@ -1,22 +1,29 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunSchema, TaskSchema, WorkstreamSchema, type Task, type Workstream } from '../db/entities.js';
+import { RunSchema, TaskSchema, WorkstreamSchema, type Task, type Worker, type Workstream } from '../db/entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { moveRunState } from '../runs/run-service.js';
+import { routeTask } from '../routing/routing-service.js';
 import { downstream } from './task-graph.js';
 
 /**
- * What makes a workstream task claimable on top of being pending: every
- * dependency completed, and its workstream below max_parallel running
- * tasks. Tasks outside workstreams have no dependencies and no limit.
+ * What makes a pending task claimable by this worker: every dependency
+ * completed, a route found (and to a tool the worker runs, when it names
+ * its tools), no retry delay still running, and its workstream below
+ * max_parallel running tasks. Tasks outside workstreams have none of these.
  */
-export async function claimableWhere(em: EntityManager): Promise<Record<string, unknown>> {
+export async function claimableWhere(em: EntityManager, worker: Pick<Worker, 'tools'>, now: Date): Promise<Record<string, unknown>> {
   const full = await em.find(WorkstreamSchema, { runningTasks: { $gt: 0 } }, { fields: ['id', 'runningTasks', 'maxParallel'] });
   const atLimit = full.filter((ws) => ws.runningTasks >= ws.maxParallel).map((ws) => ws.id);
   return {
     unmetDependencies: 0,
-    ...(atLimit.length > 0 ? { $or: [{ workstreamId: null }, { workstreamId: { $nin: atLimit } }] } : {}),
+    routeError: null,
+    $and: [
+      { $or: [{ nextAttemptAt: null }, { nextAttemptAt: { $lte: now } }] },
+      ...(worker.tools.length > 0 ? [{ $or: [{ toolId: null }, { toolId: { $in: worker.tools } }] }] : []),
+      ...(atLimit.length > 0 ? [{ $or: [{ workstreamId: null }, { workstreamId: { $nin: atLimit } }] }] : []),
+    ],
   };
 }
 
@@ -43,14 +50,21 @@ export async function afterAttempt(scope: WriteScope, task: Task): Promise<void>
   if (!task.workstreamId) return;
   const workstream = await lockWorkstream(scope.em, task.workstreamId);
   workstream.runningTasks = Math.max(0, workstream.runningTasks - 1);
-  if (task.state === 'pending') return;
+  if (task.state === 'pending') {
+    // Another attempt: the tool that failed may be passed over now.
+    await routeTask(scope, task);
+    return;
+  }
   const tasks = await scope.em.find(TaskSchema, { workstreamId: workstream.id }, { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const dependents = new Map(tasks.map((t) => [t.id, [] as string[]]));
   for (const t of tasks) for (const dependency of t.dependsOn) dependents.get(dependency)?.push(t.id);
   const dependentsOf = (id: string) => (dependents.get(id) ?? []).map((d) => byId.get(d)!);
   if (task.state === 'completed' || (task.state === 'failed' && task.onFailure === 'continue' && workstream.errorStrategy !== 'fail_fast')) {
-    for (const dependent of dependentsOf(task.id)) dependent.unmetDependencies = Math.max(0, dependent.unmetDependencies - 1);
+    for (const dependent of dependentsOf(task.id)) {
+      dependent.unmetDependencies = Math.max(0, dependent.unmetDependencies - 1);
+      if (dependent.unmetDependencies === 0 && dependent.state === 'pending') await routeTask(scope, dependent);
+    }
   } else if (task.state === 'failed') {
     const stopAll = task.state === 'failed' && (task.onFailure === 'abort_workstream' || workstream.errorStrategy === 'fail_fast');
     const doomed = (stopAll ? tasks : downstream(task.id, dependents).map((id) => byId.get(id)!)).filter((t) => t.state === 'pending');

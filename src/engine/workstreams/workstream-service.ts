@@ -4,6 +4,7 @@ import type { Transact } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, WorkstreamSchema, type Task, type Workstream, type WorkstreamErrorStrategy } from '../db/entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
+import { routeTask } from '../routing/routing-service.js';
 import { insertRun } from '../runs/run-service.js';
 import { batches, orderTasks } from './task-graph.js';
 
@@ -27,7 +28,7 @@ interface TaskSpec {
   name: string;
   kind: string;
   depends_on: string[];
-  execution: { max_attempts: number; timeout_seconds: number };
+  execution: { max_attempts: number; timeout_seconds: number; retry_strategy: 'fixed' | 'exponential' | 'none' };
   error_handling: { on_failure: 'skip_dependents' | 'continue' | 'abort_workstream' };
   [field: string]: unknown;
 }
@@ -78,26 +79,27 @@ export class WorkstreamService {
       const ids = new Map(spec.tasks.map((task) => [task.task_id, scope.newId()]));
       for (const task of spec.tasks) {
         const id = ids.get(task.task_id)!;
-        scope.em.persist(
-          scope.em.create(TaskSchema, {
-            id,
-            kind: task.kind,
-            runId: run.id,
-            state: 'pending',
-            payload: task,
-            attempts: 0,
-            maxAttempts: task.execution.max_attempts,
-            timeoutSeconds: task.execution.timeout_seconds,
-            createdAt: new Date(ulidTime(id)),
-            workstreamId: workstream.id,
-            specTaskId: task.task_id,
-            name: task.name,
-            dependsOn: task.depends_on.map((dependency) => ids.get(dependency)!),
-            unmetDependencies: task.depends_on.length,
-            level: graph.level.get(task.task_id)!,
-            onFailure: task.error_handling.on_failure,
-          }),
-        );
+        const row = scope.em.create(TaskSchema, {
+          id,
+          kind: task.kind,
+          runId: run.id,
+          state: 'pending',
+          payload: task,
+          attempts: 0,
+          maxAttempts: task.execution.max_attempts,
+          timeoutSeconds: task.execution.timeout_seconds,
+          createdAt: new Date(ulidTime(id)),
+          workstreamId: workstream.id,
+          specTaskId: task.task_id,
+          name: task.name,
+          dependsOn: task.depends_on.map((dependency) => ids.get(dependency)!),
+          unmetDependencies: task.depends_on.length,
+          level: graph.level.get(task.task_id)!,
+          onFailure: task.error_handling.on_failure,
+          retryStrategy: task.execution.retry_strategy,
+        });
+        scope.em.persist(row);
+        if (row.unmetDependencies === 0) await routeTask(scope, row);
         await recordForRun(scope, run.id, 'task_created', { taskId: id, kind: task.kind, specTaskId: task.task_id, dependsOn: task.depends_on });
       }
       return workstream;
