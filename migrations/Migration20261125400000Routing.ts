@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/** Routing: the router configuration, tool breakers and measurements, rotations, execution requests; task retry and route columns; worker tools. */
+/** Routing: the router configuration, tool breakers and measurements, rotations, execution requests; task retry and route columns; worker tools; the attempt a cost was spent on. */
 export class Migration20261125400000Routing extends Migration {
   override async up(): Promise<void> {
     this.addSql(
@@ -18,6 +18,7 @@ export class Migration20261125400000Routing extends Migration {
     this.addSql('create index `execution_request_run_id_id_idx` on `execution_request` (`run_id`, `id`)');
     this.addSql('create index `execution_request_task_kind_id_idx` on `execution_request` (`task_kind`, `id`)');
     this.addSql('alter table `worker` add column `tools` json not null default \'[]\'');
+    this.addSql('alter table `cost_record` add column `execution_request_id` text null');
     this.addSql('alter table `task` add column `retry_strategy` text null');
     this.addSql('alter table `task` add column `next_attempt_at` datetime null');
     this.addSql('alter table `task` add column `tool_id` text null');
@@ -31,6 +32,7 @@ export class Migration20261125400000Routing extends Migration {
       this.addSql(`alter table \`task\` drop column \`${column}\``);
     }
     this.addSql('alter table `worker` drop column `tools`');
+    this.addSql('alter table `cost_record` drop column `execution_request_id`');
     for (const table of ['execution_request', 'tool_state', 'route_rotation', 'router_config']) this.addSql(`drop table if exists \`${table}\``);
   }
 }

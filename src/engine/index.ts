@@ -113,7 +113,7 @@ export function createEngine(options: EngineOptions): Engine {
     costQueries: new CostQueries(fork),
     workstreams: new WorkstreamService(transact, contracts, fork),
     progress: new ProgressQueries(fork, liveWorkers, clock, streams),
-    routing: new RoutingService(transact, contracts, fork, clock),
+    routing: new RoutingService(transact, contracts, fork, clock, streams),
     executionRequests: new ExecutionRequestQueries(fork),
     openStreams: () => feed.openStreams + streams.size,
     close: () => {

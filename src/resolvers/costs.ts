@@ -65,6 +65,7 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       runId: t.id({ description: "The run it belongs to (its project is the run's)." }),
+      executionRequestId: t.id({ description: 'The task attempt it was spent on.' }),
       projectId: t.string({ description: 'Needed when no run is given.' }),
       resourceType: t.field({ type: ResourceTypeEnum, required: true }),
       resourceName: t.string(),
@@ -78,7 +79,11 @@ builder.relayMutationField(
     authScopes: REPORT,
     description: 'Records a cost and counts it against the budgets of its run and project; crossing a threshold is announced once.',
     resolve: async (_, { input }, ctx) => ({
-      cost: await ctx.engine.costs.record({ ...input, runId: parseOptionalId(input.runId, 'Run', 'runId') }),
+      cost: await ctx.engine.costs.record({
+        ...input,
+        runId: parseOptionalId(input.runId, 'Run', 'runId'),
+        executionRequestId: parseOptionalId(input.executionRequestId, 'ExecutionRequest', 'executionRequestId'),
+      }),
     }),
   },
   { outputFields: (t) => ({ cost: t.field({ type: CostRecordRef, resolve: (p) => p.cost }) }) },

@@ -5,6 +5,7 @@ import {
   RiskLevelEnum,
   RouteDecisionRef,
   RouterConfigRef,
+  ToolCircuitChangeRef,
   ToolRef,
 } from '../schema/routing.js';
 import { ADMIN } from './scopes.js';
@@ -59,4 +60,14 @@ builder.relayMutationField(
     resolve: async (_, { input }, ctx) => ({ routerConfig: await ctx.engine.routing.setConfig(input.config) }),
   },
   { outputFields: (t) => ({ routerConfig: t.field({ type: RouterConfigRef, resolve: (p) => p.routerConfig }) }) },
+);
+
+builder.subscriptionField('toolCircuitChanged', (t) =>
+  t.field({
+    type: ToolCircuitChangeRef,
+    description: "A tool's circuit breaker changing state (it opens after repeated failures, half-opens after its recovery timeout, closes on a success).",
+    args: { toolId: t.arg.string() },
+    subscribe: (_, args, ctx) => ctx.engine.routing.circuitChanges(args.toolId ?? null),
+    resolve: (change) => change,
+  }),
 );

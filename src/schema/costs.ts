@@ -55,6 +55,7 @@ builder.node(CostRecordRef, {
   fields: (t) => ({
     run: t.field({ type: RunRef, nullable: true, resolve: (c, _, ctx) => (c.runId ? ctx.loaders.run.load(c.runId) : null) }),
     projectId: t.exposeString('projectId', { nullable: true }),
+    executionRequestId: t.exposeString('executionRequestId', { nullable: true, description: 'The execution request (ULID) of the attempt it was spent on.' }),
     resourceType: t.expose('resourceType', { type: ResourceTypeEnum }),
     resourceName: t.exposeString('resourceName', { nullable: true }),
     amount: t.field({ type: 'Decimal', resolve: (c) => formatNanos(BigInt(c.amountNanos)) }),

@@ -1,5 +1,5 @@
 import type { ExecutionRequest, RouterConfigRow } from '../engine/db/routing-entities.js';
-import type { ToolSnapshot } from '../engine/routing/routing-service.js';
+import type { ToolSnapshot, ToolStateNotice } from '../engine/routing/routing-service.js';
 import type { RouteDecision } from '../engine/routing/router.js';
 import { builder, encodeGlobalId } from './builder.js';
 import { RunRef } from './runs.js';
@@ -99,3 +99,12 @@ builder.objectField(TaskRef, 'executionRequest', (t) =>
     resolve: (task, _, ctx) => (task.executionRequestId ? ctx.loaders.executionRequest.load(task.executionRequestId) : null),
   }),
 );
+
+export const ToolCircuitChangeRef = builder.objectRef<ToolStateNotice>('ToolCircuitChange').implement({
+  fields: (t) => ({
+    toolId: t.exposeString('toolId'),
+    from: t.expose('from', { type: CircuitStateEnum }),
+    to: t.expose('to', { type: CircuitStateEnum }),
+    at: t.field({ type: 'DateTime', resolve: (c) => new Date(c.at) }),
+  }),
+});

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 export interface JobIntervals {
   /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
   heartbeatFlushMs: number;
-  /** How often the stale-worker reaper and the gate timeouts run (UET_REAPER_INTERVAL_MS); 0 turns them off. */
+  /** How often the stale-worker reaper, the gate timeouts and the routing retry run (UET_REAPER_INTERVAL_MS); 0 turns them off. */
   reaperIntervalMs: number;
 }
 
@@ -49,6 +49,7 @@ export function startJobs(engine: Engine, logger: Logger, intervals: JobInterval
       const timedOutGates = await engine.gates.expireOverdue();
       if (timedOutGates.length > 0) logger.warn('gates timed out', { timedOutGates });
     }),
+    every(intervals.reaperIntervalMs, 'routing retry', () => engine.routing.retryWaiting()),
   ];
   return {
     async stop() {

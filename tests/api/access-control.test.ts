@@ -456,6 +456,29 @@ const TABLE: Record<string, Entry> = {
     trigger: (vars) => startWorkstreamTask(vars as never),
     allowed: ['read'],
   },
+  'Subscription.toolCircuitChanged': {
+    op: `subscription($t: String) { toolCircuitChanged(toolId: $t) { toolId to } }`,
+    // A tool of its own per case (the router keeps the test configuration's tools too).
+    vars: async () => {
+      const tool = `flaky-${Math.random().toString(36).slice(2)}`;
+      const config = routerConfig() as any;
+      config.apps[tool] = { command: 'run', capabilities: { task_kinds: [tool], domains: [] }, limits: { max_parallel: 5, timeout_seconds: 60 } };
+      await admin(`mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { id } } }`, { c: config });
+      return { t: tool };
+    },
+    // Five failed attempts open its breaker.
+    trigger: async (vars) => {
+      const { registerWorker } = await admin(`mutation { registerWorker(input: {type: EXECUTOR, config: {maxParallelTasks: 5}}) { worker { id } } }`);
+      for (let i = 0; i < 5; i++) {
+        const spec = workstreamSpec([taskSpec('t1', [], { kind: vars.t as string })], { projectId: 'ac', id: `ws-${Math.random().toString(36).slice(2)}` });
+        const ws = (await admin(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { tasks { id } } } }`, { s: spec })).submitWorkstream.workstream;
+        const ids = { w: registerWorker.worker.id, t: ws.tasks[0].id };
+        await admin(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { id } } }`, ids);
+        await admin(`mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: false}) { task { id } } }`, ids);
+      }
+    },
+    allowed: ['read'],
+  },
   'Subscription.workerHeartbeats': {
     op: `subscription($workerId: ID) { workerHeartbeats(workerId: $workerId) { at progress worker { id } } }`,
     vars: async () => ({ workerId: await ownWorker() }),

@@ -47,6 +47,7 @@ export interface BudgetAlert {
 export interface RecordCostInput {
   runId?: string | null;
   projectId?: string | null;
+  executionRequestId?: string | null;
   resourceType: ResourceType;
   resourceName?: string | null;
   amount?: unknown;
@@ -97,6 +98,7 @@ export class CostService {
         id,
         runId: run?.id ?? null,
         projectId,
+        executionRequestId: input.executionRequestId ?? null,
         resourceType: input.resourceType,
         resourceName,
         amountNanos: nanos.toString(),

@@ -9,6 +9,8 @@ export interface CostRecord {
   id: string;
   runId?: string | null;
   projectId?: string | null;
+  /** The task attempt it was spent on, when a worker reports it. */
+  executionRequestId?: string | null;
   resourceType: ResourceType;
   resourceName?: string | null;
   /** Nano-units, as a decimal string of an integer (exact; the column is an integer the database sums). */
@@ -49,6 +51,7 @@ export const CostRecordSchema = new EntitySchema<CostRecord>({
     id: { type: 'string', length: 26, primary: true },
     runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', nullable: true, deleteRule: 'cascade', index: false },
     projectId: { type: 'string', length: 200, nullable: true },
+    executionRequestId: { type: 'string', length: 26, nullable: true },
     resourceType: { type: 'string', length: 20 },
     resourceName: { type: 'string', length: 200, nullable: true },
     amountNanos: { type: 'bigint' },

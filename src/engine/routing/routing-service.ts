@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../core/clock.js';
 import { DomainError } from '../core/errors.js';
+import type { NoticeStreams } from '../core/notice-stream.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, type Task } from '../db/entities.js';
@@ -50,7 +51,13 @@ export class RoutingService {
     private readonly contracts: ContractRegistry,
     private readonly fork: () => EntityManager,
     private readonly clock: Clock,
+    private readonly streams: NoticeStreams,
   ) {}
+
+  /** Breakers as they change state (closed, open, half_open), of one tool or all. */
+  circuitChanges(toolId: string | null): AsyncIterableIterator<ToolStateNotice> {
+    return this.streams.follow<ToolStateNotice, ToolStateNotice>(TOOL_STATE_TOPIC, (notice) => notice, (notice) => toolId === null || notice.toolId === toolId);
+  }
 
   /** Validates (the contract, then every rule's tools) and puts a configuration in force; tasks waiting for a route are tried again. */
   async setConfig(document: unknown): Promise<RouterConfigRow> {
@@ -63,6 +70,19 @@ export class RoutingService {
         await routeTask(scope, task, config);
       }
       return row;
+    });
+  }
+
+  /**
+   * Tries again to route the tasks that found no tool (a breaker may have
+   * half-opened since); the server runs it with the reaper. Returns how
+   * many got a tool.
+   */
+  async retryWaiting(limit = 200): Promise<number> {
+    return this.transact(async (scope) => {
+      const waiting = await scope.em.find(TaskSchema, { state: 'pending', routeError: { $ne: null } }, { orderBy: { id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_WRITE });
+      for (const task of waiting) await routeTask(scope, task);
+      return waiting.filter((task) => task.routeError === null).length;
     });
   }
 
