@@ -40,6 +40,11 @@ export function createLoaders(engine: Engine) {
   return {
     cost: byId<CostRecord>((ids) => costQueries.costsByIds(ids)),
     workstream: byId<Workstream>((ids) => engine.workstreams.byIds(ids)),
+    /** Every task of a workstream, in execution order (a task's dependents are found among them). */
+    workstreamTasks: new DataLoader<string, Task[]>(async (ids) => {
+      const tasks = await engine.workstreams.tasksOf(ids);
+      return ids.map((id) => tasks.filter((task) => task.workstreamId === id));
+    }),
     executionRequest: byId<ExecutionRequest>((ids) => engine.executionRequests.byIds(ids)),
     budget: byId<Budget>((ids) => engine.costs.budgetsByIds(ids)),
     patch: byId<Patch>((ids) => patchQueries.patchesByIds(ids)),

@@ -161,7 +161,7 @@ builder.node(TaskRef, {
       type: [TaskRef],
       description: 'The tasks of its workstream that depend on it.',
       resolve: async (task, _, ctx) =>
-        task.workstreamId ? (await ctx.engine.workstreams.tasks(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)) : [],
+        task.workstreamId ? (await ctx.loaders.workstreamTasks.load(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)) : [],
     }),
   }),
 });

@@ -19,7 +19,15 @@ builder.node(WorkstreamRef, {
     maxParallel: t.exposeInt('maxParallel'),
     errorStrategy: t.exposeString('errorStrategy', { description: 'fail_fast or continue.' }),
     run: t.field({ type: RunRef, resolve: async (ws, _, ctx) => (await ctx.loaders.run.load(ws.runId))! }),
-    tasks: t.field({ type: [TaskRef], description: 'In execution order: by level, then as the spec lists them.', resolve: (ws, _, ctx) => ctx.engine.workstreams.tasks(ws.id) }),
+    tasks: t.field({
+      type: [TaskRef],
+      description: 'In execution order: by level, then as the spec lists them.',
+      resolve: async (ws, _, ctx) => {
+        const tasks = await ctx.loaders.workstreamTasks.load(ws.id);
+        for (const task of tasks) ctx.loaders.task.prime(task.id, task);
+        return tasks;
+      },
+    }),
     executionOrder: t.field({
       type: t.listRef(t.listRef(TaskRef)),
       description: 'Levels: each depends only on earlier ones.',

@@ -108,3 +108,24 @@ describe('query cost: workers and tasks', () => {
     expect(counts[RUNS]).toBe(counts[1]);
   });
 });
+
+describe('query cost: workstream tasks and their graph', () => {
+  it('a workstream with its tasks, their dependencies and dependents costs the same for 4 and 20 tasks', async () => {
+    const { taskSpec, workstreamSpec } = await import('../helpers/specs.js');
+    const counts: Record<number, number> = {};
+    for (const size of [4, 20]) {
+      const tasks = Array.from({ length: size }, (_, i) => taskSpec(`t${i}`, i < 2 ? [] : [`t${i - 2}`, `t${i - 1}`]));
+      const ws = await server.engine.workstreams.submit(workstreamSpec(tasks, { id: `cost-${size}` }));
+      const { encodeGlobalId } = await import('../../src/schema/builder.js');
+      const { data, statements } = await costOf(
+        `query($id: ID!) { workstream(id: $id) { tasks { specTaskId ready dependsOn { specTaskId } blockedBy { specTaskId } dependents { specTaskId } workstream { name } } } }`,
+        { id: encodeGlobalId('Workstream', ws.id) },
+      );
+      expect(data.workstream.tasks).toHaveLength(size);
+      expect(data.workstream.tasks[size - 1].dependsOn.map((t: any) => t.specTaskId)).toEqual([`t${size - 3}`, `t${size - 2}`]);
+      counts[size] = statements.length;
+    }
+    console.log(`[query-cost] workstream tasks: statements by size ${JSON.stringify(counts)}`);
+    expect(counts[20]).toBe(counts[4]);
+  });
+});

@@ -111,8 +111,13 @@ export class WorkstreamService {
   }
 
   /** Its tasks in execution order: by level, then as the spec lists them. */
-  async tasks(workstreamId: string): Promise<Task[]> {
-    const tasks = await this.fork().find(TaskSchema, { workstreamId }, { orderBy: { id: 'asc' } });
+  tasks(workstreamId: string): Promise<Task[]> {
+    return this.tasksOf([workstreamId]);
+  }
+
+  /** The tasks of several workstreams in one query, each workstream's in execution order. */
+  async tasksOf(workstreamIds: readonly string[]): Promise<Task[]> {
+    const tasks = await this.fork().find(TaskSchema, { workstreamId: { $in: [...workstreamIds] } }, { orderBy: { id: 'asc' } });
     return tasks.sort((a, b) => (a.level ?? 0) - (b.level ?? 0));
   }
 
