@@ -121,9 +121,9 @@ describe('budgets', () => {
     expect(codes(step)).toEqual(['BUDGET_EXCEEDED']);
     const task = await server.gql(`mutation($r: ID!) { createTask(input: {kind: "more", runId: $r}) { task { id } } }`, { r: runId });
     expect(codes(task)).toEqual(['BUDGET_EXCEEDED']);
-    // The task it had queued fails, so no worker claims it; assigning it is refused the same way.
+    // The task it had queued is skipped with the run, so no worker claims it; assigning it is refused the same way.
     const pending = await ok(`query($t: ID!) { task(id: $t) { state error } }`, { t: createTask.task.id });
-    expect(pending.task.state).toBe('FAILED');
+    expect(pending.task.state).toBe('SKIPPED');
     expect(pending.task.error).toContain('exceeded');
     const { registerWorker } = await ok(`mutation { registerWorker(input: {type: EXECUTOR}) { worker { id } } }`);
     const claim = await ok(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["halt-me"]}) { task { id } } }`, { w: registerWorker.worker.id });
@@ -140,7 +140,7 @@ describe('budgets', () => {
       'TASK_CREATED',
       'BUDGET_THRESHOLD_CROSSED',
       'RUN_STATE_CHANGED',
-      'TASK_FAILED',
+      'TASK_SKIPPED',
       'BUDGET_THRESHOLD_CROSSED',
     ]);
   });

@@ -292,3 +292,14 @@ describe('routing', () => {
     expect((await ok(`{ tools { id circuitState } }`)).tools.find((t: any) => t.id === 'linter').circuitState).toBe('CLOSED');
   });
 });
+
+describe('a run that ends', () => {
+  it('skips its tasks that have not started, so no worker takes them', async () => {
+    const kind = unique('canceled');
+    const ws = await submit([taskSpec('a', [], { kind }), taskSpec('b', ['a'], { kind })]);
+    await ok(`mutation($r: ID!) { cancelRun(input: {id: $r, reason: "not needed"}) { run { state } } }`, { r: ws.run.id });
+    const tasks = (await ok(`query($id: ID!) { workstream(id: $id) { tasks { state } } }`, { id: ws.id })).workstream.tasks;
+    expect(tasks.map((t: any) => t.state)).toEqual(['SKIPPED', 'SKIPPED']);
+    expect(await claim(await worker(), [kind])).toBeNull();
+  });
+});

@@ -14,7 +14,7 @@ import {
   type CostRecord,
   type ResourceType,
 } from '../db/cost-entities.js';
-import { RunSchema, TaskSchema, type Run } from '../db/entities.js';
+import { RunSchema, type Run } from '../db/entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { haltRunForBudget, lockRun } from '../runs/run-service.js';
 import { formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
@@ -240,24 +240,14 @@ export class CostService {
     }
   }
 
-  /** Stops the runs a spent HALT budget covers; their pending tasks fail, since nothing may take them. */
+  /** Stops the runs a spent HALT budget covers (ending a run skips its pending tasks, so nothing takes them). */
   private async halt(scope: WriteScope, budget: Budget, run: Run | null, reason: string): Promise<void> {
     const runs =
       budget.scope === 'run'
         ? [run ?? (await lockRun(scope.em, budget.runId!))]
         : await scope.em.find(RunSchema, { projectId: budget.projectId!, state: { $in: ['pending', 'running'] } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (run && !runs.includes(run)) runs.push(run);
-    for (const target of runs) {
-      if (target.haltedByBudgetId) continue;
-      await haltRunForBudget(scope, target, budget.id, reason);
-      const pending = await scope.em.find(TaskSchema, { runId: target.id, state: 'pending' }, { orderBy: { id: 'asc' } });
-      for (const task of pending) {
-        task.state = 'failed';
-        task.endedAt = scope.now;
-        task.error = reason;
-        await recordForRun(scope, target.id, 'task_failed', { taskId: task.id, kind: task.kind, attempts: task.attempts, error: reason });
-      }
-    }
+    for (const target of runs) if (!target.haltedByBudgetId) await haltRunForBudget(scope, target, budget.id, reason);
   }
 
   private async target(em: EntityManager, input: SetBudgetInput): Promise<{ id: string; projectId: string | null }> {

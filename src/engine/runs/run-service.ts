@@ -9,6 +9,7 @@ import type { ContractRegistry } from '../contracts/registry.js';
 import {
   RunSchema,
   StepAttemptSchema,
+  TaskSchema,
   type Run,
   type RunEvent,
   type RunEventKind,
@@ -18,6 +19,7 @@ import {
   type StepState,
 } from '../db/entities.js';
 import { assertNotHalted } from '../costs/budget-guard.js';
+import { taskMachine } from '../workers/machines.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
 
@@ -242,8 +244,24 @@ export async function moveRunState(
   apply(run, scope);
   const kind: RunEventKind = to === 'running' ? 'run_started' : 'run_state_changed';
   recordRunEvent(scope, run, kind, { from, to, ...withoutNulls(payload) });
-  if (to !== 'running') await cancelOpenSteps(scope, run);
+  if (to !== 'running') {
+    await cancelOpenSteps(scope, run);
+    await skipWaitingTasks(scope, run, typeof payload.reason === 'string' ? payload.reason : null);
+  }
   announceState(scope, run);
+}
+
+/** A run that ends lets no new task start: its pending tasks are skipped (running ones still report). */
+async function skipWaitingTasks(scope: WriteScope, run: Run, reason: string | null): Promise<void> {
+  const waiting = await scope.em.find(TaskSchema, { runId: run.id, state: 'pending' }, { orderBy: { id: 'asc' } });
+  const why = `run ${run.state}${reason ? `: ${reason}` : ''}`;
+  for (const task of waiting) {
+    taskMachine.assert(task.state, 'skipped', task.id);
+    task.state = 'skipped';
+    task.endedAt = scope.now;
+    task.error = why;
+    recordRunEvent(scope, run, 'task_skipped', { taskId: task.id, kind: task.kind, reason: why });
+  }
 }
 
 /**
