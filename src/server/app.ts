@@ -14,6 +14,7 @@ import { createErrorMasker } from './errors.js';
 import { renderAuthenticatedGraphiQL } from './graphiql.js';
 import { handleHealth } from './health.js';
 import { startJobs, type JobIntervals, type Jobs } from './jobs.js';
+import { createMetrics } from './metrics.js';
 import { PersistedOperations, usePersistedOperationsOnly } from './persisted-operations.js';
 import { useMutationRateLimit } from './rate-limit.js';
 import { readBodyWithin } from './request-body.js';
@@ -73,6 +74,8 @@ function yogaLogger(logger: Logger) {
 
 export function buildApp({ engine, logger, limits, introspection, persistedOperationsFile, jobs: intervals }: AppOptions): App {
   const persisted = persistedOperationsFile ? new PersistedOperations(persistedOperationsFile) : null;
+  let wss: WebSocketServer | null = null;
+  const metrics = createMetrics(engine, () => wss);
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity'] }, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -92,6 +95,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
       useValidationPolicy({ limits, introspection }),
       useMutationRateLimit(engine, limits),
       useSubscriptionTokenGuard(engine),
+      metrics.plugin,
     ],
     // Rendered from the installed package: no CDN, works offline.
     renderGraphiQL: renderAuthenticatedGraphiQL,
@@ -106,7 +110,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
   const server = createServer((req, res) => {
     // While stopping, a connection whose last response is done is idle: close it now rather than at keep-alive timeout.
     res.once('close', () => stopping && setImmediate(() => server.closeIdleConnections()));
-    if (handleHealth(req, res, engine)) return;
+    if (handleHealth(req, res, engine) || metrics.handle(req, res)) return;
     withRequestId(() => {
       readBodyWithin(req, res, limits.maxBodyBytes).then(
         async (ok) => {
@@ -116,8 +120,9 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
       );
     });
   });
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
-  attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted });
+  const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
+  wss = sockets;
+  attachGraphqlWs({ wss: sockets, yoga, engine, logger, limits, persisted });
 
   let jobs: Jobs | null = null;
 
@@ -128,7 +133,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          jobs = startJobs(engine, logger, intervals);
+          jobs = startJobs(engine, logger, intervals, metrics);
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve(`http://${shownHost}:${address.port}`);
@@ -137,8 +142,8 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
     async stop() {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of wss.clients) socket.close(1001, 'server shutting down');
-      wss.close();
+      for (const socket of sockets.clients) socket.close(1001, 'server shutting down');
+      sockets.close();
       // Open subscriptions (SSE included) end, so their responses finish.
       engine.close();
       server.closeIdleConnections();

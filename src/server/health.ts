@@ -6,23 +6,33 @@ function reply(res: ServerResponse, status: number, body: object): void {
   res.end(JSON.stringify(body));
 }
 
+const ALIVE = new Set(['/health', '/healthz']);
+const READY = new Set(['/ready', '/readyz']);
+
 /**
- * GET /health: the process is up. GET /ready: it can also reach its
- * database. Returns false for any other request.
+ * GET /healthz (or /health): the process is up. GET /readyz (or /ready):
+ * it can also reach its database and every migration is applied. Returns
+ * false for any other request.
  */
 export function handleHealth(req: IncomingMessage, res: ServerResponse, engine: Engine): boolean {
-  const path = req.url?.split('?')[0];
-  if (req.method !== 'GET' || (path !== '/health' && path !== '/ready')) return false;
-  if (path === '/health') {
+  const path = req.url?.split('?')[0] ?? '';
+  if (req.method !== 'GET' || (!ALIVE.has(path) && !READY.has(path))) return false;
+  if (ALIVE.has(path)) {
     reply(res, 200, { status: 'ok' });
     return true;
   }
-  engine.orm.em
-    .fork()
-    .execute('select 1')
-    .then(
-      () => reply(res, 200, { status: 'ready' }),
-      (error: unknown) => reply(res, 503, { status: 'unavailable', reason: String(error) }),
-    );
+  readiness(engine).then(
+    (pending) =>
+      pending.length === 0
+        ? reply(res, 200, { status: 'ready' })
+        : reply(res, 503, { status: 'unavailable', reason: `migrations not applied: ${pending.join(', ')}` }),
+    (error: unknown) => reply(res, 503, { status: 'unavailable', reason: error instanceof Error ? error.message : String(error) }),
+  );
   return true;
+}
+
+/** The migrations not yet applied (empty when ready); throws when the database cannot be reached. */
+async function readiness(engine: Engine): Promise<string[]> {
+  await engine.orm.em.fork().execute('select 1');
+  return (await engine.orm.getMigrator().getPendingMigrations()).map((m) => m.name);
 }

@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from './metrics.js';
 
 export interface JobIntervals {
   /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
@@ -18,7 +19,7 @@ export interface Jobs {
  * (a slow pass is not overlapped by the next), and a failed pass is logged,
  * never thrown.
  */
-export function startJobs(engine: Engine, logger: Logger, intervals: JobIntervals): Jobs {
+export function startJobs(engine: Engine, logger: Logger, intervals: JobIntervals, metrics: Metrics): Jobs {
   const running = new Set<Promise<unknown>>();
   const every = (ms: number, name: string, pass: () => Promise<unknown>) => {
     if (ms <= 0) return null;
@@ -41,12 +42,15 @@ export function startJobs(engine: Engine, logger: Logger, intervals: JobInterval
     every(intervals.heartbeatFlushMs, 'heartbeat flush', () => engine.liveWorkers.flush()),
     every(intervals.reaperIntervalMs, 'stale-worker reaper', async () => {
       const { crashedWorkers, timedOutTasks } = await engine.reaper.reap();
+      metrics.countJob('crashed_worker', crashedWorkers.length);
+      metrics.countJob('timed_out_task', timedOutTasks.length);
       if (crashedWorkers.length > 0 || timedOutTasks.length > 0) {
         logger.warn('reaper acted', { crashedWorkers, timedOutTasks });
       }
     }),
     every(intervals.reaperIntervalMs, 'gate timeouts', async () => {
       const timedOutGates = await engine.gates.expireOverdue();
+      metrics.countJob('timed_out_gate', timedOutGates.length);
       if (timedOutGates.length > 0) logger.warn('gates timed out', { timedOutGates });
     }),
     every(intervals.reaperIntervalMs, 'routing retry', () => engine.routing.retryWaiting()),

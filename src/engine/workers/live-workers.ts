@@ -33,6 +33,8 @@ export class LiveWorkers {
   private readonly beats = new Map<string, Beat>();
   private readonly dirty = new Set<string>();
   private flushing: Promise<number> | null = null;
+  /** Heartbeats received since start (for the metrics' rate). */
+  received = 0;
 
   constructor(
     private readonly fork: () => EntityManager,
@@ -67,6 +69,7 @@ export class LiveWorkers {
   }
 
   beat(worker: Worker, at: Date, progress: number | null): void {
+    this.received += 1;
     this.beats.set(worker.id, { at, progress, staleAfter: new Date(at.getTime() + worker.timeoutSeconds * 1000) });
     this.dirty.add(worker.id);
   }
