@@ -1,16 +1,15 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import { DomainError } from '../engine/core/errors.js';
+import { loadConfig } from '../config.js';
 import { migrateDatabase, openDatabase } from '../engine/db/orm.js';
 import { createEngine } from '../engine/index.js';
 
-const USAGE = `usage:
-  npm run token -- create --name NAME --scopes read,operate[,worker,admin] [--expires-at 2027-01-01T00:00:00Z]
-  npm run token -- list
-  npm run token -- revoke ID`;
+export const TOKEN_USAGE = `usage:
+  uet-gateway token create --name NAME --scopes read,operate[,worker,admin] [--expires-at 2027-01-01T00:00:00Z]
+  uet-gateway token list
+  uet-gateway token revoke ID`;
 
-/** `npm run token`: manage API tokens on the configured database, for scripts and operators. */
-async function run(argv: string[]): Promise<void> {
+/** `uet-gateway token` (or `npm run token --`): manage API tokens on the configured database, for scripts and operators. */
+export async function tokenCommand(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -41,16 +40,11 @@ async function run(argv: string[]): Promise<void> {
       const token = await tokens.revoke(id);
       console.log(`revoked ${token.name} (${token.id})`);
     } else {
-      console.error(USAGE);
-      process.exitCode = 2;
+      console.error(TOKEN_USAGE);
+      return 2;
     }
+    return 0;
   } finally {
     await orm.close();
   }
 }
-
-run(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof DomainError;
-  console.error(known ? `error: ${(error as Error).message}` : error);
-  process.exit(1);
-});
