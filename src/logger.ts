@@ -1,20 +1,34 @@
+import { pino } from 'pino';
 import type { LogLevel } from './config.js';
-
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+import { currentRequestId } from './server/request-context.js';
 
 export type Logger = Record<LogLevel, (message: string, fields?: Record<string, unknown>) => void>;
 
-function describe(value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
-}
+/** Never written, wherever they appear in a log line's fields. */
+const REDACT = ['authorization', '*.authorization', 'token', '*.token', 'secret', '*.secret', 'connectionParams', '*.connectionParams', 'headers', '*.headers'];
 
-/** One JSON object a line on stderr, for people and log shippers alike. */
+/**
+ * JSON lines on stderr (pino): every line carries the request id of the
+ * HTTP request or WebSocket operation it belongs to, and fields that could
+ * hold a secret are redacted.
+ */
 export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const log = (at: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (RANK[at] < RANK[level]) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: at, message };
-    for (const [key, value] of Object.entries(fields)) entry[key] = describe(value);
-    write(JSON.stringify(entry) + '\n');
-  };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const log = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      messageKey: 'message',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId ? { requestId } : {};
+      },
+      serializers: { error: pino.stdSerializers.err },
+    },
+    { write },
+  );
+  const at = (level: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => log[level](fields, message);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
