@@ -10,8 +10,8 @@ export const ScopeEnum = builder.enumType('Scope', {
 export const ViewerRef = builder.objectRef<Identity>('Viewer').implement({
   description: 'The token this request was made with.',
   fields: (t) => ({
-    tokenName: t.exposeString('tokenName'),
-    scopes: t.field({ type: [ScopeEnum], resolve: (identity) => [...identity.scopes] }),
+    tokenName: t.exposeString('tokenName', { description: 'The name the token was created with (bootstrap-admin for the first-start token, UET_ADMIN_TOKEN for that environment secret).' }),
+    scopes: t.field({ type: [ScopeEnum], description: 'What the token may do; ADMIN holds every scope.', resolve: (identity) => [...identity.scopes] }),
   }),
 });
 
@@ -19,12 +19,16 @@ export const ApiTokenRef = builder.objectRef<ApiToken>('ApiToken').implement({
   description: 'An API token. Its secret is shown once, by createApiToken, and never stored.',
   authScopes: { admin: true },
   fields: (t) => ({
-    id: t.id({ resolve: (token) => encodeGlobalId('ApiToken', token.id) }),
-    name: t.exposeString('name'),
-    scopes: t.field({ type: [ScopeEnum], resolve: (token) => token.scopes }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Updated at most once a minute.' }),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
-    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    id: t.id({ description: 'Opaque id: pass it to revokeApiToken.', resolve: (token) => encodeGlobalId('ApiToken', token.id) }),
+    name: t.exposeString('name', { description: 'A label for people (e.g. "ci"); not unique and not secret.' }),
+    scopes: t.field({ type: [ScopeEnum], description: 'What requests made with it may do.', resolve: (token) => token.scopes }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a request last used it, updated at most once a minute; null if never used.',
+    }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'From this instant it is refused; null: it does not expire.' }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked (refused from then on); null while it is not.' }),
   }),
 });

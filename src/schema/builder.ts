@@ -43,6 +43,43 @@ export const builder = new SchemaBuilder<{
     // A refused mutation nulls only its own field, not the results of the
     // mutations before it in the same document (which have committed).
     relayMutationFieldOptions: { nullable: true },
+    // Descriptions of the types and fields the relay plugin generates.
+    mutationInputArgOptions: { description: "The mutation's arguments as one input object (see its type for each field)." },
+    pageInfoTypeOptions: { description: 'Where a page sits in its list, and the cursors to fetch the pages around it.' },
+    hasNextPageFieldOptions: {
+      description: 'Whether items follow this page in the list order: fetch them with first and after: endCursor.',
+    },
+    hasPreviousPageFieldOptions: {
+      description: 'Whether items precede this page in the list order: fetch them with last and before: startCursor (where the list pages backwards).',
+    },
+    startCursorFieldOptions: { description: "The first item's cursor; null when the page is empty." },
+    endCursorFieldOptions: { description: "The last item's cursor: pass it as `after` for the next page; null when the page is empty." },
+    pageInfoFieldOptions: { description: 'Whether more items precede or follow this page, and its first and last cursors.' },
+    edgesFieldOptions: { description: 'The items of this page in list order, each with its cursor.' },
+    nodeFieldOptions: { description: 'The item at this position of the list.' },
+    cursorFieldOptions: { description: 'Opaque position of this item: pass it as `after` (or `before`) to page on from it.' },
+    firstArgOptions: {
+      description: 'Page size walking forwards from `after` (or from the start): 20 when not given, at most 100 (more is BAD_USER_INPUT).',
+    },
+    afterArgOptions: { description: 'A cursor (an edge cursor or pageInfo.endCursor): the page starts right after that item.' },
+    lastArgOptions: {
+      description: 'Page size walking backwards from `before` (or from the end): 20 when not given, at most 100; not combined with first/after.',
+    },
+    beforeArgOptions: { description: 'A cursor (an edge cursor or pageInfo.startCursor): the page ends right before that item; use with last.' },
+    nodeTypeOptions: {
+      description: 'An object with an opaque global id that node(id:) and nodes(ids:) load, whatever its type.',
+    },
+    idFieldOptions: { description: 'Opaque global id: pass it to node(id:), or to any argument that takes an id of this type.' },
+    nodeQueryOptions: {
+      description:
+        'Loads any Node (run, step attempt, run event, worker, task, patch, ledger entry, test gate, cost record, workstream, ' +
+        'execution request) by its global id; null when none has that id.',
+      args: { id: { description: 'A global id; one that names no Node type is BAD_USER_INPUT.' } },
+    },
+    nodesQueryOptions: {
+      description: 'Loads several Nodes by their global ids, in the order given; null in place of each id that names nothing.',
+      args: { ids: { description: 'Global ids; one that names no Node type is BAD_USER_INPUT.' } },
+    },
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (globalID) => {
       const decoded = decodeGlobalId(globalID, 'id');
@@ -80,6 +117,16 @@ export function parseOptionalId(globalId: string | null | undefined, typename: s
   return globalId == null ? null : parseId(globalId, typename, field);
 }
 
-builder.queryType({ authScopes: { read: true } });
-builder.mutationType({ authScopes: { authenticated: true } });
-builder.subscriptionType({ authScopes: { read: true } });
+builder.queryType({
+  description: 'Reads. Every field needs a token with the read scope, except viewer (any valid token) and apiTokens (admin).',
+  authScopes: { read: true },
+});
+builder.mutationType({
+  description:
+    'Writes, each in one transaction: a refused mutation writes nothing and nulls only its own payload, not the results of the mutations before it.',
+  authScopes: { authenticated: true },
+});
+builder.subscriptionType({
+  description: 'Live streams over graphql-ws or Server-Sent Events, filtered on the server; every field needs the read scope.',
+  authScopes: { read: true },
+});
