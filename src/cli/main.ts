@@ -1,6 +1,7 @@
 import { ConfigError } from '../config.js';
 import { DomainError } from '../engine/core/errors.js';
 import { migrateCommand } from './migrate.js';
+import { SCHEMA_CHECK_USAGE, schemaCheckCommand } from './schema-check.js';
 import { SEED_USAGE, seedCommand } from './seed.js';
 import { SIMULATE_USAGE, simulateCommand } from './simulate.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
@@ -15,11 +16,13 @@ commands:
   token ...             create, list or revoke API tokens
   seed --demo           fill the database with a realistic demo (runs, patches, gates, costs, workers, a workstream)
   simulate ...          run simulated workers against a running gateway
+  schema:check ...      report breaking changes against the last released schema
   help                  this text
 
 ${TOKEN_USAGE}
 ${SEED_USAGE}
 ${SIMULATE_USAGE}
+${SCHEMA_CHECK_USAGE}
 
 exit codes: 0 done, 1 failed, 2 wrong usage`;
 
@@ -39,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return seedCommand(rest);
     case 'simulate':
       return simulateCommand(rest);
+    case 'schema:check':
+      return schemaCheckCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -65,9 +65,9 @@ async function seedRuns(engine: Engine, count: number, step: (label: string) => 
       await engine.runs.startRun(run.id);
       const gate = await engine.gates.create({ name: 'unit tests', type: 'unit_tests', runId: run.id, criteria: { maxFailures: 0, minCoverage: 70 } });
       for (let s = 0; s < 3; s++) {
-        const stepRow = await engine.runs.startStep({ runId: run.id, toolId: ['aider', 'claude_code', 'pytest'][s], inputPrompt: 'demo prompt' });
-        await engine.runs.completeStep({ id: stepRow.id, state: s === 2 && ending === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
-        await engine.costs.record({
+        const stepRow = await engine.runs.startStep(admin, { runId: run.id, toolId: ['aider', 'claude_code', 'pytest'][s], inputPrompt: 'demo prompt' });
+        await engine.runs.completeStep(admin, { id: stepRow.id, state: s === 2 && ending === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
+        await engine.costs.record(admin, {
           runId: run.id,
           resourceType: 'api_call',
           currency: 'USD',
@@ -75,13 +75,13 @@ async function seedRuns(engine: Engine, count: number, step: (label: string) => 
           metadata: { model: s === 1 ? 'claude-sonnet' : 'gpt-4o', tokensInput: 1_500 + i, tokensOutput: 500 + s },
         });
       }
-      const { entry } = await engine.patches.create({ projectId, runId: run.id, targetRepo: `git@example.test:${projectId}.git`, diffText: DIFF('src/app.ts', i), summary: `demo change #${i + 1}` });
+      const { entry } = await engine.patches.create(admin, { projectId, runId: run.id, targetRepo: `git@example.test:${projectId}.git`, diffText: DIFF('src/app.ts', i), summary: `demo change #${i + 1}` });
       await engine.patches.validate(entry.id);
       await engine.patches.queue(entry.id);
-      await engine.patches.recordApply({ ledgerId: entry.id, success: true, appliedFiles: ['src/app.ts'] });
-      await engine.gates.start(gate.id, 'npm test');
+      await engine.patches.recordApply(admin, { ledgerId: entry.id, success: true, appliedFiles: ['src/app.ts'] });
+      await engine.gates.start(admin, gate.id, 'npm test');
       const failing = ending === 'failed';
-      await engine.gates.complete({
+      await engine.gates.complete(admin, {
         id: gate.id,
         exitCode: 0,
         results: { totalTests: 120, passedTests: failing ? 117 : 120, failedTests: failing ? 3 : 0, skippedTests: 0, coveragePercent: 82.5 },

@@ -8,12 +8,12 @@ import { RunEventConnection, RunEventKindEnum, RunEventRef } from '../schema/run
 builder.queryField('runEvents', (t) =>
   t.field({
     type: RunEventConnection,
-    description: "A run's event log in order.",
+    description: "A run's event log in log order (oldest first), paged forwards only. NOT_FOUND for an unknown run.",
     args: {
-      runId: t.arg.id({ required: true }),
-      after: t.arg.string(),
-      first: t.arg.int(),
-      kinds: t.arg({ type: [RunEventKindEnum] }),
+      runId: t.arg.id({ required: true, description: "The run's global id (Run.id)." }),
+      after: t.arg.string({ description: "An event's cursor (RunEvent.cursor or an edge cursor): the page starts right after it." }),
+      first: t.arg.int({ description: 'Page size: 20 when not given, at most 100 (more is BAD_USER_INPUT).' }),
+      kinds: t.arg({ type: [RunEventKindEnum], description: 'Only events of these kinds; every kind when omitted or empty.' }),
     },
     resolve: (_, args, ctx) =>
       ctx.engine.queries.eventsPage(
@@ -26,19 +26,27 @@ builder.queryField('runEvents', (t) =>
 builder.relayMutationField(
   'addRunNote',
   {
+    description: 'The run to annotate and the note.',
     inputFields: (t) => ({
-      runId: t.id({ required: true }),
-      message: t.string({ required: true }),
-      payload: t.field({ type: 'JSON', description: 'A JSON object stored with the note.' }),
+      runId: t.id({ required: true, description: "The run's global id (Run.id); any state, final ones included." }),
+      message: t.string({ required: true, description: 'The note, 1 to 1,000,000 characters; it goes into the payload as message.' }),
+      payload: t.field({
+        type: 'JSON',
+        description: 'A JSON object stored with the note (a message key in it is replaced by message); anything else is BAD_USER_INPUT.',
+      }),
     }),
   },
   {
     authScopes: OPERATE,
+    description: "Appends a NOTE event to a run's log, whatever its state. NOT_FOUND for an unknown run. Needs OPERATE.",
     resolve: async (_, { input }, ctx) => ({
       event: await ctx.engine.runs.addRunNote({ ...input, runId: parseId(input.runId, 'Run', 'runId') }),
     }),
   },
-  { outputFields: (t) => ({ event: t.field({ type: RunEventRef, resolve: (p) => p.event }) }) },
+  {
+    description: 'What addRunNote returns.',
+    outputFields: (t) => ({ event: t.field({ type: RunEventRef, description: 'The NOTE event appended.', resolve: (p) => p.event }) }),
+  },
 );
 
 builder.subscriptionField('runEvents', (t) =>
@@ -46,8 +54,15 @@ builder.subscriptionField('runEvents', (t) =>
     type: RunEventRef,
     description:
       "Run events as they are appended, of one run or of all. With `after` (an event's cursor) it first replays " +
-      'every stored event after it, then continues live, without gap or duplicate.',
-    args: { runId: t.arg.id(), after: t.arg.string(), kinds: t.arg({ type: [RunEventKindEnum] }) },
+      'every stored event after it, then continues live, without gap or duplicate. A subscriber 10,000 events behind is ended ' +
+      'with SLOW_CONSUMER; resubscribe with the last cursor it got.',
+    args: {
+      runId: t.arg.id({ description: "Only this run's events (its global id); NOT_FOUND for an unknown run. Every run's when omitted." }),
+      after: t.arg.string({
+        description: "An event's cursor (RunEvent.cursor, of any run): replay every later event first. Live events only when omitted.",
+      }),
+      kinds: t.arg({ type: [RunEventKindEnum], description: 'Only events of these kinds; every kind when omitted or empty.' }),
+    },
     subscribe: async (_, args, ctx) => {
       const runId = parseOptionalId(args.runId, 'Run', 'runId');
       const after = args.after != null ? decodeEventCursor(args.after, 'after') : null;

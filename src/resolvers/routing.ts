@@ -19,54 +19,74 @@ builder.queryFields((t) => ({
   }),
   routeTask: t.field({
     type: RouteDecisionRef,
-    description: 'Which tool a task would be routed to now, and why (changes nothing). No candidate: NO_ROUTE, saying what was tried.',
+    description:
+      'Which tool a task would be routed to now, and why; changes nothing (round_robin is not advanced, no trial call is taken). ' +
+      'NO_ROUTE when no router configuration is set or no candidate is eligible, naming what was tried.',
     args: {
-      taskKind: t.arg.string({ required: true }),
-      riskTier: t.arg({ type: RiskLevelEnum }),
-      complexity: t.arg({ type: RiskLevelEnum }),
-      domain: t.arg.string(),
+      taskKind: t.arg.string({ required: true, description: 'The task kind to route; blank or over 200 characters is BAD_USER_INPUT.' }),
+      riskTier: t.arg({ type: RiskLevelEnum, description: "The task's risk tier; a rule whose match names risk tiers never matches without one." }),
+      complexity: t.arg({ type: RiskLevelEnum, description: "The task's complexity; a rule whose match names a complexity matches only that level." }),
+      domain: t.arg.string({
+        description: 'The task\'s domain; without a matching rule, only tools listing it (or listing no domains) are taken. Not used by rules.',
+      }),
     },
     resolve: (_, args, ctx) => ctx.engine.routing.explain(args),
   }),
-  tools: t.field({ type: [ToolRef], description: 'The tools of the router configuration in force.', resolve: (_, __, ctx) => ctx.engine.routing.tools() }),
+  tools: t.field({ type: [ToolRef], description: 'The tools of the router configuration in force, with their breakers and measurements; empty before the first setRouterConfig.', resolve: (_, __, ctx) => ctx.engine.routing.tools() }),
   executionRequest: t.field({
     type: ExecutionRequestRef,
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One execution request by its id; null when none has it.',
+    args: { id: t.arg.id({ required: true, description: 'An ExecutionRequest id; an id of another type is BAD_USER_INPUT.' }) },
     resolve: (_, args, ctx) => ctx.loaders.executionRequest.load(parseId(args.id, 'ExecutionRequest', 'id')),
   }),
   executionRequests: t.connection(
     {
       type: ExecutionRequestRef,
-      description: 'Execution requests, newest first.',
-      args: { filter: t.arg({ type: ExecutionRequestFilterInput }) },
+      description: 'Execution requests (one per leased attempt of a workstream task), newest first.',
+      args: { filter: t.arg({ type: ExecutionRequestFilterInput, description: 'Only the requests that match it; all of them when omitted.' }) },
       resolve: (_, { filter, ...page }, ctx) =>
         ctx.engine.executionRequests.list({ ...filter, runId: parseOptionalId(filter?.runId, 'Run', 'filter.runId') }, page),
     },
     {
       name: 'ExecutionRequestConnection',
-      fields: (c) => ({ totalCount: c.int({ resolve: (conn) => conn.totalCount() }) }),
+      description: 'A page of execution requests, newest first.',
+      fields: (c) => ({
+        totalCount: c.int({ description: 'How many execution requests match the filter, over all pages.', resolve: (conn) => conn.totalCount() }),
+      }),
     },
-    { name: 'ExecutionRequestEdge' },
+    { name: 'ExecutionRequestEdge', description: 'An execution request in a page, with its cursor.' },
   ),
 }));
 
 builder.relayMutationField(
   'setRouterConfig',
-  { inputFields: (t) => ({ config: t.field({ type: 'JSON', required: true, description: 'A router_config document.' }) }) },
+  {
+    description: 'The router configuration to put in force.',
+    inputFields: (t) => ({
+      config: t.field({ type: 'JSON', required: true, description: 'A router_config document: apps (the tools), routing.rules and defaults.' }),
+    }),
+  },
   {
     authScopes: ADMIN,
-    description: 'Validates (router_config, and that every rule names known tools) and puts a router configuration in force.',
+    description:
+      'Puts a new router configuration in force, replacing the previous one for all later routing, and routes again the tasks that were waiting for a tool. ' +
+      'BAD_USER_INPUT when the document breaks the router_config contract, a rule names an unknown tool, or rule ids repeat or use "*". Needs ADMIN.',
     resolve: async (_, { input }, ctx) => ({ routerConfig: await ctx.engine.routing.setConfig(input.config) }),
   },
-  { outputFields: (t) => ({ routerConfig: t.field({ type: RouterConfigRef, resolve: (p) => p.routerConfig }) }) },
+  {
+    description: 'What setRouterConfig returns.',
+    outputFields: (t) => ({ routerConfig: t.field({ type: RouterConfigRef, description: 'The configuration now in force.', resolve: (p) => p.routerConfig }) }),
+  },
 );
 
 builder.subscriptionField('toolCircuitChanged', (t) =>
   t.field({
     type: ToolCircuitChangeRef,
-    description: "A tool's circuit breaker changing state (it opens after repeated failures, half-opens after its recovery timeout, closes on a success).",
-    args: { toolId: t.arg.string() },
+    description:
+      "A tool's circuit breaker changing state as an attempt on it ends: CLOSED to OPEN after 5 failures in a row, HALF_OPEN to OPEN or CLOSED on a trial's outcome. " +
+      'The move from OPEN to HALF_OPEN happens as the 60-second recovery timeout passes and is not announced (Query.tools shows it).',
+    args: { toolId: t.arg.string({ description: "Only this tool's changes; every tool's when omitted." }) },
     subscribe: (_, args, ctx) => ctx.engine.routing.circuitChanges(args.toolId ?? null),
     resolve: (change) => change,
   }),

@@ -4,9 +4,11 @@ import type { GatewayContext } from '../schema/context.js';
 /** Scope sets shared by root fields (a field lists any one of them: `$any` is the default). */
 export const OPERATE = { operate: true } as const;
 /**
- * Calls an operator and a worker token may both make: step reports (later
- * patches, gate results, costs), and steering a worker, which a worker token
- * may do only for the workers it registered.
+ * Calls an operator and a worker token may both make: reports (steps,
+ * patches, gate results, costs), which a worker token may make only on a
+ * run one of its workers holds or held a task of, and steering a worker,
+ * which a worker token may do only for the workers it registered. Both pass
+ * `workerActor(ctx, true)` to the engine, which checks.
  */
 export const REPORT = { operate: true, worker: true } as const;
 /** What a worker does for itself (register, heartbeat, claim, complete); only for workers its token registered. */
@@ -15,7 +17,7 @@ export const ADMIN = { admin: true } as const;
 
 /**
  * The caller as the engine's worker checks see it. `fleet`: the field lets
- * an operator act on any worker; admin always may.
+ * an operator act on any worker (and report on any run); admin always may.
  */
 export function workerActor(ctx: GatewayContext, fleet: boolean): WorkerActor {
   const identity = ctx.identity!;

@@ -19,14 +19,15 @@ builder.queryFields((t) => ({
   worker: t.field({
     type: WorkerRef,
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description: 'Loads one worker by its id; null when none has that id.',
+    args: { id: t.arg.id({ required: true, description: 'A Worker global id (an id of another type is BAD_USER_INPUT).' }) },
     resolve: (_, args, ctx) => ctx.loaders.worker.load(parseId(args.id, 'Worker', 'id')),
   }),
   workers: t.connection(
     {
       type: WorkerRef,
-      description: 'Workers, newest first.',
-      args: { filter: t.arg({ type: WorkerFilterInput }) },
+      description: 'Workers, newest registered first, in any state (STOPPED and CRASHED ones included).',
+      args: { filter: t.arg({ type: WorkerFilterInput, description: 'Only workers matching it; every worker when not given.' }) },
       resolve: async (_, { filter, ...page }, ctx) => {
         const result = await ctx.engine.workerQueries.listWorkers(filter ?? {}, page);
         for (const { node } of result.edges) ctx.loaders.worker.prime(node.id, node);
@@ -35,21 +36,28 @@ builder.queryFields((t) => ({
     },
     {
       name: 'WorkerConnection',
-      fields: (c) => ({ totalCount: c.int({ description: 'Workers matching the filter.', resolve: (conn) => conn.totalCount() }) }),
+      description: 'A page of workers, newest registered first.',
+      fields: (c) => ({ totalCount: c.int({ description: 'Workers matching the filter, on every page.', resolve: (conn) => conn.totalCount() }) }),
     },
-    { name: 'WorkerEdge' },
+    { name: 'WorkerEdge', description: 'A worker and its cursor.' },
   ),
   staleWorkers: t.field({
     type: [WorkerRef],
     description:
-      'Live workers (idle, busy, paused) silent for longer than `timeoutSeconds`, or than their own timeout when it is not given; ' +
-      `the longest silent first, at most \`first\` (default and maximum ${MAX_PAGE_SIZE}). Page through all with workers(filter: {stale: true}).`,
-    args: { timeoutSeconds: t.arg.int(), first: t.arg.int() },
+      'Live workers (IDLE, BUSY, PAUSED) silent for longer than `timeoutSeconds` (longest silent first), or past their own timeout when it is not given ' +
+      `(most overdue first); at most \`first\` (default and maximum ${MAX_PAGE_SIZE}). Page through all with workers(filter: {stale: true}).`,
+    args: {
+      timeoutSeconds: t.arg.int({
+        description:
+          "Count a worker stale after this many seconds (0 or more) without a heartbeat, or since registering before its first; each worker's config.timeoutSeconds when not given.",
+      }),
+      first: t.arg.int({ description: `How many to return at most, 0..${MAX_PAGE_SIZE}; ${MAX_PAGE_SIZE} when not given.` }),
+    },
     resolve: (_, args, ctx) => ctx.engine.workerQueries.staleWorkers(args.timeoutSeconds ?? null, args.first ?? MAX_PAGE_SIZE),
   }),
   workerSummary: t.field({
     type: WorkerSummaryRef,
-    description: 'The fleet at a glance: counts by state and type, and how many are stale.',
+    description: 'The fleet at a glance: counts of all registered workers by state and by type, and how many are stale.',
     resolve: (_, __, ctx) => ctx.engine.workerQueries.summary(),
   }),
 }));
@@ -57,80 +65,132 @@ builder.queryFields((t) => ({
 builder.relayMutationField(
   'registerWorker',
   {
+    description: 'What a worker declares about itself when it registers.',
     inputFields: (t) => ({
-      type: t.field({ type: WorkerTypeEnum, required: true }),
-      config: t.field({ type: WorkerConfigInput }),
-      metadata: t.field({ type: 'JSON', description: 'A JSON object.' }),
-      tools: t.stringList({ description: 'The tools it can run (router configuration app ids); none: any tool.' }),
+      type: t.field({ type: WorkerTypeEnum, required: true, description: 'The role it declares.' }),
+      config: t.field({ type: WorkerConfigInput, description: 'Its parallelism and heartbeat settings; the defaults when not given.' }),
+      metadata: t.field({ type: 'JSON', description: 'A JSON object kept as Worker.metadata ({} when not given).' }),
+      tools: t.stringList({
+        description: 'The tools it can run (router configuration app ids, non-empty, duplicates dropped); none: any tool.',
+      }),
     }),
   },
   {
     authScopes: WORKER,
-    description: 'Registers a worker, IDLE. Only the token that registers it may act for it with the WORKER scope.',
+    description:
+      'Registers a worker, IDLE, and announces it on workerStateChanged. Needs the worker scope; with that scope only the registering token may act for it. ' +
+      'Errors: BAD_USER_INPUT (a config value out of range, metadata not an object, an empty tool), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) => ({ worker: await ctx.engine.workers.register(workerActor(ctx, false), input) }),
   },
-  { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+  {
+    description: 'The worker just registered.',
+    outputFields: (t) => ({
+      worker: t.field({ type: WorkerRef, description: 'The new worker, IDLE: pass its id to heartbeat, claimTask and completeTask.', resolve: (p) => p.worker }),
+    }),
+  },
 );
 
 builder.relayMutationField(
   'heartbeat',
   {
+    description: 'A liveness signal from a worker.',
     inputFields: (t) => ({
-      workerId: t.id({ required: true }),
-      progress: t.float({ description: 'Progress of its current task, 0..100.' }),
+      workerId: t.id({ required: true, description: 'The worker sending it (a Worker id); this token must have registered it.' }),
+      progress: t.float({ description: 'Progress of its current task, 0..100; none reported when not given.' }),
     }),
   },
   {
     authScopes: WORKER,
-    description: 'Refreshes lastHeartbeat (refused for a stopped or crashed worker). Has its own, higher rate limit.',
+    description:
+      "Refreshes the worker's lastHeartbeat and progress, putting off its staleness by config.timeoutSeconds, and announces it on workerHeartbeats. " +
+      'Errors: NOT_FOUND, FORBIDDEN (not registered by this token), INVALID_TRANSITION (STOPPED or CRASHED), BAD_USER_INPUT (progress outside 0..100), RATE_LIMITED (its own, higher budget).',
     resolve: async (_, { input }, ctx) => ({
       worker: await ctx.engine.workers.heartbeat(workerActor(ctx, false), { ...input, workerId: parseId(input.workerId, 'Worker', 'workerId') }),
     }),
   },
-  { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+  {
+    description: 'The worker that sent the heartbeat.',
+    outputFields: (t) => ({ worker: t.field({ type: WorkerRef, description: 'The worker, with the new lastHeartbeat.', resolve: (p) => p.worker }) }),
+  },
 );
 
-/** pauseWorker, resumeWorker, shutdownWorker: input {id}, payload {worker}. */
-function steeringMutation(name: string, description: string, act: (ctx: GatewayContext, actor: WorkerActor, id: string) => Promise<Worker>) {
+/** Who may steer a worker, and the errors every steering mutation shares (appended to their descriptions). */
+const STEERING_ACCESS =
+  'An operate token may steer any worker, a worker token only those it registered. Errors: NOT_FOUND, FORBIDDEN, RATE_LIMITED,';
+
+/** pauseWorker, resumeWorker, shutdownWorker: input {id}, payload {worker}; `verb` and `after` word their input and payload. */
+function steeringMutation(
+  name: string,
+  description: string,
+  verb: string,
+  after: string,
+  act: (ctx: GatewayContext, actor: WorkerActor, id: string) => Promise<Worker>,
+) {
   builder.relayMutationField(
     name,
-    { inputFields: (t) => ({ id: t.id({ required: true }) }) },
+    {
+      description: `Which worker to ${verb}.`,
+      inputFields: (t) => ({ id: t.id({ required: true, description: `The worker to ${verb} (a Worker id).` }) }),
+    },
     {
       authScopes: REPORT,
       description,
       resolve: async (_, { input }, ctx) => ({ worker: await act(ctx, workerActor(ctx, true), parseId(input.id, 'Worker', 'id')) }),
     },
-    { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+    {
+      description: `The worker after ${name}.`,
+      outputFields: (t) => ({ worker: t.field({ type: WorkerRef, description: `The worker, now ${after}.`, resolve: (p) => p.worker }) }),
+    },
   );
 }
 
-steeringMutation('pauseWorker', 'IDLE or BUSY -> PAUSED. Tasks it holds go back to the queue without counting an attempt.', (ctx, actor, id) =>
-  ctx.engine.workers.pause(actor, id),
+steeringMutation(
+  'pauseWorker',
+  'IDLE or BUSY -> PAUSED: it takes no task until resumed, and the tasks it holds go back to the queue without counting an attempt. ' +
+    `${STEERING_ACCESS} INVALID_TRANSITION (not IDLE or BUSY).`,
+  'pause',
+  'PAUSED',
+  (ctx, actor, id) => ctx.engine.workers.pause(actor, id),
 );
-steeringMutation('resumeWorker', 'PAUSED -> IDLE.', (ctx, actor, id) => ctx.engine.workers.resume(actor, id));
+steeringMutation(
+  'resumeWorker',
+  `PAUSED -> IDLE: it may take tasks again. ${STEERING_ACCESS} INVALID_TRANSITION (not PAUSED).`,
+  'resume',
+  'IDLE',
+  (ctx, actor, id) => ctx.engine.workers.resume(actor, id),
+);
 steeringMutation(
   'shutdownWorker',
-  'Stops the worker for good (STOPPED, stoppedAt set); tasks it holds go back to the queue without counting an attempt.',
+  'Stops the worker for good (STOPPED, stoppedAt set); the tasks it holds go back to the queue without counting an attempt. ' +
+    `${STEERING_ACCESS} INVALID_TRANSITION (already STOPPED or CRASHED).`,
+  'shut down',
+  'STOPPED',
   (ctx, actor, id) => ctx.engine.workers.shutdown(actor, id),
 );
 
 builder.relayMutationField(
   'crashWorker',
   {
+    description: 'Which worker crashed, and why.',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
-      errorMessage: t.string({ required: true }),
-      stackTrace: t.string(),
+      id: t.id({ required: true, description: 'The worker that crashed (a Worker id).' }),
+      errorMessage: t.string({ required: true, description: 'What went wrong (non-empty); kept as crashInfo.errorMessage and the state change reason.' }),
+      stackTrace: t.string({ description: 'A stack trace, kept as crashInfo.stackTrace.' }),
     }),
   },
   {
     authScopes: REPORT,
-    description: 'Records a crash (CRASHED, crashInfo set); tasks it held count the attempt and go back to the queue, or fail when none are left.',
+    description:
+      'Records a crash (CRASHED, crashInfo set); the tasks it held count a failed attempt and go back to the queue, or fail for good when none are left. ' +
+      `${STEERING_ACCESS} BAD_USER_INPUT (empty errorMessage), INVALID_TRANSITION (already STOPPED or CRASHED).`,
     resolve: async (_, { input }, ctx) => ({
       worker: await ctx.engine.workers.crash(workerActor(ctx, true), { ...input, id: parseId(input.id, 'Worker', 'id') }),
     }),
   },
-  { outputFields: (t) => ({ worker: t.field({ type: WorkerRef, resolve: (p) => p.worker }) }) },
+  {
+    description: 'The worker after crashWorker.',
+    outputFields: (t) => ({ worker: t.field({ type: WorkerRef, description: 'The worker, now CRASHED.', resolve: (p) => p.worker }) }),
+  },
 );
 
 builder.subscriptionField('workerHeartbeats', (t) =>

@@ -7,40 +7,55 @@ builder.queryFields((t) => ({
   workstream: t.field({
     type: WorkstreamRef,
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One workstream by its id; null when none has it.',
+    args: { id: t.arg.id({ required: true, description: 'A Workstream id (not the spec\'s workstream_id); an id of another type is BAD_USER_INPUT.' }) },
     resolve: (_, args, ctx) => ctx.loaders.workstream.load(parseId(args.id, 'Workstream', 'id')),
   }),
   runProgress: t.field({
     type: ProgressSnapshotRef,
-    args: { runId: t.arg.id({ required: true }) },
+    description: "Where a run's tasks stand now: counts by state, completion percent and time estimates. NOT_FOUND for an unknown run.",
+    args: { runId: t.arg.id({ required: true, description: 'A Run id; an id of another type is BAD_USER_INPUT.' }) },
     resolve: (_, args, ctx) => ctx.engine.progress.snapshot(parseId(args.runId, 'Run', 'runId')),
   }),
   runMetrics: t.field({
     type: RunMetricsRef,
-    args: { runId: t.arg.id({ required: true }) },
+    description: "A run's step and event counts and its timing. NOT_FOUND for an unknown run.",
+    args: { runId: t.arg.id({ required: true, description: 'A Run id; an id of another type is BAD_USER_INPUT.' }) },
     resolve: (_, args, ctx) => ctx.engine.progress.metrics(parseId(args.runId, 'Run', 'runId')),
   }),
-  runSummary: t.field({ type: RunSummaryRef, resolve: (_, __, ctx) => ctx.engine.progress.summary() }),
+  runSummary: t.field({
+    type: RunSummaryRef,
+    description: 'Every run and step attempt counted by state, and how many runs are active.',
+    resolve: (_, __, ctx) => ctx.engine.progress.summary(),
+  }),
 }));
 
 builder.relayMutationField(
   'submitWorkstream',
-  { inputFields: (t) => ({ spec: t.field({ type: 'JSON', required: true, description: 'A workstream_spec document (its tasks are task_specs).' }) }) },
+  {
+    description: 'The workstream to submit.',
+    inputFields: (t) => ({ spec: t.field({ type: 'JSON', required: true, description: 'A workstream_spec document (its tasks are task_specs).' }) }),
+  },
   {
     authScopes: OPERATE,
     description:
-      'Validates the spec, orders its tasks along depends_on (a cycle or a missing dependency is BAD_USER_INPUT naming it), ' +
-      'and creates its run and tasks; each task becomes claimable once its dependencies completed.',
+      'Validates the spec, orders its tasks along depends_on, and creates a new workstream with its PENDING run and tasks; each task becomes claimable ' +
+      'once its dependencies completed. BAD_USER_INPUT for a contract violation, a repeated task_id, a missing dependency or a cycle (named). Needs OPERATE.',
     resolve: async (_, { input }, ctx) => ({ workstream: await ctx.engine.workstreams.submit(input.spec) }),
   },
-  { outputFields: (t) => ({ workstream: t.field({ type: WorkstreamRef, resolve: (p) => p.workstream }) }) },
+  {
+    description: 'What submitWorkstream returns.',
+    outputFields: (t) => ({ workstream: t.field({ type: WorkstreamRef, description: 'The workstream created, with its run and tasks.', resolve: (p) => p.workstream }) }),
+  },
 );
 
 builder.subscriptionField('runProgress', (t) =>
   t.field({
     type: ProgressSnapshotRef,
-    description: "A progress snapshot each time one of the run's tasks (or the run) changes.",
-    args: { runId: t.arg.id({ required: true }) },
+    description:
+      "A progress snapshot each time one of the run's tasks (or the run itself) changes; nothing before the first change, so query runProgress for the start. " +
+      'NOT_FOUND for an unknown run.',
+    args: { runId: t.arg.id({ required: true, description: 'A Run id; an id of another type is BAD_USER_INPUT.' }) },
     subscribe: async (_, args, ctx) => {
       const runId = parseId(args.runId, 'Run', 'runId');
       await ctx.engine.progress.snapshot(runId);

@@ -3,8 +3,24 @@ import type { ApiToken } from '../engine/db/entities.js';
 import { builder, encodeGlobalId } from './builder.js';
 
 export const ScopeEnum = builder.enumType('Scope', {
-  description: 'READ: queries and subscriptions. OPERATE: run and step mutations. WORKER: worker reports. ADMIN: everything.',
-  values: { READ: { value: 'read' }, OPERATE: { value: 'operate' }, WORKER: { value: 'worker' }, ADMIN: { value: 'admin' } } as const,
+  description:
+    'What a token may do. Each root field names the scopes it accepts; scopes do not include one another except ADMIN, ' +
+    'which holds them all (an OPERATE-only token cannot query). A call whose token lacks the scope is FORBIDDEN.',
+  values: {
+    READ: { value: 'read', description: 'Every query and subscription (apiTokens excepted).' },
+    OPERATE: {
+      value: 'operate',
+      description:
+        'Operator writes: runs, steps and notes, tasks and workstreams, patch ledger moves, test gates, costs, and steering any worker.',
+    },
+    WORKER: {
+      value: 'worker',
+      description:
+        "A worker's own calls: registerWorker, then heartbeat, claim and complete tasks for the workers this token registered; " +
+        'also its reports (steps, patches, gate results, costs).',
+    },
+    ADMIN: { value: 'admin', description: 'Every scope, plus API tokens, patch policies, budgets and the router configuration.' },
+  } as const,
 });
 
 export const ViewerRef = builder.objectRef<Identity>('Viewer').implement({

@@ -19,14 +19,17 @@ export const RunStateEnum = builder.enumType('RunState', {
 
 export const RunCompletionStateEnum = builder.enumType('RunCompletionState', {
   description: 'The states completeRun can end a running run in.',
-  values: { SUCCEEDED: { value: 'succeeded' }, FAILED: { value: 'failed' } } as const,
+  values: {
+    SUCCEEDED: { value: 'succeeded', description: 'The run did what it was for.' },
+    FAILED: { value: 'failed', description: 'The run failed; quarantineRun can still set it aside afterwards.' },
+  } as const,
 });
 
 export const StepStateEnum = builder.enumType('StepState', {
   description: "A step attempt's state: RUNNING until completeStep (or the end of its run) moves it to SUCCEEDED, FAILED or CANCELED, all final.",
   values: {
-    RUNNING: { value: 'running' },
-    SUCCEEDED: { value: 'succeeded' },
+    RUNNING: { value: 'running', description: 'Started by startStep and not ended yet.' },
+    SUCCEEDED: { value: 'succeeded', description: 'Ended well, as completeStep reported; logged as TOOL_CALL_COMPLETED.' },
     FAILED: { value: 'failed', description: 'Ended in failure; logged as TOOL_CALL_ERROR, which counts in the run\'s errors.' },
     CANCELED: { value: 'canceled', description: 'Canceled by completeStep, or because its run ended while it was running.' },
   } as const,
@@ -34,20 +37,25 @@ export const StepStateEnum = builder.enumType('StepState', {
 
 export const StepCompletionStateEnum = builder.enumType('StepCompletionState', {
   description: 'The states completeStep can end a running step in.',
-  values: { SUCCEEDED: { value: 'succeeded' }, FAILED: { value: 'failed' }, CANCELED: { value: 'canceled' } } as const,
+  values: {
+    SUCCEEDED: { value: 'succeeded', description: 'The tool call did its job; appends TOOL_CALL_COMPLETED.' },
+    FAILED: { value: 'failed', description: "The tool call failed; appends TOOL_CALL_ERROR, which counts in the run's errors." },
+    CANCELED: { value: 'canceled', description: 'The tool call was abandoned; appends TOOL_CALL_COMPLETED.' },
+  } as const,
 });
 
 /** What each kind of run event records (shown on the enum's values). */
 const RUN_EVENT_KIND_DESCRIPTIONS: Record<RunEventKind, string> = {
   run_created: 'The run was created, PENDING; payload {state, origin}.',
-  run_started: 'PENDING -> RUNNING; payload {from, to}.',
+  run_started: 'PENDING -> RUNNING; payload {from, to}, plus reason when the first task claim of its workstream started it.',
   run_state_changed: 'Any other run state change; payload {from, to} and what came with it (reason, exitCode, errorMessage, budgetId).',
   tool_call_started: 'A step attempt started; payload {sequence, toolId}.',
   tool_call_completed: 'A step attempt ended SUCCEEDED or CANCELED; payload {sequence, state, exitCode?, errorLog?, reason?}.',
   tool_call_error: "A step attempt ended FAILED; counted in the run's errors.",
   patch_created: 'A patch of the run was recorded (ledger entry CREATED); payload {ledgerId, patchId, files (how many)}.',
   patch_validated: 'A ledger entry passed validation: CREATED -> VALIDATED.',
-  patch_apply_started: "In the run_event contract's vocabulary; the gateway does not append it.",
+  patch_apply_started:
+    'A ledger entry was handed to the applier: VALIDATED (queuePatch) or APPLY_FAILED (retryPatch) -> QUEUED; payload {ledgerId, patchId, from, to}, plus retry: true for a retry.',
   patch_apply_succeeded: 'An apply attempt succeeded: QUEUED -> APPLIED.',
   patch_apply_failed: "A ledger entry entered APPLY_FAILED (validation, apply or verification failed); counted in the run's errors.",
   patch_quarantined: 'A ledger entry was set aside: -> QUARANTINED.',
@@ -60,7 +68,6 @@ const RUN_EVENT_KIND_DESCRIPTIONS: Record<RunEventKind, string> = {
   task_failed: "A task failed for good (no attempt or retry left); counted in the run's errors.",
   task_requeued: 'A task went back to PENDING for another attempt; payload.counted says whether the attempt counted.',
   task_skipped: 'A task will never run: a dependency failed for good, its workstream stopped, or the run ended.',
-  patch_queued: 'A ledger entry was queued for apply: VALIDATED or APPLY_FAILED -> QUEUED.',
   patch_verified: 'An applied patch passed its tests or gates: APPLIED -> VERIFIED.',
   patch_committed: 'VERIFIED -> COMMITTED.',
   patch_rolled_back: 'An applied or verified patch was rolled back: -> ROLLED_BACK.',
@@ -78,9 +85,15 @@ export const RunEventKindEnum = builder.enumType('RunEventKind', {
   description:
     "What a run event records: the data contracts' kinds, plus the gateway's own for tasks, patch ledger transitions, " +
     'test gates and budgets. The payload is a JSON object whose fields depend on the kind.',
-  values: Object.fromEntries(
-    RUN_EVENT_KINDS.map((kind) => [kind.toUpperCase(), { value: kind, description: RUN_EVENT_KIND_DESCRIPTIONS[kind] }]),
-  ) as Record<string, { value: (typeof RUN_EVENT_KINDS)[number] }>,
+  values: {
+    ...Object.fromEntries(RUN_EVENT_KINDS.map((kind) => [kind.toUpperCase(), { value: kind, description: RUN_EVENT_KIND_DESCRIPTIONS[kind] }])),
+    // Retired (no longer appended, not in the engine's kinds), kept so that the released schema stays compatible and events logged before still read.
+    PATCH_QUEUED: {
+      value: 'patch_queued' as RunEventKind,
+      description: 'What entering QUEUED appended before PATCH_APPLY_STARTED replaced it; only events logged before that change have it.',
+      deprecationReason: 'Entering QUEUED appends PATCH_APPLY_STARTED.',
+    },
+  } as Record<string, { value: (typeof RUN_EVENT_KINDS)[number] }>,
 });
 
 export const RunRef = builder.objectRef<Run>('Run');
@@ -169,7 +182,8 @@ builder.node(RunRef, {
     state: t.expose('state', { type: RunStateEnum, description: 'Where it is in the run state machine.' }),
     stateReason: t.exposeString('stateReason', {
       nullable: true,
-      description: 'Why it was canceled or quarantined (for a HALT budget: the budget and its spend); null otherwise.',
+      description:
+        'The reason given to cancelRun or quarantineRun (for a HALT budget: the budget and its spend); null otherwise, or when cancelRun gave none.',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created (taken from its id, so it orders runs).' }),
     startedAt: t.expose('startedAt', { ...nullableDate, description: 'When it went RUNNING; null before that.' }),

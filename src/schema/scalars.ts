@@ -17,7 +17,9 @@ function parseDateTime(value: unknown): Date {
 }
 
 builder.scalarType('DateTime', {
-  description: 'An instant, as an ISO-8601 string in UTC with milliseconds (2026-11-24T12:00:00.000Z).',
+  description:
+    'An instant, as an ISO-8601 string in UTC with milliseconds (2026-11-24T12:00:00.000Z). Input may use any offset (Z or +02:00) ' +
+    'and omit seconds; one without a time zone is BAD_USER_INPUT.',
   serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
   parseValue: parseDateTime,
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),

@@ -5,32 +5,55 @@ import { builder } from './builder.js';
 import { RunRef } from './runs.js';
 
 export const WorkerTypeEnum = builder.enumType('WorkerType', {
+  description:
+    'The role a worker declares when it registers (worker_type). The gateway records it and filters on it; every type may take any task.',
   values: {
-    EXECUTOR: { value: 'executor' },
-    MONITOR: { value: 'monitor' },
-    VALIDATOR: { value: 'validator' },
-    SCHEDULER: { value: 'scheduler' },
-    CUSTOM: { value: 'custom' },
+    EXECUTOR: { value: 'executor', description: 'Declares that it executes tasks.' },
+    MONITOR: { value: 'monitor', description: 'Declares that it monitors other work.' },
+    VALIDATOR: { value: 'validator', description: 'Declares that it validates results.' },
+    SCHEDULER: { value: 'scheduler', description: 'Declares that it schedules work.' },
+    CUSTOM: { value: 'custom', description: 'Any other role (describe it in metadata).' },
   } as const,
 });
 
 export const WorkerStateEnum = builder.enumType('WorkerState', {
+  description:
+    "A worker's state (DOMAIN.md 2): IDLE -> BUSY, PAUSED, STOPPED or CRASHED; BUSY -> IDLE, PAUSED, STOPPED or CRASHED; " +
+    'PAUSED -> IDLE, STOPPED or CRASHED; STOPPED and CRASHED are final.',
   values: {
-    IDLE: { value: 'idle' },
-    BUSY: { value: 'busy' },
-    PAUSED: { value: 'paused' },
-    STOPPED: { value: 'stopped' },
-    CRASHED: { value: 'crashed' },
+    IDLE: { value: 'idle', description: 'Holds no task and may claim or be assigned one (a new worker starts here).' },
+    BUSY: {
+      value: 'busy',
+      description: 'Holds at least one task (at most config.maxParallelTasks); IDLE again once it holds none.',
+    },
+    PAUSED: {
+      value: 'paused',
+      description: 'Takes no task until resumeWorker; the tasks it held went back to the queue when it was paused.',
+    },
+    STOPPED: { value: 'stopped', description: 'Shut down by shutdownWorker (stoppedAt set); final: it can no longer heartbeat or take tasks.' },
+    CRASHED: {
+      value: 'crashed',
+      description: 'Crashed (crashWorker) or found by the reaper with a lost heartbeat; final, and crashInfo says why.',
+    },
   } as const,
 });
 
 export const TaskStateEnum = builder.enumType('TaskState', {
+  description:
+    "A task's state: PENDING -> RUNNING (leased) or SKIPPED; RUNNING -> COMPLETED, FAILED, or PENDING again for another attempt; " +
+    'COMPLETED, FAILED and SKIPPED are final.',
   values: {
-    PENDING: { value: 'pending', description: 'Waiting for a worker.' },
-    RUNNING: { value: 'running', description: 'Leased to a worker.' },
-    COMPLETED: { value: 'completed' },
-    FAILED: { value: 'failed', description: 'Failed on its last allowed attempt.' },
-    SKIPPED: { value: 'skipped', description: 'Never ran: a dependency failed for good, or its workstream stopped.' },
+    PENDING: { value: 'pending', description: 'Waiting for a worker (first attempt, or a retry).' },
+    RUNNING: { value: 'running', description: 'Leased to a worker, which reports its end with completeTask.' },
+    COMPLETED: { value: 'completed', description: 'Its worker reported success (completeTask with success: true).' },
+    FAILED: {
+      value: 'failed',
+      description: 'Failed for good: an attempt failed with no attempts left (maxAttempts), or with retry_strategy none.',
+    },
+    SKIPPED: {
+      value: 'skipped',
+      description: 'Will never run: a dependency failed for good, its workstream stopped, or its run ended while it waited.',
+    },
   } as const,
 });
 
@@ -38,18 +61,32 @@ export const WorkerRef = builder.objectRef<Worker>('Worker');
 export const TaskRef = builder.objectRef<Task>('Task');
 
 const CrashInfoRef = builder.objectRef<NonNullable<Worker['crashInfo']>>('CrashInfo').implement({
+  description: 'Why and when a worker crashed: reported by crashWorker, or written by the reaper when its heartbeat was lost.',
   fields: (t) => ({
-    crashedAt: t.field({ type: 'DateTime', resolve: (c) => new Date(c.crashed_at) }),
-    errorMessage: t.string({ resolve: (c) => c.error_message }),
-    stackTrace: t.string({ nullable: true, resolve: (c) => c.stack_trace ?? null }),
+    crashedAt: t.field({ type: 'DateTime', description: 'When it was marked CRASHED.', resolve: (c) => new Date(c.crashed_at) }),
+    errorMessage: t.string({
+      description: "The error crashWorker reported; for a lost heartbeat, 'heartbeat lost: ...' with how long it was silent and its timeout.",
+      resolve: (c) => c.error_message,
+    }),
+    stackTrace: t.string({
+      nullable: true,
+      description: 'The stack trace crashWorker reported; null when none was given (always for a lost heartbeat).',
+      resolve: (c) => c.stack_trace ?? null,
+    }),
   }),
 });
 
 const WorkerStatisticsRef = builder.objectRef<Worker>('WorkerStatistics').implement({
+  description:
+    'What a worker reported through completeTask. Tasks that timed out, or that it lost by crashing, pausing or shutting down, are not counted.',
   fields: (t) => ({
-    tasksCompleted: t.exposeInt('tasksCompleted'),
-    tasksFailed: t.exposeInt('tasksFailed', { description: 'Tasks this worker reported as failed.' }),
-    totalExecutionTime: t.exposeFloat('totalExecutionTime', { description: 'Seconds.' }),
+    tasksCompleted: t.exposeInt('tasksCompleted', { description: 'Tasks it reported as completed (completeTask with success: true).' }),
+    tasksFailed: t.exposeInt('tasksFailed', {
+      description: 'Failed attempts it reported (completeTask with success: false), including those that were retried.',
+    }),
+    totalExecutionTime: t.exposeFloat('totalExecutionTime', {
+      description: 'Seconds spent on the attempts it reported, completed or failed (as reported, or measured from the lease).',
+    }),
     avgTaskDuration: t.float({
       description: 'Seconds: totalExecutionTime / (tasksCompleted + tasksFailed); 0 when it has finished none.',
       resolve: (w) => averageTaskDuration(w),
@@ -63,93 +100,171 @@ export function averageTaskDuration(worker: Pick<Worker, 'tasksCompleted' | 'tas
 }
 
 const WorkerConfigRef = builder.objectRef<Worker>('WorkerConfig').implement({
+  description: 'The worker_lifecycle config given at registration, with the server defaults where none was given.',
   fields: (t) => ({
-    maxParallelTasks: t.int({ resolve: (w) => w.config.max_parallel_tasks }),
-    heartbeatInterval: t.float({ nullable: true, description: 'Seconds, as the worker declared it.', resolve: (w) => w.config.heartbeat_interval ?? null }),
+    maxParallelTasks: t.int({
+      description: 'Tasks it may hold at once (1..1000; 1 when not given at registration).',
+      resolve: (w) => w.config.max_parallel_tasks,
+    }),
+    heartbeatInterval: t.float({
+      nullable: true,
+      description: 'Seconds between its heartbeats, as the worker declared it (informational: staleness uses timeoutSeconds); null when not given.',
+      resolve: (w) => w.config.heartbeat_interval ?? null,
+    }),
     timeoutSeconds: t.float({
-      description: 'Heartbeat timeout in force: the configured one, or the server default (60 s).',
+      description: 'Seconds without a heartbeat before it is stale: the configured value, or the server default (60).',
       resolve: (w) => w.timeoutSeconds,
     }),
   }),
 });
 
 builder.node(WorkerRef, {
-  description: 'A process that executes tasks (DOMAIN.md 2).',
-  id: { resolve: (worker) => worker.id },
+  description:
+    'A process that executes tasks (DOMAIN.md 2): it registers, heartbeats, and claims and completes tasks; the reaper crashes it when it falls silent.',
+  id: {
+    resolve: (worker) => worker.id,
+    description: 'Opaque global id: pass it to worker(id:), node(id:), or as workerId or id to the worker and task mutations.',
+  },
   loadOne: (id, ctx) => ctx.loaders.worker.load(id),
   fields: (t) => ({
-    type: t.expose('type', { type: WorkerTypeEnum }),
-    state: t.expose('state', { type: WorkerStateEnum }),
+    type: t.expose('type', { type: WorkerTypeEnum, description: 'The role it declared at registration.' }),
+    state: t.expose('state', { type: WorkerStateEnum, description: 'Where it is in the worker lifecycle.' }),
     currentTask: t.field({
       type: TaskRef,
       nullable: true,
-      description: 'The task it took last among those it holds.',
+      description: 'The task it leased last among those it holds; null when it holds none.',
       resolve: (w, _, ctx) => (w.currentTaskId ? ctx.loaders.task.load(w.currentTaskId) : null),
     }),
-    activeTaskCount: t.exposeInt('activeTasks', { description: 'Tasks it holds now (at most config.maxParallelTasks).' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime' }),
-    lastHeartbeat: t.field({ type: 'DateTime', nullable: true, resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).lastHeartbeat }),
+    activeTaskCount: t.exposeInt('activeTasks', { description: 'Tasks it holds now (at most config.maxParallelTasks; 0 unless BUSY).' }),
+    startedAt: t.expose('startedAt', {
+      type: 'DateTime',
+      description: 'When it registered; until its first heartbeat, staleness is counted from here.',
+    }),
+    lastHeartbeat: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When its latest heartbeat arrived (including one not yet written to the database); null before its first.',
+      resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).lastHeartbeat,
+    }),
     progress: t.float({
       nullable: true,
-      description: 'Progress (0..100) its latest heartbeat reported for its current task.',
+      description: 'Progress (0..100) its latest heartbeat reported; null when that heartbeat gave none, or before its first.',
       resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).progress,
     }),
     stale: t.boolean({
-      description: 'Alive (idle, busy or paused) but silent for longer than its timeout; the reaper will mark it crashed.',
+      description:
+        'True when it is live (IDLE, BUSY or PAUSED) but silent for longer than config.timeoutSeconds; the reaper marks such a worker CRASHED on a later pass.',
       resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).stale,
     }),
     secondsSinceHeartbeat: t.float({
       nullable: true,
-      description: 'Null before its first heartbeat.',
+      description: 'Seconds since its latest heartbeat; null before its first.',
       resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).secondsSinceHeartbeat,
     }),
-    stoppedAt: t.expose('stoppedAt', { type: 'DateTime', nullable: true }),
-    crashInfo: t.field({ type: CrashInfoRef, nullable: true, resolve: (w) => w.crashInfo ?? null }),
-    statistics: t.field({ type: WorkerStatisticsRef, resolve: (w) => w }),
-    config: t.field({ type: WorkerConfigRef, resolve: (w) => w }),
-    metadata: t.expose('metadata', { type: 'JSON' }),
-    tools: t.exposeStringList('tools', { description: 'The tools it runs; empty: any.' }),
+    stoppedAt: t.expose('stoppedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When shutdownWorker stopped it; null unless STOPPED (a crash sets crashInfo instead).',
+    }),
+    crashInfo: t.field({ type: CrashInfoRef, nullable: true, description: 'Why and when it crashed; null unless CRASHED.', resolve: (w) => w.crashInfo ?? null }),
+    statistics: t.field({
+      type: WorkerStatisticsRef,
+      description: 'The tasks it reported as completed or failed, and the time it spent on them.',
+      resolve: (w) => w,
+    }),
+    config: t.field({ type: WorkerConfigRef, description: 'Its parallelism and heartbeat settings.', resolve: (w) => w }),
+    metadata: t.expose('metadata', { type: 'JSON', description: 'The JSON object given at registration ({} when none was).' }),
+    tools: t.exposeStringList('tools', {
+      description: 'The tools (router configuration app ids) it runs: it may take only tasks routed to one of them, or not routed. Empty: any tool.',
+    }),
   }),
 });
 
 builder.node(TaskRef, {
-  description: 'A unit of work in the queue: pending until a worker claims it, then leased to that worker.',
-  id: { resolve: (task) => task.id },
+  description:
+    'A unit of work in the queue (from createTask or a submitted workstream): PENDING until a worker claims it or is assigned it, then leased to that worker.',
+  id: {
+    resolve: (task) => task.id,
+    description: 'Opaque global id: pass it to task(id:), node(id:), or as taskId to assignTask and completeTask.',
+  },
   loadOne: (id, ctx) => ctx.loaders.task.load(id),
   fields: (t) => ({
-    kind: t.exposeString('kind'),
-    state: t.expose('state', { type: TaskStateEnum }),
-    run: t.field({ type: RunRef, nullable: true, resolve: (task, _, ctx) => (task.runId ? ctx.loaders.run.load(task.runId) : null) }),
+    kind: t.exposeString('kind', { description: 'What kind of work it is; claimTask(kinds:) and the tasks filter match it exactly.' }),
+    state: t.expose('state', { type: TaskStateEnum, description: 'Where it is in the task lifecycle.' }),
+    run: t.field({
+      type: RunRef,
+      nullable: true,
+      description: 'The run it belongs to (its changes are logged as run events); null when it belongs to none.',
+      resolve: (task, _, ctx) => (task.runId ? ctx.loaders.run.load(task.runId) : null),
+    }),
     worker: t.field({
       type: WorkerRef,
       nullable: true,
-      description: 'The worker holding it while RUNNING.',
+      description: 'The worker holding it (RUNNING) or that ran its final attempt (COMPLETED, FAILED); null while PENDING or SKIPPED.',
       resolve: (task, _, ctx) => (task.workerId ? ctx.loaders.worker.load(task.workerId) : null),
     }),
-    payload: t.expose('payload', { type: 'JSON' }),
-    attempts: t.exposeInt('attempts', { description: 'Attempts that ended: completed, failed, timed out, or lost with a crashed worker.' }),
-    maxAttempts: t.exposeInt('maxAttempts'),
-    timeoutSeconds: t.exposeFloat('timeoutSeconds', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When its latest attempt started.' }),
-    deadlineAt: t.expose('deadlineAt', { type: 'DateTime', nullable: true, description: 'While RUNNING with a timeout: when the reaper takes it back.' }),
-    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
-    result: t.expose('result', { type: 'JSON', nullable: true }),
-    error: t.exposeString('error', { nullable: true, description: "The latest attempt's error." }),
-    executionTimeSeconds: t.exposeFloat('executionTimeSeconds', { nullable: true }),
+    payload: t.expose('payload', { type: 'JSON', description: 'The JSON object handed to the worker ({} when none was given).' }),
+    attempts: t.exposeInt('attempts', {
+      description:
+        'Counted attempts that ended: completed, failed, timed out, or lost with a crashed worker (not those handed back by a pause or shutdown).',
+    }),
+    maxAttempts: t.exposeInt('maxAttempts', {
+      description: 'Counted attempts allowed: a failed attempt that reaches it fails the task for good (3 by default for createTask).',
+    }),
+    timeoutSeconds: t.exposeFloat('timeoutSeconds', {
+      nullable: true,
+      description: 'Seconds one attempt may run before the reaper takes it back as a failed attempt; null: no limit.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was queued.' }),
+    startedAt: t.expose('startedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When its latest attempt started (was leased); null before its first.',
+    }),
+    deadlineAt: t.expose('deadlineAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'While RUNNING with a timeout: when the reaper takes it back; null otherwise.',
+    }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When it became COMPLETED, FAILED or SKIPPED; null before.' }),
+    result: t.expose('result', {
+      type: 'JSON',
+      nullable: true,
+      description: 'The JSON object its worker reported with success; null unless it completed with one.',
+    }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why its latest failed or handed-back attempt ended (kept after a later success), or why it was skipped; null if none.',
+    }),
+    executionTimeSeconds: t.exposeFloat('executionTimeSeconds', {
+      nullable: true,
+      description: 'Seconds its latest completed, failed or timed-out attempt took (as reported, or measured from the lease); null before one.',
+    }),
     attempt: t.int({
       description: 'The attempt it is on (running) or would start next (pending); the last one made once it has ended.',
       resolve: (task) => (task.state === 'pending' || task.state === 'running' ? task.attempts + 1 : task.attempts),
     }),
-    name: t.exposeString('name', { nullable: true, description: "A workstream task's name." }),
-    specTaskId: t.exposeString('specTaskId', { nullable: true, description: "A workstream task's task_id." }),
-    level: t.exposeInt('level', { nullable: true, description: "Its level in its workstream's execution order." }),
+    name: t.exposeString('name', { nullable: true, description: "A workstream task's name; null for a task from createTask." }),
+    specTaskId: t.exposeString('specTaskId', { nullable: true, description: "A workstream task's task_id; null for a task from createTask." }),
+    level: t.exposeInt('level', {
+      nullable: true,
+      description: "Its level in its workstream's execution order; null for a task from createTask.",
+    }),
     ready: t.boolean({
-      description: 'Pending with every dependency completed: a worker may claim it.',
+      description:
+        'PENDING with every dependency completed. A worker can claim it once, besides, any retry delay (nextAttemptAt) has passed, it has a route, and its workstream has a free slot.',
       resolve: (task) => task.state === 'pending' && task.unmetDependencies === 0,
     }),
-    dependsOn: t.field({ type: [TaskRef], resolve: (task, _, ctx) => loadTasks(ctx, task.dependsOn) }),
-    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'A failed attempt is retried no sooner than this.' }),
+    dependsOn: t.field({
+      type: [TaskRef],
+      description: 'The tasks it waits for, completed or not (workstream tasks only; empty otherwise).',
+      resolve: (task, _, ctx) => loadTasks(ctx, task.dependsOn),
+    }),
+    nextAttemptAt: t.expose('nextAttemptAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'After a failed attempt with a retry delay: no worker can claim it before this; null when it may be claimed at once.',
+    }),
     toolId: t.exposeString('toolId', { nullable: true, description: 'The tool the router chose; only a worker that runs it may claim the task.' }),
     routeError: t.exposeString('routeError', { nullable: true, description: 'Why no tool could be chosen: the task waits until one can.' }),
     blockedBy: t.field({
@@ -171,61 +286,86 @@ async function loadTasks(ctx: { loaders: { task: { loadMany(ids: readonly string
 }
 
 export const WorkerHeartbeatRef = builder.objectRef<WorkerHeartbeat>('WorkerHeartbeat').implement({
+  description: 'One heartbeat, as workerHeartbeats delivers it.',
   fields: (t) => ({
-    worker: t.field({ type: WorkerRef, resolve: (h) => h.worker }),
-    at: t.expose('at', { type: 'DateTime' }),
-    progress: t.exposeFloat('progress', { nullable: true }),
+    worker: t.field({ type: WorkerRef, description: 'The worker that sent it, as the server knows it now.', resolve: (h) => h.worker }),
+    at: t.expose('at', { type: 'DateTime', description: 'When the server received it.' }),
+    progress: t.exposeFloat('progress', { nullable: true, description: 'The progress (0..100) it reported; null when it gave none.' }),
   }),
 });
 
 export const WorkerStateChangeRef = builder.objectRef<WorkerStateChange>('WorkerStateChange').implement({
+  description: 'A worker registered or changed state, as workerStateChanged delivers it.',
   fields: (t) => ({
-    worker: t.field({ type: WorkerRef, resolve: (c) => c.worker }),
-    from: t.expose('from', { type: WorkerStateEnum, nullable: true, description: 'Null when the worker has just registered.' }),
-    to: t.expose('to', { type: WorkerStateEnum }),
-    reason: t.exposeString('reason'),
-    at: t.expose('at', { type: 'DateTime' }),
+    worker: t.field({ type: WorkerRef, description: 'The worker, as the server knows it now.', resolve: (c) => c.worker }),
+    from: t.expose('from', { type: WorkerStateEnum, nullable: true, description: 'The state it left; null when the worker has just registered.' }),
+    to: t.expose('to', { type: WorkerStateEnum, description: 'The state it entered (IDLE for a registration).' }),
+    reason: t.exposeString('reason', {
+      description:
+        "Why, in words: 'registered', 'paused', 'resumed', 'shut down', 'took task ...', 'completed task ...', 'failed task ...', " +
+        "'task ... timed out', a crash's error message, or 'heartbeat lost: ...' from the reaper.",
+    }),
+    at: t.expose('at', { type: 'DateTime', description: 'When it changed.' }),
   }),
 });
 
 const StateCountRef = builder.objectRef<WorkerSummary['byState'][number]>('WorkerStateCount').implement({
-  fields: (t) => ({ state: t.expose('state', { type: WorkerStateEnum }), count: t.exposeInt('count') }),
+  description: 'How many workers are in one state.',
+  fields: (t) => ({
+    state: t.expose('state', { type: WorkerStateEnum, description: 'The state counted.' }),
+    count: t.exposeInt('count', { description: 'Workers in that state (at least 1).' }),
+  }),
 });
 const TypeCountRef = builder.objectRef<WorkerSummary['byType'][number]>('WorkerTypeCount').implement({
-  fields: (t) => ({ type: t.expose('type', { type: WorkerTypeEnum }), count: t.exposeInt('count') }),
+  description: 'How many workers are of one type.',
+  fields: (t) => ({
+    type: t.expose('type', { type: WorkerTypeEnum, description: 'The type counted.' }),
+    count: t.exposeInt('count', { description: 'Workers of that type, in any state (at least 1).' }),
+  }),
 });
 
 export const WorkerSummaryRef = builder.objectRef<WorkerSummary>('WorkerSummary').implement({
+  description: 'Counts over every registered worker, STOPPED and CRASHED ones included.',
   fields: (t) => ({
-    total: t.exposeInt('total'),
-    stale: t.exposeInt('stale', { description: 'Live workers past their heartbeat timeout.' }),
+    total: t.exposeInt('total', { description: 'Workers registered, in any state.' }),
+    stale: t.exposeInt('stale', {
+      description: 'Live workers (IDLE, BUSY, PAUSED) past their heartbeat timeout that the reaper has not crashed yet.',
+    }),
     byState: t.field({ type: [StateCountRef], description: 'States with at least one worker.', resolve: (s) => s.byState }),
     byType: t.field({ type: [TypeCountRef], description: 'Types with at least one worker.', resolve: (s) => s.byType }),
   }),
 });
 
 export const WorkerFilterInput = builder.inputType('WorkerFilter', {
+  description: 'Narrows a list of workers: each condition given must hold; those left out do not filter.',
   fields: (t) => ({
-    states: t.field({ type: [WorkerStateEnum] }),
-    types: t.field({ type: [WorkerTypeEnum] }),
-    stale: t.boolean({ description: 'true: only stale workers; false: only workers that are not stale.' }),
+    states: t.field({ type: [WorkerStateEnum], description: 'Only workers in one of these states.' }),
+    types: t.field({ type: [WorkerTypeEnum], description: 'Only workers of one of these types.' }),
+    stale: t.boolean({
+      description: 'true: only stale workers (see Worker.stale); false: only workers that are not stale, STOPPED and CRASHED ones included.',
+    }),
   }),
 });
 
 export const TaskFilterInput = builder.inputType('TaskFilter', {
+  description: 'Narrows a list of tasks: each condition given must hold; those left out do not filter.',
   fields: (t) => ({
-    states: t.field({ type: [TaskStateEnum] }),
-    kinds: t.stringList(),
-    runId: t.id(),
-    workerId: t.id(),
+    states: t.field({ type: [TaskStateEnum], description: 'Only tasks in one of these states.' }),
+    kinds: t.stringList({ description: 'Only tasks of one of these kinds (exact match).' }),
+    runId: t.id({ description: 'Only tasks of this run (a Run id).' }),
+    workerId: t.id({ description: 'Only tasks this worker holds or ran last (a Worker id).' }),
   }),
 });
 
 export const WorkerConfigInput = builder.inputType('WorkerConfigInput', {
-  description: 'The worker_lifecycle config.',
+  description: 'The worker_lifecycle config; every field is optional. A value out of range is BAD_USER_INPUT.',
   fields: (t) => ({
-    maxParallelTasks: t.int({ description: 'Tasks it may hold at once; 1 when not given.' }),
-    heartbeatInterval: t.float({ description: 'Seconds between its heartbeats (informational; must be below timeoutSeconds).' }),
-    timeoutSeconds: t.float({ description: 'Seconds without a heartbeat before it is stale; 60 when not given.' }),
+    maxParallelTasks: t.int({ description: 'Tasks it may hold at once, 1..1000; 1 when not given.' }),
+    heartbeatInterval: t.float({
+      description: 'Seconds between its heartbeats, more than 0 and at most 86400 (informational; must be below timeoutSeconds when both are given).',
+    }),
+    timeoutSeconds: t.float({
+      description: 'Seconds without a heartbeat before it is stale and the reaper crashes it, more than 0 and at most 86400; 60 when not given.',
+    }),
   }),
 });

@@ -44,12 +44,17 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const DEFAULT_QUERY = `# Recent runs; open a second tab to subscribe to runEvents.
-# Put your token in Headers: {"Authorization": "Bearer uet_..."}
-query RecentRuns {
+const DEFAULT_QUERY = `# The newest runs and the worker fleet. Put your token in the Headers tab:
+#   {"Authorization": "Bearer uet_..."}
+# Subscriptions (runEvents, workerHeartbeats, gateOutcomes, ...) run here too.
+query Overview {
   runs(first: 5) {
     totalCount
-    edges { node { id projectId phaseId state createdAt counters { stepAttempts errors } } }
+    edges { node { id projectId state createdAt counters { stepAttempts errors } } }
+  }
+  workerSummary { total stale byState { state count } }
+  workers(first: 5) {
+    edges { node { id type state stale secondsSinceHeartbeat currentTask { kind state } } }
   }
 }
 `;

@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, getOperationAST } from 'graphql';
+import { GraphQLError, Kind, getOperationAST, type DocumentNode, type FieldNode, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Limits } from '../config.js';
 import type { Engine } from '../engine/index.js';
@@ -21,8 +21,7 @@ export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<Gat
       // Without a token the fields refuse the call themselves (UNAUTHENTICATED).
       if (!identity || operation?.operation !== 'mutation') return;
       const caller = identity.tokenId ?? identity.tokenName;
-      for (const selection of operation.selectionSet.selections) {
-        if (selection.kind !== Kind.FIELD) continue;
+      for (const selection of rootFields(operation.selectionSet, args.document)) {
         const heartbeat = HEARTBEAT_FIELDS.has(selection.name.value);
         const decision = engine.rateLimiter.take(`${heartbeat ? 'heartbeat' : 'mutation'}:${caller}`, {
           limit: heartbeat ? limits.heartbeatsPerMinute : limits.mutationsPerMinute,
@@ -42,4 +41,26 @@ export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<Gat
       }
     },
   };
+}
+
+/**
+ * The root fields an operation selects, including those inside inline
+ * fragments and fragment spreads (`... on Mutation { createRun }` must count
+ * like `createRun`). Fields under @skip/@include count too: a budget errs on
+ * the side of the server.
+ */
+function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): FieldNode[] {
+  const fields: FieldNode[] = [];
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) fields.push(selection);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) fields.push(...rootFields(selection.selectionSet, document, seen));
+    else if (!seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = document.definitions.find(
+        (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
+      );
+      if (fragment?.kind === Kind.FRAGMENT_DEFINITION) fields.push(...rootFields(fragment.selectionSet, document, seen));
+    }
+  }
+  return fields;
 }

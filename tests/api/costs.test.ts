@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/engine/core/clock.js';
 import { CostRecordSchema } from '../../src/engine/db/cost-entities.js';
 import { codes, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
+import { routerConfig, taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { sleep, until } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -165,6 +166,190 @@ describe('budgets', () => {
     expect(raised.setBudget.budget).toMatchObject({ id: first.setBudget.budget.id, limit: '100', crossedThresholds: [] });
     expect(codes(await server.gql(SET, { input: { scope: 'RUN', currency: 'USD', limit: '1', action: 'NOTIFY' } }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await server.gql(SET, { input: { scope: 'PROJECT', projectId: 'p', currency: 'USD', limit: '0', action: 'NOTIFY' } }))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('HALT is always announced, once, by the crossing that halts', () => {
+  const SET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { id limit thresholds crossedThresholds exhausted } } }`;
+
+  /** budgetAlerts of one project, open before anything is recorded. */
+  async function alertsOf(projectId: string) {
+    const streams = server.engine.openStreams();
+    const client = server.wsClient();
+    const sub = subscribe(client, `subscription($p: ID) { budgetAlerts(projectId: $p) { threshold spent halted run { id } } }`, { p: projectId });
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+    return {
+      sub,
+      /** [threshold, spent, halted] of every alert so far, after a pause for any stray one. */
+      seen: async (count: number) => {
+        await sub.next(count);
+        await sleep(100);
+        return sub.results.map((r) => [r.data!.budgetAlerts.threshold, r.data!.budgetAlerts.spent, r.data!.budgetAlerts.halted]);
+      },
+      stop: async () => {
+        sub.stop();
+        await client.dispose();
+      },
+    };
+  }
+  const crossedEvents = async (runId: string) =>
+    (await ok(`query($r: ID!) { runEvents(runId: $r, kinds: [BUDGET_THRESHOLD_CROSSED]) { edges { node { payload } } } }`, { r: runId })).runEvents.edges.map(
+      (e: any) => [e.node.payload.threshold, e.node.payload.halted],
+    );
+  const stateOf = async (runId: string) => (await ok(`query($r: ID!) { run(id: $r) { state } }`, { r: runId })).run.state;
+
+  it('a HALT budget whose thresholds leave out 100 % still announces the halt, with halted true', async () => {
+    const runId = await runningRun('halt-50');
+    const alerts = await alertsOf('halt-50');
+    const { setBudget } = await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '5', thresholds: [50], action: 'HALT' } });
+    expect(setBudget.budget).toMatchObject({ thresholds: [50], crossedThresholds: [] });
+    await record({ runId, amount: '3' });
+    await record({ runId, amount: '2.5' });
+    expect(await stateOf(runId)).toBe('CANCELED');
+    await record({ runId, amount: '1' });
+    expect(await alerts.seen(2)).toEqual([
+      [50, '3', false],
+      [100, '5.5', true],
+    ]);
+    expect(await crossedEvents(runId)).toEqual([
+      [50, false],
+      [100, true],
+    ]);
+    const budget = await ok(`query($r: ID) { budgets(filter: {runId: $r}) { thresholds crossedThresholds exhausted } }`, { r: runId });
+    expect(budget.budgets).toEqual([{ thresholds: [50], crossedThresholds: [50, 100], exhausted: true }]);
+    await alerts.stop();
+  });
+
+  it('20 concurrent costs through 80, 100 and 150 %: one alert each, and only the 100 % one says halted', async () => {
+    const runId = await runningRun('halt-150');
+    const alerts = await alertsOf('halt-150');
+    await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', thresholds: [80, 150], action: 'HALT' } });
+    // 20 x 0.1 = 2: the 8th reaches 80 %, the 10th 100 %, the 15th 150 % (later costs of work under way still count).
+    const results = await Promise.all(Array.from({ length: 20 }, () => record({ runId, amount: '0.1' })));
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    expect(await alerts.seen(3)).toEqual([
+      [80, '0.8', false],
+      [100, '1', true],
+      [150, '1.5', false],
+    ]);
+    expect(await crossedEvents(runId)).toEqual([
+      [80, false],
+      [100, true],
+      [150, false],
+    ]);
+    expect(await stateOf(runId)).toBe('CANCELED');
+    await alerts.stop();
+  });
+
+  it('one cost that jumps past every threshold at once: 100 % alone says halted', async () => {
+    const runId = await runningRun('halt-jump');
+    await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', thresholds: [80, 150], action: 'HALT' } });
+    await record({ runId, amount: '1.6' });
+    expect(await crossedEvents(runId)).toEqual([
+      [80, false],
+      [100, true],
+      [150, false],
+    ]);
+  });
+
+  it('turning a spent NOTIFY budget to HALT halts at once and announces it, once', async () => {
+    const runId = await runningRun('halt-late');
+    await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', action: 'NOTIFY' } });
+    await record({ runId, amount: '1.2' });
+    expect(await stateOf(runId)).toBe('RUNNING');
+    const alerts = await alertsOf('halt-late');
+    const halted = await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', action: 'HALT' } });
+    expect(halted.setBudget.budget.crossedThresholds).toEqual([80, 100]);
+    expect(await stateOf(runId)).toBe('CANCELED');
+    await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', action: 'HALT' } });
+    expect(await alerts.seen(1)).toEqual([[100, '1.2', true]]);
+    expect(await crossedEvents(runId)).toEqual([
+      [80, false],
+      [100, false],
+      [100, true],
+    ]);
+    await alerts.stop();
+  });
+});
+
+describe('budget limits', () => {
+  const SET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { limit spent remaining } } }`;
+
+  it('takes a limit far above one record (10,000,000 JPY), and counts spend against it exactly', async () => {
+    const runId = await runningRun('big-budget');
+    const { setBudget } = await ok(SET, { input: { scope: 'RUN', runId, currency: 'JPY', limit: '10000000', action: 'HALT' } });
+    expect(setBudget.budget).toEqual({ limit: '10000000', spent: '0', remaining: '10000000' });
+    await record({ runId, amount: '9000000', currency: 'JPY' });
+    await record({ runId, amount: '999999.999999999', currency: 'JPY' });
+    const budget = await ok(`query($r: ID) { budgets(filter: {runId: $r}) { spent remaining exhausted } }`, { r: runId });
+    expect(budget.budgets).toEqual([{ spent: '9999999.999999999', remaining: '0.000000001', exhausted: false }]);
+    expect((await ok(`query($r: ID!) { run(id: $r) { state } }`, { r: runId })).run.state).toBe('RUNNING');
+  });
+
+  it('takes up to a tenth of the largest 64-bit integer of nano-units, and refuses one nano-unit more', async () => {
+    const max = await ok(SET, { input: { scope: 'PROJECT', projectId: 'huge-budget', currency: 'IDR', limit: '922337203.68547758', action: 'NOTIFY' } });
+    expect(max.setBudget.budget.limit).toBe('922337203.68547758');
+    const before = await ok(`{ budgets(filter: {projectId: "huge-budget"}) { limit } }`);
+    const over = await server.gql(SET, { input: { scope: 'PROJECT', projectId: 'huge-budget', currency: 'IDR', limit: '922337203.685477581', action: 'NOTIFY' } });
+    expect(codes(over)).toEqual(['BAD_USER_INPUT']);
+    expect(over.errors![0].extensions?.field).toBe('limit');
+    expect(await ok(`{ budgets(filter: {projectId: "huge-budget"}) { limit } }`)).toEqual(before);
+  });
+});
+
+describe('claims and HALT budgets', () => {
+  const SET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { id exhausted } } }`;
+  const CLAIM = `mutation($w: ID!, $k: [String!], $r: ID) { claimTask(input: {workerId: $w, kinds: $k, runId: $r}) { task { id } } }`;
+  const worker = async () =>
+    (await ok(`mutation { registerWorker(input: {type: EXECUTOR, config: {maxParallelTasks: 5}}) { worker { id } } }`)).registerWorker.worker.id as string;
+  const createTask = async (kind: string, runId?: string) =>
+    (await ok(`mutation($k: String!, $r: ID) { createTask(input: {kind: $k, runId: $r, maxAttempts: 3}) { task { id } } }`, { k: kind, r: runId })).createTask.task.id as string;
+  const taskState = async (id: string) => (await ok(`query($t: ID!) { task(id: $t) { state } }`, { t: id })).task.state;
+
+  it('a task of a halted run put back after a failed attempt is never leased, nor in the way of other tasks', async () => {
+    const runId = await runningRun('halt-requeue');
+    const held = await createTask('requeued-after-halt', runId);
+    const first = await worker();
+    expect((await ok(CLAIM, { w: first, k: ['requeued-after-halt'] })).claimTask.task).toEqual({ id: held });
+    const other = await createTask('requeued-after-halt');
+    await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', action: 'HALT' } });
+    await record({ runId, amount: '1' });
+    // The attempt under way at the halt fails: the task goes back to PENDING, in a run that takes no new work.
+    await ok(`mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: false, error: "boom"}) { task { id } } }`, { w: first, t: held });
+    expect(await taskState(held)).toBe('PENDING');
+
+    const second = await worker();
+    expect((await ok(CLAIM, { w: second, k: ['requeued-after-halt'] })).claimTask.task).toEqual({ id: other });
+    expect((await ok(CLAIM, { w: second, k: ['requeued-after-halt'] })).claimTask.task).toBeNull();
+    expect(codes(await server.gql(CLAIM, { w: second, k: ['requeued-after-halt'], r: runId }))).toEqual(['BUDGET_EXCEEDED']);
+    expect(await taskState(held)).toBe('PENDING');
+  });
+
+  it("a workstream submitted after its project's HALT budget is spent waits unclaimed until the limit is raised", async () => {
+    await ok(`mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { version } } }`, { c: routerConfig() });
+    await ok(SET, { input: { scope: 'PROJECT', projectId: 'halt-ws', currency: 'EUR', limit: '1', action: 'HALT' } });
+    await record({ projectId: 'halt-ws', amount: '1', currency: 'EUR' });
+    const spec = workstreamSpec([taskSpec('lint-it', [], { kind: 'lint' })], { id: 'halt-ws-1', projectId: 'halt-ws' });
+    const { submitWorkstream } = await ok(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } tasks { id } } } }`, { s: spec });
+    const runId = submitWorkstream.workstream.run.id;
+    const w = await worker();
+    expect((await ok(CLAIM, { w, k: ['lint'] })).claimTask.task).toBeNull();
+    const refused = await server.gql(CLAIM, { w, k: ['lint'], r: runId });
+    expect(codes(refused)).toEqual(['BUDGET_EXCEEDED']);
+    expect(refused.errors![0].message).toContain(runId);
+
+    await ok(SET, { input: { scope: 'PROJECT', projectId: 'halt-ws', currency: 'EUR', limit: '10', action: 'HALT' } });
+    expect((await ok(CLAIM, { w, k: ['lint'], r: runId })).claimTask.task).toEqual({ id: submitWorkstream.workstream.tasks[0].id });
+  });
+
+  it('a claim for one run takes only that run\'s tasks', async () => {
+    const [a, b] = [await runningRun('claim-by-run'), await runningRun('claim-by-run')];
+    const taskA = await createTask('by-run', a);
+    const taskB = await createTask('by-run', b);
+    const w = await worker();
+    expect((await ok(CLAIM, { w, k: ['by-run'], r: b })).claimTask.task).toEqual({ id: taskB });
+    expect((await ok(CLAIM, { w, k: ['by-run'], r: b })).claimTask.task).toBeNull();
+    expect((await ok(CLAIM, { w, k: ['by-run'] })).claimTask.task).toEqual({ id: taskA });
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/engine/core/clock.js';
-import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
+import { TestGateSchema, type TestGate } from '../../src/engine/db/gate-entities.js';
 import { judge } from '../../src/engine/gates/criteria.js';
 import { gateMachine } from '../../src/engine/gates/machines.js';
 import { codes, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
@@ -183,5 +183,77 @@ describe('gate timeouts', () => {
     expect(await server.engine.gates.expireOverdue()).toEqual([]);
     sub.stop();
     await client.dispose();
+  });
+});
+
+describe('completing and skipping: what a gate keeps', () => {
+  const row = (id: string) => server.engine.orm.em.fork().findOneOrFail(TestGateSchema, { id: Buffer.from(id, 'base64url').toString().split(':')[1] });
+  /** The stored gate as a test_gate document. */
+  const documentOf = (gate: TestGate) => ({
+    gate_id: gate.id,
+    name: gate.name,
+    gate_type: gate.type,
+    state: gate.state,
+    ...(gate.projectId ? { project_id: gate.projectId } : {}),
+    ...(gate.runId ? { run_id: gate.runId } : {}),
+    criteria: gate.criteria,
+    ...(gate.execution ? { execution: gate.execution } : {}),
+    ...(gate.results ? { results: gate.results } : {}),
+    ...(gate.decision ? { decision: gate.decision } : {}),
+    created_at: gate.createdAt.toISOString(),
+    updated_at: gate.updatedAt.toISOString(),
+    metadata: gate.metadata,
+  });
+  const expectContract = async (id: string) => {
+    const check = server.engine.contracts.validate('test_gate', documentOf(await row(id)));
+    expect(check.errors).toEqual([]);
+    expect(check.valid).toBe(true);
+  };
+
+  it.each([
+    ['no criteria', {}, 'PASSED', 'no criteria set'],
+    ['maxFailures 0', { maxFailures: 0 }, 'PASSED', 'all 1 criteria met'],
+    ['minCoverage 80', { minCoverage: 80 }, 'FAILED', 'coverage: no coverage reported (at least 80% required)'],
+    ['a required test', { requiredTests: ['login'] }, 'FAILED', 'required_tests: did not run: login'],
+  ])('exit code 0 without results (%s): judged on and stores zero results, valid against test_gate', async (_name, criteria, state, reason) => {
+    const { id } = await createGate(criteria);
+    await start(id);
+    const gate = (await complete(id, 0)).data!.completeTestGate.gate;
+    expect(gate).toMatchObject({ state, decision: { reason } });
+    expect(gate.results).toMatchObject({ totalTests: 0, failedTests: 0, coveragePercent: null, failures: [] });
+    await expectContract(id);
+  });
+
+  it('a completion reported after deadlineAt times the gate out (ERROR, as the job would), even before the job runs', async () => {
+    const runId = await createRun(server, { projectId: 'gates' });
+    const { id } = await createGate({ timeoutSeconds: 10 }, { runId, name: 'late' });
+    await start(id);
+    clock.advance(10_001);
+    const gate = (await complete(id, 0, GREEN)).data!.completeTestGate.gate;
+    expect(gate).toMatchObject({ state: 'ERROR', decision: null, results: null, errorMessage: 'timed out after 10 s (timeout 10 s)' });
+    expect(gate.execution).toMatchObject({ exitCode: null, durationSeconds: 10.001 });
+    expect(await server.engine.gates.expireOverdue()).not.toContain((await row(id)).id);
+    const events = await ok(`query($r: ID!) { runEvents(runId: $r) { edges { node { kind payload } } } }`, { r: runId });
+    expect(events.runEvents.edges.map((e: any) => e.node.kind)).toEqual(['RUN_CREATED', 'GATE_CREATED', 'GATE_STARTED', 'GATE_ERRORED']);
+    expect(events.runEvents.edges.at(-1).node.payload).toMatchObject({ from: 'running', to: 'error', error: 'timed out after 10 s (timeout 10 s)' });
+    await expectContract(id);
+
+    // At the deadline itself it is not late yet (the job's bound too): the criteria are judged.
+    const onTime = await createGate({ timeoutSeconds: 10, maxFailures: 0 }, { name: 'on time' });
+    await start(onTime.id);
+    clock.advance(10_000);
+    expect((await complete(onTime.id, 0, GREEN)).data!.completeTestGate.gate.state).toBe('PASSED');
+  });
+
+  it('skipping a running gate ends its execution', async () => {
+    const { id } = await createGate({ timeoutSeconds: 60 });
+    await start(id);
+    clock.advance(4_000);
+    const gate = (await skip(id)).data!.skipTestGate.gate;
+    expect(gate.state).toBe('SKIPPED');
+    expect(gate.execution).toMatchObject({ command: 'npm test', exitCode: null, durationSeconds: 4 });
+    expect(gate.execution.completedAt).toBe(new Date(Date.parse(gate.execution.startedAt) + 4_000).toISOString());
+    expect((await row(id)).deadlineAt).toBeNull();
+    await expectContract(id);
   });
 });

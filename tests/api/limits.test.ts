@@ -5,7 +5,9 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Limits } from '../../src/config.js';
+import { ManualClock } from '../../src/engine/core/clock.js';
 import { codes, ADMIN_SECRET, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { sleep, until } from '../helpers/wait.js';
 
 /** Small, explicit limits so "just under" and "just over" are easy to write. */
 const LIMITS: Partial<Limits> = { maxDepth: 5, maxAliases: 3, maxTokens: 200, maxDirectives: 2, maxCost: 500 };
@@ -63,6 +65,51 @@ function closeCode(client: Client, timeoutMs = 5000): Promise<number> {
       resolve((event as { code: number }).code);
     });
   });
+}
+
+/** A raw graphql-transport-ws socket (no graphql-ws client): every message it gets is parsed and kept. */
+interface RawSocket {
+  socket: WebSocket;
+  messages: any[];
+  /** When it opened (ms since the epoch). */
+  openedAt: number;
+  /** Resolves with the close code and when it closed. */
+  closed: Promise<{ code: number; at: number }>;
+  send(message: unknown): void;
+  /** Sends connection_init with the admin secret and waits for connection_ack. */
+  init(): Promise<void>;
+  /** Runs one operation and resolves to its single `next` payload (after its `complete`). */
+  run(id: string, query: string): Promise<GraphQLResponse>;
+}
+
+async function rawSocket(server: TestServer, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
+  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws', options);
+  const messages: any[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  const closed = new Promise<{ code: number; at: number }>((resolve) => socket.on('close', (code) => resolve({ code, at: Date.now() })));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const raw: RawSocket = {
+    socket,
+    messages,
+    openedAt: Date.now(),
+    closed,
+    send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
+    async init() {
+      raw.send({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_SECRET}` } });
+      await until(() => messages.some((m) => m.type === 'connection_ack'), 'connection_ack');
+    },
+    async run(id, query) {
+      raw.send({ id, type: 'subscribe', payload: { query } });
+      await until(() => messages.some((m) => m.id === id && (m.type === 'complete' || m.type === 'error')), `the end of operation ${id}`);
+      const mine = messages.filter((m) => m.id === id);
+      expect(mine.map((m) => m.type)).toEqual(['next', 'complete']);
+      return mine[0].payload;
+    },
+  };
+  return raw;
 }
 
 async function createToken(server: TestServer, name: string): Promise<string> {
@@ -182,15 +229,19 @@ describe('request body size', () => {
 });
 
 describe('mutation rate limit', () => {
+  const LIMIT = 5;
+  // Windows are whole minutes of the engine's clock: a clock that stands still
+  // half-way through one keeps a window from ending in the middle of a test.
+  const clock = new ManualClock('2026-01-01T00:00:30.000Z');
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ limits: { mutationsPerMinute: 5 } });
+    server = await startTestServer({ clock, limits: { mutationsPerMinute: LIMIT } });
   });
   afterAll(() => server.stop());
+  const count = () => server.engine.orm.em.fork().count('Run', {});
 
   it('refuses the 6th mutation of a token within a minute, writing nothing; other tokens and queries go on', async () => {
     const [a, b] = [await createToken(server, 'a'), await createToken(server, 'b')];
-    const count = () => server.engine.orm.em.fork().count('Run', {});
     for (let i = 0; i < 5; i++) {
       const res = await server.gql(CREATE_RUN, runInput, { token: a });
       expect(res.errors, `mutation ${i + 1}`).toBeUndefined();
@@ -212,12 +263,131 @@ describe('mutation rate limit', () => {
     expect(query.errors).toBeUndefined();
     expect(query.data.runs.totalCount).toBe(6);
   });
+
+  it('over graphql-ws: the 5 under pass, the 6th is RATE_LIMITED with retryAfterSeconds and writes nothing; the window then resets', async () => {
+    const [a, b] = [await createToken(server, 'ws-a'), await createToken(server, 'ws-b')];
+    const start = await count();
+    const client = server.wsClient({ token: a });
+    const mutate = (c: Client) => wsOnce(c, { query: CREATE_RUN, variables: runInput });
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await mutate(client);
+      expect(res.errors, `mutation ${i + 1}`).toBeUndefined();
+      expect(res.data.createRun.run.id).toBeTruthy();
+    }
+    expect(await count()).toBe(start + LIMIT);
+
+    const refused = await mutate(client);
+    expect(refused.data?.createRun ?? null).toBeNull();
+    expect(codes(refused)).toEqual(['RATE_LIMITED']);
+    // 30 s into the minute: the window ends in 30 s.
+    expect(refused.errors![0].extensions!.retryAfterSeconds).toBe(30);
+    expect(await count()).toBe(start + LIMIT);
+    // One budget per token, whatever the transport.
+    expect(codes(await server.gql(CREATE_RUN, runInput, { token: a }))).toEqual(['RATE_LIMITED']);
+    expect(await count()).toBe(start + LIMIT);
+
+    // Another token's socket is served, and the limited socket still answers queries.
+    const other = await mutate(server.wsClient({ token: b }));
+    expect(other.errors).toBeUndefined();
+    const query = await wsOnce(client, { query: '{ runs(first: 1) { totalCount } }' });
+    expect(query.errors).toBeUndefined();
+    expect(query.data.runs.totalCount).toBe(start + LIMIT + 1);
+
+    // retryAfterSeconds later, the token has a fresh budget.
+    clock.advance(refused.errors![0].extensions!.retryAfterSeconds * 1000);
+    const again = await mutate(client);
+    expect(again.errors).toBeUndefined();
+    expect(await count()).toBe(start + LIMIT + 2);
+    await client.dispose();
+  });
+
+  it('a concurrent burst of LIMIT + 5 mutations (HTTP and graphql-ws mixed): exactly LIMIT pass, the rest are RATE_LIMITED; another token is served during and after', async () => {
+    const [a, b] = [await createToken(server, 'burst-a'), await createToken(server, 'burst-b')];
+    const start = await count();
+    const [clientA, clientB] = [server.wsClient({ token: a }), server.wsClient({ token: b })];
+    // Open both sockets first, so that the burst does not wait on a handshake.
+    for (const c of [clientA, clientB]) expect((await wsOnce(c, { query: '{ viewer { tokenName } }' })).errors).toBeUndefined();
+
+    const burst = Array.from({ length: LIMIT + 5 }, (_, i) =>
+      i % 2 ? wsOnce(clientA, { query: CREATE_RUN, variables: runInput }) : server.gql(CREATE_RUN, runInput, { token: a }),
+    );
+    // In flight at the same time as the burst: mutations and queries of another token.
+    const during = [
+      server.gql(CREATE_RUN, runInput, { token: b }),
+      wsOnce(clientB, { query: CREATE_RUN, variables: runInput }),
+      server.gql('{ viewer { tokenName } }', {}, { token: b }),
+      wsOnce(clientB, { query: '{ runs(first: 1) { totalCount } }' }),
+    ];
+    const [burstResults, duringResults] = await Promise.all([Promise.all(burst), Promise.all(during)]);
+
+    const passed = burstResults.filter((r) => r.errors === undefined);
+    const refused = burstResults.filter((r) => r.errors !== undefined);
+    expect(passed).toHaveLength(LIMIT);
+    for (const r of passed) expect(r.data.createRun.run.id).toBeTruthy();
+    expect(refused).toHaveLength(5);
+    for (const r of refused) {
+      expect(codes(r)).toEqual(['RATE_LIMITED']);
+      expect(r.data?.createRun ?? null).toBeNull();
+      expect(r.errors![0].extensions!.retryAfterSeconds).toBeGreaterThan(0);
+      expect(r.errors![0].extensions!.retryAfterSeconds).toBeLessThanOrEqual(60);
+    }
+    for (const r of duringResults) expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+    expect(await count()).toBe(start + LIMIT + 2);
+
+    // After the burst: the other token still passes, over both transports; the limited one is still refused.
+    expect((await server.gql(CREATE_RUN, runInput, { token: b })).errors).toBeUndefined();
+    expect((await wsOnce(clientB, { query: CREATE_RUN, variables: runInput })).errors).toBeUndefined();
+    expect(codes(await server.gql(CREATE_RUN, runInput, { token: a }))).toEqual(['RATE_LIMITED']);
+    expect(await count()).toBe(start + LIMIT + 4);
+    await Promise.all([clientA.dispose(), clientB.dispose()]);
+  });
+
+  it('counts root fields inside inline fragments and fragment spreads: they cannot slip past the budget', async () => {
+    const token = await createToken(server, 'fragments');
+    const before = await count();
+    const spread = `mutation($input: CreateRunInput!) { ...Create }
+      fragment Create on Mutation { one: createRun(input: $input) { run { id } } two: createRun(input: $input) { run { id } } }`;
+    const inline = `mutation($input: CreateRunInput!) { ... on Mutation { a: createRun(input: $input) { run { id } } b: createRun(input: $input) { run { id } } } }`;
+    expect((await server.gql(spread, runInput, { token })).errors).toBeUndefined();
+    expect((await server.gql(inline, runInput, { token })).errors).toBeUndefined();
+    expect(await count()).toBe(before + 4);
+    // Four of five spent: two more in one document are over, so none of them runs.
+    expect(codes(await server.gql(inline, runInput, { token }))).toEqual(['RATE_LIMITED']);
+    expect(await count()).toBe(before + 4);
+  });
+});
+
+describe('batching', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  it.each([
+    { name: 'two mutations', body: [{ query: CREATE_RUN, variables: runInput }, { query: CREATE_RUN, variables: runInput }] },
+    { name: 'a single mutation in an array', body: [{ query: CREATE_RUN, variables: runInput }] },
+  ])('is off: a JSON array of $name is 400 BAD_REQUEST and nothing runs', async ({ body }) => {
+    const count = () => server.engine.orm.em.fork().count('Run', {});
+    const before = await count();
+    const { status, json } = await post(server, body);
+    expect(status).toBe(400);
+    expect(json.data ?? undefined).toBeUndefined();
+    expect(codes(json)).toEqual(['BAD_REQUEST']);
+    expect(json.errors![0].message).toMatch(/batching is not supported/i);
+    expect(await count()).toBe(before);
+    // Control: the same operation, not batched, runs.
+    const single = await post(server, body[0]);
+    expect(single.json.errors).toBeUndefined();
+    expect(await count()).toBe(before + 1);
+  });
 });
 
 describe('heartbeat rate limit', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ limits: { mutationsPerMinute: 3, heartbeatsPerMinute: 6 } });
+    // A clock that stands still: no window ends in the middle of the test.
+    server = await startTestServer({ clock: new ManualClock('2026-01-01T00:00:30.000Z'), limits: { mutationsPerMinute: 3, heartbeatsPerMinute: 6 } });
   });
   afterAll(() => server.stop());
 
@@ -292,6 +462,43 @@ describe('graphql-ws limits', () => {
     await expect(open.done).rejects.toMatchObject({ code: 1009 });
   });
 
+  it('a message of exactly wsMaxMessageBytes is served; one byte more closes the socket with 1009', async () => {
+    /** A subscribe message of exactly `size` bytes (padded with an unused variable). */
+    const message = (id: string, size: number) => {
+      const build = (pad: string) => JSON.stringify({ id, type: 'subscribe', payload: { query: '{ viewer { tokenName } }', variables: { pad } } });
+      const text = build('x'.repeat(size - build('').length));
+      expect(Buffer.byteLength(text)).toBe(size);
+      return text;
+    };
+    const raw = await rawSocket(server);
+    await raw.init();
+    raw.send(message('under', 1000));
+    await until(() => raw.messages.some((m) => m.id === 'under' && m.type === 'complete'), 'the 1000-byte operation to complete');
+    expect(raw.messages.filter((m) => m.id === 'under')).toEqual([
+      { id: 'under', type: 'next', payload: { data: { viewer: { tokenName: 'UET_ADMIN_TOKEN' } } } },
+      { id: 'under', type: 'complete' },
+    ]);
+    expect(raw.socket.readyState).toBe(WebSocket.OPEN);
+
+    raw.send(message('over', 1001));
+    expect((await raw.closed).code).toBe(1009);
+    expect(raw.messages.filter((m) => m.id === 'over')).toEqual([]);
+  });
+
+  it('acknowledges a connection_init sent within wsInitTimeoutMs, and the socket outlives the timeout', async () => {
+    const raw = await rawSocket(server);
+    await sleep(150); // half of the 300 ms
+    await raw.init();
+    // Past the timeout: the socket is still open and serves operations.
+    await sleep(Math.max(0, raw.openedAt + 450 - Date.now()));
+    expect(raw.socket.readyState).toBe(WebSocket.OPEN);
+    const res = await raw.run('1', '{ viewer { tokenName } }');
+    expect(res).toEqual({ data: { viewer: { tokenName: 'UET_ADMIN_TOKEN' } } });
+    expect(raw.socket.readyState).toBe(WebSocket.OPEN);
+    raw.socket.close();
+    expect((await raw.closed).code).toBe(1005);
+  });
+
   it('closes a socket that never sends connection_init with 4408', async () => {
     const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
     const started = Date.now();
@@ -302,6 +509,54 @@ describe('graphql-ws limits', () => {
     });
     expect(code).toBe(4408);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe('graphql-ws keep-alive', () => {
+  const KEEPALIVE = 200;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ limits: { wsKeepAliveMs: KEEPALIVE } });
+  });
+  afterAll(() => server.stop());
+
+  it('terminates a socket that answered a ping and then stopped answering', async () => {
+    const raw = await rawSocket(server, { autoPong: false });
+    await raw.init();
+    const pings: number[] = [];
+    raw.socket.on('ping', (data) => {
+      pings.push(Date.now());
+      // Alive for the first ping only.
+      if (pings.length === 1) raw.socket.pong(data);
+    });
+    const { code, at } = await Promise.race([
+      raw.closed,
+      sleep(10 * KEEPALIVE).then(() => {
+        throw new Error(`still open ${10 * KEEPALIVE} ms later, after ${pings.length} pings`);
+      }),
+    ]);
+    // The server cut the TCP connection without a close frame (terminate()).
+    expect(code).toBe(1006);
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+    // Not dropped while it answered: only a full interval after the unanswered ping.
+    expect(at - pings[1]).toBeGreaterThanOrEqual(KEEPALIVE - 20);
+    // About 3 intervals after opening (ping, answered ping, unanswered ping + wait).
+    expect(at - raw.openedAt).toBeLessThan(6 * KEEPALIVE);
+  });
+
+  it('keeps a socket that answers pings across several intervals', async () => {
+    const raw = await rawSocket(server);
+    await raw.init();
+    let pings = 0;
+    raw.socket.on('ping', () => pings++);
+    let closedEarly = false;
+    void raw.closed.then(() => (closedEarly = true));
+    await until(() => pings >= 5 || closedEarly, 'five pings', 5_000);
+    expect(closedEarly).toBe(false);
+    expect(raw.socket.readyState).toBe(WebSocket.OPEN);
+    expect(await raw.run('1', '{ viewer { tokenName } }')).toEqual({ data: { viewer: { tokenName: 'UET_ADMIN_TOKEN' } } });
+    raw.socket.close();
+    expect((await raw.closed).code).toBe(1005);
   });
 });
 

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/builder.js';
+import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** Reports as an operator would (on any run). */
+const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
 
 type State = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
 interface Seeded { id: string; gid: string; projectId: string; phaseId: string; workstreamId: string | null; state: State; createdAt: string }
@@ -211,8 +215,8 @@ describe('nested and event-log connections', () => {
     // Interleave the two runs so that run A's events are not contiguous in the log.
     for (let s = 1; s <= STEPS; s++) {
       for (const id of Object.values(ids)) {
-        const step = await runs.startStep({ runId: id, toolId: `tool-${s}` });
-        await runs.completeStep({ id: step.id, state: s % 4 === 0 ? 'failed' : 'succeeded' });
+        const step = await runs.startStep(operator, { runId: id, toolId: `tool-${s}` });
+        await runs.completeStep(operator, { id: step.id, state: s % 4 === 0 ? 'failed' : 'succeeded' });
       }
       logA.push(`TOOL_CALL_STARTED#${s}`, `${s % 4 === 0 ? 'TOOL_CALL_ERROR' : 'TOOL_CALL_COMPLETED'}#${s}`);
     }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunSchema } from '../../src/engine/db/entities.js';
 import { LedgerEntrySchema } from '../../src/engine/db/patch-entities.js';
 import { ledgerMachine } from '../../src/engine/patches/machines.js';
 import { codes, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
+import { taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { until } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -170,12 +172,12 @@ describe('patches', () => {
       'RUN_STARTED',
       'PATCH_CREATED',
       'PATCH_VALIDATED',
-      'PATCH_QUEUED',
+      'PATCH_APPLY_STARTED',
       'PATCH_APPLY_SUCCEEDED',
       'PATCH_VERIFIED',
       'PATCH_CREATED',
       'PATCH_VALIDATED',
-      'PATCH_QUEUED',
+      'PATCH_APPLY_STARTED',
       'PATCH_APPLY_FAILED',
     ]);
     expect(run.run.events.edges[10].node.payload).toMatchObject({ from: 'queued', to: 'apply_failed', errorCode: 'conflict' });
@@ -195,6 +197,16 @@ describe('patches', () => {
     const { ledgerEntry } = await createPatch({ runId });
     const res = await call('validatePatch', ledgerEntry.id);
     expect(res.data!.validatePatch.ledgerEntry.validation).toMatchObject({ scopeOk: false, constraintsOk: true, validationErrors: ['scope: src/app.ts may not be changed (not in write)'] });
+  });
+
+  it('queuing and retrying hand the patch to the applier: PATCH_APPLY_STARTED', async () => {
+    const runId = await createRun(server, { projectId: 'ledger' });
+    const id = await entryIn('APPLY_FAILED', { runId });
+    expect((await call('retryPatch', id)).errors).toBeUndefined();
+    const run = await ok(`query($id: ID!) { run(id: $id) { events(first: 50) { edges { node { kind payload } } } } }`, { id: runId });
+    const events = run.run.events.edges.map((e: any) => e.node);
+    expect(events.map((e: any) => e.kind).filter((k: string) => k.startsWith('PATCH_APPLY'))).toEqual(['PATCH_APPLY_STARTED', 'PATCH_APPLY_FAILED', 'PATCH_APPLY_STARTED']);
+    expect(events.at(-1).payload).toMatchObject({ from: 'apply_failed', to: 'queued', retry: true });
   });
 
   it('a subscriber of a project sees its entries as they are created and move', async () => {
@@ -288,5 +300,72 @@ describe('gates decide verification and commit', () => {
     const res = await call('verifyPatch', entry, ', testsPassed: true');
     expect(res.data!.verifyPatch.ledgerEntry.state).toBe('APPLY_FAILED');
     expect(res.data!.verifyPatch.ledgerEntry.stateHistory.at(-1).reason).toBe('gates did not pass: lint (failed)');
+  });
+});
+
+describe("an execution request's resource scope", () => {
+  const rawId = (id: string) => Buffer.from(id, 'base64url').toString().split(':')[1];
+  const diffOf = (path: string) => DIFF.replaceAll('src/app.ts', path);
+  let request: { id: string; requestId: string; runId: string };
+
+  beforeAll(async () => {
+    const spec = workstreamSpec([taskSpec('edit', [], { kind: 'scoped_edit' })], { id: 'ws-scoped', projectId: 'ledger' });
+    spec.resource_scope = { read: ['**'], write: ['src/**'], create: ['src/**'], forbidden: ['src/secrets/**'] };
+    const ws = (await ok(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } } } }`, { s: spec })).submitWorkstream.workstream;
+    const workerId = (await ok(`mutation { registerWorker(input: {type: EXECUTOR}) { worker { id } } }`)).registerWorker.worker.id;
+    const task = (await ok(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["scoped_edit"]}) { task { executionRequest { id document } } } }`, { w: workerId }))
+      .claimTask.task;
+    request = { id: task.executionRequest.id, requestId: task.executionRequest.document.request_id, runId: ws.run.id };
+    // The run's own scope would let everything through: only the request's scope can refuse the patches below.
+    const em = server.engine.orm.em.fork();
+    const run = await em.findOneOrFail(RunSchema, { id: rawId(ws.run.id) });
+    run.metadata = { ...run.metadata, resource_scope: { read: ['**'], write: ['**'], create: ['**'], forbidden: [] } };
+    await em.flush();
+  });
+
+  it('takes precedence over the run\'s: a forbidden path fails validation, naming the rule and the file', async () => {
+    const { ledgerEntry } = await createPatch({ runId: request.runId, executionRequestId: request.requestId, diffText: diffOf('src/secrets/key.ts') });
+    const res = await call('validatePatch', ledgerEntry.id);
+    expect(res.data!.validatePatch.ledgerEntry).toMatchObject({
+      state: 'APPLY_FAILED',
+      validation: { scopeOk: false, constraintsOk: true, validationErrors: ['scope: src/secrets/key.ts is forbidden'] },
+    });
+    const stored = await ok(`query($id: ID!) { ledgerEntry(id: $id) { executionRequestId } }`, { id: ledgerEntry.id });
+    expect(stored.ledgerEntry.executionRequestId).toBe(request.requestId);
+  });
+
+  it('a patch within it passes; the request may be named by its global id, with or without the run', async () => {
+    for (const input of [{ runId: request.runId, executionRequestId: request.id }, { executionRequestId: request.requestId }]) {
+      const { ledgerEntry } = await createPatch({ ...input, diffText: diffOf('src/feature.ts') });
+      const res = await call('validatePatch', ledgerEntry.id);
+      expect(res.data!.validatePatch.ledgerEntry).toMatchObject({ state: 'VALIDATED', validation: { scopeOk: true, validationErrors: [] } });
+    }
+    // Without the run, the request's scope still applies.
+    const { ledgerEntry } = await createPatch({ executionRequestId: request.requestId, diffText: diffOf('docs/readme.md') });
+    expect((await call('validatePatch', ledgerEntry.id)).data!.validatePatch.ledgerEntry.validation.validationErrors).toEqual([
+      'scope: docs/readme.md may not be changed (not in write)',
+    ]);
+  });
+
+  it('an unknown request is NOT_FOUND, a malformed one or one of another project or run BAD_USER_INPUT, and nothing is written', async () => {
+    const count = () => server.engine.orm.em.fork().count(LedgerEntrySchema, {});
+    const before = await count();
+    const attempt = (input: Record<string, unknown>) =>
+      server.gql(`mutation($input: CreatePatchInput!) { createPatch(input: $input) { patch { id } } }`, {
+        input: { projectId: 'ledger', targetRepo: 'r', diffText: DIFF, ...input },
+      });
+    const unknown = await attempt({ executionRequestId: '01JZ4M3P0R8D0Q2TGFHQ89AJV7' });
+    expect(codes(unknown)).toEqual(['NOT_FOUND']);
+    expect(unknown.errors![0].message).toMatch(/^ExecutionRequest .* does not exist/);
+    for (const input of [
+      { executionRequestId: 'not-an-id' },
+      { executionRequestId: request.requestId, projectId: 'elsewhere' },
+      { executionRequestId: request.requestId, runId: await createRun(server, { projectId: 'ledger' }) },
+    ]) {
+      const res = await attempt(input);
+      expect(codes(res), JSON.stringify(input)).toEqual(['BAD_USER_INPUT']);
+      expect(res.errors![0].extensions?.field).toBe('executionRequestId');
+    }
+    expect(await count()).toBe(before);
   });
 });

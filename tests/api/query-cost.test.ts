@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/engine/core/pagination.js';
 import { eventCursor, STEP_CURSOR } from '../../src/engine/runs/run-queries.js';
+import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** Reports as an operator would (on any run). */
+const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
 
 const RUNS = 20;
 const STEPS = 3;
@@ -20,8 +24,8 @@ beforeAll(async () => {
     const run = await runs.createRun({ projectId: 'cost', phaseId: 'p' });
     await runs.startRun(run.id);
     for (let s = 1; s <= STEPS; s++) {
-      const step = await runs.startStep({ runId: run.id, toolId: `tool-${s}` });
-      await runs.completeStep({ id: step.id, state: 'succeeded' });
+      const step = await runs.startStep(operator, { runId: run.id, toolId: `tool-${s}` });
+      await runs.completeStep(operator, { id: step.id, state: 'succeeded' });
     }
     await runs.addRunNote({ runId: run.id, message: 'hello' });
   }

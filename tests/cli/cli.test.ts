@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,5 +70,22 @@ describe('the uet-gateway command', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('uet-gateway schema:check', () => {
+  it('passes against the released schema, and exits 1 listing what a change breaks', async () => {
+    const clean = await cli(['schema:check']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/^0 breaking, \d+ dangerous, \d+ safe change\(s\) against .*schema\.released\.graphql$/m);
+
+    // A "release" that had a field the code no longer has.
+    const released = join(dir, 'released.graphql');
+    const sdl = readFileSync(new URL('../../schema.released.graphql', import.meta.url), 'utf8');
+    writeFileSync(released, sdl.replace(/^type Query \{$/m, 'type Query {\n  retiredField: String'));
+    const broken = await cli(['schema:check', '--against', released]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^breaking \(1\):\n {2}Query\.retiredField: Field 'retiredField' was removed from object type 'Query'/m);
+    expect((await cli(['schema:check', '--bogus'])).code).toBe(2);
   });
 });

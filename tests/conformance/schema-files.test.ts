@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { REPORT_ACCESS_SQL } from '../../src/engine/workers/report-access.js';
 import { printGatewaySchema } from '../../src/schema/index.js';
 
 describe('checked-in artefacts', () => {
@@ -47,6 +48,8 @@ describe('checked-in artefacts', () => {
         "select * from worker where state in ('idle') order by id desc limit 21",
         "select * from task where run_id = 'r' order by id desc limit 21",
         "select * from task where worker_id = 'w' and state = 'running'",
+        // May a worker token report on a run: a task of the run held by one of its workers.
+        REPORT_ACCESS_SQL.replace('?', "'r'").replace('?', "'token'"),
         // Patches, gates, costs and budgets.
         "select * from patch_ledger where project_id = 'p' order by id desc limit 21",
         "select * from patch_file where project_id = 'p' and path = 'src/a.ts' and patch_id < 'Z' order by patch_id desc limit 9",

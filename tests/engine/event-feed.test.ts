@@ -1,7 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunEventFeed } from '../../src/engine/runs/event-feed.js';
 import type { RunEvent } from '../../src/engine/db/entities.js';
+import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { createTestEngine } from '../helpers/engine.js';
+
+/** Reports as an operator would (on any run). */
+const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
 
 type TestEngine = Awaited<ReturnType<typeof createTestEngine>>;
 let engine: TestEngine;
@@ -71,7 +75,7 @@ describe('run event feed', () => {
     const other = (await engine.runs.createRun({ projectId: 'q', phaseId: 'ph' })).id;
     const stream = engine.feed.stream({ runId, after: 0, kinds: ['note'] });
     await note(other, 'elsewhere');
-    await engine.runs.startStep({ runId, toolId: 'tool' });
+    await engine.runs.startStep(operator, { runId, toolId: 'tool' });
     await note(runId, 'mine');
     const [event] = await take(stream, 1);
     expect(event).toMatchObject({ runId, kind: 'note', payload: { message: 'mine' } });

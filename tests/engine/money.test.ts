@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from '../../src/engine/costs/money.js';
+import { CostRecordSchema } from '../../src/engine/db/cost-entities.js';
+import { MAX_BUDGET_NANOS, MAX_RECORD_NANOS, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from '../../src/engine/costs/money.js';
+import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { createTestEngine } from '../helpers/engine.js';
+
+/** Reports as an operator would (on any run). */
+const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
 
 const nanos = (text: unknown) => toNanos('amount', parseDecimal('amount', text));
 
@@ -34,10 +39,42 @@ describe('exact money', () => {
     for (const bad of ['eur', 'EURO', 'E1R', '', 5]) expect(() => parseCurrency('currency', bad)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
+  it('bounds a budget limit so that spend of 1000 % of it still sums in 64-bit integers, in the database too', async () => {
+    const limit = (text: string) => toNanos('limit', parseDecimal('limit', text), MAX_BUDGET_NANOS);
+    // Far above what one record may carry.
+    expect(() => nanos('10000000')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    expect(limit('10000000')).toBe(10_000_000_000_000_000n);
+    expect(formatNanos(MAX_BUDGET_NANOS)).toBe('922337203.68547758');
+    expect(limit('922337203.68547758')).toBe(MAX_BUDGET_NANOS);
+    expect(() => limit('922337203.685477581')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    const INT64_MAX = 2n ** 63n - 1n;
+    expect(MAX_BUDGET_NANOS * 10n <= INT64_MAX && (MAX_BUDGET_NANOS + 1n) * 10n > INT64_MAX).toBe(true);
+    // Records (each at most MAX_RECORD_NANOS) that add up to 1000 % of the largest limit: SQLite's sum() stays exact.
+    const engine = await createTestEngine();
+    try {
+      const amounts = [...Array<bigint>(1024).fill(MAX_RECORD_NANOS), MAX_BUDGET_NANOS * 10n - 1024n * MAX_RECORD_NANOS];
+      await engine.orm.em.fork().insertMany(
+        CostRecordSchema,
+        amounts.map((amount, i) => ({
+          id: `01KBUDGET${String(i).padStart(17, '0')}`,
+          projectId: 'limit',
+          resourceType: 'custom' as const,
+          amountNanos: amount.toString(),
+          currency: 'IDR',
+          recordedAt: new Date('2026-11-24T12:00:00.000Z'),
+          metadata: {},
+        })),
+      );
+      expect(await engine.costQueries.totals({ projectId: 'limit' })).toEqual([{ currency: 'IDR', totalNanos: (MAX_BUDGET_NANOS * 10n).toString(), count: 1025 }]);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it('10,000 records of 0.1 sum to exactly 1000, in the database', async () => {
     const engine = await createTestEngine();
     try {
-      for (let i = 0; i < 10_000; i++) await engine.costs.record({ projectId: 'sum', resourceType: 'api_call', amount: '0.1', currency: 'USD' });
+      for (let i = 0; i < 10_000; i++) await engine.costs.record(operator, { projectId: 'sum', resourceType: 'api_call', amount: '0.1', currency: 'USD' });
       const [usd] = await engine.costQueries.totals({ projectId: 'sum' });
       expect(usd).toEqual({ currency: 'USD', totalNanos: '1000000000000', count: 10_000 });
       expect(formatNanos(BigInt(usd.totalNanos))).toBe('1000');

@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConstraintsInput } from '../../src/engine/patches/policy-store.js';
+import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { createTestEngine } from '../helpers/engine.js';
+
+/** Reports as an operator would (on any run). */
+const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
 
 type TestEngine = Awaited<ReturnType<typeof createTestEngine>>;
 let engine: TestEngine;
@@ -24,7 +28,7 @@ function diffOf(files: ([path: string, added: string[], removed: string[]] | [pa
 const SMALL = diffOf([['src/app.ts', ['const b = 3;'], ['const b = 2;']]]);
 
 async function validate(diffText: string, options: { summary?: string; reviewers?: string[]; projectId?: string } = {}) {
-  const { entry } = await engine.patches.create({
+  const { entry } = await engine.patches.create(operator, {
     projectId: options.projectId ?? 'matrix',
     targetRepo: 'repo',
     diffText,
@@ -121,7 +125,7 @@ describe("a run's resource scope", () => {
   const scope = { read: ['**'], write: ['src/**'], create: ['src/new/**'], forbidden: ['src/secrets/**'] };
   async function validateInRun(diffText: string) {
     const run = await engine.runs.createRun({ projectId: 'scoped', phaseId: 'p', metadata: { resource_scope: scope } });
-    const { entry } = await engine.patches.create({ projectId: 'scoped', runId: run.id, targetRepo: 'repo', diffText });
+    const { entry } = await engine.patches.create(operator, { projectId: 'scoped', runId: run.id, targetRepo: 'repo', diffText });
     return engine.patches.validate(entry.id);
   }
   const added = (path: string) => `diff --git a/${path} b/${path}\nnew file mode 100644\n--- /dev/null\n+++ b/${path}\n@@ -0,0 +1 @@\n+x\n`;

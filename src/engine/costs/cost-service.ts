@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
+import type { WorkerActor } from '../auth/identity.js';
 import { badInput, notFound } from '../core/errors.js';
 import { ulidTime } from '../core/ids.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
@@ -17,7 +18,8 @@ import {
 import { RunSchema, type Run } from '../db/entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { haltRunForBudget, lockRun } from '../runs/run-service.js';
-import { formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
+import { assertMayReport } from '../workers/report-access.js';
+import { MAX_BUDGET_NANOS, formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = ['api_call', 'compute_time', 'storage', 'network', 'tool_usage', 'custom'];
 export const COST_TOPIC = 'cost.recorded';
@@ -39,7 +41,7 @@ export interface BudgetAlert {
   currency: string;
   spentNanos: string;
   limitNanos: string;
-  /** Whether this crossing stopped a run (a HALT budget at 100 % or more). */
+  /** Whether this is the crossing that halted: a HALT budget's 100 % (announced even when not among its thresholds). Later crossings are false. */
   halted: boolean;
   at: string;
 }
@@ -79,7 +81,8 @@ export class CostService {
     private readonly fork: () => EntityManager,
   ) {}
 
-  async record(input: RecordCostInput): Promise<CostRecord> {
+  /** `actor`: who reports it; a worker token only for a run its workers hold or held a task of (never a project-level cost). */
+  async record(actor: WorkerActor, input: RecordCostInput): Promise<CostRecord> {
     if (!RESOURCE_TYPES.includes(input.resourceType)) throw badInput('resourceType', `must be one of ${RESOURCE_TYPES.join(', ')}`);
     const currency = parseCurrency('currency', input.currency);
     const { nanos, usage } = amountOf(input);
@@ -88,6 +91,7 @@ export class CostService {
     const projectInput = optionalText('projectId', input.projectId);
     if (input.runId == null && projectInput === null) throw badInput('projectId', 'a cost belongs to a run or a project: give runId or projectId');
     return this.transact(async (scope) => {
+      await assertMayReport(scope.em, actor, input.runId ?? null, 'a cost');
       const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
       if (run && projectInput !== null && projectInput !== run.projectId) {
         throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${projectInput}`);
@@ -118,7 +122,7 @@ export class CostService {
   /** Creates or replaces the budget of a project or run in one currency; spend already recorded counts at once. */
   async set(input: SetBudgetInput): Promise<Budget> {
     const currency = parseCurrency('currency', input.currency);
-    const limit = toNanos('limit', parseDecimal('limit', input.limit));
+    const limit = toNanos('limit', parseDecimal('limit', input.limit), MAX_BUDGET_NANOS);
     if (limit === 0n) throw badInput('limit', 'must be more than 0');
     const thresholds = [...new Set(input.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b);
     if (thresholds.length === 0 || thresholds.some((t) => !Number.isInteger(t) || t < 1 || t > 1000)) {
@@ -148,12 +152,15 @@ export class CostService {
         });
         scope.em.persist(budget);
       }
+      const becomesHalt = input.action === 'halt' && budget.action !== 'halt';
       budget.limitNanos = limit.toString();
       budget.thresholds = thresholds;
       budget.action = input.action;
       budget.updatedAt = scope.now;
-      // A raised limit re-arms the thresholds that the spend is now below.
-      budget.crossed = budget.crossed.filter((t) => thresholds.includes(t) && spent * 100n >= BigInt(t) * limit);
+      // A raised limit re-arms the thresholds that the spend is now below; turning
+      // to HALT re-arms 100 %, so that the crossing that halts is announced as such.
+      const armed = announcedThresholds(budget);
+      budget.crossed = budget.crossed.filter((t) => armed.includes(t) && !(becomesHalt && t === 100) && spent * 100n >= BigInt(t) * limit);
       await this.crossings(scope, budget, input.scope === 'run' ? await lockRun(scope.em, target.id) : null);
       return budget;
     });
@@ -202,13 +209,14 @@ export class CostService {
    * Announces each threshold the spend has newly reached (once: it is
    * remembered on the budget), as a run event and a budget alert; at 100 %
    * a HALT budget stops the run that reached it, or for a project budget
-   * every active run of the project.
+   * every active run of the project, and its 100 % crossing (a threshold
+   * of every HALT budget) is the one alert that says halted.
    */
   private async crossings(scope: WriteScope, budget: Budget, run: Run | null): Promise<void> {
     const spent = BigInt(budget.spentNanos);
     const limit = BigInt(budget.limitNanos);
     const exhausted = spent >= limit;
-    const fresh = budget.thresholds.filter((t) => !budget.crossed.includes(t) && spent * 100n >= BigInt(t) * limit);
+    const fresh = announcedThresholds(budget).filter((t) => !budget.crossed.includes(t) && spent * 100n >= BigInt(t) * limit);
     const reason = `budget ${budget.id} exceeded: spent ${formatNanos(spent)} of ${formatNanos(limit)} ${budget.currency}`;
     const halts = budget.action === 'halt' && exhausted;
     if (halts) await this.halt(scope, budget, run, reason);
@@ -223,7 +231,7 @@ export class CostService {
         currency: budget.currency,
         spentNanos: budget.spentNanos,
         limitNanos: budget.limitNanos,
-        halted: halts && threshold >= 100,
+        halted: halts && threshold === 100,
         at: scope.now.toISOString(),
       };
       if (alert.runId) {
@@ -274,6 +282,12 @@ export class CostService {
     );
     return BigInt(row?.total ?? 0);
   }
+}
+
+/** The thresholds a budget announces: its own, and for a HALT budget 100 % too, so that halting is never silent. */
+function announcedThresholds(budget: Pick<Budget, 'thresholds' | 'action'>): number[] {
+  if (budget.action !== 'halt' || budget.thresholds.includes(100)) return budget.thresholds;
+  return [...budget.thresholds, 100].sort((a, b) => a - b);
 }
 
 /** Either an amount, or usage whose quantity x rate is the amount, exactly. */

@@ -9,6 +9,12 @@ export const NANO_DIGITS = 9;
 const NANO = 10n ** BigInt(NANO_DIGITS);
 /** The largest amount one record may carry: exact in a 64-bit float too (2^53 nano-units, about 9 million units). */
 export const MAX_RECORD_NANOS = 2n ** 53n - 1n;
+/**
+ * The largest budget limit: a tenth of the largest 64-bit integer (922,337,203.68547758 units).
+ * Amounts are 64-bit integer columns that the database sums, so even a spend of
+ * 1000 % of the limit (the highest threshold) is a sum that cannot overflow.
+ */
+export const MAX_BUDGET_NANOS = (2n ** 63n - 1n) / 10n;
 /** Quantities and rates may be finer than an amount (a per-token price); their product must come out in nano-units. */
 const MAX_FACTOR_DIGITS = 18;
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
@@ -42,11 +48,11 @@ export function parseDecimal(field: string, value: unknown, maxDigits = MAX_FACT
   return { digits, scale };
 }
 
-/** An exact decimal as nano-units, refusing one finer than a nano-unit. */
-export function toNanos(field: string, value: Exact): bigint {
+/** An exact decimal as nano-units, refusing one finer than a nano-unit or above `max` (by default one record's most). */
+export function toNanos(field: string, value: Exact, max: bigint = MAX_RECORD_NANOS): bigint {
   if (value.scale > NANO_DIGITS) throw badInput(field, `must have at most ${NANO_DIGITS} decimal places (it would be ${formatExact(value)})`);
   const nanos = value.digits * 10n ** BigInt(NANO_DIGITS - value.scale);
-  if (nanos > MAX_RECORD_NANOS) throw badInput(field, `must be at most ${formatNanos(MAX_RECORD_NANOS)}`);
+  if (nanos > max) throw badInput(field, `must be at most ${formatNanos(max)}`);
   return nanos;
 }
 

@@ -26,8 +26,7 @@ export const RUN_EVENT_KINDS = [
   'task_failed',
   'task_requeued',
   'task_skipped',
-  // Patch ledger transitions that DOMAIN.md names no kind for, and test gates.
-  'patch_queued',
+  // Patch ledger transitions that DOMAIN.md names no kind for (entering QUEUED is patch_apply_started), and test gates.
   'patch_verified',
   'patch_committed',
   'patch_rolled_back',

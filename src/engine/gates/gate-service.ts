@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
+import type { WorkerActor } from '../auth/identity.js';
 import type { Clock } from '../core/clock.js';
 import { badInput, notFound } from '../core/errors.js';
 import { ulidTime } from '../core/ids.js';
@@ -11,6 +12,7 @@ import type { RunEventKind } from '../db/entities.js';
 import { RunSchema } from '../db/entities.js';
 import { TestGateSchema, type GateCriteria, type GateResults, type GateState, type GateType, type TestGate } from '../db/gate-entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
+import { assertMayReport } from '../workers/report-access.js';
 import { judge } from './criteria.js';
 import { OUTCOME_STATES, gateMachine } from './machines.js';
 
@@ -110,9 +112,10 @@ export class GateService {
     });
   }
 
-  start(id: string, command?: string | null): Promise<TestGate> {
+  /** `actor`: who reports it; a worker token only for a gate of a run its workers hold or held a task of. */
+  start(actor: WorkerActor, id: string, command?: string | null): Promise<TestGate> {
     const text = optionalText('command', command, TEXT_LIMIT);
-    return this.move(id, 'running', {}, (gate, scope) => {
+    return this.move(id, 'running', {}, actor, (gate, scope) => {
       gate.execution = { started_at: scope.now.toISOString(), ...(text ? { command: text } : {}) };
       const timeout = gate.criteria.timeout_seconds;
       gate.deadlineAt = timeout ? new Date(scope.now.getTime() + timeout * 1000) : null;
@@ -121,17 +124,28 @@ export class GateService {
 
   /**
    * A non-zero exit code ends the gate in error (no decision); otherwise its
-   * criteria are judged against the results.
+   * criteria are judged against the results, and those results are stored:
+   * without any, nothing was reported (zero tests, no coverage, no names),
+   * which is what the criteria are judged on. A gate past its deadline
+   * timed out whatever it reports: error, as the timeout job ends it.
    */
-  complete(input: { id: string; exitCode: number; results?: GateResultsInput | null }): Promise<TestGate> {
+  complete(actor: WorkerActor, input: { id: string; exitCode: number; results?: GateResultsInput | null }): Promise<TestGate> {
     if (!Number.isSafeInteger(input.exitCode)) throw badInput('exitCode', 'must be an integer');
     const results = input.results ? this.parseResults(input.results) : null;
     return this.transact(async (scope) => {
       const gate = await lockGate(scope.em, input.id);
-      const decision = input.exitCode === 0 ? judge(gate.criteria, results ?? emptyResults()) : null;
+      await assertMayReport(scope.em, actor, gate.runId ?? null, 'a gate result');
+      if (gate.state === 'running' && gate.deadlineAt && gate.deadlineAt < scope.now) {
+        // Reported too late: the same outcome as the timeout job's, even if it has not run yet.
+        await this.timeOut(scope, gate);
+        return gate;
+      }
+      const judged = results ?? emptyResults();
+      const decision = input.exitCode === 0 ? judge(gate.criteria, judged) : null;
       const to: GateState = decision === null ? 'error' : decision.passed ? 'passed' : 'failed';
       gateMachine.assert(gate.state, to, gate.id);
-      gate.results = results;
+      // PASSED and FAILED keep the results they were judged on (test_gate requires them); ERROR keeps what was given, if anything.
+      gate.results = decision === null ? results : judged;
       gate.decision = decision;
       if (decision === null) gate.errorMessage = `the command exited with code ${input.exitCode}`;
       await this.endRunning(scope, gate, to, input.exitCode);
@@ -141,7 +155,9 @@ export class GateService {
 
   skip(id: string, reason: string): Promise<TestGate> {
     const text = requireText('reason', reason, TEXT_LIMIT);
-    return this.move(id, 'skipped', { reason: text }, (gate) => {
+    return this.move(id, 'skipped', { reason: text }, null, (gate, scope) => {
+      // Skipping a running gate ends its execution (no exit code).
+      if (gate.state === 'running') closeExecution(scope, gate, null);
       gate.decision = { passed: false, reason: `skipped: ${text}`, criteria_met: {} };
       gate.deadlineAt = null;
     });
@@ -159,9 +175,7 @@ export class GateService {
       const gate = await this.transact(async (scope) => {
         const row = await lockGate(scope.em, id);
         if (row.state !== 'running' || !row.deadlineAt || row.deadlineAt >= scope.now) return null;
-        const ran = (scope.now.getTime() - new Date(row.execution!.started_at).getTime()) / 1000;
-        row.errorMessage = `timed out after ${Math.round(ran * 10) / 10} s (timeout ${row.criteria.timeout_seconds} s)`;
-        await this.endRunning(scope, row, 'error', null);
+        await this.timeOut(scope, row);
         return row;
       });
       if (gate) ended.push(gate.id);
@@ -182,22 +196,30 @@ export class GateService {
     );
   }
 
+  /** Ends a running gate past its deadline in error: no results, no decision, no exit code. */
+  private async timeOut(scope: WriteScope, gate: TestGate): Promise<void> {
+    const ran = (scope.now.getTime() - new Date(gate.execution!.started_at).getTime()) / 1000;
+    gate.errorMessage = `timed out after ${Math.round(ran * 10) / 10} s (timeout ${gate.criteria.timeout_seconds} s)`;
+    await this.endRunning(scope, gate, 'error', null);
+  }
+
   /** Records the end of a running gate's execution and moves it to its outcome. */
   private async endRunning(scope: WriteScope, gate: TestGate, to: GateState, exitCode: number | null): Promise<void> {
-    const started = new Date(gate.execution!.started_at).getTime();
-    gate.execution = {
-      ...gate.execution!,
-      completed_at: scope.now.toISOString(),
-      duration_seconds: Math.max(0, (scope.now.getTime() - started) / 1000),
-      ...(exitCode !== null ? { exit_code: exitCode } : {}),
-    };
-    gate.deadlineAt = null;
+    closeExecution(scope, gate, exitCode);
     await this.transition(scope, gate, to, {});
   }
 
-  private move(id: string, to: GateState, payload: Record<string, unknown>, apply: (gate: TestGate, scope: WriteScope) => void): Promise<TestGate> {
+  /** `actor`: the reporter of a move a worker token may make (null: an operator-only move, already checked by scope). */
+  private move(
+    id: string,
+    to: GateState,
+    payload: Record<string, unknown>,
+    actor: WorkerActor | null,
+    apply: (gate: TestGate, scope: WriteScope) => void,
+  ): Promise<TestGate> {
     return this.transact(async (scope) => {
       const gate = await lockGate(scope.em, id);
+      if (actor) await assertMayReport(scope.em, actor, gate.runId ?? null, 'a gate result');
       gateMachine.assert(gate.state, to, gate.id);
       apply(gate, scope);
       await this.transition(scope, gate, to, payload);
@@ -255,6 +277,19 @@ export class GateService {
   }
 }
 
+/** The end of a running gate's execution: completed_at, duration_seconds, and the exit code when there is one. */
+function closeExecution(scope: WriteScope, gate: TestGate, exitCode: number | null): void {
+  const started = new Date(gate.execution!.started_at).getTime();
+  gate.execution = {
+    ...gate.execution!,
+    completed_at: scope.now.toISOString(),
+    duration_seconds: Math.max(0, (scope.now.getTime() - started) / 1000),
+    ...(exitCode !== null ? { exit_code: exitCode } : {}),
+  };
+  gate.deadlineAt = null;
+}
+
+/** What a gate reported when it reported nothing: zero tests, no failures, no coverage, no test names. */
 function emptyResults(): GateResults {
   return { total_tests: 0, passed_tests: 0, failed_tests: 0, skipped_tests: 0, failures: [] };
 }

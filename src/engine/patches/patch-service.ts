@@ -1,12 +1,14 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import { LockMode } from '@mikro-orm/core';
 import { DomainError, badInput, notFound } from '../core/errors.js';
-import { ulidTime } from '../core/ids.js';
+import type { WorkerActor } from '../auth/identity.js';
+import { isUlid, ulidTime } from '../core/ids.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import { optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { RunSchema, type Run, type RunEventKind } from '../db/entities.js';
+import { ExecutionRequestSchema } from '../db/routing-entities.js';
 import {
   LedgerEntrySchema,
   PatchFileSchema,
@@ -20,6 +22,7 @@ import {
 import { describeGates, runGates } from '../gates/run-gates.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { lockRun } from '../runs/run-service.js';
+import { assertMayReport } from '../workers/report-access.js';
 import type { ParsedDiff } from './diff-types.js';
 import { ledgerMachine } from './machines.js';
 import { checkConstraints, DEFAULT_CONSTRAINTS, type FileHistory } from './policy.js';
@@ -68,7 +71,8 @@ export interface RecordApplyInput {
 const EVENT_OF: Record<Exclude<PatchState, 'created'>, RunEventKind> = {
   validated: 'patch_validated',
   apply_failed: 'patch_apply_failed',
-  queued: 'patch_queued',
+  // Entering QUEUED hands the patch to the applier (queuePatch, retryPatch).
+  queued: 'patch_apply_started',
   applied: 'patch_apply_succeeded',
   verified: 'patch_verified',
   committed: 'patch_committed',
@@ -87,7 +91,8 @@ export class PatchService {
     private readonly fork: () => EntityManager,
   ) {}
 
-  async create(input: CreatePatchInput): Promise<{ patch: Patch; entry: LedgerEntry }> {
+  /** `actor`: who reports it; a worker token only for a run its workers hold or held a task of (never without a run). */
+  async create(actor: WorkerActor, input: CreatePatchInput): Promise<{ patch: Patch; entry: LedgerEntry }> {
     const fields = {
       projectId: requireText('projectId', input.projectId),
       phaseId: optionalText('phaseId', input.phaseId),
@@ -99,14 +104,17 @@ export class PatchService {
       summary: optionalText('summary', input.summary, TEXT_LIMIT),
     };
     if (fields.baseCommit && !/^[0-9a-f]{7,64}$/.test(fields.baseCommit)) throw badInput('baseCommit', 'must be 7 to 64 lower-case hex digits');
+    if (fields.executionRequestId && !isUlid(fields.executionRequestId)) throw badInput('executionRequestId', 'must be an execution request id (a ULID)');
     const diffText = requireText('diffText', input.diffText, MAX_DIFF_CHARS);
     const diff = parseDiff(diffText);
     const reviewers = (input.reviewers ?? []).map((r, i) => requireText(`reviewers[${i}]`, r));
     const relations = this.parseRelations(input.relations);
     const originInput = (input.origin ?? {}) as Record<string, unknown>;
     return this.transact(async (scope) => {
+      await assertMayReport(scope.em, actor, input.runId ?? null, 'a patch');
       const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
       if (run && run.projectId !== fields.projectId) throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${fields.projectId}`);
+      if (fields.executionRequestId) await checkExecutionRequest(scope.em, fields.executionRequestId, fields.projectId, run);
       const phaseId = fields.phaseId ?? run?.phaseId ?? null;
       const workstreamId = fields.workstreamId ?? run?.workstreamId ?? null;
       const executionRequestId = fields.executionRequestId ?? run?.executionRequestId ?? null;
@@ -164,7 +172,7 @@ export class PatchService {
   }
 
   /**
-   * Judges the patch: its format, its run's resource scope, and the
+   * Judges the patch: its format, its execution request's resource scope (else its run's), and the
    * effective policy's constraints. All hold: validated; else apply_failed,
    * with validation_errors saying which rule failed for which file.
    */
@@ -209,13 +217,14 @@ export class PatchService {
   }
 
   /** Counts an apply attempt of a queued patch and records its files, or its error. */
-  recordApply(input: RecordApplyInput): Promise<LedgerEntry> {
+  recordApply(actor: WorkerActor, input: RecordApplyInput): Promise<LedgerEntry> {
     const workspacePath = optionalText('workspacePath', input.workspacePath, 4096);
     const appliedFiles = (input.appliedFiles ?? []).map((f, i) => requireText(`appliedFiles[${i}]`, f, 4096));
     const errorCode = optionalText('errorCode', input.errorCode);
     const errorMessage = optionalText('errorMessage', input.errorMessage, TEXT_LIMIT);
     if (!input.success && !errorCode && !errorMessage) throw badInput('errorMessage', 'a failed apply says why (errorCode or errorMessage)');
     return this.change(input.ledgerId, async (scope, entry) => {
+      await assertMayReport(scope.em, actor, entry.runId ?? null, 'a patch apply');
       const to: PatchState = input.success ? 'applied' : 'apply_failed';
       if (entry.state !== 'queued') ledgerMachine.refuse(entry.state, to, entry.id);
       entry.apply = {
@@ -342,14 +351,29 @@ export class PatchService {
     } satisfies PatchStateNotice);
   }
 
-  /** The run's resource scope (its metadata.resource_scope, in the execution_request form), when it has one. */
+  /**
+   * The resource scope the patch is checked against: its execution
+   * request's (the resource_scope of the request's document) when the entry
+   * names one the gateway opened, else its run's (metadata.resource_scope,
+   * in the execution_request form); none, no scope errors.
+   */
   private async scopeErrors(em: EntityManager, entry: LedgerEntry, diff: ParsedDiff): Promise<string[]> {
-    if (!entry.runId) return [];
-    const run = await em.findOne(RunSchema, { id: entry.runId }, { fields: ['metadata'] });
-    const resourceScope = run?.metadata?.resource_scope;
+    let resourceScope: unknown;
+    let source: string;
+    // The run's executionRequestId (createRun) is not checked and may name a request the gateway does not know: then the run's scope holds.
+    const request = entry.executionRequestId ? await em.findOne(ExecutionRequestSchema, { id: entry.executionRequestId }, { fields: ['document'] }) : null;
+    if (request) {
+      resourceScope = request.document.resource_scope;
+      source = `the execution request's resource_scope`;
+    } else {
+      if (!entry.runId) return [];
+      const run = await em.findOne(RunSchema, { id: entry.runId }, { fields: ['metadata'] });
+      resourceScope = run?.metadata?.resource_scope;
+      source = `the run's metadata.resource_scope`;
+    }
     if (resourceScope === undefined) return [];
     const check = this.contracts.validate('execution_request', resourceScope, '#/$defs/resource_scope');
-    if (!check.valid) return [`scope: the run's metadata.resource_scope is not a valid resource scope (${check.errors.map((e) => `${e.path} ${e.message}`).join('; ')})`];
+    if (!check.valid) return [`scope: ${source} is not a valid resource scope (${check.errors.map((e) => `${e.path} ${e.message}`).join('; ')})`];
     return checkResourceScope(resourceScope as ResourceScope, diff);
   }
 
@@ -382,6 +406,17 @@ export class PatchService {
     this.contracts.check('relations', 'patch_ledger_entry', relations, '#/properties/relations');
     return relations;
   }
+}
+
+/**
+ * An execution request named by createPatch: it must exist (NOT_FOUND), be
+ * of the patch's project, and, when the patch names a run, of that run.
+ */
+async function checkExecutionRequest(em: EntityManager, id: string, projectId: string, run: Run | null): Promise<void> {
+  const request = await em.findOne(ExecutionRequestSchema, { id }, { fields: ['projectId', 'runId'] });
+  if (!request) throw notFound('ExecutionRequest', id);
+  if (request.projectId !== projectId) throw badInput('executionRequestId', `the execution request belongs to project ${request.projectId}, not ${projectId}`);
+  if (run && request.runId && request.runId !== run.id) throw badInput('executionRequestId', 'the execution request belongs to another run than runId');
 }
 
 function parseDiff(text: string): ParsedDiff {

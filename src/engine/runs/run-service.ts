@@ -5,6 +5,7 @@ import type { NoticeStreams } from '../core/notice-stream.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import { ulidTime } from '../core/ids.js';
 import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
+import type { WorkerActor } from '../auth/identity.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import {
   RunSchema,
@@ -20,6 +21,7 @@ import {
 } from '../db/entities.js';
 import { assertNotHalted } from '../costs/budget-guard.js';
 import { taskMachine } from '../workers/machines.js';
+import { assertMayReport } from '../workers/report-access.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
 
@@ -113,7 +115,8 @@ export class RunService {
     });
   }
 
-  async startStep(input: StartStepInput): Promise<StepAttempt> {
+  /** `actor`: who reports it; a worker token only for a run its workers hold or held a task of. */
+  async startStep(actor: WorkerActor, input: StartStepInput): Promise<StepAttempt> {
     const fields = {
       toolId: requireText('toolId', input.toolId),
       toolRunId: optionalText('toolRunId', input.toolRunId),
@@ -123,6 +126,7 @@ export class RunService {
       metadata: jsonObject('metadata', input.metadata),
     };
     return this.transact(async (scope) => {
+      await assertMayReport(scope.em, actor, input.runId, 'a step');
       const run = await lockRun(scope.em, input.runId);
       await assertNotHalted(scope.em, run);
       if (run.state !== 'running') {
@@ -148,7 +152,8 @@ export class RunService {
     });
   }
 
-  async completeStep(input: CompleteStepInput): Promise<StepAttempt> {
+  /** `actor`: as for startStep; the run is the step's. */
+  async completeStep(actor: WorkerActor, input: CompleteStepInput): Promise<StepAttempt> {
     const exitCode = optionalInt('exitCode', input.exitCode);
     const errorLog = optionalText('errorLog', input.errorLog, TEXT_LIMIT);
     const patchIds = (input.outputPatchIds ?? []).map((id, i) => requireText(`outputPatchIds[${i}]`, id));
@@ -157,6 +162,7 @@ export class RunService {
     return this.transact(async (scope) => {
       const step = await scope.em.findOne(StepAttemptSchema, { id: input.id });
       if (!step) throw notFound('StepAttempt', input.id);
+      await assertMayReport(scope.em, actor, step.runId, 'a step');
       const run = await lockRun(scope.em, step.runId);
       endStep(scope, run, step, input.state, { exitCode, errorLog });
       step.outputs = {

@@ -6,7 +6,7 @@ import { jsonObject, optionalInt, optionalText, requireText } from '../core/vali
 import type { Transact } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, type Task, type Worker } from '../db/entities.js';
 import { queueLockMode } from '../db/orm.js';
-import { assertNotHalted } from '../costs/budget-guard.js';
+import { assertNotHalted, haltedRunsWithPendingTasks } from '../costs/budget-guard.js';
 import { claimableWhere } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
 import {
@@ -93,22 +93,40 @@ export class TaskQueue {
   }
 
   /**
-   * Leases the oldest pending task (of the given kinds) to the worker, or
-   * returns null when none is ready. The task is read and leased in one
+   * Leases the oldest pending task (of the given kinds, of the given run) to
+   * the worker, or returns null when none is ready. Tasks of runs a HALT
+   * budget stopped are never leased and never stand in the way of others; a
+   * claim for one such run is refused with BUDGET_EXCEEDED. The task is read and leased in one
    * transaction under the database's write lock (SQLite has one writer;
    * on PostgreSQL the row lock with SKIP LOCKED lets concurrent claims pass
    * each other), so however many workers claim at once, a task is leased
    * to one of them.
    */
-  async claim(actor: WorkerActor, input: { workerId: string; kinds?: readonly string[] | null }): Promise<TaskAndWorker | null> {
+  async claim(
+    actor: WorkerActor,
+    input: { workerId: string; kinds?: readonly string[] | null; runId?: string | null },
+  ): Promise<TaskAndWorker | null> {
     const kinds = (input.kinds ?? []).map((kind, i) => requireText(`kinds[${i}]`, kind));
     if (kinds.length > MAX_KINDS) throw badInput('kinds', `may name at most ${MAX_KINDS} kinds`);
+    const runId = input.runId ?? null;
     return this.transact(async (scope) => {
       const worker = await lockWorker(scope.em, input.workerId);
       assertActsFor(actor, worker);
       assertHasRoom(worker);
+      if (runId !== null) {
+        const run = await scope.em.findOne(RunSchema, { id: runId }, { fields: ['id', 'projectId', 'haltedByBudgetId'] });
+        if (!run) throw notFound('Run', runId);
+        await assertNotHalted(scope.em, run);
+      }
       const ready = await claimableWhere(scope.em, worker, scope.now);
-      const where = { ...ready, state: 'pending', ...(kinds.length > 0 ? { kind: { $in: kinds } } : {}) } as FilterQuery<Task>;
+      const halted = runId === null ? await haltedRunsWithPendingTasks(scope.em) : [];
+      const where = {
+        $and: [
+          ready,
+          { state: 'pending', ...(kinds.length > 0 ? { kind: { $in: kinds } } : {}), ...(runId !== null ? { runId } : {}) },
+          ...(halted.length > 0 ? [{ $or: [{ runId: null }, { runId: { $nin: halted } }] }] : []),
+        ],
+      } as FilterQuery<Task>;
       const task = await scope.em.findOne(TaskSchema, where, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
       if (!task) return null;
       await leaseTask(scope, worker, task);
