@@ -5,6 +5,7 @@ import { Migration20261125100000PatchesAndGates } from './Migration2026112510000
 import { Migration20261125200000CostsAndBudgets } from './Migration20261125200000CostsAndBudgets.js';
 import { Migration20261125300000Workstreams } from './Migration20261125300000Workstreams.js';
 import { Migration20261125400000Routing } from './Migration20261125400000Routing.js';
+import { Migration20261130000000RunProjectStateIndex } from './Migration20261130000000RunProjectStateIndex.js';
 
 // Every migration in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -16,4 +17,5 @@ export const migrationsList = [
   { name: 'Migration20261125200000CostsAndBudgets', class: Migration20261125200000CostsAndBudgets },
   { name: 'Migration20261125300000Workstreams', class: Migration20261125300000Workstreams },
   { name: 'Migration20261125400000Routing', class: Migration20261125400000Routing },
+  { name: 'Migration20261130000000RunProjectStateIndex', class: Migration20261130000000RunProjectStateIndex },
 ];

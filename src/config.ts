@@ -9,6 +9,8 @@ export interface Config {
   host: string;
   /** SQLite file path, or ':memory:'. */
   sqlitePath: string;
+  /** How long a write waits for another process's lock (UET_SQLITE_BUSY_TIMEOUT_MS). */
+  busyTimeoutMs: number;
   logLevel: LogLevel;
   /** A secret that works as an admin token, for automation (UET_ADMIN_TOKEN). */
   adminToken: string | null;
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: parsePort(env.PORT),
     host: env.HOST || '127.0.0.1',
     sqlitePath: parseDatabaseUrl(env.DATABASE_URL),
+    busyTimeoutMs: parseMs('UET_SQLITE_BUSY_TIMEOUT_MS', env.UET_SQLITE_BUSY_TIMEOUT_MS, 5000, 10),
     logLevel,
     adminToken: env.UET_ADMIN_TOKEN || null,
     introspection: parseBoolean('UET_INTROSPECTION', env.UET_INTROSPECTION, true),

@@ -10,6 +10,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const orm = await openDatabase({
     sqlitePath: config.sqlitePath,
+    busyTimeoutMs: config.busyTimeoutMs,
     debug: config.logLevel === 'debug',
     logger: (message) => logger.debug(message),
   });

@@ -26,6 +26,8 @@ export interface TestServerOptions {
   jobs?: Partial<JobIntervals>;
   /** The engine's clock (a ManualClock lets a test move time instead of sleeping). */
   clock?: Clock;
+  /** SQLite's busy timeout (how long a write waits for another process's lock). */
+  busyTimeoutMs?: number;
 }
 
 export interface RequestOptions {
@@ -36,6 +38,8 @@ export interface RequestOptions {
 
 export interface TestServer {
   url: string;
+  /** The SQLite file it serves. */
+  sqlitePath: string;
   wsUrl: string;
   engine: Engine;
   app: App;
@@ -52,7 +56,8 @@ export interface TestServer {
 /** A real gateway on port 0 over a real SQLite file in a temporary directory. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-test-'));
-  const orm = await openDatabase({ sqlitePath: join(dir, 'gateway.sqlite') });
+  const sqlitePath = join(dir, 'gateway.sqlite');
+  const orm = await openDatabase({ sqlitePath, busyTimeoutMs: options.busyTimeoutMs });
   await migrateDatabase(orm);
   const logs: string[] = [];
   const logger = createLogger('info', (line) => logs.push(line));
@@ -72,6 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const clients: Client[] = [];
   const server: TestServer = {
     url,
+    sqlitePath,
     wsUrl,
     engine,
     app,

@@ -13,7 +13,9 @@ export type DomainErrorCode =
   /** The run was stopped by a HALT budget (or its project's is exhausted): no new steps or tasks. */
   | 'BUDGET_EXCEEDED'
   /** No tool can take the task: no rule or capability matches, or every candidate's circuit is open. */
-  | 'NO_ROUTE';
+  | 'NO_ROUTE'
+  /** The database stayed locked (another process holds its write lock) through a retry: nothing was written; try again later. */
+  | 'UNAVAILABLE';
 
 /** The engine's one error type: every refusal the engine makes is one of these. */
 export class DomainError extends Error {

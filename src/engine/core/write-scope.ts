@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
+import { DomainError } from './errors.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './event-bus.js';
 import type { IdSource } from './ids.js';
@@ -49,7 +50,7 @@ export type Transact = <T>(work: (scope: WriteScope) => Promise<T>) => Promise<T
 
 /** Runs `work` in one transaction and publishes its announcements after the commit. */
 export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: EventBus): Transact {
-  return async (work) => {
+  const attempt = async <T>(work: (scope: WriteScope) => Promise<T>): Promise<T> => {
     let scope: WriteScope | undefined;
     const result = await orm.em.fork().transactional(async (em) => {
       scope = new WriteScope(em, clock.now(), newId);
@@ -60,4 +61,29 @@ export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: Eve
     scope!.settle(bus);
     return result;
   };
+  return async (work) => {
+    try {
+      return await attempt(work);
+    } catch (error) {
+      if (!isDatabaseBusy(error)) throw error;
+    }
+    // The lock holder (another process) may be done by now; the rolled-back attempt wrote nothing.
+    try {
+      return await attempt(work);
+    } catch (error) {
+      if (!isDatabaseBusy(error)) throw error;
+      throw new DomainError('UNAVAILABLE', 'the database is locked by another writer; nothing was written, try again', {
+        retryAfterSeconds: 1,
+      });
+    }
+  };
+}
+
+/** SQLite's "database is locked" after its busy timeout ran out (another connection holds the write lock). */
+export function isDatabaseBusy(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = (cause as Error & { cause?: unknown }).cause) {
+    const code = (cause as Error & { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
+  }
+  return false;
 }

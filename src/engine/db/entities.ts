@@ -145,6 +145,8 @@ export const RunSchema = new EntitySchema<Run>({
     { name: 'run_phase_id_id_idx', properties: ['phaseId', 'id'] },
     { name: 'run_workstream_id_id_idx', properties: ['workstreamId', 'id'] },
     { name: 'run_state_id_idx', properties: ['state', 'id'] },
+    // runs(filter: {projectId, states}) pages and counts within one project's runs of a state.
+    { name: 'run_project_id_state_id_idx', properties: ['projectId', 'state', 'id'] },
   ],
 });
 

@@ -13,6 +13,8 @@ export type Orm = MikroORM;
 export interface DatabaseOptions {
   /** A file path, or ':memory:'. */
   sqlitePath: string;
+  /** How long a write waits for another connection's lock before SQLITE_BUSY (UET_SQLITE_BUSY_TIMEOUT_MS; default 5000). */
+  busyTimeoutMs?: number;
   /** Log every SQL statement (LOG_LEVEL=debug). */
   debug?: boolean;
   logger?: (message: string) => void;
@@ -21,13 +23,10 @@ export interface DatabaseOptions {
 type SqliteHandle = { exec(sql: string, done: (err: Error | null) => void): void };
 
 // WAL lets readers run beside the writer; the busy timeout makes a second
-// process wait for the lock instead of failing at once.
-const CONNECTION_PRAGMAS = [
-  'PRAGMA journal_mode = WAL',
-  'PRAGMA foreign_keys = ON',
-  'PRAGMA busy_timeout = 5000',
-  'PRAGMA synchronous = NORMAL',
-].join(';');
+// process wait for the lock instead of failing at once (a write that still
+// finds it locked is retried once, then refused as UNAVAILABLE: write-scope.ts).
+const connectionPragmas = (busyTimeoutMs: number) =>
+  ['PRAGMA journal_mode = WAL', 'PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'].join(';');
 
 export function ormConfig(options: DatabaseOptions): Options {
   return defineConfig({
@@ -43,7 +42,7 @@ export function ormConfig(options: DatabaseOptions): Options {
       max: 1,
       idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
       afterCreate: (conn: SqliteHandle, done: (err: Error | null, conn: SqliteHandle) => void) =>
-        conn.exec(CONNECTION_PRAGMAS, (err) => done(err, conn)),
+        conn.exec(connectionPragmas(Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))), (err) => done(err, conn)),
     },
     forceUtcTimezone: true,
     debug: options.debug ?? false,
