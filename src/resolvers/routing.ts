@@ -20,7 +20,7 @@ builder.queryFields((t) => ({
   routeTask: t.field({
     type: RouteDecisionRef,
     description:
-      'Which tool a task would be routed to now, and why; changes nothing (round_robin is not advanced, no trial call is taken). ' +
+      'Which tool a task would be routed to now, and why; changes nothing (round_robin is not advanced; trial calls are only ever taken by leases). ' +
       'NO_ROUTE when no router configuration is set or no candidate is eligible, naming what was tried.',
     args: {
       taskKind: t.arg.string({ required: true, description: 'The task kind to route; blank or over 200 characters is BAD_USER_INPUT.' }),
@@ -84,8 +84,10 @@ builder.subscriptionField('toolCircuitChanged', (t) =>
   t.field({
     type: ToolCircuitChangeRef,
     description:
-      "A tool's circuit breaker changing state as an attempt on it ends: CLOSED to OPEN after 5 failures in a row, HALF_OPEN to OPEN or CLOSED on a trial's outcome. " +
-      'The move from OPEN to HALF_OPEN happens as the 60-second recovery timeout passes and is not announced (Query.tools shows it).',
+      "A tool's circuit breaker changing state: CLOSED to OPEN after 5 failed attempts in a row, HALF_OPEN to OPEN or CLOSED on the trial attempt's outcome, " +
+      'and OPEN to HALF_OPEN once per open period, when the gateway first sees the 60-second recovery timeout over: on the next routing-retry pass ' +
+      '(every UET_REAPER_INTERVAL_MS, with the reaper) or earlier when a task is routed or leased; with the reaper turned off, only routing and leases see it. ' +
+      'Query.tools reads HALF_OPEN from the instant the timeout runs out.',
     args: { toolId: t.arg.string({ description: "Only this tool's changes; every tool's when omitted." }) },
     subscribe: (_, args, ctx) => ctx.engine.routing.circuitChanges(args.toolId ?? null),
     resolve: (change) => change,

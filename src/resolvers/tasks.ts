@@ -44,7 +44,7 @@ builder.relayMutationField(
     description: 'A task to queue.',
     inputFields: (t) => ({
       kind: t.string({ required: true, description: 'What the task is (workers claim by kind); non-empty, at most 200 characters.' }),
-      runId: t.id({ description: 'The run it belongs to (a Run id): its changes are then logged as run events.' }),
+      runId: t.id({ description: 'The run it belongs to (a Run id), PENDING or RUNNING: its changes are then logged as run events.' }),
       payload: t.field({ type: 'JSON', description: 'A JSON object handed to the worker ({} when not given).' }),
       maxAttempts: t.int({ description: 'Counted attempts before it fails for good, 1..100; 3 when not given.' }),
       timeoutSeconds: t.float({
@@ -56,7 +56,8 @@ builder.relayMutationField(
     authScopes: OPERATE,
     description:
       'Queues a task, PENDING until a worker claims it or an operator assigns it; needs the operate scope. ' +
-      'Errors: BAD_USER_INPUT (a field out of range), NOT_FOUND (no run has that runId), BUDGET_EXCEEDED (its run was halted by a budget), RATE_LIMITED.',
+      'Errors: BAD_USER_INPUT (a field out of range), NOT_FOUND (no run has that runId), BUDGET_EXCEEDED (its run was halted by a budget), ' +
+      'INVALID_TRANSITION (its run has ended: SUCCEEDED, FAILED, CANCELED or QUARANTINED; the error names the state), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) => ({
       task: await ctx.engine.tasks.create({ ...input, runId: parseOptionalId(input.runId, 'Run', 'runId') }),
     }),
@@ -85,7 +86,9 @@ builder.relayMutationField(
     authScopes: WORKER,
     description:
       "Leases the oldest ready PENDING task (of the given kinds and run, that the worker's tools allow) to the worker, which turns BUSY; task is null when none is ready. " +
-      'Each task goes to exactly one claimer, however many claim at once. Tasks of runs a HALT budget stopped are passed over (never leased, never in the way of other tasks): ' +
+      'Each task goes to exactly one claimer, however many claim at once. A task routed to a tool that takes no call now (its circuit breaker OPEN, or HALF_OPEN with its trial attempt running) ' +
+      'is routed again first, passing that tool over, and is left for another worker if this one does not run the new tool; leasing a task on a HALF_OPEN tool makes it the trial. ' +
+      'Tasks of runs a HALT budget stopped are passed over (never leased, never in the way of other tasks): ' +
       'without runId the claim then just returns null. Errors: NOT_FOUND (worker or run), FORBIDDEN (not registered by this token), ' +
       'INVALID_TRANSITION (worker PAUSED, STOPPED, CRASHED, or at maxParallelTasks), BUDGET_EXCEEDED (runId names a run a HALT budget stopped), BAD_USER_INPUT (kinds), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) => {
@@ -116,7 +119,8 @@ builder.relayMutationField(
     authScopes: OPERATE,
     description:
       'Leases a particular PENDING task to a worker that is IDLE, or BUSY with a free slot; needs the operate scope. Errors: NOT_FOUND, ' +
-      'INVALID_TRANSITION (task not PENDING, or worker without room), NO_ROUTE (task has no tool yet), BAD_USER_INPUT (worker does not run its tool), ' +
+      'INVALID_TRANSITION (task not PENDING, or worker without room), NO_ROUTE (task has no tool yet, or its tool takes no call now: circuit OPEN, or HALF_OPEN with its trial running), ' +
+      'BAD_USER_INPUT (worker does not run its tool), ' +
       'BUDGET_EXCEEDED (its run was halted), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) =>
       ctx.engine.tasks.assign(workerActor(ctx, true), {

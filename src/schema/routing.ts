@@ -48,8 +48,9 @@ export const CircuitStateEnum = builder.enumType('CircuitState', {
     HALF_OPEN: {
       value: 'half_open',
       description:
-        'Recovery timeout over: routing may send it 1 trial task, and passes it over until that trial reports; ' +
-        'a success closes the breaker, a failure opens it again.',
+        'Recovery timeout over: it lets 1 trial attempt through. The trial is taken when a worker leases a task routed to the tool (not when the task is routed), ' +
+        'and until that attempt ends routing and claims pass the tool over; its success closes the breaker, its failure (a crash or timeout included) opens it again, ' +
+        'and an attempt handed back unfinished (worker paused or shut down) frees the trial for the next task.',
     },
   } as const,
 });
@@ -174,11 +175,16 @@ builder.objectField(TaskRef, 'executionRequest', (t) =>
 );
 
 export const ToolCircuitChangeRef = builder.objectRef<ToolStateNotice>('ToolCircuitChange').implement({
-  description: "A tool's circuit breaker changing state, as an attempt on the tool ended.",
+  description:
+    "A tool's circuit breaker changing state: as an attempt on the tool ended, or (OPEN to HALF_OPEN) when the gateway first saw its recovery timeout over.",
   fields: (t) => ({
     toolId: t.exposeString('toolId', { description: 'The tool whose breaker changed.' }),
     from: t.expose('from', { type: CircuitStateEnum, description: 'Its state before the change.' }),
     to: t.expose('to', { type: CircuitStateEnum, description: 'Its state after the change.' }),
-    at: t.field({ type: 'DateTime', description: 'When it changed.', resolve: (c) => new Date(c.at) }),
+    at: t.field({
+      type: 'DateTime',
+      description: 'When it changed; for OPEN to HALF_OPEN, when the gateway saw it (at most one routing-retry pass, UET_REAPER_INTERVAL_MS, after the timeout ran out).',
+      resolve: (c) => new Date(c.at),
+    }),
   }),
 });

@@ -67,7 +67,9 @@ const RUN_EVENT_KIND_DESCRIPTIONS: Record<RunEventKind, string> = {
   task_completed: 'A task completed; payload {workerId, attempt}.',
   task_failed: "A task failed for good (no attempt or retry left); counted in the run's errors.",
   task_requeued: 'A task went back to PENDING for another attempt; payload.counted says whether the attempt counted.',
-  task_skipped: 'A task will never run: a dependency failed for good, its workstream stopped, or the run ended.',
+  task_skipped:
+    'A task will never run (again): a dependency failed for good, its workstream stopped, or the run ended; ' +
+    'also an attempt that failed or was handed back after the run ended (payload then has attempts and counted, as TASK_REQUEUED).',
   patch_verified: 'An applied patch passed its tests or gates: APPLIED -> VERIFIED.',
   patch_committed: 'VERIFIED -> COMMITTED.',
   patch_rolled_back: 'An applied or verified patch was rolled back: -> ROLLED_BACK.',

@@ -40,8 +40,8 @@ export const WorkerStateEnum = builder.enumType('WorkerState', {
 
 export const TaskStateEnum = builder.enumType('TaskState', {
   description:
-    "A task's state: PENDING -> RUNNING (leased) or SKIPPED; RUNNING -> COMPLETED, FAILED, or PENDING again for another attempt; " +
-    'COMPLETED, FAILED and SKIPPED are final.',
+    "A task's state: PENDING -> RUNNING (leased) or SKIPPED; RUNNING -> COMPLETED, FAILED, PENDING again for another attempt, " +
+    'or SKIPPED when an attempt ends without success after its run ended; COMPLETED, FAILED and SKIPPED are final.',
   values: {
     PENDING: { value: 'pending', description: 'Waiting for a worker (first attempt, or a retry).' },
     RUNNING: { value: 'running', description: 'Leased to a worker, which reports its end with completeTask.' },
@@ -52,7 +52,9 @@ export const TaskStateEnum = builder.enumType('TaskState', {
     },
     SKIPPED: {
       value: 'skipped',
-      description: 'Will never run: a dependency failed for good, its workstream stopped, or its run ended while it waited.',
+      description:
+        'Will never run (again): a dependency failed for good, its workstream stopped, or its run ended while it waited; ' +
+        'or its run ended while an attempt ran and that attempt failed or was handed back (no retry in an ended run).',
     },
   } as const,
 });
@@ -362,7 +364,9 @@ export const WorkerConfigInput = builder.inputType('WorkerConfigInput', {
   fields: (t) => ({
     maxParallelTasks: t.int({ description: 'Tasks it may hold at once, 1..1000; 1 when not given.' }),
     heartbeatInterval: t.float({
-      description: 'Seconds between its heartbeats, more than 0 and at most 86400 (informational; must be below timeoutSeconds when both are given).',
+      description:
+        'Seconds between its heartbeats, more than 0 and at most 86400 (informational), and below the timeout in force: timeoutSeconds, or 60 when that is not given; ' +
+        'BAD_USER_INPUT otherwise, as the worker would turn stale between beats.',
     }),
     timeoutSeconds: t.float({
       description: 'Seconds without a heartbeat before it is stale and the reaper crashes it, more than 0 and at most 86400; 60 when not given.',

@@ -5,7 +5,10 @@ import type { Metrics } from './metrics.js';
 export interface JobIntervals {
   /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
   heartbeatFlushMs: number;
-  /** How often the stale-worker reaper, the gate timeouts and the routing retry run (UET_REAPER_INTERVAL_MS); 0 turns them off. */
+  /**
+   * How often the stale-worker reaper, the gate timeouts and the routing retry run (UET_REAPER_INTERVAL_MS); 0 turns them off.
+   * The routing retry also stores and announces (toolCircuitChanged) the breakers whose recovery timeout has passed.
+   */
   reaperIntervalMs: number;
 }
 

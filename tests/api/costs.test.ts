@@ -306,7 +306,7 @@ describe('claims and HALT budgets', () => {
     (await ok(`mutation($k: String!, $r: ID) { createTask(input: {kind: $k, runId: $r, maxAttempts: 3}) { task { id } } }`, { k: kind, r: runId })).createTask.task.id as string;
   const taskState = async (id: string) => (await ok(`query($t: ID!) { task(id: $t) { state } }`, { t: id })).task.state;
 
-  it('a task of a halted run put back after a failed attempt is never leased, nor in the way of other tasks', async () => {
+  it('a task of a halted run whose attempt fails after the halt is skipped, never leased, nor in the way of other tasks', async () => {
     const runId = await runningRun('halt-requeue');
     const held = await createTask('requeued-after-halt', runId);
     const first = await worker();
@@ -314,15 +314,15 @@ describe('claims and HALT budgets', () => {
     const other = await createTask('requeued-after-halt');
     await ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', action: 'HALT' } });
     await record({ runId, amount: '1' });
-    // The attempt under way at the halt fails: the task goes back to PENDING, in a run that takes no new work.
+    // The attempt under way at the halt fails: its run has ended (canceled) and takes no new work, so the task is skipped, not put back.
     await ok(`mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: false, error: "boom"}) { task { id } } }`, { w: first, t: held });
-    expect(await taskState(held)).toBe('PENDING');
+    expect(await taskState(held)).toBe('SKIPPED');
 
     const second = await worker();
     expect((await ok(CLAIM, { w: second, k: ['requeued-after-halt'] })).claimTask.task).toEqual({ id: other });
     expect((await ok(CLAIM, { w: second, k: ['requeued-after-halt'] })).claimTask.task).toBeNull();
     expect(codes(await server.gql(CLAIM, { w: second, k: ['requeued-after-halt'], r: runId }))).toEqual(['BUDGET_EXCEEDED']);
-    expect(await taskState(held)).toBe('PENDING');
+    expect(await taskState(held)).toBe('SKIPPED');
   });
 
   it("a workstream submitted after its project's HALT budget is spent waits unclaimed until the limit is raised", async () => {

@@ -1,7 +1,8 @@
-import type { Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/engine/core/clock.js';
-import { createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
+import { ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -137,6 +138,64 @@ describe('workers over one long-lived graphql-ws connection', () => {
     expect(claim.claimTask).toEqual({ task: { payload: { n: 1 } }, worker: { state: 'BUSY' } });
     const done = await over(client, `mutation($w: ID!) { completeTask(input: {workerId: $w, success: true}) { task { state } worker { state } } }`, { w: id });
     expect(done.completeTask).toEqual({ task: { state: 'COMPLETED' }, worker: { state: 'IDLE' } });
+    await client.dispose();
+  });
+});
+
+describe('the whole worker lifecycle over one graphql-ws socket', () => {
+  it('pause, resume, shutdown and crash work over the socket, and a subscriber on it sees every transition in order', async () => {
+    let connections = 0;
+    const client = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${ADMIN_SECRET}` },
+      on: { connected: () => void (connections += 1) },
+    });
+    const streams = server.engine.openStreams();
+    // The subscription keeps the socket open; every mutation below goes over it too.
+    const sub = subscribe(client, `subscription { workerStateChanged(types: [SCHEDULER]) { worker { id state } from to reason } }`);
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+
+    const register = async () => (await over(client, `mutation { registerWorker(input: {type: SCHEDULER}) { worker { id state } } }`)).registerWorker.worker;
+    const a = await register();
+    const b = await register();
+    expect([a.state, b.state]).toEqual(['IDLE', 'IDLE']);
+    const { createTask } = await ok(`mutation { createTask(input: {kind: "socket-lifecycle"}) { task { id } } }`);
+    const claimed = await over(client, `mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["socket-lifecycle"]}) { task { id } worker { state } } }`, { w: a.id });
+    expect(claimed.claimTask).toEqual({ task: { id: createTask.task.id }, worker: { state: 'BUSY' } });
+
+    const act = async (mutation: string, extra = '') =>
+      (await over(client, `mutation($id: ID!) { ${mutation}(input: {id: $id${extra}}) { worker { state currentTask { id } } } }`, { id: a.id }))[mutation].worker;
+    expect(await act('pauseWorker')).toEqual({ state: 'PAUSED', currentTask: null });
+    const handedBack = await ok(`query($t: ID!) { task(id: $t) { state attempts } }`, { t: createTask.task.id });
+    expect(handedBack.task).toEqual({ state: 'PENDING', attempts: 0 });
+    expect(await act('resumeWorker')).toEqual({ state: 'IDLE', currentTask: null });
+    expect(await act('shutdownWorker')).toEqual({ state: 'STOPPED', currentTask: null });
+    const crashed = await over(client, `mutation($id: ID!) { crashWorker(input: {id: $id, errorMessage: "segfault", stackTrace: "at main"}) { worker { state crashInfo { errorMessage stackTrace } } } }`, {
+      id: b.id,
+    });
+    expect(crashed.crashWorker.worker).toEqual({ state: 'CRASHED', crashInfo: { errorMessage: 'segfault', stackTrace: 'at main' } });
+    // A refusal over the socket is an error result, and the socket stays usable.
+    const refused = subscribe(client, `mutation($id: ID!) { resumeWorker(input: {id: $id}) { worker { id } } }`, { id: a.id });
+    await refused.done;
+    expect(refused.results[0].errors?.[0].extensions?.code).toBe('INVALID_TRANSITION');
+
+    await sub.next(7);
+    await sleep(50);
+    const seen = sub.results.map((r) => r.data!.workerStateChanged).map(({ worker, from, to, reason }: any) => ({ id: worker.id, from, to, reason }));
+    expect(seen).toEqual([
+      { id: a.id, from: null, to: 'IDLE', reason: 'registered' },
+      { id: b.id, from: null, to: 'IDLE', reason: 'registered' },
+      { id: a.id, from: 'IDLE', to: 'BUSY', reason: `took task ${dbId(createTask.task.id)}` },
+      { id: a.id, from: 'BUSY', to: 'PAUSED', reason: 'paused' },
+      { id: a.id, from: 'PAUSED', to: 'IDLE', reason: 'resumed' },
+      { id: a.id, from: 'IDLE', to: 'STOPPED', reason: 'shut down' },
+      { id: b.id, from: 'IDLE', to: 'CRASHED', reason: 'segfault' },
+    ]);
+    expect(connections).toBe(1);
+    sub.stop();
     await client.dispose();
   });
 });

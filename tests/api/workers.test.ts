@@ -275,6 +275,18 @@ describe('bad input', () => {
       {},
       'BAD_USER_INPUT',
     ],
+    [
+      'a heartbeat interval longer than the default 60 s timeout (timeoutSeconds not given)',
+      `mutation { registerWorker(input: {type: EXECUTOR, config: {heartbeatInterval: 120}}) { worker { id } } }`,
+      {},
+      'BAD_USER_INPUT',
+    ],
+    [
+      'a heartbeat interval as long as the default timeout',
+      `mutation { registerWorker(input: {type: EXECUTOR, config: {heartbeatInterval: 60, maxParallelTasks: 2}}) { worker { id } } }`,
+      {},
+      'BAD_USER_INPUT',
+    ],
     ['metadata that is not an object', `mutation { registerWorker(input: {type: EXECUTOR, metadata: [1]}) { worker { id } } }`, {}, 'BAD_USER_INPUT'],
     ['maxAttempts 0', `mutation { createTask(input: {kind: "k", maxAttempts: 0}) { task { id } } }`, {}, 'BAD_USER_INPUT'],
     ['an empty kind', `mutation { createTask(input: {kind: " "}) { task { id } } }`, {}, 'BAD_USER_INPUT'],
@@ -290,6 +302,64 @@ describe('bad input', () => {
     const res = await server.gql(query, { w: id, ...variables });
     expect(codes(res)).toEqual([code]);
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('heartbeat interval and timeout', () => {
+  it('is measured against the default timeout when timeoutSeconds is not given, and the error says so', async () => {
+    const res = await server.gql(`mutation { registerWorker(input: {type: EXECUTOR, config: {heartbeatInterval: 120}}) { worker { id } } }`);
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.errors![0].message).toContain('default timeout of 60 s');
+    expect(res.errors![0].extensions).toMatchObject({ field: 'config.heartbeatInterval', heartbeatInterval: 120, timeoutSeconds: 60 });
+    // Below the default, or below a longer timeout given with it, it is accepted.
+    expect((await register({ config: { heartbeatInterval: 59 } })).config).toEqual({ maxParallelTasks: 1, heartbeatInterval: 59, timeoutSeconds: 60 });
+    expect((await register({ config: { heartbeatInterval: 120, timeoutSeconds: 300 } })).config).toEqual({ maxParallelTasks: 1, heartbeatInterval: 120, timeoutSeconds: 300 });
+  });
+});
+
+describe('tasks of a run that has ended', () => {
+  const endings: [string, (runId: string) => Promise<unknown>][] = [
+    ['SUCCEEDED', (id) => ok(`mutation($id: ID!) { completeRun(input: {id: $id, state: SUCCEEDED, exitCode: 0}) { run { state } } }`, { id })],
+    ['FAILED', (id) => ok(`mutation($id: ID!) { completeRun(input: {id: $id, state: FAILED, exitCode: 1}) { run { state } } }`, { id })],
+    ['CANCELED', (id) => ok(`mutation($id: ID!) { cancelRun(input: {id: $id, reason: "done with it"}) { run { state } } }`, { id })],
+    ['QUARANTINED', (id) => ok(`mutation($id: ID!) { quarantineRun(input: {id: $id, reason: "suspicious"}) { run { state } } }`, { id })],
+  ];
+
+  async function runningRun(): Promise<string> {
+    const runId = await createRun(server);
+    await ok(`mutation($id: ID!) { startRun(input: {id: $id}) { run { state } } }`, { id: runId });
+    return runId;
+  }
+
+  it.each(endings)('createTask for a %s run is refused with INVALID_TRANSITION and writes nothing', async (state, end) => {
+    const runId = await runningRun();
+    await end(runId);
+    const before = await snapshot();
+    const res = await server.gql(`mutation($r: ID!) { createTask(input: {kind: "too-late", runId: $r}) { task { id } } }`, { r: runId });
+    expect(codes(res)).toEqual(['INVALID_TRANSITION']);
+    expect(res.errors![0].extensions).toMatchObject({ entity: 'Run', currentState: state });
+    expect(res.errors![0].message).toContain(`is ${state}`);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    ['fails an attempt', async (workerId: string, taskId: string) => complete({ workerId, taskId, success: false, error: 'boom' }), true],
+    ['is handed back by a paused worker', async (workerId: string) => ok(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { id } } }`, { id: workerId }), false],
+  ] as const)('a running task whose run ended and that %s is SKIPPED, not put back in the queue', async (_how, end, counted) => {
+    const runId = await runningRun();
+    const task = await createTask({ kind: 'outlived', runId, maxAttempts: 3 });
+    const { id: workerId } = await register();
+    await assign(workerId, task.id);
+    await ok(`mutation($id: ID!) { cancelRun(input: {id: $id, reason: "stop"}) { run { state } } }`, { id: runId });
+    await end(workerId, task.id);
+    const after = await ok(`query($t: ID!) { task(id: $t) { state attempts error endedAt worker { id } } }`, { t: task.id });
+    expect(after.task).toMatchObject({ state: 'SKIPPED', attempts: counted ? 1 : 0, worker: null, endedAt: clock.now().toISOString() });
+    expect(after.task.error).toMatch(/^run canceled: not retried after /);
+    const other = await register();
+    expect((await ok(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["outlived"]}) { task { id } } }`, { w: other.id })).claimTask.task).toBeNull();
+    const events = await ok(`query($r: ID!) { runEvents(runId: $r, kinds: [TASK_REQUEUED, TASK_SKIPPED]) { edges { node { kind payload } } } }`, { r: runId });
+    expect(events.runEvents.edges.map((e: any) => e.node.kind)).toEqual(['TASK_SKIPPED']);
+    expect(events.runEvents.edges[0].node.payload).toMatchObject({ attempts: counted ? 1 : 0, counted });
   });
 });
 

@@ -303,3 +303,181 @@ describe('a run that ends', () => {
     expect(await claim(await worker(), [kind])).toBeNull();
   });
 });
+
+describe("a half-open tool's trial call", () => {
+  /** A router configuration with a tool of its own for `kind`, a second tool `backup` behind it (fixed), and a helper tool for `${kind}-helper`. */
+  function trialConfig(kind: string, tool: string, withBackup = false) {
+    const app = (kinds: string[]) => ({ command: 'run', capabilities: { task_kinds: kinds, domains: [] }, limits: { max_parallel: 4, timeout_seconds: 600 } });
+    return {
+      version: 1,
+      apps: { [tool]: app([kind]), [`${tool}-backup`]: app(withBackup ? [kind] : []), [`${tool}-helper`]: app([`${kind}-helper`]) },
+      routing: { rules: [{ id: `${tool}-rule`, match: { task_kind: [kind] }, select_from: withBackup ? [tool, `${tool}-backup`] : [tool], strategy: 'fixed' }] },
+      defaults: { max_attempts: 1, timeout_seconds: 600, strategy: 'fixed' },
+    };
+  }
+
+  const circuit = async (tool: string) => (await ok(`{ tools { id circuitState inFlight } }`)).tools.find((t: any) => t.id === tool);
+  const tasksOf = async (ws: { id: string }) =>
+    (await ok(`query($id: ID!) { workstream(id: $id) { tasks { id specTaskId state toolId routeError } } }`, { id: ws.id })).workstream.tasks as any[];
+
+  /** Sets the configuration, opens `tool`'s breaker with 5 failed attempts, and waits out the recovery timeout: it reads HALF_OPEN. */
+  async function halfOpenTool(withBackup = false) {
+    const kind = unique('trial-kind');
+    const tool = unique('probe');
+    await ok(`mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { version } } }`, { c: trialConfig(kind, tool, withBackup) });
+    const w = await worker([tool]);
+    for (let i = 0; i < 5; i++) {
+      await submit([taskSpec(`f${i}`, [], { kind })]);
+      const task = await claim(w, [kind]);
+      expect(task.toolId).toBe(tool);
+      await complete(w, task.id, false, 1);
+    }
+    expect(await circuit(tool)).toMatchObject({ circuitState: 'OPEN', inFlight: 0 });
+    clock.advance(60_000);
+    expect((await circuit(tool)).circuitState).toBe('HALF_OPEN');
+    return { kind, tool, w };
+  }
+
+  /** After the routed trial candidate went away: a new task is routed to the tool, its attempt is the trial, and its success closes the breaker. */
+  async function trialStillAvailable(kind: string, tool: string, w: string) {
+    const next = await submit([taskSpec('next', [], { kind })]);
+    expect(next.tasks[0]).toMatchObject({ toolId: tool, routeError: null });
+    const task = await claim(w, [kind]);
+    expect(task).toMatchObject({ specTaskId: 'next', toolId: tool });
+    await complete(w, task.id, true, 1);
+    expect(await circuit(tool)).toMatchObject({ circuitState: 'CLOSED', inFlight: 0 });
+  }
+
+  it('is not held by a routed task that is skipped after a sibling fails and stops the workstream', async () => {
+    const { kind, tool, w } = await halfOpenTool();
+    const ws = await submit([taskSpec('stopper', [], { kind: `${kind}-helper`, onFailure: 'abort_workstream' }), taskSpec('routed', [], { kind })]);
+    expect(ws.tasks.find((t: any) => t.specTaskId === 'routed')).toMatchObject({ toolId: tool, routeError: null });
+    const helper = await worker();
+    const stopper = await claim(helper, [`${kind}-helper`]);
+    await complete(helper, stopper.id, false);
+    expect((await tasksOf(ws)).find((t) => t.specTaskId === 'routed').state).toBe('SKIPPED');
+    await trialStillAvailable(kind, tool, w);
+  });
+
+  it('is not held by a routed task skipped because its run was canceled', async () => {
+    const { kind, tool, w } = await halfOpenTool();
+    const ws = await submit([taskSpec('routed', [], { kind })]);
+    expect(ws.tasks[0]).toMatchObject({ toolId: tool, routeError: null });
+    await ok(`mutation($r: ID!) { cancelRun(input: {id: $r, reason: "not needed"}) { run { state } } }`, { r: ws.run.id });
+    expect((await tasksOf(ws))[0].state).toBe('SKIPPED');
+    await trialStillAvailable(kind, tool, w);
+  });
+
+  it.each([
+    ['paused', `mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { state } } }`],
+    ['shut down', `mutation($id: ID!) { shutdownWorker(input: {id: $id}) { worker { state } } }`],
+  ])('is given back when the worker running it is %s, and the handed-back task runs it', async (_how, stop) => {
+    const { kind, tool, w } = await halfOpenTool();
+    const ws = await submit([taskSpec('trial', [], { kind })]);
+    const task = await claim(w, [kind]);
+    expect(await circuit(tool)).toMatchObject({ circuitState: 'HALF_OPEN', inFlight: 1 });
+    await ok(stop, { id: w });
+    // Handed back without counting an attempt, and routed again: to the same tool, whose trial slot is free once more.
+    expect((await tasksOf(ws))[0]).toMatchObject({ state: 'PENDING', toolId: tool, routeError: null });
+    expect(await circuit(tool)).toMatchObject({ circuitState: 'HALF_OPEN', inFlight: 0 });
+    const other = await worker([tool]);
+    const again = await claim(other, [kind]);
+    expect(again.id).toBe(task.id);
+    await complete(other, again.id, true, 1);
+    expect(await circuit(tool)).toMatchObject({ circuitState: 'CLOSED', inFlight: 0 });
+  });
+
+  it('is decided by a crash of the worker running it: the attempt counts as failed and the breaker opens again', async () => {
+    const { kind, tool, w } = await halfOpenTool();
+    await submit([taskSpec('trial', [], { kind, maxAttempts: 2 })]);
+    await claim(w, [kind]);
+    await ok(`mutation($id: ID!) { crashWorker(input: {id: $id, errorMessage: "oom"}) { worker { state } } }`, { id: w });
+    expect(await circuit(tool)).toMatchObject({ circuitState: 'OPEN', inFlight: 0 });
+  });
+
+  it('is taken at lease time: a second task routed to the tool meanwhile is routed again at claim time, passing it over', async () => {
+    const { kind, tool } = await halfOpenTool(true);
+    const ws = await submit([taskSpec('one', [], { kind }), taskSpec('two', [], { kind })]);
+    // Routing takes no slot: both are routed to the half-open tool, which admits a call.
+    expect(ws.tasks.map((t: any) => t.toolId)).toEqual([tool, tool]);
+    const any = await worker();
+    expect(await claim(any, [kind])).toMatchObject({ specTaskId: 'one', toolId: tool });
+    expect(await claim(any, [kind])).toMatchObject({ specTaskId: 'two', toolId: `${tool}-backup` });
+    const assignable = await submit([taskSpec('three', [], { kind })]);
+    expect(assignable.tasks[0].toolId).toBe(`${tool}-backup`);
+  });
+
+  it('assigning a task whose tool takes no call now is refused with NO_ROUTE and writes nothing', async () => {
+    const { kind, tool, w } = await halfOpenTool();
+    const ws = await submit([taskSpec('one', [], { kind }), taskSpec('two', [], { kind })]);
+    await claim(w, [kind]);
+    const two = (await tasksOf(ws)).find((t) => t.specTaskId === 'two');
+    expect(two).toMatchObject({ state: 'PENDING', toolId: tool });
+    const res = await server.gql(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { id } } }`, { w: await worker(), t: two.id });
+    expect(codes(res)).toEqual(['NO_ROUTE']);
+    expect(res.errors![0].message).toContain('HALF_OPEN');
+    expect((await tasksOf(ws)).find((t) => t.specTaskId === 'two')).toMatchObject({ state: 'PENDING', toolId: tool });
+  });
+
+  it('a slot whose holder is no longer running on the tool (a path that forgot to free it) is freed when observed', async () => {
+    const { kind, tool, w } = await halfOpenTool();
+    const em = server.engine.orm.em.fork();
+    const { ToolStateSchema } = await import('../../src/engine/db/routing-entities.js');
+    const row = await em.findOneOrFail(ToolStateSchema, { toolId: tool });
+    row.breaker = { ...row.breaker, state: 'half_open', trials: ['01JZZZZZZZZZZZZZZZZZZZZZZZ'] };
+    await em.flush();
+    await trialStillAvailable(kind, tool, w);
+  });
+});
+
+describe('toolCircuitChanged', () => {
+  it('announces OPEN -> HALF_OPEN once per open period, when a routing pass or the routing retry job first sees it', async () => {
+    const kind = unique('announce-kind');
+    const tool = unique('announced');
+    const config = routerConfig() as any;
+    config.apps[tool] = { command: 'run', capabilities: { task_kinds: [kind], domains: [] }, limits: { max_parallel: 1, timeout_seconds: 60 } };
+    await ok(`mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { version } } }`, { c: config });
+    const streams = server.engine.openStreams();
+    const client = server.wsClient();
+    const sub = subscribe(client, `subscription($t: String) { toolCircuitChanged(toolId: $t) { toolId from to at } }`, { t: tool });
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+    const w = await worker([tool]);
+    const failOnce = async () => {
+      await submit([taskSpec('f', [], { kind })]);
+      const task = await claim(w, [kind]);
+      await complete(w, task.id, false, 1);
+    };
+    for (let i = 0; i < 5; i++) await failOnce();
+    await sub.next(1);
+    const openedAt = clock.now().toISOString();
+
+    clock.advance(60_000);
+    // The routing retry job (every reaper interval) sees the recovery first; later passes announce nothing more.
+    await server.engine.routing.retryWaiting();
+    await server.engine.routing.retryWaiting();
+    await sub.next(2);
+    const halfAt = clock.now().toISOString();
+    // The trial fails: open again; after another 60 s, routing a task is what notices it.
+    await failOnce();
+    await sub.next(3);
+    clock.advance(60_000);
+    const ws = await submit([taskSpec('trial', [], { kind })]);
+    await sub.next(4);
+    await server.engine.routing.retryWaiting();
+    const secondHalfAt = clock.now().toISOString();
+    const trial = await claim(w, [kind]);
+    expect(trial.id).toBe(ws.tasks[0].id);
+    await complete(w, trial.id, true, 1);
+    await sub.next(5);
+    await server.engine.routing.retryWaiting();
+    expect(sub.results.map((r) => r.data!.toolCircuitChanged)).toEqual([
+      { toolId: tool, from: 'CLOSED', to: 'OPEN', at: openedAt },
+      { toolId: tool, from: 'OPEN', to: 'HALF_OPEN', at: halfAt },
+      { toolId: tool, from: 'HALF_OPEN', to: 'OPEN', at: halfAt },
+      { toolId: tool, from: 'OPEN', to: 'HALF_OPEN', at: secondHalfAt },
+      { toolId: tool, from: 'HALF_OPEN', to: 'CLOSED', at: secondHalfAt },
+    ]);
+    sub.stop();
+    await client.dispose();
+  });
+});

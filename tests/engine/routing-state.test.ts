@@ -27,3 +27,37 @@ describe('routing state survives a restart', () => {
     await second.dispose();
   });
 });
+
+describe('claims and a tool that takes no call', () => {
+  it('route a backlog of tasks left on such a tool again, at most 50 per claim, and the claim still ends', async () => {
+    const engine = await createTestEngine();
+    const actor = { tokenId: null, tokenName: 'test', anyWorker: true };
+    const config = routerConfig('fixed');
+    await engine.routing.setConfig(config);
+    const worker = await engine.workers.register(actor, { type: 'executor', tools: ['linter'], config: { maxParallelTasks: 1, timeoutSeconds: 86_400 } });
+    for (let i = 0; i < 5; i++) {
+      await engine.workstreams.submit(workstreamSpec([taskSpec(`f${i}`, [], { kind: 'lint' })], { id: `fail-${i}` }));
+      const claimed = await engine.tasks.claim(actor, { workerId: worker.id, kinds: ['lint'] });
+      await engine.tasks.complete(actor, { workerId: worker.id, success: false, error: 'boom' });
+      expect(claimed?.task.toolId).toBe('linter');
+    }
+    engine.clock.advance(60_000);
+    // 61 ready tasks, all routed to the half-open linter (routing reserves nothing); the first lease is the trial.
+    const ws = await engine.workstreams.submit(
+      workstreamSpec(Array.from({ length: 61 }, (_, i) => taskSpec(`t${String(i).padStart(2, '0')}`, [], { kind: 'lint' })), { id: 'backlog', maxParallel: 100 }),
+    );
+    const rows = () => engine.orm.em.fork().find(TaskSchema, { workstreamId: ws.id, state: 'pending' }, { orderBy: { id: 'asc' } });
+    expect((await rows()).every((t) => t.toolId === 'linter' && t.routeError === null)).toBe(true);
+    expect((await engine.tasks.claim(actor, { workerId: worker.id, kinds: ['lint'] }))?.task.toolId).toBe('linter');
+
+    const other = await engine.workers.register(actor, { type: 'executor', config: { maxParallelTasks: 1 } });
+    expect(await engine.tasks.claim(actor, { workerId: other.id, kinds: ['lint'] })).toBeNull();
+    let waiting = await rows();
+    expect(waiting.filter((t) => t.routeError !== null)).toHaveLength(50);
+    expect(waiting.filter((t) => t.toolId === 'linter')).toHaveLength(10);
+    expect(await engine.tasks.claim(actor, { workerId: other.id, kinds: ['lint'] })).toBeNull();
+    waiting = await rows();
+    expect(waiting.filter((t) => t.routeError?.includes('linter (circuit open)'))).toHaveLength(60);
+    await engine.dispose();
+  });
+});

@@ -7,7 +7,20 @@ import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, type Task } from '../db/entities.js';
 import { RouteRotationSchema, RouterConfigSchema, ToolStateSchema, type RouterConfigRow, type ToolState } from '../db/routing-entities.js';
-import { admit, currentState, newBreaker, recordFailure, recordSuccess, type CircuitState } from './circuit-breaker.js';
+import {
+  admit,
+  currentState,
+  keepTrials,
+  newBreaker,
+  normalBreaker,
+  observe,
+  recordFailure,
+  recordSuccess,
+  release,
+  wouldAdmit,
+  type Breaker,
+  type CircuitState,
+} from './circuit-breaker.js';
 import { FALLBACK_ROTATION_KEY, NoRouteError, route, validateRouterConfig, type RouteDecision, type RouteRequest, type RouterConfig, type ToolView } from './router.js';
 
 export const TOOL_STATE_TOPIC = 'tool.state';
@@ -74,11 +87,14 @@ export class RoutingService {
   }
 
   /**
-   * Tries again to route the tasks that found no tool (a breaker may have
-   * half-opened since); the server runs it with the reaper. Returns how
-   * many got a tool.
+   * Stores (and announces on toolCircuitChanged, once per open period) every
+   * breaker whose recovery timeout has passed as HALF_OPEN, then tries again
+   * to route the tasks that found no tool; the server runs it with the
+   * reaper. Returns how many got a tool.
    */
   async retryWaiting(limit = 200): Promise<number> {
+    // Its own write, so that a problem routing a task cannot hold back the announcements.
+    await this.transact(observeBreakers);
     return this.transact(async (scope) => {
       const waiting = await scope.em.find(TaskSchema, { state: 'pending', routeError: { $ne: null } }, { orderBy: { id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_WRITE });
       for (const task of waiting) await routeTask(scope, task);
@@ -132,9 +148,12 @@ export function currentConfig(em: EntityManager): Promise<RouterConfigRow | null
 
 /**
  * Inside a write: chooses a workstream task's tool (once a configuration
- * is set), advancing round_robin and taking a half-open breaker's trial
- * slot; with no candidate the task waits, unclaimable, with the reason on
- * it, until a later configuration or a breaker that closes lets it through.
+ * is set), advancing round_robin; with no candidate the task waits,
+ * unclaimable, with the reason on it, until a later configuration or a
+ * breaker that recovers lets it through. Routing takes no trial call: a
+ * half-open tool's trial slot is taken when an attempt is leased (toolLeased)
+ * and given back when that attempt ends, however it ends. Breakers found past
+ * their recovery timeout are stored HALF_OPEN, and announced, on the way.
  */
 export async function routeTask(scope: WriteScope, task: Task, config?: RouterConfig): Promise<void> {
   if (!task.workstreamId) return;
@@ -143,7 +162,8 @@ export async function routeTask(scope: WriteScope, task: Task, config?: RouterCo
   const classification = (task.payload.classification ?? {}) as { risk_tier?: RouteRequest['riskTier']; complexity?: RouteRequest['complexity']; domain?: string };
   const request: RouteRequest = { taskKind: task.kind, riskTier: classification.risk_tier, complexity: classification.complexity, domain: classification.domain };
   const now = scope.now.getTime();
-  const { view, rotation } = await routingState(scope.em, inForce, now);
+  const { view, rotation, recovered } = await routingState(scope.em, inForce, now);
+  for (const toolId of recovered) await settleBreaker(scope, await lockToolState(scope, toolId));
   let decision: RouteDecision;
   try {
     decision = route(inForce, request, view, rotation);
@@ -162,43 +182,113 @@ export async function routeTask(scope: WriteScope, task: Task, config?: RouterCo
     if (stored) stored.counter = decision.nextRotation;
     else scope.em.persist(scope.em.create(RouteRotationSchema, { ruleKey: key, counter: decision.nextRotation }));
   }
-  const state = await lockToolState(scope, decision.toolId);
-  changeBreaker(scope, state, admit(state.breaker, now).breaker);
-}
-
-/** A leased attempt counts as in flight on its tool until it ends. */
-export async function toolLeased(scope: WriteScope, toolId: string): Promise<void> {
-  (await lockToolState(scope, toolId)).inFlight += 1;
 }
 
 /**
- * An attempt on a tool ended: a success or failure feeds its breaker and
- * its measurements; an interrupted one (its worker paused or shut down)
- * only frees its slot.
+ * Whether the tool would let a call through now (breaker closed, or half_open
+ * with a trial slot free); checked before a lease so that a task whose tool
+ * stopped admitting since it was routed is routed again instead. Stores the
+ * breaker as observed (announcing OPEN -> HALF_OPEN when its time has come).
+ */
+export async function toolAdmits(scope: WriteScope, toolId: string): Promise<boolean> {
+  const state = await lockToolState(scope, toolId);
+  return wouldAdmit(await settleBreaker(scope, state), scope.now.getTime());
+}
+
+/**
+ * An attempt of `taskId` on the tool is leased: it counts as in flight until
+ * it ends, and on a half-open tool it takes a trial slot in the task's name
+ * (NO_ROUTE, writing nothing, when the breaker admits no call: check
+ * toolAdmits first).
+ */
+export async function toolLeased(scope: WriteScope, toolId: string, taskId: string): Promise<void> {
+  const state = await lockToolState(scope, toolId);
+  const { allowed, breaker } = admit(await settleBreaker(scope, state), scope.now.getTime(), taskId);
+  if (!allowed) {
+    const why = breaker.state === 'open' ? 'its circuit breaker is OPEN' : 'its circuit breaker is HALF_OPEN and its trial call is taken';
+    throw new DomainError('NO_ROUTE', `Task ${taskId} is routed to tool ${toolId}, which takes no call now: ${why}`, {
+      entity: 'Task',
+      id: taskId,
+      toolId,
+      circuitState: breaker.state.toUpperCase(),
+    });
+  }
+  changeBreaker(scope, state, breaker);
+  state.inFlight += 1;
+}
+
+/**
+ * An attempt of `taskId` on a tool ended: a success or failure feeds its
+ * breaker (a trial's decides a half-open one) and its measurements; an
+ * interrupted one (its worker paused or shut down, the task handed back)
+ * only frees its slot, and its trial slot if it held one.
  */
 export async function toolAttemptEnded(
   scope: WriteScope,
   toolId: string,
+  taskId: string,
   outcome: 'success' | 'failure' | 'interrupted',
   durationSeconds: number | null,
 ): Promise<void> {
   const state = await lockToolState(scope, toolId);
   state.inFlight = Math.max(0, state.inFlight - 1);
-  if (outcome === 'interrupted') return;
+  const breaker = await settleBreaker(scope, state);
+  if (outcome === 'interrupted') {
+    changeBreaker(scope, state, release(breaker, taskId));
+    return;
+  }
   const now = scope.now.getTime();
   if (outcome === 'success') state.successes += 1;
   else state.failures += 1;
   if (durationSeconds !== null) state.latencies = [...state.latencies, Math.round(durationSeconds * 1000)].slice(-LATENCY_SAMPLES);
-  changeBreaker(scope, state, outcome === 'success' ? recordSuccess(state.breaker, now) : recordFailure(state.breaker, now));
+  changeBreaker(scope, state, outcome === 'success' ? recordSuccess(breaker, now, undefined, taskId) : recordFailure(breaker, now, undefined, taskId));
 }
 
-function changeBreaker(scope: WriteScope, state: ToolState, next: ToolState['breaker']): void {
+/** Stores every breaker as observed now: those past their recovery timeout turn HALF_OPEN, announced once. */
+export async function observeBreakers(scope: WriteScope): Promise<void> {
   const now = scope.now.getTime();
-  const from = currentState(state.breaker, now);
-  state.breaker = next;
+  const states = await scope.em.find(ToolStateSchema, {}, { orderBy: { toolId: 'asc' } });
+  for (const found of states.filter((s) => s.breaker.state === 'open' && currentState(s.breaker, now) === 'half_open')) {
+    await settleBreaker(scope, await lockToolState(scope, found.toolId));
+  }
+}
+
+/**
+ * Stores the breaker as of now and returns it: past its recovery timeout an
+ * open one turns half_open (announced), and a trial slot whose holder is no
+ * longer running on the tool is freed. Every attempt end frees its own slot;
+ * the second part is a safety net so that no path missed can keep a tool out.
+ */
+async function settleBreaker(scope: WriteScope, state: ToolState): Promise<Breaker> {
+  const [live] = await liveBreakers(scope.em, [state]);
+  changeBreaker(scope, state, live);
+  return state.breaker;
+}
+
+/**
+ * Stores `next` and announces a change of state. The stored state is the one
+ * last announced (changes are stored as observed), so comparing it with the
+ * new one also reports OPEN -> HALF_OPEN, which happens by time passing.
+ */
+function changeBreaker(scope: WriteScope, state: ToolState, next: Breaker): void {
+  const from = normalBreaker(state.breaker).state;
+  const stored = observe(next, scope.now.getTime());
+  if (JSON.stringify(stored) === JSON.stringify(state.breaker)) return;
+  state.breaker = stored;
   state.updatedAt = scope.now;
-  const to = currentState(next, now);
-  if (from !== to) scope.announce(TOOL_STATE_TOPIC, { toolId: state.toolId, from, to, at: scope.now.toISOString() } satisfies ToolStateNotice);
+  if (from !== stored.state) {
+    scope.announce(TOOL_STATE_TOPIC, { toolId: state.toolId, from, to: stored.state, at: scope.now.toISOString() } satisfies ToolStateNotice);
+  }
+}
+
+/** The breakers of `states` with their trial slots kept only for tasks still running on that tool (one query, and only when a slot is held). */
+async function liveBreakers(em: EntityManager, states: ToolState[]): Promise<Breaker[]> {
+  const breakers = states.map((s) => normalBreaker(s.breaker));
+  const held = [...new Set(breakers.flatMap((b) => b.trials))];
+  if (held.length === 0) return breakers;
+  const running = await em.find(TaskSchema, { id: { $in: held }, state: 'running' });
+  const toolOf = new Map(running.map((t) => [t.id, t.toolId]));
+  return breakers.map((b, i) => keepTrials(b, (taskId) => toolOf.get(taskId) === states[i].toolId));
 }
 
 async function lockToolState(scope: WriteScope, toolId: string): Promise<ToolState> {
@@ -209,18 +299,30 @@ async function lockToolState(scope: WriteScope, toolId: string): Promise<ToolSta
   return state;
 }
 
-/** What route() needs to know, read once: every tool's breaker and figures, every rotation. */
-async function routingState(em: EntityManager, config: RouterConfig, now: number): Promise<{ view: (toolId: string) => ToolView; rotation: (ruleId: string) => number }> {
+/**
+ * What route() needs to know, read once: every tool's breaker (with trial
+ * slots of attempts no longer running freed) and figures, every rotation;
+ * and the tools whose stored breaker is open past its recovery timeout, for a
+ * write to store as half_open.
+ */
+async function routingState(
+  em: EntityManager,
+  config: RouterConfig,
+  now: number,
+): Promise<{ view: (toolId: string) => ToolView; rotation: (ruleId: string) => number; recovered: string[] }> {
   const [states, rotations] = await Promise.all([em.find(ToolStateSchema, { toolId: { $in: Object.keys(config.apps) } }), em.find(RouteRotationSchema, {})]);
-  const byTool = new Map(states.map((s) => [s.toolId, s]));
+  const breakers = await liveBreakers(em, states);
+  const byTool = new Map(states.map((s, i) => [s.toolId, { state: s, breaker: breakers[i] }]));
   const counters = new Map(rotations.map((r) => [r.ruleKey, r.counter]));
   return {
     view: (toolId) => {
-      const state = byTool.get(toolId);
-      if (!state) return { breakerOpen: false, successRate: null, p50LatencyMs: null };
+      const found = byTool.get(toolId);
+      if (!found) return { breakerOpen: false, successRate: null, p50LatencyMs: null };
+      const { state, breaker } = found;
       const outcomes = state.successes + state.failures;
-      return { breakerOpen: !admit(state.breaker, now).allowed, successRate: outcomes > 0 ? state.successes / outcomes : null, p50LatencyMs: median(state.latencies) };
+      return { breakerOpen: !wouldAdmit(breaker, now), successRate: outcomes > 0 ? state.successes / outcomes : null, p50LatencyMs: median(state.latencies) };
     },
     rotation: (ruleId) => counters.get(ruleId) ?? 0,
+    recovered: states.filter((s) => s.breaker.state === 'open' && currentState(s.breaker, now) === 'half_open').map((s) => s.toolId),
   };
 }

@@ -19,12 +19,13 @@ export function isTerminalWorker(state: WorkerState): boolean {
 /**
  * A task waits (pending) until a worker leases it (running); an attempt
  * ends completed, failed for good, or back to pending for another worker.
- * A workstream task whose dependency failed (or whose workstream stopped)
- * is skipped without running.
+ * A workstream task whose dependency failed (or whose workstream stopped),
+ * or a task whose run ended, is skipped without running; an attempt that
+ * ends without success after its run ended is not retried: skipped too.
  */
 export const taskMachine = new StateMachine<TaskState>('Task', {
   pending: ['running', 'skipped'],
-  running: ['pending', 'completed', 'failed'],
+  running: ['pending', 'completed', 'failed', 'skipped'],
   completed: [],
   failed: [],
   skipped: [],

@@ -7,6 +7,8 @@ import type { Transact } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, type Task, type Worker } from '../db/entities.js';
 import { queueLockMode } from '../db/orm.js';
 import { assertNotHalted, haltedRunsWithPendingTasks } from '../costs/budget-guard.js';
+import { isEndedRun } from '../runs/machines.js';
+import { routeTask, toolAdmits } from '../routing/routing-service.js';
 import { claimableWhere } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
 import {
@@ -25,6 +27,8 @@ import {
 export const DEFAULT_MAX_ATTEMPTS = 3;
 const MAX_ATTEMPTS_LIMIT = 100;
 const MAX_KINDS = 50;
+/** How many tasks routed to a tool that takes no call now one claim routes again before it just passes that tool's tasks over. */
+const REROUTES_PER_CLAIM = 50;
 const TEXT_LIMIT = 1_000_000;
 
 export interface CreateTaskInput {
@@ -50,6 +54,11 @@ export interface TaskAndWorker {
   worker: Worker;
 }
 
+/** After routing again: the task has a route, to a tool this worker runs (or names none). */
+function canTake(worker: Worker, task: Task): boolean {
+  return !task.routeError && (!task.toolId || worker.tools.length === 0 || worker.tools.includes(task.toolId));
+}
+
 /** The task queue: tasks wait until a worker claims (or is assigned) one, and each lease ends exactly once. */
 export class TaskQueue {
   constructor(
@@ -68,9 +77,17 @@ export class TaskQueue {
     }
     return this.transact(async (scope) => {
       if (input.runId != null) {
-        const run = await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id', 'projectId', 'haltedByBudgetId'] });
+        const run = await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id', 'projectId', 'haltedByBudgetId', 'state'] });
         if (!run) throw notFound('Run', input.runId);
         await assertNotHalted(scope.em, run);
+        // An ended run takes no new work: such a task would wait PENDING, claimable, for a run that is over.
+        if (isEndedRun(run.state)) {
+          throw new DomainError('INVALID_TRANSITION', `Run ${run.id} is ${run.state.toUpperCase()} and takes no new task`, {
+            entity: 'Run',
+            id: run.id,
+            currentState: run.state.toUpperCase(),
+          });
+        }
       }
       const id = scope.newId();
       const task = scope.em.create(TaskSchema, {
@@ -127,10 +144,38 @@ export class TaskQueue {
           ...(halted.length > 0 ? [{ $or: [{ runId: null }, { runId: { $nin: halted } }] }] : []),
         ],
       } as FilterQuery<Task>;
-      const task = await scope.em.findOne(TaskSchema, where, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
-      if (!task) return null;
-      await leaseTask(scope, worker, task);
-      return { task, worker: remembered(scope, this.live, worker) };
+      // A task whose tool takes no call now (its breaker opened, or a half-open tool's trial call is taken) is routed again,
+      // passing that tool over; one this worker cannot run then is left for others and the next task is tried. Past
+      // REROUTES_PER_CLAIM such tasks, the rest of that tool's tasks are just passed over (later claims route them again),
+      // so that one claim never reroutes a whole backlog. Every turn leases, or rules out a task or a tool: the loop ends.
+      const passedOver: string[] = [];
+      const blockedTools = new Set<string>();
+      let reroutes = 0;
+      for (;;) {
+        const query = {
+          $and: [
+            where,
+            ...(passedOver.length > 0 ? [{ id: { $nin: passedOver } }] : []),
+            ...(blockedTools.size > 0 ? [{ $or: [{ toolId: null }, { toolId: { $nin: [...blockedTools] } }] }] : []),
+          ],
+        } as FilterQuery<Task>;
+        const task = await scope.em.findOne(TaskSchema, query, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
+        if (!task) return null;
+        if (task.toolId && !(await toolAdmits(scope, task.toolId))) {
+          if (reroutes >= REROUTES_PER_CLAIM) {
+            blockedTools.add(task.toolId);
+            continue;
+          }
+          reroutes += 1;
+          await routeTask(scope, task);
+          if (!canTake(worker, task) || (task.toolId && !(await toolAdmits(scope, task.toolId)))) {
+            passedOver.push(task.id);
+            continue;
+          }
+        }
+        await leaseTask(scope, worker, task);
+        return { task, worker: remembered(scope, this.live, worker) };
+      }
     });
   }
 

@@ -215,8 +215,14 @@ function parseConfig(raw: RegisterWorkerInput['config']): WorkerConfig {
     if (!Number.isFinite(value) || value <= 0 || value > 86_400) throw badInput(`config.${field}`, 'must be more than 0 and at most 86400 seconds');
     config[key] = value;
   }
-  if (config.heartbeat_interval && config.timeout_seconds && config.heartbeat_interval >= config.timeout_seconds) {
-    throw badInput('config.heartbeatInterval', 'must be shorter than config.timeoutSeconds, or every worker would turn stale between beats');
+  // Against the timeout in force, given or the default: a worker beating less often would turn stale between beats.
+  const timeout = config.timeout_seconds ?? DEFAULT_WORKER_TIMEOUT_SECONDS;
+  if (config.heartbeat_interval && config.heartbeat_interval >= timeout) {
+    const which = config.timeout_seconds ? 'config.timeoutSeconds' : `the default timeout of ${DEFAULT_WORKER_TIMEOUT_SECONDS} s (config.timeoutSeconds not given)`;
+    throw badInput('config.heartbeatInterval', `must be shorter than ${which}, or the worker would turn stale between beats`, {
+      heartbeatInterval: config.heartbeat_interval,
+      timeoutSeconds: timeout,
+    });
   }
   return config;
 }

@@ -6,6 +6,7 @@ import type { WriteScope } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
 import { assertNotHalted } from '../costs/budget-guard.js';
 import { recordForRun } from '../runs/record-for-run.js';
+import { isEndedRun } from '../runs/machines.js';
 import { describeExhausted, retryDelayMs } from '../routing/backoff.js';
 import { toolAttemptEnded, toolLeased } from '../routing/routing-service.js';
 import { openExecutionRequest } from '../workstreams/execution-requests.js';
@@ -75,6 +76,8 @@ export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): 
   taskMachine.assert(task.state, 'running', task.id);
   assertHasRoom(worker);
   assertCanRun(worker, task);
+  // Takes a half-open tool's trial slot, in the task's name, until this attempt ends (NO_ROUTE if the tool takes no call now).
+  if (task.toolId) await toolLeased(scope, task.toolId, task.id);
   task.state = 'running';
   task.workerId = worker.id;
   task.startedAt = scope.now;
@@ -83,7 +86,6 @@ export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): 
   worker.currentTaskId = task.id;
   if (worker.state === 'idle') moveWorker(scope, worker, 'busy', `took task ${task.id}`);
   await onLease(scope, task);
-  if (task.toolId) await toolLeased(scope, task.toolId);
   await openExecutionRequest(scope, task);
   await recordTaskEvent(scope, task, 'task_started', { workerId: worker.id, attempt: task.attempts + 1, toolId: task.toolId ?? undefined });
 }
@@ -110,9 +112,9 @@ export function assertHasRoom(worker: Worker): void {
 
 export type AttemptEnd =
   | { outcome: 'completed'; result: Record<string, unknown> | null; executionTimeSeconds: number }
-  /** The attempt failed (reported, timed out, or its worker was lost): counted, and retried while attempts remain. */
+  /** The attempt failed (reported, timed out, or its worker was lost): counted, and retried while attempts remain (skipped if its run has ended). */
   | { outcome: 'failed'; error: string; executionTimeSeconds?: number | null }
-  /** The worker was paused or shut down: the task goes back without counting an attempt. */
+  /** The worker was paused or shut down: the task goes back without counting an attempt (skipped if its run has ended). */
   | { outcome: 'interrupted'; error: string };
 
 /**
@@ -130,7 +132,8 @@ async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Pr
   if (task.toolId) {
     const outcome = end.outcome === 'completed' ? 'success' : end.outcome === 'failed' ? 'failure' : 'interrupted';
     const seconds = end.outcome === 'interrupted' ? null : (end.executionTimeSeconds ?? null);
-    await toolAttemptEnded(scope, task.toolId, outcome, seconds);
+    // However the attempt ends, a trial slot it held on the tool is given back (or decided).
+    await toolAttemptEnded(scope, task.toolId, task.id, outcome, seconds);
   }
   if (end.outcome === 'completed') {
     taskMachine.assert(task.state, 'completed', task.id);
@@ -154,6 +157,18 @@ async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Pr
     await recordTaskEvent(scope, task, 'task_failed', { workerId, attempts: task.attempts, error: describeExhausted(task.attempts, end.error) });
     return;
   }
+  const ended = await endedRun(scope, task);
+  if (ended) {
+    // Its run has ended and takes no new work: rather than wait in the queue, the task is skipped.
+    const reason = `run ${ended}: not retried after ${end.error}`;
+    taskMachine.assert(task.state, 'skipped', task.id);
+    task.state = 'skipped';
+    task.workerId = null;
+    task.endedAt = scope.now;
+    task.error = reason;
+    await recordTaskEvent(scope, task, 'task_skipped', { workerId, attempts: task.attempts, counted: end.outcome === 'failed', reason });
+    return;
+  }
   taskMachine.assert(task.state, 'pending', task.id);
   task.state = 'pending';
   task.workerId = null;
@@ -165,6 +180,13 @@ async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Pr
     error: end.error,
     ...(task.nextAttemptAt ? { nextAttemptAt: task.nextAttemptAt.toISOString() } : {}),
   });
+}
+
+/** The state of the task's run when that run has ended (succeeded, failed, canceled, quarantined); null otherwise, or without a run. */
+async function endedRun(scope: WriteScope, task: Task): Promise<string | null> {
+  if (!task.runId) return null;
+  const run = await scope.em.findOne(RunSchema, { id: task.runId });
+  return run && isEndedRun(run.state) ? run.state : null;
 }
 
 /** The worker no longer holds `task`: one slot frees, and with none left it is idle again. */
