@@ -9,6 +9,8 @@ import { setMaxListeners } from 'node:events';
 export interface EventBus {
   publish<T extends object>(topic: string, message: T): void;
   subscribe<T extends object>(topic: string, listener: (message: T) => void): () => void;
+  /** Listeners subscribed now (a soak watches that it does not grow). */
+  listeners(): number;
 }
 
 export interface TopicEventTarget {
@@ -28,7 +30,9 @@ export function createEventBus(
   target: TopicEventTarget = localTarget(),
   onListenerError: (error: unknown) => void = (error) => console.error('event bus listener failed', error),
 ): EventBus {
+  let listeners = 0;
   return {
+    listeners: () => listeners,
     publish(topic, message) {
       target.dispatchEvent(new CustomEvent(topic, { detail: message }));
     },
@@ -42,7 +46,14 @@ export function createEventBus(
         }
       };
       target.addEventListener(topic, handler);
-      return () => target.removeEventListener(topic, handler);
+      listeners += 1;
+      let subscribed = true;
+      return () => {
+        if (!subscribed) return;
+        subscribed = false;
+        listeners -= 1;
+        target.removeEventListener(topic, handler);
+      };
     },
   };
 }
