@@ -18,9 +18,11 @@ import { createMetrics } from './metrics.js';
 import { PersistedOperations, usePersistedOperationsOnly } from './persisted-operations.js';
 import { useMutationRateLimit } from './rate-limit.js';
 import { readBodyWithin } from './request-body.js';
+import { useMalformedParamsAsBadRequest } from './request-params.js';
 import { withRequestId } from './request-context.js';
 import { useValidationPolicy } from './validation.js';
 import { attachGraphqlWs } from './websocket.js';
+import { boundCloseReasons } from './ws-close-reason.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** How long shutdown waits for in-flight requests before closing their sockets. */
@@ -95,6 +97,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
     // Persisted operations may be named by `documentId`.
     extraParamNames: ['documentId'],
     plugins: [
+      useMalformedParamsAsBadRequest(),
       useCSRFPrevention(),
       ...(persisted ? [usePersistedOperationsOnly(persisted)] : []),
       useValidationPolicy({ limits, introspection }),
@@ -127,6 +130,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
   });
   const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
   wss = sockets;
+  sockets.on('connection', boundCloseReasons);
   attachGraphqlWs({ wss: sockets, yoga, engine, logger, limits, persisted });
 
   let jobs: Jobs | null = null;

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WebSocketServer } from 'ws';
 import type { Engine } from '../engine/index.js';
+import { sharedSubscriptionStats } from './shared-subscriptions.js';
 
 /** Client-chosen operation names become labels: only plain names, and at most this many distinct ones. */
 const MAX_OPERATION_NAMES = 200;
@@ -26,6 +27,8 @@ export interface Metrics {
  */
 export function createMetrics(engine: Engine, wss: () => WebSocketServer | null): Metrics {
   const registry = new Registry();
+  // Process and runtime gauges (RSS, heap, event-loop lag, active handles and timers): what a soak watches.
+  collectDefaultMetrics({ register: registry });
   const names = new Set<string>();
   const label = (name: string | undefined) => {
     if (!name || !OPERATION_NAME.test(name)) return 'anonymous';
@@ -58,7 +61,16 @@ export function createMetrics(engine: Engine, wss: () => WebSocketServer | null)
     help: 'Open subscriptions (graphql-ws and SSE).',
     registers: [registry],
     collect() {
-      this.set(engine.openStreams());
+      // Identical graphql-ws subscriptions share one engine stream: count their subscribers instead.
+      this.set(engine.openStreams() - sharedSubscriptionStats.groups + sharedSubscriptionStats.subscribers);
+    },
+  });
+  new Gauge({
+    name: 'uet_event_bus_listeners',
+    help: "Listeners on the engine's event bus (open streams, shared tails, caches): flat under a steady load.",
+    registers: [registry],
+    collect() {
+      this.set(engine.bus.listeners());
     },
   });
   let beatsSeen = 0;

@@ -30,7 +30,12 @@ import type { Identity } from '../engine/auth/identity.js';
  * subscriber and is never shared.
  */
 
-/** Subscription fields whose streams carry only what happens after they start (no replay, no initial value). */
+/**
+ * Subscription fields whose streams carry only what happens after they start
+ * (no replay, no initial value), and whose results depend on the caller only
+ * through its scopes and token name (a field that filtered by token id, say a
+ * worker token seeing only its own workers, must not be listed).
+ */
 const LIVE_ONLY_FIELDS = new Set([
   'workerHeartbeats',
   'workerStateChanged',

@@ -56,14 +56,17 @@ export function useValidationPolicy({ limits, introspection }: ValidationPolicy)
   ];
   return {
     onParse({ parseFn, setParseFn }) {
-      if (off(limits.maxTokens)) return;
       setParseFn((source, options) => {
         try {
-          return parseFn(source, { ...options, maxTokens: limits.maxTokens });
+          return parseFn(source, off(limits.maxTokens) ? options : { ...options, maxTokens: limits.maxTokens });
         } catch (error) {
           // graphql-js stops lexing past maxTokens with a syntax error that says so.
           if (error instanceof Error && /Document contains more th(?:at|an) \d+ tokens/.test(error.message)) {
             throw new GraphQLError(`Query has more than ${limits.maxTokens} tokens`, { extensions: { code: LIMIT_CODE, limit: 'maxTokens' } });
+          }
+          // graphql-js parses recursively: ~2,000 nested list values (well within maxTokens) overflow the stack.
+          if (error instanceof RangeError) {
+            throw new GraphQLError('Query is nested too deeply to parse', { extensions: { code: LIMIT_CODE, limit: 'nesting' } });
           }
           throw error;
         }

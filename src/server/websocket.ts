@@ -1,4 +1,4 @@
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { identify, SocketsByToken, WS_FORBIDDEN } from './auth.js';
 import type { PersistedOperations } from './persisted-operations.js';
 import { withRequestId } from './request-context.js';
+import { groupArgs, shareKey, SharedSubscriptions, type SharedSubscriberInfo } from './shared-subscriptions.js';
 
 type Enveloped = ReturnType<YogaServerInstance<object, object>['getEnveloped']>;
 
@@ -31,11 +32,21 @@ interface WsOptions {
 export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }: WsOptions): void {
   const socketsByToken = new SocketsByToken(engine);
   const identities = new WeakMap<object, Identity>();
+  // Identical live subscriptions share one execution per event (shared-subscriptions.ts).
+  const shared = new SharedSubscriptions((identity) => engine.tokens.isActive(identity));
+  const sharing = new WeakMap<ExecutionArgs, SharedSubscriberInfo>();
   useServer(
     {
       connectionInitWaitTimeout: limits.wsInitTimeoutMs || undefined,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      subscribe: (args) => {
+        const info = sharing.get(args);
+        if (!info) return (args.rootValue as Enveloped).subscribe(args);
+        return shared.subscribe(info, () => {
+          const first = groupArgs(args, info.identity);
+          return (first.rootValue as Enveloped).subscribe(first);
+        }) as ReturnType<Enveloped['subscribe']>;
+      },
       onConnect: async (ctx) => {
         const identity = await identify(engine, ctx.connectionParams?.authorization);
         if (!identity) return false;
@@ -43,7 +54,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
         socketsByToken.add(identity, ctx.extra.socket);
         return true;
       },
-      onSubscribe: (ctx, _id, payload) =>
+      onSubscribe: (ctx, id, payload) =>
         withRequestId(async () => {
           const socket = ctx.extra.socket;
           const identity = identities.get(ctx);
@@ -61,8 +72,9 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
           }
           const enveloped: Enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket, params: payload, identity });
           let document;
+          let query: string;
           try {
-            const query = persisted ? persisted.resolve(payload as never) : payload.query;
+            query = persisted ? persisted.resolve(payload as never) : payload.query;
             document = enveloped.parse(query);
           } catch (error) {
             if (!(error instanceof Error && error.name === 'GraphQLError')) throw error;
@@ -78,7 +90,14 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
             rootValue: enveloped,
           };
           const errors = enveloped.validate(args.schema, args.document);
-          return errors.length > 0 ? errors : args;
+          if (errors.length > 0) return errors;
+          // Several operations and none named (or a name that matches none): coded as over HTTP, not graphql-ws's bare error.
+          if (!getOperationAST(document, payload.operationName)) {
+            return [new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+          }
+          const key = shareKey(document, query, payload.operationName, payload.variables, identity);
+          if (key !== null) sharing.set(args, { key, socket, id, identity });
+          return args;
         }),
       onError: (_ctx, id, _payload, errors) => {
         logger.debug('websocket operation failed', { id, errors: errors.map((e) => e.message) });

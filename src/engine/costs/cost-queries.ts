@@ -6,6 +6,7 @@ import { ulidFloor } from '../core/ids.js';
 import type { Page, PageArgs } from '../core/pagination.js';
 import { CostRecordSchema, type CostRecord, type ResourceType } from '../db/cost-entities.js';
 import { pageNewestFirst } from '../db/newest-first.js';
+import { rowsByIds } from '../db/plain-rows.js';
 
 export interface CostFilter {
   runId?: string | null;
@@ -41,7 +42,7 @@ export class CostQueries {
   constructor(private readonly fork: () => EntityManager) {}
 
   costsByIds(ids: readonly string[]): Promise<CostRecord[]> {
-    return this.fork().find(CostRecordSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), CostRecordSchema, ids);
   }
 
   /** Newest first. */

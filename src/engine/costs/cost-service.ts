@@ -16,6 +16,7 @@ import {
   type ResourceType,
 } from '../db/cost-entities.js';
 import { RunSchema, type Run } from '../db/entities.js';
+import { rowsByIds } from '../db/plain-rows.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { haltRunForBudget, lockRun } from '../runs/run-service.js';
 import { assertMayReport } from '../workers/report-access.js';
@@ -175,7 +176,7 @@ export class CostService {
   }
 
   budgetsByIds(ids: readonly string[]): Promise<Budget[]> {
-    return this.fork().find(BudgetSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), BudgetSchema, ids);
   }
 
   recorded(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<CostRecord> {

@@ -18,6 +18,8 @@ export const MAX_BUDGET_NANOS = (2n ** 63n - 1n) / 10n;
 /** Quantities and rates may be finer than an amount (a per-token price); their product must come out in nano-units. */
 const MAX_FACTOR_DIGITS = 18;
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+/** Whole digits beyond any amount, limit or factor the gateway takes (amounts stay under 10^10, factors under 10^28). */
+const MAX_WHOLE_DIGITS = 40;
 
 /** A non-negative decimal, exactly: digits and the power of ten that scales them. */
 export interface Exact {
@@ -32,20 +34,18 @@ export function parseDecimal(field: string, value: unknown, maxDigits = MAX_FACT
   const match = DECIMAL.exec(text.trim());
   if (!match) throw badInput(field, `must be a non-negative decimal number, got ${JSON.stringify(text)}`);
   const fraction = match[2] ?? '';
-  const exponent = Number(match[3] ?? 0);
-  let digits = BigInt(match[1] + fraction);
-  let scale = fraction.length - exponent;
-  if (scale < 0) {
-    digits *= 10n ** BigInt(-scale);
-    scale = 0;
-  }
+  // The significant digits, as text: the size checks below come before any bigint
+  // arithmetic, which "1e999999999" (10^(10^9)) would keep busy for a minute and more.
+  const significant = (match[1] + fraction).replace(/^0+/, '');
+  if (significant === '') return { digits: 0n, scale: 0 };
   // Trailing zeros carry no precision.
-  while (scale > 0 && digits % 10n === 0n) {
-    digits /= 10n;
-    scale -= 1;
-  }
+  let end = significant.length;
+  while (significant.charCodeAt(end - 1) === 48 /* 0 */) end -= 1;
+  const mantissa = significant.slice(0, end);
+  const scale = fraction.length - Number(match[3] ?? 0) - (significant.length - mantissa.length);
   if (scale > maxDigits) throw badInput(field, `has more than ${maxDigits} decimal places`);
-  return { digits, scale };
+  if (mantissa.length - scale > MAX_WHOLE_DIGITS) throw badInput(field, `is too large (more than ${MAX_WHOLE_DIGITS} digits before the point)`);
+  return scale < 0 ? { digits: BigInt(mantissa) * 10n ** BigInt(-scale), scale: 0 } : { digits: BigInt(mantissa), scale };
 }
 
 /** An exact decimal as nano-units, refusing one finer than a nano-unit or above `max` (by default one record's most). */

@@ -3,6 +3,7 @@ import { MikroORM, SqlitePlatform, defineConfig, type EntityManager, type Option
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../../migrations/index.js';
 import { entities } from './entities.js';
+import { installNulSafeEscape } from './nul-safe-sql.js';
 import { costEntities } from './cost-entities.js';
 import { gateEntities } from './gate-entities.js';
 import { patchEntities } from './patch-entities.js';
@@ -51,7 +52,9 @@ export function ormConfig(options: DatabaseOptions): Options {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
-  return MikroORM.init(ormConfig(options));
+  const orm = await MikroORM.init(ormConfig(options));
+  installNulSafeEscape(orm);
+  return orm;
 }
 
 /** Applies every pending migration; returns the names it applied. */

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { Page, PageArgs } from '../core/pagination.js';
 import { pageNewestFirst } from '../db/newest-first.js';
+import { findRows, rowsByIds } from '../db/plain-rows.js';
 import { LedgerEntrySchema, PatchSchema, type LedgerEntry, type Patch, type PatchState } from '../db/patch-entities.js';
 import { TestGateSchema, type GateState, type GateType, type TestGate } from '../db/gate-entities.js';
 
@@ -24,19 +25,19 @@ export class PatchQueries {
   constructor(private readonly fork: () => EntityManager) {}
 
   patchesByIds(ids: readonly string[]): Promise<Patch[]> {
-    return this.fork().find(PatchSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), PatchSchema, ids);
   }
 
   entriesByIds(ids: readonly string[]): Promise<LedgerEntry[]> {
-    return this.fork().find(LedgerEntrySchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), LedgerEntrySchema, ids);
   }
 
   entriesByPatchIds(patchIds: readonly string[]): Promise<LedgerEntry[]> {
-    return this.fork().find(LedgerEntrySchema, { patchId: { $in: [...patchIds] } });
+    return findRows(this.fork(), LedgerEntrySchema, { patchId: { $in: [...patchIds] } });
   }
 
   gatesByIds(ids: readonly string[]): Promise<TestGate[]> {
-    return this.fork().find(TestGateSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), TestGateSchema, ids);
   }
 
   /** Newest first. */

@@ -287,6 +287,14 @@ class Parser {
     this.oldOwed = m[2] === undefined ? 1 : Number(m[2]);
     this.newOwed = m[4] === undefined ? 1 : Number(m[4]);
     if (this.oldOwed + this.newOwed === 0) throw new DiffParseError(n, 'a hunk header that promises no lines');
+    // A side that does not exist (/dev/null, or diff -N's epoch timestamp) has no lines to take or leave
+    // (both sides missing is refused as such when the file closes).
+    if (file.diff.oldPath === null && file.diff.newPath !== null && this.oldOwed > 0) {
+      throw new DiffParseError(n, `${name(file.diff)} is a new file (its old side is /dev/null), but the hunk takes ${this.oldOwed} old lines`);
+    }
+    if (file.diff.newPath === null && file.diff.oldPath !== null && this.newOwed > 0) {
+      throw new DiffParseError(n, `${name(file.diff)} is deleted (its new side is /dev/null), but the hunk leaves ${this.newOwed} new lines`);
+    }
     this.hunkLine = n;
     file.header = false;
     file.diff.hunks += 1;

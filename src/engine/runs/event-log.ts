@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Knex } from '@mikro-orm/knex';
 import type { WriteScope } from '../core/write-scope.js';
 import { RunEventSchema, type RunEvent, type RunEventKind } from '../db/entities.js';
+import { queryRows, rowMapper, rowsByIds, type RowMapper } from '../db/plain-rows.js';
 
 export const RUN_EVENT_TOPIC = 'run.event';
 
@@ -74,28 +76,40 @@ export interface EventQuery {
   limit: number;
 }
 
-/** Reads of the log, always in position order. */
+/** Reads of the log, always in position order, as plain rows (db/plain-rows.ts). */
 export class RunEventReader {
   constructor(private readonly fork: () => EntityManager) {}
 
-  after(query: EventQuery): Promise<RunEvent[]> {
-    return this.fork().find(RunEventSchema, this.where(query), {
-      orderBy: { position: 'asc' },
-      limit: query.limit,
-    });
+  async after(query: EventQuery): Promise<RunEvent[]> {
+    const em = this.fork();
+    const events = rowMapper(em, RunEventSchema);
+    const position = events.column('position');
+    const rows = await queryRows(
+      em,
+      this.select(em, events, query)
+        .select(events.columns as string[])
+        .andWhere(position, '>', query.after)
+        .orderBy(position, 'asc')
+        .limit(query.limit),
+    );
+    return rows.map((row) => events.map(row));
   }
 
-  count(query: Omit<EventQuery, 'limit'>): Promise<number> {
-    return this.fork().count(RunEventSchema, this.where(query));
+  async count(query: Omit<EventQuery, 'limit'>): Promise<number> {
+    const em = this.fork();
+    const events = rowMapper(em, RunEventSchema);
+    const [row] = await queryRows(em, this.select(em, events, query).andWhere(events.column('position'), '>', query.after).count({ count: '*' }));
+    return Number(row!.count);
   }
 
   async exists(query: Omit<EventQuery, 'limit' | 'after'> & { atOrBefore: number }): Promise<boolean> {
-    const row = await this.fork().findOne(
-      RunEventSchema,
-      { ...this.where({ ...query, after: -1 }), position: { $lte: query.atOrBefore } },
-      { fields: ['id'] },
+    const em = this.fork();
+    const events = rowMapper(em, RunEventSchema);
+    const rows = await queryRows(
+      em,
+      this.select(em, events, query).select(events.column('id')).andWhere(events.column('position'), '<=', query.atOrBefore).limit(1),
     );
-    return row !== null;
+    return rows.length > 0;
   }
 
   async lastPosition(): Promise<number> {
@@ -107,15 +121,15 @@ export class RunEventReader {
     return Number(row?.value ?? 0);
   }
 
-  byId(id: string): Promise<RunEvent | null> {
-    return this.fork().findOne(RunEventSchema, { id });
+  async byId(id: string): Promise<RunEvent | null> {
+    return (await rowsByIds(this.fork(), RunEventSchema, [id]))[0] ?? null;
   }
 
-  private where(query: Omit<EventQuery, 'limit'>) {
-    return {
-      position: { $gt: query.after },
-      ...(query.runId ? { runId: query.runId } : {}),
-      ...(query.kinds?.length ? { kind: { $in: [...query.kinds] } } : {}),
-    };
+  /** The log, narrowed to one run and some kinds when asked. */
+  private select(em: EntityManager, events: RowMapper<RunEvent>, query: Pick<EventQuery, 'runId' | 'kinds'>): Knex.QueryBuilder {
+    const select = em.getKnex().from(events.table);
+    if (query.runId) select.where(events.column('runId'), query.runId);
+    if (query.kinds?.length) select.whereIn(events.column('kind'), [...query.kinds]);
+    return select;
   }
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
-import type { FilterQuery } from '@mikro-orm/core';
+import type { Knex } from '@mikro-orm/knex';
 import { badInput, notFound } from '../core/errors.js';
 import { ulidFloor } from '../core/ids.js';
 import {
@@ -22,6 +22,7 @@ import {
 } from '../db/entities.js';
 import type { RunEventReader } from './event-log.js';
 import { pageNewestFirst } from '../db/newest-first.js';
+import { queryRows, rowMapper, rowsByIds, type RowFilter, type RowMapper } from '../db/plain-rows.js';
 
 export interface RunFilter {
   projectId?: string | null;
@@ -61,31 +62,66 @@ export class RunQueries {
     private readonly events: RunEventReader,
   ) {}
 
+  // Reads return plain rows (db/plain-rows.ts), not managed entities: nothing here is written back.
+
   runsByIds(ids: readonly string[]): Promise<Run[]> {
-    return this.fork().find(RunSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), RunSchema, ids);
   }
 
   stepsByIds(ids: readonly string[]): Promise<StepAttempt[]> {
-    return this.fork().find(StepAttemptSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), StepAttemptSchema, ids);
   }
 
   eventsByIds(ids: readonly string[]): Promise<RunEvent[]> {
-    return this.fork().find(RunEventSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), RunEventSchema, ids);
   }
 
   /** Newest first; keyset on the id, which sorts by creation time. */
   listRuns(filter: RunFilter, args: PageArgs): Promise<Page<Run>> {
-    return pageNewestFirst(this.fork(), RunSchema, RUN_CURSOR, runWhere(filter), args);
+    const em = this.fork();
+    return pageNewestFirst(em, RunSchema, RUN_CURSOR, runWhere(filter, rowMapper(em, RunSchema)), args);
   }
 
-  /** Steps in sequence order for each run, all runs in one query. */
+  /**
+   * Steps in sequence order for each run, all runs in one query. A run's
+   * sequences run 1..stepAttempts without gaps (startStep takes the next one
+   * under the write lock; steps are never deleted alone), so its next
+   * limit + 1 steps are a range of sequences: no window function needed.
+   */
   stepSlices(runIds: readonly string[], afterSequence: number, limit: number): Promise<Map<string, RunSlice<StepAttempt>>> {
-    return this.slices(StepAttemptSchema.meta.className, 'step_attempt', 'sequence', runIds, afterSequence, limit);
+    const em = this.fork();
+    const steps = rowMapper(em, StepAttemptSchema);
+    const sequence = steps.column('sequence');
+    const query = em
+      .getKnex()
+      .select(steps.columns as string[])
+      .from(steps.table)
+      .whereIn(steps.column('runId'), [...runIds])
+      .andWhere(sequence, '>', afterSequence)
+      .andWhere(sequence, '<=', afterSequence + limit + 1)
+      .orderBy([steps.column('runId'), sequence]);
+    return this.slices(em, steps, query, runIds, limit);
   }
 
   /** Events in log order for each run, all runs in one query. */
   eventSlices(runIds: readonly string[], afterPosition: number, limit: number): Promise<Map<string, RunSlice<RunEvent>>> {
-    return this.slices(RunEventSchema.meta.className, 'run_event', 'position', runIds, afterPosition, limit);
+    const em = this.fork();
+    const knex = em.getKnex();
+    const events = rowMapper(em, RunEventSchema);
+    const [runId, position] = [events.column('runId'), events.column('position')];
+    // ROW_NUMBER per run keeps it one statement however many runs are asked for.
+    const ranked = knex
+      .select(events.columns as string[])
+      .select(knex.raw(`row_number() over (partition by ?? order by ??) as rank_in_run`, [runId, position]))
+      .from(events.table)
+      .whereIn(runId, [...runIds])
+      .andWhere(position, '>', afterPosition);
+    const query = knex
+      .select(events.columns as string[])
+      .from(ranked.as('ranked'))
+      .where('rank_in_run', '<=', limit + 1)
+      .orderBy([runId, position]);
+    return this.slices(em, events, query, runIds, limit);
   }
 
   /** How many events each run has and where its log starts, all runs in one query. */
@@ -105,7 +141,7 @@ export class RunQueries {
   async eventsPage(query: { runId?: string | null; kinds?: RunEventKind[] | null }, args: PageArgs): Promise<Page<RunEvent>> {
     if (args.last != null || args.before != null) throw badInput('last', 'the event log pages forwards only (first/after)');
     const request = parsePageArgs(args, decodeEventCursor);
-    if (query.runId && !(await this.fork().findOne(RunSchema, { id: query.runId }, { fields: ['id'] }))) {
+    if (query.runId && (await rowsByIds(this.fork(), RunSchema, [query.runId])).length === 0) {
       throw notFound('Run', query.runId);
     }
     const after = request.cursor ?? 0;
@@ -119,51 +155,34 @@ export class RunQueries {
     );
   }
 
-  private async slices<T>(
-    entity: string,
-    table: string,
-    orderColumn: string,
+  /** Splits rows ordered by run (at most limit + 1 of each) into per-run slices. */
+  private async slices<T extends { runId: string }>(
+    em: EntityManager,
+    mapper: RowMapper<T>,
+    query: Knex.QueryBuilder,
     runIds: readonly string[],
-    after: number,
     limit: number,
   ): Promise<Map<string, RunSlice<T>>> {
-    const em = this.fork();
-    // ROW_NUMBER per run keeps it one statement however many runs are asked for.
-    const ranked = em
-      .getKnex()
-      .select('*')
-      .select(em.getKnex().raw(`row_number() over (partition by run_id order by ${orderColumn}) as rank_in_run`))
-      .from(table)
-      .whereIn('run_id', [...runIds])
-      .andWhere(orderColumn, '>', after);
-    const rows: Record<string, unknown>[] = await em
-      .getKnex()
-      .select('*')
-      .from(ranked.as('ranked'))
-      .where('rank_in_run', '<=', limit + 1)
-      .orderBy(['run_id', orderColumn]);
     const result = new Map<string, RunSlice<T>>(runIds.map((id) => [id, { rows: [], hasMore: false }]));
-    for (const row of rows) {
-      const slice = result.get(String(row.run_id))!;
-      delete row.rank_in_run;
+    for (const row of await queryRows(em, query)) {
+      const item = mapper.map(row);
+      const slice = result.get(item.runId)!;
       if (slice.rows.length === limit) slice.hasMore = true;
-      else slice.rows.push(em.map(entity, row) as T);
+      else slice.rows.push(item);
     }
     return result;
   }
 }
 
-function runWhere(filter: RunFilter): FilterQuery<Run> {
-  const where: FilterQuery<Run> & Record<string, unknown> = {};
-  if (filter.projectId != null) where.projectId = filter.projectId;
-  if (filter.phaseId != null) where.phaseId = filter.phaseId;
-  if (filter.workstreamId != null) where.workstreamId = filter.workstreamId;
-  if (filter.states != null) where.state = { $in: filter.states };
-  // createdAt and the id's time part are the same millisecond, so the range
-  // is an id range and rides the same indexes as the ordering.
-  const id: Record<string, string> = {};
-  if (filter.createdAfter) id.$gte = ulidFloor(filter.createdAfter.getTime() + 1);
-  if (filter.createdBefore) id.$lt = ulidFloor(filter.createdBefore.getTime());
-  if (Object.keys(id).length > 0) where.id = id;
-  return where;
+function runWhere(filter: RunFilter, runs: RowMapper<Run>): RowFilter {
+  return (query) => {
+    if (filter.projectId != null) query.where(runs.column('projectId'), filter.projectId);
+    if (filter.phaseId != null) query.where(runs.column('phaseId'), filter.phaseId);
+    if (filter.workstreamId != null) query.where(runs.column('workstreamId'), filter.workstreamId);
+    if (filter.states != null) query.whereIn(runs.column('state'), filter.states);
+    // createdAt and the id's time part are the same millisecond, so the range
+    // is an id range and rides the same indexes as the ordering.
+    if (filter.createdAfter) query.where(runs.column('id'), '>=', ulidFloor(filter.createdAfter.getTime() + 1));
+    if (filter.createdBefore) query.where(runs.column('id'), '<', ulidFloor(filter.createdBefore.getTime()));
+  };
 }

@@ -5,6 +5,7 @@ import type { WriteScope } from '../core/write-scope.js';
 import { sharedContracts } from '../contracts/registry.js';
 import { WorkstreamSchema, type Task } from '../db/entities.js';
 import { pageNewestFirst } from '../db/newest-first.js';
+import { rowsByIds } from '../db/plain-rows.js';
 import { ExecutionRequestSchema, type ExecutionRequest } from '../db/routing-entities.js';
 
 /**
@@ -65,7 +66,7 @@ export class ExecutionRequestQueries {
   constructor(private readonly fork: () => EntityManager) {}
 
   byIds(ids: readonly string[]): Promise<ExecutionRequest[]> {
-    return this.fork().find(ExecutionRequestSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), ExecutionRequestSchema, ids);
   }
 
   /** Newest first. */

@@ -3,6 +3,7 @@ import { ulidTime } from '../core/ids.js';
 import type { Transact } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, WorkstreamSchema, type Task, type Workstream, type WorkstreamErrorStrategy } from '../db/entities.js';
+import { rowsByIds } from '../db/plain-rows.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { routeTask } from '../routing/routing-service.js';
 import { insertRun } from '../runs/run-service.js';
@@ -107,7 +108,7 @@ export class WorkstreamService {
   }
 
   byIds(ids: readonly string[]): Promise<Workstream[]> {
-    return this.fork().find(WorkstreamSchema, { id: { $in: [...ids] } });
+    return rowsByIds(this.fork(), WorkstreamSchema, ids);
   }
 
   /** Its tasks in execution order: by level, then as the spec lists them. */
