@@ -336,7 +336,7 @@ afterAll(() => {
   );
 });
 
-describe('unified diff parser', () => {
+describe('unified diff parser', { timeout: size(60_000, 900_000) }, () => {
   it('the fixtures parse and keep the invariants', () => {
     for (const text of FIXTURE_DIFFS) expect(parseDiff(text).problems).toEqual([]);
     expect(FIXTURE_DIFFS.every((text) => parseDiff(text).kind === 'parsed')).toBe(true);
@@ -415,7 +415,7 @@ describe('unified diff parser', () => {
   });
 });
 
-describe('contract validation (JSON Schema)', () => {
+describe('contract validation (JSON Schema)', { timeout: size(60_000, 900_000) }, () => {
   it('every valid fixture validates, and every contract has one', () => {
     expect(Object.keys(VALID_CONTRACTS).sort()).toEqual([...CONTRACT_NAMES].sort());
     for (const [name, doc] of Object.entries(VALID_CONTRACTS)) expect(validateDoc(name, doc), name).toEqual({ valid: true, problems: [] });

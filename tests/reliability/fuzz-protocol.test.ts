@@ -282,6 +282,8 @@ interface Sent {
   accept: string;
   /** A URL over Node's header limit: the connection may be closed before an answer. */
   tooLong?: boolean;
+  /** A subscription, which may be served as an event stream. */
+  mayStream?: boolean;
 }
 
 const ACCEPTS = ['application/json', 'application/graphql-response+json', '*/*', '', 'application/graphql-response+json, application/json;q=0.9', 'application/json; charset=utf-8'];
@@ -439,8 +441,13 @@ function buildRequest(url: string, token: string): Sent {
       url,
       init: { method: 'POST', headers: { ...(type ? { 'content-type': type } : {}), ...acceptHeader, ...auth, ...(withCsrf ? csrf : {}) }, body },
       // text/plain, a missing type and the like are simple requests: refused by CSRF prevention without its header, else 415.
-      expected: ['text/plain', '', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'].includes(type) && !withCsrf ? [403] : [200, 400, 405, 406, 415],
+      expected: Buffer.byteLength(body) > MAX_BODY
+        ? [413]
+        : ['text/plain', '', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'].includes(type) && !withCsrf
+          ? [403]
+          : [200, 400, 405, 406, 415],
       accept,
+      mayStream: classify(query, undefined) === 'subscription',
     };
   }
   if (roll < 0.985) {
@@ -512,7 +519,7 @@ function checkResponse(sent: Sent, res: RawResponse & { stream?: boolean }): str
   httpStats.statuses.add(`${sent.category.split(' ')[0]}:${res.status}${res.stream ? '(stream)' : ''}`);
   if (res.stream) {
     httpStats.streams += 1;
-    return res.status === 200 && sent.kind === 'subscription' ? [] : [`an event stream (HTTP ${res.status}) for a ${sent.kind ?? 'non-GraphQL'} request`];
+    return res.status === 200 && (sent.kind === 'subscription' || sent.mayStream) ? [] : [`an event stream (HTTP ${res.status}) for a ${sent.kind ?? 'non-GraphQL'} request`];
   }
   if (res.status >= 500) problems.push(`HTTP ${res.status}`);
   if (!sent.expected.includes(res.status)) problems.push(`HTTP ${res.status}, expected ${sent.expected.join(' or ')}`);

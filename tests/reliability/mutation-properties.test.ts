@@ -227,7 +227,7 @@ describe('every mutation, whatever its input', () => {
 });
 
 describe('inputs that once broke a mutation', () => {
-  it('a Decimal of 10^(10^9) or with a million trailing zeros is refused at once; NUL characters are stored whole', async () => {
+  it('huge Decimals are refused at once; NUL characters are stored whole; huge seconds break no task or worker', async () => {
     const timed = async (query: string, variables: Record<string, unknown>) => {
       const started = Date.now();
       const json = await checked(query, variables);
@@ -258,6 +258,17 @@ describe('inputs that once broke a mutation', () => {
     expect(done.data?.completeStep?.step?.errorLog).toBe(log);
     const filtered = await checked(`{ runs(filter: {projectId: "a\\u0000b"}) { totalCount } }`);
     expect(filtered.data?.runs?.totalCount).toBe(0);
+    // A task with timeoutSeconds 1e300 got an invalid deadline on every lease: each claim of it failed (internal error)
+    // for good. A worker reporting executionTimeSeconds 1e308 twice made its total Infinity: a failed write.
+    const task = await checked(`mutation { createTask(input: {kind: "poison", timeoutSeconds: 1e300}) { task { __typename id } } }`);
+    expect(task.data?.createTask?.task?.id).toBeTruthy();
+    const worker = (await checked(`mutation { registerWorker(input: {type: EXECUTOR}) { worker { __typename id } } }`)).data.registerWorker.worker.id;
+    const claim = await checked(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["poison"]}) { task { id state } } }`, { w: worker });
+    expect(claim.data?.claimTask?.task).toEqual({ id: task.data.createTask.task.id, state: 'RUNNING' });
+    const huge = await checked(`mutation($w: ID!) { completeTask(input: {workerId: $w, success: true, executionTimeSeconds: 1e308}) { task { state } } }`, { w: worker });
+    expect(huge.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const completed = await checked(`mutation($w: ID!) { completeTask(input: {workerId: $w, success: true, executionTimeSeconds: 1e9}) { task { state } } }`, { w: worker });
+    expect(completed.data?.completeTask?.task?.state).toBe('COMPLETED');
     await assertInvariants('after the regression inputs');
   });
 });

@@ -59,6 +59,9 @@ function canTake(worker: Worker, task: Task): boolean {
   return !task.routeError && (!task.toolId || worker.tools.length === 0 || worker.tools.includes(task.toolId));
 }
 
+/** The most seconds one attempt may report having taken. */
+const MAX_EXECUTION_SECONDS = 1e9;
+
 /** The task queue: tasks wait until a worker claims (or is assigned) one, and each lease ends exactly once. */
 export class TaskQueue {
   constructor(
@@ -200,7 +203,10 @@ export class TaskQueue {
     const error = optionalText('error', input.error, TEXT_LIMIT);
     const result = input.result == null ? null : jsonObject('result', input.result);
     const reported = input.executionTimeSeconds ?? null;
-    if (reported !== null && !(Number.isFinite(reported) && reported >= 0)) throw badInput('executionTimeSeconds', 'must be 0 or more');
+    // Bounded (about 31 years) so that the worker's total stays a finite number (1e308 twice made it Infinity, a failed write).
+    if (reported !== null && !(Number.isFinite(reported) && reported >= 0 && reported <= MAX_EXECUTION_SECONDS)) {
+      throw badInput('executionTimeSeconds', `must be from 0 to ${MAX_EXECUTION_SECONDS}`);
+    }
     return this.transact(async (scope) => {
       const worker = await lockWorker(scope.em, input.workerId);
       assertActsFor(actor, worker);

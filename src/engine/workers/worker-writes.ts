@@ -15,6 +15,9 @@ import type { LiveWorkers } from './live-workers.js';
 import { taskMachine, workerMachine } from './machines.js';
 import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
 
+/** The latest instant a Date can hold (+275760-09-13). */
+const LAST_INSTANT_MS = 8.64e15;
+
 /** The pieces every worker and task write shares; each runs inside the caller's transaction. */
 
 export async function lockWorker(em: EntityManager, id: string): Promise<Worker> {
@@ -81,7 +84,9 @@ export async function leaseTask(scope: WriteScope, worker: Worker, task: Task): 
   task.state = 'running';
   task.workerId = worker.id;
   task.startedAt = scope.now;
-  task.deadlineAt = task.timeoutSeconds != null ? new Date(scope.now.getTime() + task.timeoutSeconds * 1000) : null;
+  // A timeout past the last instant a Date can hold (timeoutSeconds: 1e300) is no limit at all, not an invalid date
+  // (which failed every claim of the task with an internal error, for good).
+  task.deadlineAt = task.timeoutSeconds != null ? new Date(Math.min(scope.now.getTime() + task.timeoutSeconds * 1000, LAST_INSTANT_MS)) : null;
   worker.activeTasks += 1;
   worker.currentTaskId = task.id;
   if (worker.state === 'idle') moveWorker(scope, worker, 'busy', `took task ${task.id}`);

@@ -82,7 +82,7 @@ export class ProgressQueries {
       completionPercent: round(percent),
       elapsedSeconds: round(elapsed(run, now)),
       estimatedRemainingSeconds: remaining === null ? null : round(remaining),
-      estimatedCompletionAt: remaining === null ? null : new Date(now.getTime() + remaining * 1000),
+      estimatedCompletionAt: remaining === null ? null : instantOrNull(now.getTime() + remaining * 1000),
       currentTask: current,
       currentTaskProgress: current ? (progressOf.get(current.id) ?? null) : null,
       at: now,
@@ -155,4 +155,9 @@ export class ProgressQueries {
 function elapsed(run: Run, now: Date): number {
   if (!run.startedAt) return 0;
   return Math.max(0, ((run.endedAt ?? now).getTime() - run.startedAt.getTime()) / 1000);
+}
+
+/** An instant a Date can hold, else null: an estimate past +275760 (huge reported durations) is no estimate. */
+function instantOrNull(ms: number): Date | null {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms) : null;
 }
