@@ -19,6 +19,7 @@ import { PersistedOperations, usePersistedOperationsOnly } from './persisted-ope
 import { useMutationRateLimit } from './rate-limit.js';
 import { readBodyWithin } from './request-body.js';
 import { useMalformedParamsAsBadRequest } from './request-params.js';
+import { useCloseUnsentStreams } from './unsent-streams.js';
 import { withRequestId } from './request-context.js';
 import { useValidationPolicy } from './validation.js';
 import { attachGraphqlWs } from './websocket.js';
@@ -98,6 +99,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
     extraParamNames: ['documentId'],
     plugins: [
       useMalformedParamsAsBadRequest(),
+      useCloseUnsentStreams(),
       useCSRFPrevention(),
       ...(persisted ? [usePersistedOperationsOnly(persisted)] : []),
       useValidationPolicy({ limits, introspection }),

@@ -239,9 +239,14 @@ describe('inputs that once broke a mutation', () => {
     // parseDecimal computed 10n ** 999999999n (about 90 s, then a RangeError: INTERNAL_SERVER_ERROR), and stripped
     // trailing zeros one bigint division at a time (seconds for 100,000 of them).
     const cost = `mutation($input: RecordCostInput!) { recordCost(input: $input) { cost { id } } }`;
-    for (const amount of ['1e999999999', '1e99999999', `1${'0'.repeat(100_000)}1e-100000`]) {
+    for (const [amount, code] of [
+      ['1e999999999', 'BAD_USER_INPUT'],
+      ['1e99999999', 'BAD_USER_INPUT'],
+      // 1, written with 100,000 trailing zeros: 7.6 s of bigint divisions before.
+      [`1${'0'.repeat(100_000)}e-100000`, undefined],
+    ] as const) {
       const { json, ms } = await timed(cost, { input: { runId: run, currency: 'USD', resourceType: 'API_CALL', amount } });
-      expect(json.errors?.[0]?.extensions?.code, amount.slice(0, 20)).toBe('BAD_USER_INPUT');
+      expect(json.errors?.[0]?.extensions?.code, amount.slice(0, 20)).toBe(code);
       expect(ms, amount.slice(0, 20)).toBeLessThan(2_000);
     }
     const usage = await timed(cost, { input: { runId: run, currency: 'USD', resourceType: 'API_CALL', usage: { quantity: '1e999999999', rate: '0', unit: 'tokens' } } });
