@@ -6,8 +6,9 @@ import { Migration20261125200000CostsAndBudgets } from './Migration2026112520000
 import { Migration20261125300000Workstreams } from './Migration20261125300000Workstreams.js';
 import { Migration20261125400000Routing } from './Migration20261125400000Routing.js';
 import { Migration20261130000000RunProjectStateIndex } from './Migration20261130000000RunProjectStateIndex.js';
+import { Migration20261201000000PostgresInit } from './postgresql/Migration20261201000000PostgresInit.js';
 
-// Every migration in order; listed explicitly so that no file globbing or
+// SQLite's migrations in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
 export const migrationsList = [
   { name: 'Migration20261124000000Init', class: Migration20261124000000Init },
@@ -18,4 +19,9 @@ export const migrationsList = [
   { name: 'Migration20261125300000Workstreams', class: Migration20261125300000Workstreams },
   { name: 'Migration20261125400000Routing', class: Migration20261125400000Routing },
   { name: 'Migration20261130000000RunProjectStateIndex', class: Migration20261130000000RunProjectStateIndex },
+];
+
+/** PostgreSQL's migrations (its DDL differs from SQLite's), in order. */
+export const postgresMigrationsList = [
+  { name: 'Migration20261201000000PostgresInit', class: Migration20261201000000PostgresInit },
 ];

@@ -7,8 +7,14 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface Config {
   port: number;
   host: string;
-  /** SQLite file path, or ':memory:'. */
+  /** SQLite file path, or ':memory:' (used when postgresUrl is null). */
   sqlitePath: string;
+  /** DATABASE_URL when it is a postgres:// URL: PostgreSQL instead of SQLite. */
+  postgresUrl: string | null;
+  /** PostgreSQL connections per instance (UET_DB_POOL_SIZE). */
+  dbPoolSize: number;
+  /** REDIS_URL: events and rate limits shared between instances through Redis. */
+  redisUrl: string | null;
   /** How long a write waits for another process's lock (UET_SQLITE_BUSY_TIMEOUT_MS). */
   busyTimeoutMs: number;
   logLevel: LogLevel;
@@ -73,6 +79,13 @@ function parseMs(name: string, raw: string | undefined, fallback: number, min: n
   return value;
 }
 
+function parsePositive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`${name} must be a whole number >= 1, got "${raw}"`);
+  return value;
+}
+
 function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
@@ -92,14 +105,27 @@ function parsePort(raw: string | undefined): number {
   return port;
 }
 
-/** DATABASE_URL: `sqlite:<path>` (relative paths from the working directory) or `sqlite::memory:`. */
-function parseDatabaseUrl(raw: string | undefined): string {
-  if (raw === undefined || raw === '') return resolve(DEFAULT_SQLITE_PATH);
+/**
+ * DATABASE_URL: `sqlite:<path>` (relative paths from the working directory),
+ * `sqlite::memory:`, or `postgres://` / `postgresql://` for PostgreSQL.
+ */
+function parseDatabaseUrl(raw: string | undefined): { sqlitePath: string; postgresUrl: string | null } {
+  if (raw === undefined || raw === '') return { sqlitePath: resolve(DEFAULT_SQLITE_PATH), postgresUrl: null };
+  if (/^postgres(ql)?:\/\/./.test(raw)) return { sqlitePath: resolve(DEFAULT_SQLITE_PATH), postgresUrl: raw };
   const match = /^sqlite:(?:\/\/)?(.+)$/.exec(raw);
-  if (!match) {
-    throw new ConfigError(`DATABASE_URL must look like sqlite:<path> (PostgreSQL support comes later), got "${raw}"`);
-  }
-  return match[1] === ':memory:' ? ':memory:' : resolve(match[1]);
+  if (!match) throw new ConfigError(`DATABASE_URL must look like sqlite:<path> or postgres://..., got "${redactUrl(raw)}"`);
+  return { sqlitePath: match[1] === ':memory:' ? ':memory:' : resolve(match[1]), postgresUrl: null };
+}
+
+function parseRedisUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (!/^rediss?:\/\/./.test(raw)) throw new ConfigError(`REDIS_URL must look like redis://host:port, got "${redactUrl(raw)}"`);
+  return raw;
+}
+
+/** A URL without its password, for messages and logs. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/^([a-z0-9+.-]+:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -111,7 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: parsePort(env.PORT),
     host: env.HOST || '127.0.0.1',
-    sqlitePath: parseDatabaseUrl(env.DATABASE_URL),
+    ...parseDatabaseUrl(env.DATABASE_URL),
+    dbPoolSize: parsePositive('UET_DB_POOL_SIZE', env.UET_DB_POOL_SIZE, 10),
+    redisUrl: parseRedisUrl(env.REDIS_URL),
     busyTimeoutMs: parseMs('UET_SQLITE_BUSY_TIMEOUT_MS', env.UET_SQLITE_BUSY_TIMEOUT_MS, 5000, 10),
     logLevel,
     adminToken: env.UET_ADMIN_TOKEN || null,
@@ -123,4 +151,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reaperIntervalMs: parseMs('UET_REAPER_INTERVAL_MS', env.UET_REAPER_INTERVAL_MS, 5000, 100),
     },
   };
+}
+
+/** What openDatabase needs from the config (src/engine/db/orm.ts DatabaseOptions). */
+export function databaseOptions(config: Config) {
+  return {
+    sqlitePath: config.sqlitePath,
+    postgresUrl: config.postgresUrl,
+    poolSize: config.dbPoolSize,
+    busyTimeoutMs: config.busyTimeoutMs,
+  };
+}
+
+/** The database in words for logs and CLI output (no password). */
+export function describeDatabase(config: Config): string {
+  return config.postgresUrl ? redactUrl(config.postgresUrl) : config.sqlitePath;
 }

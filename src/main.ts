@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, databaseOptions, describeDatabase, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { migrateDatabase, openDatabase } from './engine/db/orm.js';
 import { createEngine, type Engine } from './engine/index.js';
@@ -9,13 +9,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const orm = await openDatabase({
-    sqlitePath: config.sqlitePath,
-    busyTimeoutMs: config.busyTimeoutMs,
+    ...databaseOptions(config),
     debug: config.logLevel === 'debug',
     logger: (message) => logger.debug(message),
   });
   const applied = await migrateDatabase(orm);
-  logger.info('database ready', { sqlitePath: config.sqlitePath, migrationsApplied: applied });
+  logger.info('database ready', { database: describeDatabase(config), migrationsApplied: applied });
 
   const engine = createEngine({
     orm,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { databaseOptions, describeDatabase, loadConfig } from '../config.js';
 import type { WorkerActor } from '../engine/auth/identity.js';
 import { migrateDatabase, openDatabase } from '../engine/db/orm.js';
 import { createEngine, type Engine } from '../engine/index.js';
@@ -38,7 +38,7 @@ export async function seedCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const orm = await openDatabase({ sqlitePath: config.sqlitePath });
+  const orm = await openDatabase(databaseOptions(config));
   try {
     await migrateDatabase(orm);
     const engine = createEngine({ orm });
@@ -47,7 +47,7 @@ export async function seedCommand(argv: string[]): Promise<number> {
     await seedFleet(engine, step);
     await seedWorkstream(engine, step);
     await engine.liveWorkers.flush();
-    console.log(`seeded ${runs} runs, 8 workers with a task queue, and a workstream into ${config.sqlitePath}`);
+    console.log(`seeded ${runs} runs, 8 workers with a task queue, and a workstream into ${describeDatabase(config)}`);
     return 0;
   } finally {
     await orm.close();

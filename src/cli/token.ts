@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { databaseOptions, loadConfig } from '../config.js';
 import { migrateDatabase, openDatabase } from '../engine/db/orm.js';
 import { createEngine } from '../engine/index.js';
 
@@ -17,7 +17,7 @@ export async function tokenCommand(argv: string[]): Promise<number> {
   });
   const [command, id] = positionals;
   const config = loadConfig();
-  const orm = await openDatabase({ sqlitePath: config.sqlitePath });
+  const orm = await openDatabase(databaseOptions(config));
   try {
     await migrateDatabase(orm);
     const { tokens } = createEngine({ orm });

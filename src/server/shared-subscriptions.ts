@@ -20,8 +20,9 @@ import type { Identity } from '../engine/auth/identity.js';
  * does for the others), `complete`, errors (graphql-ws sends them when the
  * subscriber's iterator throws), the per-connection operation cap (checked
  * before we are asked), and slow consumers: a socket with more than
- * SLOW_CONSUMER_BYTES unsent is ended with SLOW_CONSUMER, like a stream that
- * falls 10,000 notices behind, without holding the others back.
+ * SLOW_CONSUMER_BYTES unsent is ended with SLOW_CONSUMER (and closed with
+ * 4008), like a stream that falls 10,000 notices behind, without holding
+ * the others back.
  *
  * Only streams that are live-only are shared: a late joiner receives what the
  * stream emits from then on, which is all a live subscription promises (an
@@ -51,6 +52,13 @@ const LIVE_ONLY_FIELDS = new Set([
 
 /** About 10,000 messages of a typical size unsent on one socket: its subscriber is too slow. */
 export const SLOW_CONSUMER_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The close code of a socket ended for SLOW_CONSUMER: 1008 (policy) in the
+ * private range, since graphql-ws clients give up on 1008 but retry a 4xxx
+ * of their own, and a slow consumer may reconnect and resume.
+ */
+export const WS_SLOW_CONSUMER = 4008;
 
 /** Process-wide counts (tests and benchmarks read them). */
 export const sharedSubscriptionStats = {
@@ -146,6 +154,11 @@ class SharedSubscriber implements AsyncIterableIterator<never> {
     // Closing: its close handler returns every iterator of the socket.
     if (socket.readyState !== WebSocket.OPEN) return true;
     if (socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
+      // Ending the subscription alone left a client that stopped reading
+      // connected, its 2+ MiB held (and the error queued behind them) until
+      // the keep-alive noticed, or forever without one: close the socket too
+      // (ws destroys it if the close handshake has not ended in 30 s).
+      socket.close(WS_SLOW_CONSUMER, 'SLOW_CONSUMER');
       this.finish(slowConsumer());
       return false;
     }

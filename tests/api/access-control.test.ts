@@ -6,6 +6,7 @@ import { ApiTokenSchema } from '../../src/engine/db/entities.js';
 import { schema } from '../../src/schema/index.js';
 import { codes, ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
+import { onPostgres } from '../helpers/database.js';
 import { routerConfig, taskSpec, workstreamSpec } from '../helpers/specs.js';
 
 type Scope = 'read' | 'operate' | 'worker' | 'admin';
@@ -53,10 +54,12 @@ async function runningStep(run?: string): Promise<{ runId: string; stepId: strin
  */
 const NOT_COMPARED: Record<string, string[]> = { api_token: ['last_used_at'] };
 
-/** Every table of the database (read from sqlite_master, so a new table is covered without editing this list). */
+/** Every table of the database (read from the catalog, so a new table is covered without editing this list). */
 async function tableNames(): Promise<string[]> {
   const rows = await server.engine.orm.em.getConnection().execute<{ name: string }[]>(
-    `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
+    onPostgres
+      ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
+      : `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
   );
   return rows.map((r) => r.name);
 }
@@ -68,12 +71,15 @@ async function snapshot(): Promise<Record<string, Record<string, unknown>[]>> {
   const connection = server.engine.orm.em.getConnection();
   const tables: Record<string, Record<string, unknown>[]> = {};
   for (const table of await tableNames()) {
-    const rows = await connection.execute<Record<string, unknown>[]>(`SELECT * FROM "${table}" ORDER BY rowid`);
-    tables[table] = rows.map((row) => {
-      const kept = { ...row };
-      for (const column of NOT_COMPARED[table] ?? []) delete kept[column];
-      return kept;
-    });
+    const rows = await connection.execute<Record<string, unknown>[]>(`SELECT * FROM "${table}"`);
+    // Sorted here: PostgreSQL has no rowid, and a heap's order may change with an update.
+    tables[table] = rows
+      .map((row) => {
+        const kept = { ...row };
+        for (const column of NOT_COMPARED[table] ?? []) delete kept[column];
+        return kept;
+      })
+      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   }
   return tables;
 }

@@ -1,16 +1,20 @@
 import { ManualClock } from '../../src/engine/core/clock.js';
 import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
+import { createPostgresDatabase, TEST_POSTGRES_URL } from './database.js';
 
 /**
  * An engine on a migrated SQLite database (':memory:' unless a path is
- * given), with a manual clock standing at `start` (the engine's start too).
+ * given; a new PostgreSQL database instead of ':memory:' when
+ * UET_TEST_POSTGRES_URL is set), with a manual clock standing at `start`
+ * (the engine's start too).
  */
 export async function createTestEngine(
   sqlitePath = ':memory:',
   start: Date | string = '2026-11-24T12:00:00.000Z',
 ): Promise<Engine & { clock: ManualClock; dispose(): Promise<void> }> {
-  const orm = await openDatabase({ sqlitePath });
+  const postgres = TEST_POSTGRES_URL && sqlitePath === ':memory:' ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
+  const orm = await openDatabase(postgres?.options ?? { sqlitePath });
   await migrateDatabase(orm);
   const clock = new ManualClock(start);
   const engine = createEngine({ orm, clock });
@@ -19,6 +23,7 @@ export async function createTestEngine(
     async dispose() {
       engine.close();
       await orm.close();
+      await postgres?.drop();
     },
   });
 }

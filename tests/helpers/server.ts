@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { buildApp, type App } from '../../src/server/app.js';
 import type { JobIntervals } from '../../src/server/jobs.js';
 import type { Clock } from '../../src/engine/core/clock.js';
+import { createPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from './database.js';
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -38,7 +39,7 @@ export interface RequestOptions {
 
 export interface TestServer {
   url: string;
-  /** The SQLite file it serves. */
+  /** The SQLite file it serves (unused when the tests run on PostgreSQL: see database.ts). */
   sqlitePath: string;
   wsUrl: string;
   engine: Engine;
@@ -53,11 +54,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A real gateway on port 0 over a real SQLite file in a temporary directory. */
+/**
+ * A real gateway on port 0 over a real SQLite file in a temporary directory,
+ * or over a new PostgreSQL database when UET_TEST_POSTGRES_URL is set.
+ */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-test-'));
   const sqlitePath = join(dir, 'gateway.sqlite');
-  const orm = await openDatabase({ sqlitePath, busyTimeoutMs: options.busyTimeoutMs });
+  const postgres: TestDatabase | null = TEST_POSTGRES_URL ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
+  const orm = await openDatabase(postgres?.options ?? { sqlitePath, busyTimeoutMs: options.busyTimeoutMs });
   await migrateDatabase(orm);
   const logs: string[] = [];
   const logger = createLogger('info', (line) => logs.push(line));
@@ -115,6 +120,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
       await orm.close();
+      await postgres?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Clock } from '../core/clock.js';
 import { badInput, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';

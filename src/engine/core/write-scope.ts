@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import { DomainError } from './errors.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './event-bus.js';
@@ -48,6 +48,9 @@ export class WriteScope {
 
 export type Transact = <T>(work: (scope: WriteScope) => Promise<T>) => Promise<T>;
 
+/** Attempts of a write that lost a race on PostgreSQL (a deadlock, or two inserts of one key) before it fails. */
+const CONFLICT_ATTEMPTS = 4;
+
 /** Runs `work` in one transaction and publishes its announcements after the commit. */
 export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: EventBus): Transact {
   const attempt = async <T>(work: (scope: WriteScope) => Promise<T>): Promise<T> => {
@@ -62,10 +65,18 @@ export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: Eve
     return result;
   };
   return async (work) => {
-    try {
-      return await attempt(work);
-    } catch (error) {
-      if (!isDatabaseBusy(error)) throw error;
+    for (let conflicts = 1; ; conflicts += 1) {
+      try {
+        return await attempt(work);
+      } catch (error) {
+        // A rolled-back attempt wrote nothing: run it again on what the winner committed.
+        if (isWriteConflict(error) && conflicts < CONFLICT_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * conflicts));
+          continue;
+        }
+        if (!isDatabaseBusy(error)) throw error;
+        break;
+      }
     }
     // The lock holder (another process) may be done by now; the rolled-back attempt wrote nothing.
     try {
@@ -79,11 +90,23 @@ export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: Eve
   };
 }
 
+const causes = function* (error: unknown): Generator<Error & { code?: unknown }> {
+  for (let cause = error; cause instanceof Error; cause = (cause as Error & { cause?: unknown }).cause) yield cause;
+};
+
 /** SQLite's "database is locked" after its busy timeout ran out (another connection holds the write lock). */
 export function isDatabaseBusy(error: unknown): boolean {
-  for (let cause = error; cause instanceof Error; cause = (cause as Error & { cause?: unknown }).cause) {
-    const code = (cause as Error & { code?: unknown }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
-  }
+  for (const cause of causes(error)) if (cause.code === 'SQLITE_BUSY' || cause.code === 'SQLITE_LOCKED') return true;
+  return false;
+}
+
+/**
+ * PostgreSQL's concurrent writers (other connections, other instances)
+ * racing for the same rows: a deadlock, a serialization failure, or two
+ * transactions inserting the same key (a budget, a tool's state) where each
+ * first found none. SQLite has one writer at a time and never reports these.
+ */
+export function isWriteConflict(error: unknown): boolean {
+  for (const cause of causes(error)) if (cause.code === '40P01' || cause.code === '40001' || cause.code === '23505') return true;
   return false;
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import { DomainError } from '../core/errors.js';
 import { BudgetSchema } from '../db/cost-entities.js';
 import type { Run } from '../db/entities.js';

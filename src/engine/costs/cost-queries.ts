@@ -1,5 +1,6 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
+import { isSqlite } from '../db/orm.js';
 import type { FilterQuery } from '@mikro-orm/core';
 import { badInput } from '../core/errors.js';
 import { ulidFloor } from '../core/ids.js';
@@ -86,10 +87,13 @@ export class CostQueries {
 
   /** Spend per hour or day (UTC) in each currency, oldest bucket first; empty buckets are left out. */
   async series(filter: CostFilter, bucket: Bucket): Promise<(Spend & { currency: string; start: Date })[]> {
-    const knex = this.fork().getKnex();
+    const em = this.fork();
+    const knex = em.getKnex();
     const size = BUCKET_MS[bucket];
-    // SQLite keeps dates as epoch milliseconds: a bucket is the time rounded down to its size.
-    const start = knex.raw('(recorded_at - (recorded_at % ?))', [size]);
+    // A bucket is the time in epoch milliseconds rounded down to its size
+    // (SQLite keeps dates as epoch milliseconds; PostgreSQL as timestamptz).
+    const epochMs = isSqlite(em) ? 'recorded_at' : 'cast(floor(extract(epoch from recorded_at) * 1000) as bigint)';
+    const start = knex.raw(`(${epochMs} - (${epochMs} % ?))`, [size]);
     const rows: Record<string, unknown>[] = await this.scoped(knex, filter)
       .select('currency', knex.raw(`${start.toQuery()} as bucket_start`))
       .select(knex.raw('cast(sum(amount_nanos) as text) as total'))
@@ -106,7 +110,8 @@ export class CostQueries {
       .select(knex.raw('cast(sum(amount_nanos) as text) as total'))
       .count({ count: '*' })
       .groupBy('currency', ...columns)
-      .orderBy([{ column: 'currency' }, ...columns.map((column) => ({ column }))]);
+      // The unnamed group (null) first on every database (PostgreSQL would put it last).
+      .orderBy([{ column: 'currency' }, ...columns.map((column) => ({ column, order: 'asc', nulls: 'first' as const }))]);
   }
 
   private scoped(knex: Knex, filter: CostFilter): Knex.QueryBuilder {

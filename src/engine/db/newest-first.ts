@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { EntitySchema, FilterQuery } from '@mikro-orm/core';
 import { badInput } from '../core/errors.js';
 import { isUlid } from '../core/ids.js';

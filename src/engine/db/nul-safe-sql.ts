@@ -1,4 +1,5 @@
-import { SqlitePlatform, type MikroORM } from '@mikro-orm/sqlite';
+import { SqlitePlatform } from '@mikro-orm/sqlite';
+import type { Orm } from './orm.js';
 
 type Escape = (value: unknown) => string;
 
@@ -11,7 +12,7 @@ type Escape = (value: unknown) => string;
  * text instead, CAST(X'610062' AS TEXT), one literal however many NULs it
  * holds, which stores it whole.
  */
-export function installNulSafeEscape(orm: MikroORM): void {
+export function installNulSafeEscape(orm: Orm): void {
   if (!(orm.em.getPlatform() instanceof SqlitePlatform)) return;
   const platform = orm.em.getPlatform() as unknown as { escape: Escape };
   const escape = platform.escape.bind(platform);

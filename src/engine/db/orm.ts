@@ -1,7 +1,9 @@
-import { LockMode } from '@mikro-orm/core';
-import { MikroORM, SqlitePlatform, defineConfig, type EntityManager, type Options } from '@mikro-orm/sqlite';
+import { LockMode, MikroORM, type Options } from '@mikro-orm/core';
+import type { AbstractSqlDriver, EntityManager } from '@mikro-orm/knex';
 import { Migrator } from '@mikro-orm/migrations';
-import { migrationsList } from '../../../migrations/index.js';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { SqliteDriver, SqlitePlatform } from '@mikro-orm/sqlite';
+import { migrationsList, postgresMigrationsList } from '../../../migrations/index.js';
 import { entities } from './entities.js';
 import { installNulSafeEscape } from './nul-safe-sql.js';
 import { costEntities } from './cost-entities.js';
@@ -9,11 +11,15 @@ import { gateEntities } from './gate-entities.js';
 import { patchEntities } from './patch-entities.js';
 import { routingEntities } from './routing-entities.js';
 
-export type Orm = MikroORM;
+export type Orm = MikroORM<AbstractSqlDriver>;
 
 export interface DatabaseOptions {
-  /** A file path, or ':memory:'. */
-  sqlitePath: string;
+  /** A SQLite file path, or ':memory:' (the embedded default). */
+  sqlitePath?: string;
+  /** A postgres:// URL: PostgreSQL instead of SQLite. */
+  postgresUrl?: string | null;
+  /** PostgreSQL connections per instance (UET_DB_POOL_SIZE; default 10). */
+  poolSize?: number;
   /** How long a write waits for another connection's lock before SQLITE_BUSY (UET_SQLITE_BUSY_TIMEOUT_MS; default 5000). */
   busyTimeoutMs?: number;
   /** Log every SQL statement (LOG_LEVEL=debug). */
@@ -29,13 +35,14 @@ type SqliteHandle = { exec(sql: string, done: (err: Error | null) => void): void
 const connectionPragmas = (busyTimeoutMs: number) =>
   ['PRAGMA journal_mode = WAL', 'PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'].join(';');
 
-export function ormConfig(options: DatabaseOptions): Options {
-  return defineConfig({
-    dbName: options.sqlitePath,
-    entities: [...entities, ...patchEntities, ...gateEntities, ...costEntities, ...routingEntities],
-    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
-    extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+const allEntities = [...entities, ...patchEntities, ...gateEntities, ...costEntities, ...routingEntities];
+const migrationSettings = { transactional: true, allOrNothing: true, snapshot: false, silent: true };
+
+function sqliteConfig(options: DatabaseOptions): Options<AbstractSqlDriver> {
+  return {
+    driver: SqliteDriver,
+    dbName: options.sqlitePath ?? ':memory:',
+    migrations: { migrationsList, ...migrationSettings },
     // One connection: SQLite serializes writers anyway, and a ':memory:'
     // database lives only as long as its connection.
     pool: {
@@ -45,14 +52,32 @@ export function ormConfig(options: DatabaseOptions): Options {
       afterCreate: (conn: SqliteHandle, done: (err: Error | null, conn: SqliteHandle) => void) =>
         conn.exec(connectionPragmas(Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))), (err) => done(err, conn)),
     },
+  };
+}
+
+function postgresConfig(url: string, options: DatabaseOptions): Options<AbstractSqlDriver> {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: url,
+    migrations: { migrationsList: postgresMigrationsList, ...migrationSettings },
+    pool: { min: 0, max: Math.max(2, options.poolSize ?? 10) },
+  };
+}
+
+export function ormConfig(options: DatabaseOptions): Options<AbstractSqlDriver> {
+  return {
+    ...(options.postgresUrl ? postgresConfig(options.postgresUrl, options) : sqliteConfig(options)),
+    entities: allEntities,
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    extensions: [Migrator],
     forceUtcTimezone: true,
     debug: options.debug ?? false,
     logger: options.logger,
-  });
+  };
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
-  const orm = await MikroORM.init(ormConfig(options));
+  const orm = await MikroORM.init<AbstractSqlDriver>(ormConfig(options));
   installNulSafeEscape(orm);
   return orm;
 }
@@ -63,6 +88,8 @@ export async function migrateDatabase(orm: Orm): Promise<string[]> {
   return applied.map((m) => m.name);
 }
 
+export const isSqlite = (em: EntityManager): boolean => em.getPlatform() instanceof SqlitePlatform;
+
 /**
  * The lock for taking the next row of a queue: FOR UPDATE SKIP LOCKED where
  * the database has it, so concurrent claimers pass each other's rows;
@@ -70,5 +97,5 @@ export async function migrateDatabase(orm: Orm): Promise<string[]> {
  * (which its dialect leaves out) serves.
  */
 export function queueLockMode(em: EntityManager): LockMode {
-  return em.getPlatform() instanceof SqlitePlatform ? LockMode.PESSIMISTIC_WRITE : LockMode.PESSIMISTIC_PARTIAL_WRITE;
+  return isSqlite(em) ? LockMode.PESSIMISTIC_WRITE : LockMode.PESSIMISTIC_PARTIAL_WRITE;
 }

@@ -9,7 +9,7 @@ import {
   type Platform,
   type QueryOrderMap,
 } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 
 /**

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import { TestGateSchema, type TestGate } from '../db/gate-entities.js';
 
 /** Where a run's gates stand, for the patches that wait on them. */

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 import type { WriteScope } from '../core/write-scope.js';
 import { RunEventSchema, type RunEvent, type RunEventKind } from '../db/entities.js';
@@ -57,7 +57,7 @@ export function appendRunEvent(
 
 async function persistEvents(scope: WriteScope, events: Omit<RunEvent, 'position'>[]): Promise<void> {
   const row = await scope.em.execute<{ value: number }>(
-    "update `log_sequence` set `value` = `value` + ? where `name` = 'run_event' returning `value`",
+    `update "log_sequence" set "value" = "value" + ? where "name" = 'run_event' returning "value"`,
     [events.length],
     'get',
   );
@@ -114,7 +114,7 @@ export class RunEventReader {
 
   async lastPosition(): Promise<number> {
     const row = await this.fork().execute<{ value: number }>(
-      "select `value` from `log_sequence` where `name` = 'run_event'",
+      `select "value" from "log_sequence" where "name" = 'run_event'`,
       [],
       'get',
     );

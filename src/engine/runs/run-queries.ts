@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 import { badInput, notFound } from '../core/errors.js';
 import { ulidFloor } from '../core/ids.js';

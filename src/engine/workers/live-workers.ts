@@ -1,5 +1,6 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { EventBus } from '../core/event-bus.js';
+import { isSqlite } from '../db/orm.js';
 import { WorkerSchema, type Worker } from '../db/entities.js';
 import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
 
@@ -117,9 +118,11 @@ export class LiveWorkers {
     const written = ids.map((id) => [id, this.beats.get(id)!] as const);
     await this.fork().transactional(async (em) => {
       const date = (value: Date) => em.getPlatform().processDateProperty(value);
+      // PostgreSQL types a CASE of bare parameters as text: cast them to the column's type.
+      const typed = (type: string) => (isSqlite(em) ? '?' : `cast(? as ${type})`);
       for (let i = 0; i < written.length; i += FLUSH_CHUNK) {
         const chunk = written.slice(i, i + FLUSH_CHUNK);
-        const cases = `case ${chunk.map(() => 'when `id` = ? then ?').join(' ')} end`;
+        const cases = (type: string) => `case ${chunk.map(() => `when "id" = ? then ${typed(type)}`).join(' ')} end`;
         const params = [
           ...chunk.flatMap(([id, beat]) => [id, date(beat.at)]),
           ...chunk.flatMap(([id, beat]) => [id, beat.progress]),
@@ -127,8 +130,10 @@ export class LiveWorkers {
           ...chunk.map(([id]) => id),
         ];
         await em.execute(
-          `update \`worker\` set \`last_heartbeat_at\` = ${cases}, \`heartbeat_progress\` = ${cases}, \`stale_after\` = ${cases} ` +
-            `where \`id\` in (${chunk.map(() => '?').join(', ')})`,
+          // Double-quoted names: standard SQL, read alike by SQLite and PostgreSQL.
+          `update "worker" set "last_heartbeat_at" = ${cases('timestamptz')}, "heartbeat_progress" = ${cases('double precision')}, ` +
+            `"stale_after" = ${cases('timestamptz')} ` +
+            `where "id" in (${chunk.map(() => '?').join(', ')})`,
           params,
         );
       }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Clock } from '../core/clock.js';
 import type { Transact } from '../core/write-scope.js';
 import { TaskSchema, WorkerSchema } from '../db/entities.js';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { WorkerActor } from '../auth/identity.js';
 import { DomainError } from '../core/errors.js';
 

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import { LockMode } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
 import { DomainError, badInput, notFound } from '../core/errors.js';

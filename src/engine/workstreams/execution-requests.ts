@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { Page, PageArgs } from '../core/pagination.js';
 import type { WriteScope } from '../core/write-scope.js';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import type { NoticeStreams } from '../core/notice-stream.js';

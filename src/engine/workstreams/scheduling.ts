@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/knex';
 import { LockMode } from '@mikro-orm/core';
 import type { WriteScope } from '../core/write-scope.js';
 import { RunSchema, TaskSchema, WorkstreamSchema, type Task, type Worker, type Workstream } from '../db/entities.js';
