@@ -15,6 +15,8 @@ export interface Config {
   dbPoolSize: number;
   /** REDIS_URL: events and rate limits shared between instances through Redis. */
   redisUrl: string | null;
+  /** Prefix of the gateway's Redis channels and keys (UET_REDIS_PREFIX), for several gateways on one Redis. */
+  redisPrefix: string;
   /** How long a write waits for another process's lock (UET_SQLITE_BUSY_TIMEOUT_MS). */
   busyTimeoutMs: number;
   logLevel: LogLevel;
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...parseDatabaseUrl(env.DATABASE_URL),
     dbPoolSize: parsePositive('UET_DB_POOL_SIZE', env.UET_DB_POOL_SIZE, 10),
     redisUrl: parseRedisUrl(env.REDIS_URL),
+    redisPrefix: env.UET_REDIS_PREFIX || 'uet:',
     busyTimeoutMs: parseMs('UET_SQLITE_BUSY_TIMEOUT_MS', env.UET_SQLITE_BUSY_TIMEOUT_MS, 5000, 10),
     logLevel,
     adminToken: env.UET_ADMIN_TOKEN || null,

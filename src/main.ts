@@ -1,7 +1,9 @@
-import { ConfigError, databaseOptions, describeDatabase, loadConfig } from './config.js';
+import { ConfigError, databaseOptions, describeDatabase, loadConfig, redactUrl } from './config.js';
 import { createLogger } from './logger.js';
 import { migrateDatabase, openDatabase } from './engine/db/orm.js';
 import { createEngine, type Engine } from './engine/index.js';
+import { RedisRateLimitStore } from './engine/auth/redis-rate-limit-store.js';
+import { createRedisBus } from './engine/core/redis-bus.js';
 import { buildApp } from './server/app.js';
 
 /** Start: config, database and migrations, engine, server, signals. */
@@ -16,10 +18,21 @@ async function main(): Promise<void> {
   const applied = await migrateDatabase(orm);
   logger.info('database ready', { database: describeDatabase(config), migrationsApplied: applied });
 
+  // With REDIS_URL, instances share events and rate limits; the database stays the only state.
+  const redis = config.redisUrl
+    ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) })
+    : null;
+  if (redis) {
+    const connected = await redis.ready(5000);
+    if (connected) logger.info('event bus ready', { redis: redactUrl(config.redisUrl!), prefix: config.redisPrefix });
+    else logger.warn('redis unreachable: serving HTTP; subscriptions are refused until it is back', { redis: redactUrl(config.redisUrl!) });
+  }
   const engine = createEngine({
     orm,
     adminSecret: config.adminToken,
     onError: (error) => logger.error('background failure', { error }),
+    bus: redis?.bus,
+    rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, config.redisPrefix, (error) => logger.warn('redis', { error })) : undefined,
   });
   await announceBootstrapToken(engine, config.adminToken !== null);
   const app = buildApp({
@@ -39,6 +52,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     await app.stop();
+    await redis?.close();
     await orm.close();
     logger.info('stopped');
   };

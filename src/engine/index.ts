@@ -5,7 +5,7 @@ import { createIdSource } from './core/ids.js';
 import { createTransact } from './core/write-scope.js';
 import { ContractRegistry, sharedContracts } from './contracts/registry.js';
 import type { Orm } from './db/orm.js';
-import { RateLimiter } from './auth/rate-limiter.js';
+import { RateLimiter, type RateLimitStore } from './auth/rate-limiter.js';
 import { TokenService } from './auth/token-service.js';
 import { RunEventReader } from './runs/event-log.js';
 import { RunEventFeed } from './runs/event-feed.js';
@@ -36,6 +36,8 @@ export interface EngineOptions {
   onError?: (error: unknown) => void;
   /** A secret that works as an admin token (UET_ADMIN_TOKEN). */
   adminSecret?: string | null;
+  /** Where rate-limit counters live (in memory unless given: Redis when instances share the load). */
+  rateLimitStore?: RateLimitStore;
 }
 
 /** The domain, wired: everything a resolver, a CLI command or a test calls. */
@@ -99,7 +101,7 @@ export function createEngine(options: EngineOptions): Engine {
     events,
     feed,
     tokens: new TokenService(transact, fork, clock, bus, options.adminSecret ?? null, onError),
-    rateLimiter: new RateLimiter(clock),
+    rateLimiter: new RateLimiter(clock, options.rateLimitStore),
     workers,
     tasks: new TaskQueue(transact, liveWorkers),
     workerQueries: new WorkerQueries(fork, liveWorkers, clock),

@@ -11,8 +11,9 @@ const READY = new Set(['/ready', '/readyz']);
 
 /**
  * GET /healthz (or /health): the process is up. GET /readyz (or /ready):
- * it can also reach its database and every migration is applied. Returns
- * false for any other request.
+ * it can also reach its database and every migration is applied; the body
+ * says whether the event bus is connected. Returns false for any other
+ * request.
  */
 export function handleHealth(req: IncomingMessage, res: ServerResponse, engine: Engine): boolean {
   const path = req.url?.split('?')[0] ?? '';
@@ -21,10 +22,12 @@ export function handleHealth(req: IncomingMessage, res: ServerResponse, engine: 
     reply(res, 200, { status: 'ok' });
     return true;
   }
+  // A lost event bus (Redis) leaves the instance ready: HTTP is served from the database; the body tells.
+  const eventBus = engine.bus.connected() ? 'connected' : 'disconnected';
   readiness(engine).then(
     (pending) =>
       pending.length === 0
-        ? reply(res, 200, { status: 'ready' })
+        ? reply(res, 200, { status: 'ready', eventBus })
         : reply(res, 503, { status: 'unavailable', reason: `migrations not applied: ${pending.join(', ')}` }),
     (error: unknown) => reply(res, 503, { status: 'unavailable', reason: error instanceof Error ? error.message : String(error) }),
   );

@@ -1,3 +1,4 @@
+import { withJobLease } from '../engine/core/job-lease.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
@@ -44,7 +45,11 @@ export function startJobs(engine: Engine, logger: Logger, intervals: JobInterval
   const timers = [
     every(intervals.heartbeatFlushMs, 'heartbeat flush', () => engine.liveWorkers.flush()),
     every(intervals.reaperIntervalMs, 'stale-worker reaper', async () => {
-      const { crashedWorkers, timedOutTasks } = await engine.reaper.reap();
+      // Heartbeats this instance holds are written first, so that whichever instance reaps sees them.
+      await engine.liveWorkers.flush();
+      const reaped = await withJobLease(engine.orm, 'stale-worker reaper', () => engine.reaper.reap());
+      if (!reaped) return;
+      const { crashedWorkers, timedOutTasks } = reaped;
       metrics.countJob('crashed_worker', crashedWorkers.length);
       metrics.countJob('timed_out_task', timedOutTasks.length);
       if (crashedWorkers.length > 0 || timedOutTasks.length > 0) {
@@ -52,11 +57,11 @@ export function startJobs(engine: Engine, logger: Logger, intervals: JobInterval
       }
     }),
     every(intervals.reaperIntervalMs, 'gate timeouts', async () => {
-      const timedOutGates = await engine.gates.expireOverdue();
+      const timedOutGates = (await withJobLease(engine.orm, 'gate timeouts', () => engine.gates.expireOverdue())) ?? [];
       metrics.countJob('timed_out_gate', timedOutGates.length);
       if (timedOutGates.length > 0) logger.warn('gates timed out', { timedOutGates });
     }),
-    every(intervals.reaperIntervalMs, 'routing retry', () => engine.routing.retryWaiting()),
+    every(intervals.reaperIntervalMs, 'routing retry', () => withJobLease(engine.orm, 'routing retry', () => engine.routing.retryWaiting())),
   ];
   return {
     async stop() {

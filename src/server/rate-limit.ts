@@ -15,7 +15,7 @@ const HEARTBEAT_FIELDS = new Set(['heartbeat']);
  */
 export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<GatewayContext> {
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    async onExecute({ args, setResultAndStopExecution }) {
       const identity = (args.contextValue as GatewayContext).identity;
       const operation = getOperationAST(args.document, args.operationName);
       // Without a token the fields refuse the call themselves (UNAUTHENTICATED).
@@ -23,7 +23,7 @@ export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<Gat
       const caller = identity.tokenId ?? identity.tokenName;
       for (const selection of rootFields(operation.selectionSet, args.document)) {
         const heartbeat = HEARTBEAT_FIELDS.has(selection.name.value);
-        const decision = engine.rateLimiter.take(`${heartbeat ? 'heartbeat' : 'mutation'}:${caller}`, {
+        const decision = await engine.rateLimiter.take(`${heartbeat ? 'heartbeat' : 'mutation'}:${caller}`, {
           limit: heartbeat ? limits.heartbeatsPerMinute : limits.mutationsPerMinute,
           windowMs: WINDOW_MS,
         });

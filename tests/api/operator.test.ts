@@ -19,7 +19,7 @@ describe('health', () => {
   it.each(['/readyz', '/ready'])('%s checks the database and that every migration is applied', async (path) => {
     const res = await fetch(base() + path);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ready' });
+    expect(await res.json()).toEqual({ status: 'ready', eventBus: 'connected' });
   });
 });
 

@@ -48,7 +48,7 @@ describe('the HTTP server', () => {
     try {
       const base = server.url.replace('/graphql', '');
       expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' });
-      expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready' });
+      expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready', eventBus: 'connected' });
     } finally {
       await server.stop();
     }

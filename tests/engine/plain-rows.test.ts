@@ -17,7 +17,8 @@ let engine: TestEngine;
 let postgres: PostgresOrm;
 
 beforeAll(async () => {
-  engine = await createTestEngine();
+  // SQLite whatever the run's database: this test compares the two drivers' row shapes.
+  engine = await createTestEngine(':memory:');
   // The same entities on PostgreSQL, never connected: its metadata and platform only.
   const { dbName: _, pool: __, driver: ___, ...config } = ormConfig({ sqlitePath: ':memory:' }) as Record<string, unknown>;
   postgres = await PostgresOrm.init({ ...config, dbName: 'plain_rows_test', connect: false } as never);

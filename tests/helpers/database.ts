@@ -71,7 +71,7 @@ export async function createPostgresDatabase(url: string): Promise<TestDatabase>
     await db.destroy();
   }
   return {
-    options: { postgresUrl: withDatabase(url, name), poolSize: 4 },
+    options: { postgresUrl: withDatabase(url, name), poolSize: 6 },
     async drop() {
       const cleanup = admin(url);
       try {

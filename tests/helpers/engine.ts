@@ -4,17 +4,17 @@ import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createPostgresDatabase, TEST_POSTGRES_URL } from './database.js';
 
 /**
- * An engine on a migrated SQLite database (':memory:' unless a path is
- * given; a new PostgreSQL database instead of ':memory:' when
- * UET_TEST_POSTGRES_URL is set), with a manual clock standing at `start`
- * (the engine's start too).
+ * An engine on a migrated database: the SQLite file or ':memory:' given, or
+ * else the run's test database (':memory:', or a new PostgreSQL database
+ * when UET_TEST_POSTGRES_URL is set), with a manual clock standing at
+ * `start` (the engine's start too).
  */
 export async function createTestEngine(
-  sqlitePath = ':memory:',
+  sqlitePath?: string,
   start: Date | string = '2026-11-24T12:00:00.000Z',
 ): Promise<Engine & { clock: ManualClock; dispose(): Promise<void> }> {
-  const postgres = TEST_POSTGRES_URL && sqlitePath === ':memory:' ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
-  const orm = await openDatabase(postgres?.options ?? { sqlitePath });
+  const postgres = TEST_POSTGRES_URL && sqlitePath === undefined ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
+  const orm = await openDatabase(postgres?.options ?? { sqlitePath: sqlitePath ?? ':memory:' });
   await migrateDatabase(orm);
   const clock = new ManualClock(start);
   const engine = createEngine({ orm, clock });

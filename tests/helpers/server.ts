@@ -11,6 +11,8 @@ import { buildApp, type App } from '../../src/server/app.js';
 import type { JobIntervals } from '../../src/server/jobs.js';
 import type { Clock } from '../../src/engine/core/clock.js';
 import { createPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from './database.js';
+import { createRedisBus } from '../../src/engine/core/redis-bus.js';
+import { RedisRateLimitStore } from '../../src/engine/auth/redis-rate-limit-store.js';
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -29,6 +31,10 @@ export interface TestServerOptions {
   clock?: Clock;
   /** SQLite's busy timeout (how long a write waits for another process's lock). */
   busyTimeoutMs?: number;
+  /** A PostgreSQL database shared with other servers (the caller drops it), instead of a database of its own. */
+  database?: TestDatabase;
+  /** Events and rate limits through this Redis (as REDIS_URL and UET_REDIS_PREFIX would set them). */
+  redis?: { url: string; prefix: string };
 }
 
 export interface RequestOptions {
@@ -61,12 +67,23 @@ export interface TestServer {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-test-'));
   const sqlitePath = join(dir, 'gateway.sqlite');
-  const postgres: TestDatabase | null = TEST_POSTGRES_URL ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
-  const orm = await openDatabase(postgres?.options ?? { sqlitePath, busyTimeoutMs: options.busyTimeoutMs });
+  const postgres: TestDatabase | null = options.database ? null : TEST_POSTGRES_URL ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
+  const database = options.database ?? postgres;
+  const orm = await openDatabase(database?.options ?? { sqlitePath, busyTimeoutMs: options.busyTimeoutMs });
   await migrateDatabase(orm);
   const logs: string[] = [];
   const logger = createLogger('info', (line) => logs.push(line));
-  const engine = createEngine({ orm, clock: options.clock, adminSecret: ADMIN_SECRET, onError: (error) => logs.push(String(error)) });
+  const onError = (error: unknown) => logs.push(String(error));
+  const redis = options.redis ? createRedisBus({ ...options.redis, onError }) : null;
+  if (redis && !(await redis.ready(5000))) throw new Error(`Redis at ${options.redis!.url} did not answer`);
+  const engine = createEngine({
+    orm,
+    clock: options.clock,
+    adminSecret: ADMIN_SECRET,
+    onError,
+    bus: redis?.bus,
+    rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, options.redis!.prefix, onError) : undefined,
+  });
   const defaults = loadConfig({});
   const app = buildApp({
     engine,
@@ -119,6 +136,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
+      await redis?.close();
       await orm.close();
       await postgres?.drop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 import type { Clock } from '../core/clock.js';
 
-/** Where the counters live: in memory now, Redis when several instances share the load. */
+/** Where the counters live: in memory, or in Redis when several instances share the load (redis-rate-limit-store.ts). */
 export interface RateLimitStore {
   /** Counts one hit on `key` in the window starting at `windowStart`; returns the hits so far in it. */
-  hit(key: string, windowStart: number, windowMs: number): number;
+  hit(key: string, windowStart: number, windowMs: number): number | Promise<number>;
 }
 
 /** Fixed windows in a map; a window's entry is dropped once the next one starts. */
@@ -44,11 +44,11 @@ export class RateLimiter {
     private readonly store: RateLimitStore = new MemoryRateLimitStore(),
   ) {}
 
-  take(key: string, { limit, windowMs }: RateLimit): RateDecision {
+  async take(key: string, { limit, windowMs }: RateLimit): Promise<RateDecision> {
     if (limit <= 0) return { allowed: true, retryAfterMs: 0 };
     const now = this.clock.now().getTime();
     const windowStart = now - (now % windowMs);
-    const hits = this.store.hit(key, windowStart, windowMs);
+    const hits = await this.store.hit(key, windowStart, windowMs);
     return hits <= limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: windowStart + windowMs - now };
   }
 }

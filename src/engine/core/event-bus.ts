@@ -11,7 +11,19 @@ export interface EventBus {
   subscribe<T extends object>(topic: string, listener: (message: T) => void): () => void;
   /** Listeners subscribed now (a soak watches that it does not grow). */
   listeners(): number;
+  /** False while a shared bus (Redis) is unreachable: notices published elsewhere are not arriving. */
+  connected(): boolean;
+  /** Calls `listener` when the connection is lost (false) and when it is back (true). */
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
 }
+
+/** Where a shared bus reports its connection; the in-process bus is always connected. */
+export interface BusConnection {
+  connected(): boolean;
+  onChange(listener: (connected: boolean) => void): () => void;
+}
+
+const alwaysConnected: BusConnection = { connected: () => true, onChange: () => () => {} };
 
 export interface TopicEventTarget {
   addEventListener(type: string, listener: (event: Event) => void): void;
@@ -29,10 +41,13 @@ function localTarget(): EventTarget {
 export function createEventBus(
   target: TopicEventTarget = localTarget(),
   onListenerError: (error: unknown) => void = (error) => console.error('event bus listener failed', error),
+  connection: BusConnection = alwaysConnected,
 ): EventBus {
   let listeners = 0;
   return {
     listeners: () => listeners,
+    connected: () => connection.connected(),
+    onConnectionChange: (listener) => connection.onChange(listener),
     publish(topic, message) {
       target.dispatchEvent(new CustomEvent(topic, { detail: message }));
     },

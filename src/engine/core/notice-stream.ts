@@ -16,12 +16,17 @@ export interface NoticeStreamOptions<N> {
  * (which may drop a notice by returning null). return() ends it at once,
  * even while it waits for the next notice.
  */
+export type NoticeStream<T> = AsyncIterableIterator<T> & {
+  /** Ends the stream with `error` once what is queued has been read. */
+  fail(error: DomainError): void;
+};
+
 export function noticeStream<N extends object, T>(
   bus: EventBus,
   topic: string,
   load: (notice: N) => T | null | Promise<T | null>,
   { accept = () => true, onClose = () => {}, maxQueued = DEFAULT_MAX_QUEUED_NOTICES }: NoticeStreamOptions<N> = {},
-): AsyncIterableIterator<T> {
+): NoticeStream<T> {
   const queue: N[] = [];
   let wake: (() => void) | null = null;
   let ended = false;
@@ -71,22 +76,42 @@ export function noticeStream<N extends object, T>(
       finish();
       throw error;
     },
+    fail(error) {
+      if (ended) return;
+      failure = error;
+      finish();
+    },
     [Symbol.asyncIterator]() {
       return this;
     },
   };
 }
 
-/** Every notice stream the engine has open: shutdown ends them, and tests count them. */
-export class NoticeStreams {
-  private readonly open = new Set<AsyncIterableIterator<unknown>>();
+const busLost = () =>
+  new DomainError('UNAVAILABLE', 'the event bus lost its connection, so notices may be missed: subscribe again', { retryAfterSeconds: 1 });
 
-  constructor(private readonly bus: EventBus) {}
+/**
+ * Every notice stream the engine has open: shutdown ends them, and tests
+ * count them. Notices are not stored, so a stream cannot bridge a gap: when
+ * a shared bus (Redis) loses its connection, each stream ends with
+ * UNAVAILABLE and the client subscribes again (runEvents instead replays
+ * the gap from the database: event-feed.ts).
+ */
+export class NoticeStreams {
+  private readonly open = new Set<NoticeStream<unknown>>();
+
+  constructor(private readonly bus: EventBus) {
+    bus.onConnectionChange((connected) => {
+      if (connected) return;
+      for (const stream of this.open) stream.fail(busLost());
+    });
+  }
 
   /** A stream of `topic`'s notices that pass `accept`, each mapped through `load`. */
   follow<N extends object, T>(topic: string, load: (notice: N) => T | null | Promise<T | null>, accept?: (notice: N) => boolean): AsyncIterableIterator<T> {
-    const stream: AsyncIterableIterator<T> = noticeStream(this.bus, topic, load, { accept, onClose: () => this.open.delete(stream) });
-    this.open.add(stream);
+    const stream: NoticeStream<T> = noticeStream(this.bus, topic, load, { accept, onClose: () => this.open.delete(stream) });
+    if (!this.bus.connected()) stream.fail(busLost());
+    else this.open.add(stream);
     return stream;
   }
 

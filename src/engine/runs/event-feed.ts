@@ -100,10 +100,18 @@ export class RunEventFeed {
     private readonly onError: (error: unknown) => void,
     private readonly maxBuffered = DEFAULT_MAX_BUFFERED_EVENTS,
   ) {
-    this.unsubscribe = bus.subscribe<RunEventNotice>(RUN_EVENT_TOPIC, (notice) => {
+    const unsubscribe = bus.subscribe<RunEventNotice>(RUN_EVENT_TOPIC, (notice) => {
       this.tails.get('*')?.wake();
       this.tails.get(notice.runId)?.wake();
     });
+    // Notices published while a shared bus was away never arrive: once it is back, every tail reads what it missed.
+    const stopWatching = bus.onConnectionChange((connected) => {
+      if (connected) for (const tail of this.tails.values()) tail.wake();
+    });
+    this.unsubscribe = () => {
+      unsubscribe();
+      stopWatching();
+    };
   }
 
   /**

@@ -122,18 +122,22 @@ export class LiveWorkers {
       const typed = (type: string) => (isSqlite(em) ? '?' : `cast(? as ${type})`);
       for (let i = 0; i < written.length; i += FLUSH_CHUNK) {
         const chunk = written.slice(i, i + FLUSH_CHUNK);
-        const cases = (type: string) => `case ${chunk.map(() => `when "id" = ? then ${typed(type)}`).join(' ')} end`;
+        // A stored heartbeat only moves forward: with several instances, a worker's beats may land on
+        // different ones, and an older beat flushed later must not overwrite a newer one.
+        const newer = `("last_heartbeat_at" is null or "last_heartbeat_at" < ${typed('timestamptz')})`;
+        const set = (column: string, type: string) =>
+          `"${column}" = case ${chunk.map(() => `when "id" = ? and ${newer} then ${typed(type)}`).join(' ')} else "${column}" end`;
+        const values = (value: (beat: Beat) => unknown) => chunk.flatMap(([id, beat]) => [id, date(beat.at), value(beat)]);
         const params = [
-          ...chunk.flatMap(([id, beat]) => [id, date(beat.at)]),
-          ...chunk.flatMap(([id, beat]) => [id, beat.progress]),
-          ...chunk.flatMap(([id, beat]) => [id, date(beat.staleAfter)]),
+          ...values((beat) => date(beat.at)),
+          ...values((beat) => beat.progress),
+          ...values((beat) => date(beat.staleAfter)),
           ...chunk.map(([id]) => id),
         ];
         await em.execute(
           // Double-quoted names: standard SQL, read alike by SQLite and PostgreSQL.
-          `update "worker" set "last_heartbeat_at" = ${cases('timestamptz')}, "heartbeat_progress" = ${cases('double precision')}, ` +
-            `"stale_after" = ${cases('timestamptz')} ` +
-            `where "id" in (${chunk.map(() => '?').join(', ')})`,
+          `update "worker" set ${set('last_heartbeat_at', 'timestamptz')}, ${set('heartbeat_progress', 'double precision')}, ` +
+            `${set('stale_after', 'timestamptz')} where "id" in (${chunk.map(() => '?').join(', ')})`,
           params,
         );
       }
