@@ -31,13 +31,12 @@
  * parsed: its event number is read from the bytes. The client's CPU share is
  * reported: near 1.0 it, not the server, bounds the saturation figure.
  */
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import type { Benchmark, BenchContext } from '../lib/benchmark.js';
+import { Fleet, Phase, PROBE_END, publisher, RATE_BASE, SATURATION_BASE, seqMessage, settle, sleep, type StreamName, type SubscribeTarget } from '../lib/fanout.js';
 import { startServerProcess, type ServerProcess } from '../lib/processes.js';
 import { figure, type BenchmarkReport, type Figure } from '../lib/report.js';
-import { percentile, round, spread } from '../lib/stats.js';
+import { round, spread } from '../lib/stats.js';
 import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
 
 interface Settings {
@@ -57,15 +56,7 @@ const SETTINGS: Record<BenchContext['mode'], Settings> = {
 const P99_GOAL_MS = 100;
 const SATURATION_GOAL = 1.0;
 const SATURATION_CONCURRENCY = 4;
-/** A phase whose deliveries stop coming for this long is over: what is missing is lost. */
-const IDLE_MS = 5_000;
 
-/** Event numbers: probes below 1,000, the 20/s phase from 1,000, saturation from 10,000 (heartbeat progress = n / 1000 <= 100). */
-const PROBE_END = 1_000;
-const RATE_BASE = 1_000;
-const SATURATION_BASE = 10_000;
-
-type StreamName = 'workerHeartbeats' | 'runEvents';
 type TargetName = 'gateway' | 'trivial' | 'raw';
 const STREAMS: StreamName[] = ['workerHeartbeats', 'runEvents'];
 const TARGETS: TargetName[] = ['raw', 'trivial', 'gateway'];
@@ -76,17 +67,12 @@ const CREATE_RUN = 'mutation { createRun(input: { projectId: "bench-fanout", pha
 
 // ---------------------------------------------------------------- targets
 
-interface Target {
+interface Target extends SubscribeTarget {
   name: TargetName;
-  wsUrl: string;
-  connectionParams: Record<string, unknown>;
-  subscription(stream: StreamName): { query: string; variables?: Record<string, unknown> };
   /** The HTTP request that publishes event number `seq` on `stream`. */
   publish(stream: StreamName, seq: number): { url: string; headers: Record<string, string>; body: string };
   server: ServerProcess;
 }
-
-const seqMessage = (seq: number) => `s${seq}`;
 
 function gatewayTarget(server: ServerProcess, workerId: string, runId: string): Target {
   const url = server.info.url as string;
@@ -148,224 +134,6 @@ function rawTarget(server: ServerProcess): Target {
     }),
   };
 }
-
-// ---------------------------------------------------------------- publisher
-
-/** POSTs on keep-alive sockets; resolves with undefined or a failure's description. */
-function publisher(maxSockets: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets });
-  const post = (target: { url: string; headers: Record<string, string>; body: string }) =>
-    new Promise<string | undefined>((resolve) => {
-      const url = new URL(target.url);
-      const req = request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json', ...target.headers },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            resolve(res.statusCode !== 200 || body.includes('"errors"') ? `HTTP ${res.statusCode}: ${body.slice(0, 300)}` : undefined);
-          });
-        },
-      );
-      req.on('error', (error) => resolve(String(error)));
-      req.end(target.body);
-    });
-  return { post, close: () => agent.destroy() };
-}
-
-// ---------------------------------------------------------------- subscribers
-
-/** One measured phase: events base .. base + count - 1, to every one of n subscribers. */
-class Phase {
-  readonly sentAt: Float64Array;
-  readonly seen: Uint8Array;
-  readonly latencies: Float64Array;
-  readonly lastSeq: Int32Array;
-  delivered = 0;
-  duplicates = 0;
-  outOfOrder = 0;
-  firstSend = Infinity;
-  lastReceipt = 0;
-
-  constructor(
-    readonly base: number,
-    readonly count: number,
-    readonly n: number,
-  ) {
-    this.sentAt = new Float64Array(count).fill(NaN);
-    this.seen = new Uint8Array(n * count);
-    this.latencies = new Float64Array(n * count);
-    this.lastSeq = new Int32Array(n).fill(-1);
-  }
-
-  get expected(): number {
-    return this.n * this.count;
-  }
-
-  sent(seq: number): void {
-    const now = performance.now();
-    this.sentAt[seq - this.base] = now;
-    if (now < this.firstSend) this.firstSend = now;
-  }
-
-  receive(subscriber: number, seq: number, at: number): void {
-    const k = seq - this.base;
-    const slot = subscriber * this.count + k;
-    if (this.seen[slot]) {
-      this.duplicates += 1;
-      return;
-    }
-    this.seen[slot] = 1;
-    if (seq < this.lastSeq[subscriber]!) this.outOfOrder += 1;
-    this.lastSeq[subscriber] = seq;
-    this.latencies[this.delivered] = at - this.sentAt[k]!;
-    this.delivered += 1;
-    this.lastReceipt = at;
-  }
-
-  percentile(p: number): number {
-    return percentile(Array.from(this.latencies.subarray(0, this.delivered)), p);
-  }
-}
-
-const NEXT_PREFIX = Buffer.from('{"id":"1","type":"next","payload":');
-const PROGRESS = Buffer.from('"progress":');
-const MESSAGE = Buffer.from('"message":"s');
-
-/** The event number in a `next` message, read from its bytes (no JSON.parse): -1 when absent. */
-function eventNumber(data: Buffer, stream: StreamName): number {
-  if (stream === 'workerHeartbeats') {
-    const at = data.indexOf(PROGRESS);
-    if (at < 0) return -1;
-    let end = at + PROGRESS.length;
-    while (end < data.length && ((data[end]! >= 48 && data[end]! <= 57) || data[end] === 46)) end += 1;
-    return Math.round(Number(data.toString('latin1', at + PROGRESS.length, end)) * 1000);
-  }
-  const at = data.indexOf(MESSAGE);
-  if (at < 0) return -1;
-  let seq = 0;
-  for (let i = at + MESSAGE.length; i < data.length && data[i]! >= 48 && data[i]! <= 57; i++) seq = seq * 10 + data[i]! - 48;
-  return seq;
-}
-
-/** N sockets, one subscription each, feeding whichever phase is current. */
-class Fleet {
-  readonly sockets: WebSocket[] = [];
-  readonly probed: Uint8Array;
-  probedCount = 0;
-  phase: Phase | null = null;
-  stray = 0;
-  retries = 0;
-  firstMessageBytes = 0;
-  readonly problems: string[] = [];
-
-  constructor(
-    readonly n: number,
-    readonly stream: StreamName,
-  ) {
-    this.probed = new Uint8Array(n);
-  }
-
-  problem(what: string): void {
-    if (this.problems.length < 5) this.problems.push(what);
-  }
-
-  async open(target: Target): Promise<void> {
-    const { query, variables } = target.subscription(this.stream);
-    const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } });
-    for (let i = 0; i < this.n; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, this.n - i) }, (_, j) => this.connectRetrying(target, i + j, subscribe)));
-    }
-  }
-
-  /** A handshake that fails (e.g. 4408: the server, starved on a shared core, timed out waiting for connection_init) is tried again twice. */
-  private async connectRetrying(target: Target, index: number, subscribe: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.connect(target, index, subscribe);
-      } catch (error) {
-        if (attempt === 3) throw error;
-        this.retries += 1;
-        await sleep(200);
-      }
-    }
-  }
-
-  private connect(target: Target, index: number, subscribe: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(target.wsUrl, 'graphql-transport-ws', { perMessageDeflate: false, skipUTF8Validation: true });
-      this.sockets[index] = socket;
-      let acknowledged = false;
-      const timer = setTimeout(() => reject(new Error(`${target.name}: no connection_ack within 15 s`)), 15_000);
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: target.connectionParams })));
-      socket.on('error', (error) => (clearTimeout(timer), reject(error)));
-      socket.on('close', (code, reason) => {
-        clearTimeout(timer);
-        if (!acknowledged) reject(new Error(`${target.name}: closed before connection_ack: ${code} ${reason.toString()}`));
-        else if (this.phase !== null || code !== 1000) this.problem(`${target.name} subscriber ${index}: socket closed ${code} ${reason.toString()}`);
-      });
-      socket.on('message', (data: Buffer) => {
-        const at = performance.now();
-        if (data.length > NEXT_PREFIX.length && data.compare(NEXT_PREFIX, 0, NEXT_PREFIX.length, 0, NEXT_PREFIX.length) === 0) {
-          const seq = eventNumber(data, this.stream);
-          if (seq < 0) return this.problem(`${target.name}: a next message without an event number: ${data.toString().slice(0, 300)}`);
-          this.firstMessageBytes ||= data.length;
-          if (seq < PROBE_END) {
-            if (!this.probed[index]) (this.probed[index] = 1), (this.probedCount += 1);
-            return;
-          }
-          const phase = this.phase;
-          if (phase && seq >= phase.base && seq < phase.base + phase.count) phase.receive(index, seq, at);
-          else this.stray += 1;
-          return;
-        }
-        const message = JSON.parse(data.toString()) as { type: string; payload?: unknown };
-        if (message.type === 'connection_ack') {
-          acknowledged = true;
-          clearTimeout(timer);
-          socket.send(subscribe);
-          resolve();
-        } else if (message.type === 'ping') socket.send('{"type":"pong"}');
-        else if (message.type !== 'pong') this.problem(`${target.name} subscriber ${index}: ${data.toString().slice(0, 300)}`);
-      });
-    });
-  }
-
-  close(): Promise<void> {
-    return Promise.all(
-      this.sockets.map(
-        (socket) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState === WebSocket.CLOSED) return resolve();
-            const timer = setTimeout(() => (socket.terminate(), resolve()), 5_000);
-            socket.once('close', () => (clearTimeout(timer), resolve()));
-            socket.close(1000);
-          }),
-      ),
-    ).then(() => undefined);
-  }
-}
-
-/** Resolves once the phase has every delivery, or none came for IDLE_MS. */
-async function settle(phase: Phase): Promise<void> {
-  let last = phase.delivered;
-  let since = performance.now();
-  while (phase.delivered + phase.duplicates < phase.expected) {
-    await sleep(20);
-    if (phase.delivered !== last) (last = phase.delivered), (since = performance.now());
-    else if (performance.now() - since > IDLE_MS) return;
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 interface Measured {
   p50: number;

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { DomainError } from '../engine/index.js';
+import { isUnstorableText, unstorableText } from '../engine/db/unstorable-text.js';
 import type { Logger } from '../logger.js';
 import { encodeGlobalId } from '../schema/builder.js';
 import { currentRequestId } from './request-context.js';
@@ -29,7 +30,9 @@ function withClientIds(error: DomainError): { message: string; details: Record<s
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const located = isGraphQLError(error) ? error : null;
-    const original = located?.originalError ?? error;
+    const found = located?.originalError ?? error;
+    // A read whose filter holds a NUL fails like such a write (the write scope already converts writes).
+    const original = isUnstorableText(found) ? unstorableText() : found;
     const at = { nodes: located?.nodes, source: located?.source, positions: located?.positions, path: located?.path };
     if (original instanceof DomainError) {
       const { message, details } = withClientIds(original);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRun, startTestServer, type TestServer } from '../helpers/server.js';
+import { onPostgres } from '../helpers/database.js';
 
 let server: TestServer;
 /** A RUNNING run with one RUNNING step (so a missing check would write), and ids that name nothing. */
@@ -140,5 +141,30 @@ describe('bad input gets the right code and writes nothing', () => {
 
   it('run(id:) with a well-formed unknown Run id is null, without an error', async () => {
     expect(await server.gql(RUN_BY_ID, { id: f.unknownRunId })).toEqual({ data: { run: null } });
+  });
+});
+
+describe('text holding a NUL character (U+0000)', () => {
+  const create = `mutation($i: CreateRunInput!) { createRun(input: $i) { run { id projectId metadata } } }`;
+  const input = { projectId: 'nul\u0000project', phaseId: 'p', metadata: { note: 'a\u0000b' } };
+
+  // SQLite stores such text whole (db/nul-safe-sql.ts); PostgreSQL cannot store it at all (db/unstorable-text.ts).
+  it(`is ${onPostgres ? 'refused with BAD_USER_INPUT on PostgreSQL, in a write or a filter, writing nothing' : 'stored whole on SQLite'}`, async () => {
+    if (!onPostgres) {
+      const res = await server.gql(create, { i: input });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.createRun.run).toMatchObject({ projectId: input.projectId, metadata: input.metadata });
+      return;
+    }
+    const before = await counts();
+    const write = await server.gql(create, { i: input });
+    expect(write.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    const keyOnly = await server.gql(create, { i: { projectId: 'p', phaseId: 'p', metadata: { 'k\u0000': 1 } } });
+    expect(keyOnly.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    const read = await server.gql(`query($p: String!) { runs(filter: {projectId: $p}) { totalCount } }`, { p: 'nul\u0000' });
+    expect(read.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(await counts()).toEqual(before);
+    // The connection that saw the refusal still serves.
+    expect((await server.gql(create, { i: { projectId: 'after-nul', phaseId: 'p' } })).errors).toBeUndefined();
   });
 });

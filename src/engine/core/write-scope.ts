@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import type { EventBus } from './event-bus.js';
 import type { IdSource } from './ids.js';
 import type { Orm } from '../db/orm.js';
+import { isUnstorableText, unstorableText } from '../db/unstorable-text.js';
 
 /**
  * One write: a transaction, the time it happens at, and what to announce
@@ -74,6 +75,7 @@ export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: Eve
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * conflicts));
           continue;
         }
+        if (isUnstorableText(error)) throw unstorableText();
         if (!isDatabaseBusy(error)) throw error;
         break;
       }

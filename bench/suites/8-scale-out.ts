@@ -1,0 +1,408 @@
+/**
+ * Scale-out fan-out: two gateway instances on one PostgreSQL database and
+ * one Redis (events cross instances on @graphql-yoga/redis-event-target),
+ * N graphql-ws subscribers split over both, events published by mutations
+ * on ONE of them. Compared, in the same run and with the same load, with
+ *   one     all N subscribers on that one instance (same processes, same
+ *           PostgreSQL database, same Redis: a notice goes through Redis
+ *           there too, so the difference is the split itself);
+ *   sqlite  the single-instance default: one gateway on a SQLite file with
+ *           the in-process bus (bench/servers/gateway.ts, as in `fanout`).
+ *
+ * Setup per bench run: a fresh PostgreSQL database uet_bench_<random>
+ * (created from BENCH_POSTGRES_URL, default
+ * postgres://postgres@127.0.0.1:5432/test, and dropped after), instances A
+ * and B started one after the other (A runs the migrations: DATABASE_URL),
+ * both with REDIS_URL (BENCH_REDIS_URL, default redis://127.0.0.1:6379) and
+ * one UET_REDIS_PREFIX unique to the run (bench/servers/gateway-shared.ts).
+ * Without PostgreSQL or Redis the suite is skipped with a note, or fails
+ * when CI is set.
+ *
+ * Per round, stream and target: N sockets (one subscription each; `two`:
+ * even subscribers on A, odd on B), a probe event every 50 ms until every
+ * subscriber has received one (so all are attached: not measured), then
+ *   20/s        events on a fixed schedule from one keep-alive socket to A;
+ *               latency from the mutation's send to the subscriber's
+ *               receipt; for `two` also split by the subscriber's instance
+ *               (same as the publisher's: A, the other: B)
+ *   saturation  E events as fast as A takes them (4 mutations in flight);
+ *               deliveries per second from the first send to the last
+ *               delivery
+ * Every subscriber must receive every event exactly once: lost and
+ * duplicated deliveries are counted per target. Streams: runEvents(runId:)
+ * (addRunNote: a committed transaction, then each instance reads the log
+ * tail) and workerHeartbeats (heartbeat: the notice carries the beat).
+ *
+ * Machine: the runner pins every server to one core (the load generator has
+ * the other), so A and B SHARE that core: `two` has the same CPU as `one`,
+ * and the ratio two / one is the price of the split (a second tail read
+ * per event, a second process's wake-ups), not a capacity gain. PostgreSQL
+ * and Redis are not pinned: they take CPU from both cores.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { knex, type Knex } from '@mikro-orm/knex';
+import { Redis } from 'ioredis';
+import type { Benchmark, BenchContext } from '../lib/benchmark.js';
+import { Fleet, Phase, PROBE_END, publisher, RATE_BASE, SATURATION_BASE, seqMessage, settle, sleep, type StreamName } from '../lib/fanout.js';
+import { startServerProcess, type ServerProcess } from '../lib/processes.js';
+import { figure, type BenchmarkReport, type Figure } from '../lib/report.js';
+import { round, spread } from '../lib/stats.js';
+import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
+
+interface Settings {
+  size: number;
+  streams: StreamName[];
+  rate: number;
+  rateSeconds: number;
+  /** Deliveries per saturation phase (events = this / N, at least 20). */
+  saturationDeliveries: number;
+}
+
+const SETTINGS: Record<BenchContext['mode'], Settings> = {
+  quick: { size: 20, streams: ['runEvents'], rate: 20, rateSeconds: 0.5, saturationDeliveries: 400 },
+  full: { size: 1000, streams: ['runEvents', 'workerHeartbeats'], rate: 20, rateSeconds: 5, saturationDeliveries: 40_000 },
+};
+
+const P99_GOAL_MS = 100;
+const SATURATION_CONCURRENCY = 4;
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+
+type TargetName = 'sqlite' | 'one' | 'two';
+const TARGETS: TargetName[] = ['sqlite', 'one', 'two'];
+
+const AUTH = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
+const REGISTER = 'mutation { registerWorker(input: { type: EXECUTOR, config: { timeoutSeconds: 3600 } }) { worker { id } } }';
+const CREATE_RUN = 'mutation { createRun(input: { projectId: "bench-scale-out", phaseId: "fanout" }) { run { id } } }';
+const BEAT = 'mutation($id: ID!, $p: Float) { heartbeat(input: { workerId: $id, progress: $p }) { worker { id } } }';
+const NOTE = 'mutation($runId: ID!, $m: String!) { addRunNote(input: { runId: $runId, message: $m }) { event { id } } }';
+const LABEL: Record<StreamName, string> = { workerHeartbeats: 'workerHeartbeats', runEvents: 'runEvents(runId:)' };
+
+/** A deployment under load: where subscriber i connects, where events are published, which processes do the work. */
+interface Deployment {
+  name: TargetName;
+  /** Subscriber i's graphql-ws URL. */
+  wsUrlOf(index: number): string;
+  /** The instance the mutations go to. */
+  publishUrl: string;
+  workerId: string;
+  runId: string;
+  servers: ServerProcess[];
+}
+
+const wsOf = (server: ServerProcess) => (server.info.url as string).replace(/^http/, 'ws');
+/** In `two`, the subscribers on the publisher's instance (A): the even ones. */
+const onA = (index: number) => index % 2 === 0;
+
+function subscription(stream: StreamName, runId: string) {
+  return stream === 'workerHeartbeats'
+    ? { query: 'subscription($types: [WorkerType!]) { workerHeartbeats(types: $types) { worker { id type state } at progress } }', variables: { types: ['EXECUTOR'] } }
+    : { query: 'subscription($runId: ID) { runEvents(runId: $runId) { id kind ts cursor payload } }', variables: { runId } };
+}
+
+function publishing(d: Deployment, stream: StreamName, seq: number) {
+  return {
+    url: d.publishUrl,
+    headers: AUTH,
+    body:
+      stream === 'workerHeartbeats'
+        ? JSON.stringify({ query: BEAT, variables: { id: d.workerId, p: seq / 1000 } })
+        : JSON.stringify({ query: NOTE, variables: { runId: d.runId, m: seqMessage(seq) } }),
+  };
+}
+
+interface Measured {
+  p50: number;
+  p99: number;
+  max: number;
+  /** `two` only: p99 of the subscribers on the publisher's instance (A) and on the other (B). */
+  p99Same: number;
+  p99Other: number;
+  rate: number;
+  serverUsPerDelivery: number;
+  rateServerCpu: number;
+  clientCpu: number;
+  lost: number;
+  lostOther: number;
+  duplicated: number;
+  outOfOrder: number;
+  problems: string[];
+}
+
+const cpuOf = (servers: ServerProcess[]) => servers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
+
+async function measure(d: Deployment, stream: StreamName, n: number, settings: Settings): Promise<Measured> {
+  const fleet = new Fleet(n, stream);
+  const problems: string[] = [];
+  const pub = publisher(1);
+  const saturator = publisher(SATURATION_CONCURRENCY);
+  try {
+    await fleet.open({ name: d.name, wsUrl: d.wsUrlOf(0), connectionParams: AUTH, subscription: (s) => subscription(s, d.runId) }, d.wsUrlOf);
+    const probeStart = performance.now();
+    for (let seq = 1; fleet.probedCount < n; seq++) {
+      if (seq >= PROBE_END || performance.now() - probeStart > 60_000) throw new Error(`${d.name}: only ${fleet.probedCount} of ${n} subscribers attached`);
+      const failure = await pub.post(publishing(d, stream, seq));
+      if (failure) throw new Error(`${d.name}: publishing failed: ${failure}`);
+      await sleep(50);
+    }
+    await sleep(200);
+
+    const count = Math.round(settings.rate * settings.rateSeconds);
+    const fixed = new Phase(RATE_BASE, count, n);
+    fleet.phase = fixed;
+    const ordered = publisher(1);
+    const sends: Promise<string | undefined>[] = [];
+    const rateServer = cpuOf(d.servers);
+    const t0 = performance.now();
+    for (let k = 0; k < count; k++) {
+      await sleep(t0 + (k * 1000) / settings.rate - performance.now());
+      fixed.sent(RATE_BASE + k);
+      sends.push(ordered.post(publishing(d, stream, RATE_BASE + k)));
+    }
+    for (const failure of await Promise.all(sends)) if (failure) problems.push(`${d.name} ${settings.rate}/s: ${failure}`);
+    await settle(fixed);
+    const rateServerCpu = (cpuOf(d.servers) - rateServer) / ((performance.now() - t0) / 1000);
+    ordered.close();
+
+    const events = Math.max(20, Math.round(settings.saturationDeliveries / n));
+    const saturated = new Phase(SATURATION_BASE, events, n);
+    fleet.phase = saturated;
+    const cpu = process.cpuUsage();
+    const serverCpu = cpuOf(d.servers);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: SATURATION_CONCURRENCY }, async () => {
+        while (next < events) {
+          const k = next++;
+          saturated.sent(SATURATION_BASE + k);
+          const failure = await saturator.post(publishing(d, stream, SATURATION_BASE + k));
+          if (failure) problems.push(`${d.name} saturation: ${failure}`);
+        }
+      }),
+    );
+    await settle(saturated);
+    const seconds = (saturated.lastReceipt - saturated.firstSend) / 1000;
+    const used = process.cpuUsage(cpu);
+    const serverUsed = cpuOf(d.servers) - serverCpu;
+    fleet.phase = null;
+    const other = (i: number) => !onA(i);
+    return {
+      p50: fixed.percentile(50),
+      p99: fixed.percentile(99),
+      max: fixed.percentile(100),
+      p99Same: d.name === 'two' ? fixed.percentileOf(99, onA) : NaN,
+      p99Other: d.name === 'two' ? fixed.percentileOf(99, other) : NaN,
+      rate: saturated.delivered / seconds,
+      serverUsPerDelivery: (serverUsed * 1e6) / saturated.delivered,
+      rateServerCpu,
+      clientCpu: (used.user + used.system) / 1e6 / seconds,
+      lost: fixed.expected - fixed.delivered + (saturated.expected - saturated.delivered),
+      lostOther: d.name === 'two' ? fixed.missingOf(other) + saturated.missingOf(other) : 0,
+      duplicated: fixed.duplicates + saturated.duplicates,
+      outOfOrder: fixed.outOfOrder,
+      problems: [
+        ...problems.slice(0, 5),
+        ...fleet.problems,
+        ...(fleet.retries > 0 ? [`${d.name} ${stream} N=${n}: ${fleet.retries} handshake(s) retried`] : []),
+        ...(fleet.stray > 0 ? [`${d.name} ${stream} N=${n}: ${fleet.stray} deliveries outside any phase`] : []),
+      ],
+    };
+  } finally {
+    pub.close();
+    saturator.close();
+    await fleet.close();
+  }
+}
+
+// ---------------------------------------------------------------- setup
+
+async function gatewayCall<T>(url: string, query: string): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ query }) });
+  const body = (await res.json()) as { data?: T; errors?: unknown };
+  if (body.errors || !body.data) throw new Error(`${query.slice(0, 40)}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+async function workerAndRun(url: string): Promise<{ workerId: string; runId: string }> {
+  const workerId = (await gatewayCall<{ registerWorker: { worker: { id: string } } }>(url, REGISTER)).registerWorker.worker.id;
+  const runId = (await gatewayCall<{ createRun: { run: { id: string } } }>(url, CREATE_RUN)).createRun.run.id;
+  return { workerId, runId };
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+
+const withDatabase = (url: string, name: string) => {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+};
+
+/** Null when Redis answers PING within 3 s, else why not. */
+async function redisProblem(url: string): Promise<string | null> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 3000, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG' ? null : 'no PONG';
+  } catch (error) {
+    return String(error instanceof Error ? error.message : error);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export default {
+  name: 'scale-out',
+  title: 'Scale-out fan-out: two gateway instances on one PostgreSQL + Redis vs one instance (same setup) and the single SQLite instance',
+  async run(ctx: BenchContext): Promise<BenchmarkReport> {
+    const settings = SETTINGS[ctx.mode];
+    const n = settings.size;
+
+    // PostgreSQL and Redis first: without them there is nothing to measure.
+    const database = `uet_bench_${randomBytes(4).toString('hex')}`;
+    const prefix = `uet-bench-${randomBytes(4).toString('hex')}:`;
+    const admin: Knex = knex({ client: 'pg', connection: { connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 }, pool: { min: 0, max: 1 } });
+    let created = false;
+    const unavailable: string[] = [];
+    try {
+      await admin.raw(`create database "${database}"`);
+      created = true;
+    } catch (error) {
+      unavailable.push(`PostgreSQL at ${redact(POSTGRES_URL)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const redisDown = await redisProblem(REDIS_URL);
+    if (redisDown) unavailable.push(`Redis at ${REDIS_URL}: ${redisDown}`);
+    if (unavailable.length) {
+      if (created) await admin.raw(`drop database if exists "${database}" with (force)`).catch(() => {});
+      await admin.destroy();
+      const message = `scale-out needs PostgreSQL and Redis (BENCH_POSTGRES_URL, BENCH_REDIS_URL): ${unavailable.join('; ')}`;
+      if (process.env.CI) throw new Error(message);
+      ctx.log(`skipped: ${message}`);
+      return { name: 'scale-out', title: this.title, rounds: 0, figures: [], goals: [], notes: [`skipped: ${message}`] };
+    }
+
+    const servers: ServerProcess[] = [];
+    let sqliteStarting: Promise<ServerProcess> | undefined;
+    try {
+      const shared = { DATABASE_URL: withDatabase(POSTGRES_URL, database), REDIS_URL: REDIS_URL, UET_REDIS_PREFIX: prefix };
+      sqliteStarting = startServerProcess('gateway.ts', { BENCH_DB: join(ctx.dir, 'scale-out.sqlite') });
+      sqliteStarting.then((s) => servers.push(s), () => {});
+      // One after the other: A runs the migrations on the new database, B finds them applied.
+      const a = await startServerProcess('gateway-shared.ts', shared);
+      servers.push(a);
+      const b = await startServerProcess('gateway-shared.ts', shared);
+      servers.push(b);
+      const sqlite = await sqliteStarting;
+
+      const onPostgres = await workerAndRun(a.info.url as string);
+      const onSqlite = await workerAndRun(sqlite.info.url as string);
+      const deployments: Record<TargetName, Deployment> = {
+        sqlite: { name: 'sqlite', wsUrlOf: () => wsOf(sqlite), publishUrl: sqlite.info.url as string, ...onSqlite, servers: [sqlite] },
+        one: { name: 'one', wsUrlOf: () => wsOf(a), publishUrl: a.info.url as string, ...onPostgres, servers: [a, b] },
+        two: { name: 'two', wsUrlOf: (i) => (onA(i) ? wsOf(a) : wsOf(b)), publishUrl: a.info.url as string, ...onPostgres, servers: [a, b] },
+      };
+
+      const series = new Map<string, number[]>();
+      const add = (key: string, value: number) => series.set(key, [...(series.get(key) ?? []), value]);
+      const s = (key: string) => series.get(key) ?? [];
+      const problems: string[] = [];
+      const lost: Record<TargetName, number> = { sqlite: 0, one: 0, two: 0 };
+      const duplicated: Record<TargetName, number> = { sqlite: 0, one: 0, two: 0 };
+      let lostOther = 0;
+      let outOfOrder = 0;
+      let maxClient = 0;
+
+      for (let r = 0; r < ctx.rounds; r++) {
+        for (const stream of settings.streams) {
+          const line: string[] = [];
+          for (const name of TARGETS) {
+            const m = await measure(deployments[name], stream, n, settings);
+            const key = `${stream}.${name}`;
+            add(`${key}.p50`, m.p50);
+            add(`${key}.p99`, m.p99);
+            add(`${key}.max`, m.max);
+            add(`${key}.rate`, m.rate);
+            add(`${key}.cost`, m.serverUsPerDelivery);
+            add(`${key}.rateServer`, m.rateServerCpu);
+            if (name === 'two') add(`${key}.p99Same`, m.p99Same), add(`${key}.p99Other`, m.p99Other);
+            lost[name] += m.lost;
+            duplicated[name] += m.duplicated;
+            lostOther += m.lostOther;
+            outOfOrder += m.outOfOrder;
+            maxClient = Math.max(maxClient, m.clientCpu);
+            if (m.lost || m.duplicated || m.outOfOrder) problems.push(`${key} round ${r + 1}: ${m.lost} lost, ${m.duplicated} duplicated, ${m.outOfOrder} out of order`);
+            for (const p of m.problems) if (problems.length < 20) problems.push(p);
+            line.push(`${name} p50 ${round(m.p50)} / p99 ${round(m.p99)} ms, ${Math.round(m.rate)}/s`);
+          }
+          ctx.log(`round ${r + 1}, ${LABEL[stream]}, N=${n}: ${line.join('; ')}`);
+        }
+      }
+
+      const figures: Figure[] = [];
+      const goals: BenchmarkReport['goals'] = [];
+      for (const stream of settings.streams) {
+        const k = (name: TargetName, what: string) => s(`${stream}.${name}.${what}`);
+        const label = `${LABEL[stream]} N=${n}`;
+        const at = `${settings.rate}/s`;
+        figures.push(
+          figure(`${label}, ${at}: two instances p50`, 'ms', k('two', 'p50'), { name: 'one instance p50', values: k('one', 'p50') }),
+          figure(`${label}, ${at}: two instances p99`, 'ms', k('two', 'p99'), { name: 'one instance p99', values: k('one', 'p99') }),
+          figure(`${label}, ${at}: two instances p99`, 'ms', k('two', 'p99'), { name: 'sqlite p99', values: k('sqlite', 'p99') }),
+          figure(`${label}, ${at}: two, subscribers on the other instance p99`, 'ms', k('two', 'p99Other'), { name: 'same instance p99', values: k('two', 'p99Same') }),
+          figure(`${label}, ${at}: two instances max`, 'ms', k('two', 'max')),
+          figure(`${label}, ${at}: one instance (PostgreSQL + Redis) p50`, 'ms', k('one', 'p50')),
+          figure(`${label}, ${at}: one instance (PostgreSQL + Redis) p99`, 'ms', k('one', 'p99'), { name: 'sqlite p99', values: k('sqlite', 'p99') }),
+          figure(`${label}, ${at}: sqlite p50`, 'ms', k('sqlite', 'p50')),
+          figure(`${label}, ${at}: sqlite p99`, 'ms', k('sqlite', 'p99')),
+          figure(`${label}, ${at}: two instances, server CPU (A + B)`, 'cores', k('two', 'rateServer'), { name: 'one instance', values: k('one', 'rateServer') }),
+          figure(`${label}, saturated: two instances`, 'deliveries/s', k('two', 'rate'), { name: 'one instance', values: k('one', 'rate') }),
+          figure(`${label}, saturated: one instance (PostgreSQL + Redis)`, 'deliveries/s', k('one', 'rate'), { name: 'sqlite', values: k('sqlite', 'rate') }),
+          figure(`${label}, saturated: sqlite`, 'deliveries/s', k('sqlite', 'rate')),
+          figure(`${label}, saturated: two instances, server CPU per delivery (A + B)`, 'us', k('two', 'cost'), { name: 'one instance', values: k('one', 'cost') }),
+          figure(`${label}, saturated: sqlite server CPU per delivery`, 'us', k('sqlite', 'cost')),
+        );
+        const p99 = spread(k('two', 'p99')).median;
+        goals.push({
+          text: `${LABEL[stream]}: two instances, p99 < ${P99_GOAL_MS} ms at ${n} subscribers x ${settings.rate} events/s`,
+          met: p99 < P99_GOAL_MS,
+          measured:
+            `p99 ${round(p99)} ms (median over rounds); one instance ${round(spread(k('one', 'p99')).median)} ms, ` +
+            `sqlite ${round(spread(k('sqlite', 'p99')).median)} ms; other-instance subscribers ${round(spread(k('two', 'p99Other')).median)} ms`,
+        });
+      }
+      goals.push({
+        text: 'deliveries = N x events on every deployment, stream and phase (0 lost, 0 duplicated)',
+        met: TARGETS.every((t) => lost[t] === 0 && duplicated[t] === 0),
+        measured:
+          TARGETS.map((t) => `${t}: ${lost[t]} lost, ${duplicated[t]} duplicated`).join('; ') +
+          ` (two: ${lostOther} of the lost on the other instance); ${outOfOrder} out of publish order in the ${settings.rate}/s phases`,
+      });
+
+      return {
+        name: 'scale-out',
+        title: this.title,
+        rounds: ctx.rounds,
+        figures,
+        goals: ctx.mode === 'quick' ? goals.map((g) => ({ ...g, text: `${g.text} (quick mode: N=${n}, not the goal's size)` })) : goals,
+        notes: [
+          `two: instances A and B (bench/servers/gateway-shared.ts) on PostgreSQL database ${database} (new, dropped after) and Redis ${REDIS_URL} ` +
+            `(prefix ${prefix}); even subscribers on A, odd on B; every mutation to A. one: all subscribers on A, same processes, database and Redis. ` +
+            'sqlite: bench/servers/gateway.ts on a SQLite file, in-process bus',
+          `${settings.rate}/s phase: ${Math.round(settings.rate * settings.rateSeconds)} events on a fixed schedule, latency from the mutation's send to the receipt; ` +
+            `saturation: ${settings.saturationDeliveries.toLocaleString('en-US')} deliveries (events = that / N, at least 20), ${SATURATION_CONCURRENCY} mutations in flight`,
+          'A and B are pinned to the same server core as every bench server: two has the CPU of one, so two / one is the cost of the split, not a capacity gain; ' +
+            'PostgreSQL and Redis run unpinned, beside the load generator and the servers',
+          `client CPU (share of the load core) reached ${round(maxClient)} in a saturation phase` +
+            (maxClient > 0.85 ? ': the client is near a full core there, so that figure is bounded by the client' : ''),
+          ...problems,
+        ],
+      };
+    } finally {
+      await sqliteStarting?.catch(() => undefined); // started or failed: either way in `servers` or gone
+      await Promise.all(servers.map((server) => server.stop()));
+      await admin.raw(`drop database if exists "${database}" with (force)`).catch((error: unknown) => ctx.log(`could not drop ${database}: ${String(error)}`));
+      await admin.destroy();
+    }
+  },
+} satisfies Benchmark;
