@@ -289,11 +289,14 @@ export default {
       sqliteStarting = startServerProcess('gateway.ts', { BENCH_DB: join(ctx.dir, 'scale-out.sqlite') });
       sqliteStarting.then((s) => servers.push(s), () => {});
       // One after the other: A runs the migrations on the new database, B finds them applied.
+      const began = performance.now();
       const a = await startServerProcess('gateway-shared.ts', shared);
       servers.push(a);
+      const aReady = performance.now();
       const b = await startServerProcess('gateway-shared.ts', shared);
       servers.push(b);
       const sqlite = await sqliteStarting;
+      ctx.log(`instance A ready in ${round((aReady - began) / 1000, 1)} s (with migrations), B ${round((performance.now() - aReady) / 1000, 1)} s later`);
 
       const onPostgres = await workerAndRun(a.info.url as string);
       const onSqlite = await workerAndRun(sqlite.info.url as string);

@@ -82,10 +82,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
   return orm;
 }
 
-/** Applies every pending migration; returns the names it applied. */
+/** The advisory lock (space, key) that instances starting together on one PostgreSQL database take turns on. */
+const MIGRATION_LOCK = [0x756574, 0] as const;
+
+/**
+ * Applies every pending migration; returns the names it applied. On
+ * PostgreSQL, instances starting at once migrate one after another (an
+ * advisory lock held on a connection of its own), so the later ones find
+ * nothing pending.
+ */
 export async function migrateDatabase(orm: Orm): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+  const up = async () => (await orm.getMigrator().up()).map((m) => m.name);
+  if (isSqlite(orm.em)) return up();
+  return orm.em.getKnex().transaction(async (lock) => {
+    await lock.raw('select pg_advisory_xact_lock(?, ?)', [...MIGRATION_LOCK]);
+    return up();
+  });
 }
 
 export const isSqlite = (em: EntityManager): boolean => em.getPlatform() instanceof SqlitePlatform;

@@ -45,6 +45,10 @@ export class LiveWorkers {
     bus.subscribe<WorkerStateNotice>(WORKER_STATE_TOPIC, (notice) => {
       if (this.rows.get(notice.workerId)?.state !== notice.to) this.rows.delete(notice.workerId);
     });
+    // Notices missed while a shared bus was away may have been such changes: reload every row on demand.
+    bus.onConnectionChange((connected) => {
+      if (connected) this.rows.clear();
+    });
   }
 
   /** The worker's committed row, from memory when known. */
