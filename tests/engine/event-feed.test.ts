@@ -118,6 +118,28 @@ describe('run event feed', () => {
     feed.close();
   });
 
+  it('ends a subscriber whose unread events pass the byte bound, however few they are', async () => {
+    const feed = new RunEventFeed(engine.events, engine.bus, () => {});
+    const stream = feed.stream({ runId, after: null });
+    const first = stream.next();
+    while (feed.openStreams === 0) await new Promise((r) => setTimeout(r, 1));
+    // 20 notes of 1 MiB: far below the 10,000-event bound, above the 16 MiB one.
+    const big = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 20; i++) await engine.runs.addRunNote({ runId, message: `big ${i}`, payload: { big } });
+    await first;
+    let read = 1;
+    let error: unknown;
+    try {
+      while (!(await stream.next()).done) read += 1;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'SLOW_CONSUMER', details: { maxBufferedBytes: 16 * 1024 * 1024 } });
+    expect(read).toBeLessThan(20);
+    expect(read).toBeGreaterThanOrEqual(15);
+    feed.close();
+  });
+
   it('announces only after commit: a refused write publishes nothing', async () => {
     const seen: unknown[] = [];
     const off = engine.bus.subscribe('run.event', (m) => seen.push(m));

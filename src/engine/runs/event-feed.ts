@@ -6,9 +6,24 @@ import { RUN_EVENT_TOPIC, type RunEventNotice, type RunEventReader } from './eve
 const READ_BATCH = 500;
 /** A subscriber that falls this far behind is ended; it can resume from its last cursor. */
 export const DEFAULT_MAX_BUFFERED_EVENTS = 10_000;
+/** ... or that holds this many bytes of events (payloads) unread: 10,000 large notes would be far more. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/** An event's approximate size, measured once per row however many listeners hold it. */
+const sizes = new WeakMap<RunEvent, number>();
+function sizeOf(event: RunEvent): number {
+  let size = sizes.get(event);
+  if (size === undefined) {
+    size = 256 + JSON.stringify(event.payload ?? null).length;
+    sizes.set(event, size);
+  }
+  return size;
+}
 
 interface Listener {
   queue: RunEvent[];
+  /** What the queue holds, by sizeOf. */
+  queuedBytes: number;
   wake: (() => void) | null;
   ended: boolean;
   failure: DomainError | null;
@@ -69,13 +84,16 @@ class Tail {
 
 function deliver(listener: Listener, event: RunEvent, maxBuffered: number): void {
   if (listener.ended) return;
-  if (listener.queue.length >= maxBuffered) {
+  const size = sizeOf(event);
+  if (listener.queue.length >= maxBuffered || listener.queuedBytes + size > DEFAULT_MAX_BUFFERED_BYTES) {
     listener.failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with the last cursor', {
       maxBuffered,
+      maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
     });
     listener.ended = true;
   } else {
     listener.queue.push(event);
+    listener.queuedBytes += size;
   }
   listener.wake?.();
 }
@@ -121,7 +139,7 @@ export class RunEventFeed {
    * repeated even while writes commit during the replay.
    */
   stream(options: RunEventStreamOptions): AsyncIterableIterator<RunEvent> {
-    const listener: Listener = { queue: [], wake: null, ended: false, failure: null };
+    const listener: Listener = { queue: [], queuedBytes: 0, wake: null, ended: false, failure: null };
     const events = this.follow(listener, options);
     // An async generator waiting for the next event would only see return()
     // once that event came: end the listener first so it stops at once.
@@ -165,6 +183,7 @@ export class RunEventFeed {
       for (;;) {
         const event = listener.queue.shift();
         if (event) {
+          listener.queuedBytes -= sizeOf(event);
           if (event.position <= last) continue;
           last = event.position;
           if (!kinds || kinds.has(event.kind)) yield event;
