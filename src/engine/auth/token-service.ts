@@ -46,6 +46,10 @@ export class TokenService {
   ) {
     this.adminSecretHash = adminSecret ? Buffer.from(sha256(adminSecret), 'hex') : null;
     bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => this.revoked.add(tokenId));
+    // A revocation announced while a shared bus was away never arrived: ask the database again.
+    bus.onConnectionChange((connected) => {
+      if (connected) this.known.clear();
+    });
   }
 
   async create(input: { name: string; scopes: readonly string[]; expiresAt?: Date | null }): Promise<{ secret: string; token: ApiToken }> {
