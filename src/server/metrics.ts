@@ -73,6 +73,14 @@ export function createMetrics(engine: Engine, wss: () => WebSocketServer | null)
       this.set(engine.bus.listeners());
     },
   });
+  new Gauge({
+    name: 'uet_event_bus_connected',
+    help: 'Whether the event bus reaches the other instances (1; always for the in-process bus), or Redis is away (0).',
+    registers: [registry],
+    collect() {
+      this.set(engine.bus.connected() ? 1 : 0);
+    },
+  });
   let beatsSeen = 0;
   new Counter({
     name: 'uet_heartbeats_total',
