@@ -48,6 +48,8 @@ const complete = (input: Record<string, unknown>) =>
 
 /** Rows that a refused call must leave alone. */
 async function snapshot() {
+  // Buffered heartbeats first: the 1 s flush timer would otherwise write them between two snapshots.
+  await server.engine.liveWorkers.flush();
   const em = server.engine.orm.em.fork();
   const [workers, tasks, events] = await Promise.all([
     em.find(WorkerSchema, {}, { orderBy: { id: 'asc' } }),

@@ -35,6 +35,8 @@ export class TokenService {
    * keep: revocation (the set above) and expiry are checked on every use.
    */
   private readonly known = new Map<string, { identity: Identity; until: number }>();
+  /** When the shared bus was lost (null while connected). */
+  private busLostAt: Date | null = null;
 
   constructor(
     private readonly transact: Transact,
@@ -48,8 +50,32 @@ export class TokenService {
     bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => this.revoked.add(tokenId));
     // A revocation announced while a shared bus was away never arrived: ask the database again.
     bus.onConnectionChange((connected) => {
-      if (connected) this.known.clear();
+      if (!connected) {
+        this.busLostAt ??= this.clock.now();
+        return;
+      }
+      this.known.clear();
+      const since = this.busLostAt;
+      this.busLostAt = null;
+      // Clearing the cache is not enough for identities already attached to open sockets (isActive only
+      // reads `revoked`): without this, a socket of a token revoked elsewhere during the outage kept
+      // receiving events for good (tests/scale-out/redis-outage.test.ts).
+      if (since) this.recheckRevocations(since, bus).catch(this.onError);
     });
+  }
+
+  /**
+   * The tokens revoked since `since` (less a minute for other instances'
+   * clocks), as their notices may have been lost: marked revoked here and
+   * announced again, so that every instance closes their sockets (4403).
+   */
+  private async recheckRevocations(since: Date, bus: EventBus): Promise<void> {
+    const rows = await this.fork().find(ApiTokenSchema, { revokedAt: { $gte: new Date(since.getTime() - 60_000) } }, { fields: ['id'] });
+    for (const { id } of rows) {
+      if (this.revoked.has(id)) continue;
+      this.revoked.add(id);
+      bus.publish(TOKEN_REVOKED_TOPIC, { tokenId: id });
+    }
   }
 
   async create(input: { name: string; scopes: readonly string[]; expiresAt?: Date | null }): Promise<{ secret: string; token: ApiToken }> {
@@ -71,6 +97,8 @@ export class TokenService {
       const token = await scope.em.findOne(ApiTokenSchema, { id });
       if (!token) throw notFound('ApiToken', id);
       token.revokedAt ??= scope.now;
+      // Here at once, not only when the notice comes back through a shared bus (which may be away).
+      scope.afterCommit(() => this.revoked.add(id));
       scope.announce(TOKEN_REVOKED_TOPIC, { tokenId: id });
       return token;
     });
