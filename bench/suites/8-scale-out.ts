@@ -12,9 +12,10 @@
  * Setup per bench run: a fresh PostgreSQL database uet_bench_<random>
  * (created from BENCH_POSTGRES_URL, default
  * postgres://postgres@127.0.0.1:5432/test, and dropped after), instances A
- * and B started one after the other (A runs the migrations: DATABASE_URL),
- * both with REDIS_URL (BENCH_REDIS_URL, default redis://127.0.0.1:6379) and
- * one UET_REDIS_PREFIX unique to the run (bench/servers/gateway-shared.ts).
+ * and B started together (each runs the migrations at start, DATABASE_URL;
+ * they take turns on PostgreSQL's advisory lock), both with REDIS_URL
+ * (BENCH_REDIS_URL, default redis://127.0.0.1:6379) and one
+ * UET_REDIS_PREFIX unique to the run (bench/servers/gateway-shared.ts).
  * Without PostgreSQL or Redis the suite is skipped with a note, or fails
  * when CI is set.
  *
@@ -61,7 +62,7 @@ interface Settings {
 
 const SETTINGS: Record<BenchContext['mode'], Settings> = {
   quick: { size: 20, streams: ['runEvents'], rate: 20, rateSeconds: 0.5, saturationDeliveries: 400 },
-  full: { size: 1000, streams: ['runEvents', 'workerHeartbeats'], rate: 20, rateSeconds: 5, saturationDeliveries: 40_000 },
+  full: { size: 1000, streams: ['runEvents', 'workerHeartbeats'], rate: 20, rateSeconds: 5, saturationDeliveries: 100_000 },
 };
 
 const P99_GOAL_MS = 100;
@@ -283,20 +284,19 @@ export default {
     }
 
     const servers: ServerProcess[] = [];
-    let sqliteStarting: Promise<ServerProcess> | undefined;
     try {
       const shared = { DATABASE_URL: withDatabase(POSTGRES_URL, database), REDIS_URL: REDIS_URL, UET_REDIS_PREFIX: prefix };
-      sqliteStarting = startServerProcess('gateway.ts', { BENCH_DB: join(ctx.dir, 'scale-out.sqlite') });
-      sqliteStarting.then((s) => servers.push(s), () => {});
-      // One after the other: A runs the migrations on the new database, B finds them applied.
+      // All three at once: A and B both run the migrations at start, and take turns on PostgreSQL (an advisory lock).
       const began = performance.now();
-      const a = await startServerProcess('gateway-shared.ts', shared);
-      servers.push(a);
-      const aReady = performance.now();
-      const b = await startServerProcess('gateway-shared.ts', shared);
-      servers.push(b);
-      const sqlite = await sqliteStarting;
-      ctx.log(`instance A ready in ${round((aReady - began) / 1000, 1)} s (with migrations), B ${round((performance.now() - aReady) / 1000, 1)} s later`);
+      const started = await Promise.allSettled([
+        startServerProcess('gateway-shared.ts', shared),
+        startServerProcess('gateway-shared.ts', shared),
+        startServerProcess('gateway.ts', { BENCH_DB: join(ctx.dir, 'scale-out.sqlite') }),
+      ]);
+      for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
+      const [a, b, sqlite] = servers as [ServerProcess, ServerProcess, ServerProcess];
+      ctx.log(`instances A, B (PostgreSQL, migrations at start) and sqlite ready in ${round((performance.now() - began) / 1000, 1)} s`);
 
       const onPostgres = await workerAndRun(a.info.url as string);
       const onSqlite = await workerAndRun(sqlite.info.url as string);
@@ -402,7 +402,6 @@ export default {
         ],
       };
     } finally {
-      await sqliteStarting?.catch(() => undefined); // started or failed: either way in `servers` or gone
       await Promise.all(servers.map((server) => server.stop()));
       await admin.raw(`drop database if exists "${database}" with (force)`).catch((error: unknown) => ctx.log(`could not drop ${database}: ${String(error)}`));
       await admin.destroy();
