@@ -12,7 +12,7 @@ export interface RedisBusOptions {
 
 export interface RedisBus {
   bus: EventBus;
-  /** The publishing connection, shared with the rate-limit store (it never enters subscriber mode). */
+  /** A connection for plain commands (the rate-limit store): no offline queue, 1 s timeout. */
   commands: Redis;
   /** Resolves true once subscribed, or false after `timeoutMs` (the bus then connects in the background). */
   ready(timeoutMs: number): Promise<boolean>;
@@ -27,15 +27,20 @@ export interface RedisBus {
  * Connections: the subscriber waits out an outage (ioredis reconnects and
  * subscribes again); the publisher fails fast instead of queueing, so a
  * write never waits for Redis: its notice is lost and logged, and readers
- * catch up from the database once the bus is back (onConnectionChange).
+ * catch up from the database once the bus is back (onConnectionChange). A
+ * third connection serves the rate-limit store.
  */
 export function createRedisBus(options: RedisBusOptions): RedisBus {
   const subscriber = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: false, connectionName: 'uet-bus-sub' });
+  // No offline queue: while Redis is away a publish fails at once instead of piling up. No command
+  // timeout either: once written to the socket a notice is on its way, however late the reply.
+  const publisher = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'uet-bus-pub' });
+  // Rate limits wait for no slow Redis: after 1 s the store counts in memory (redis-rate-limit-store.ts).
   const commands = new Redis(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 1000,
-    connectionName: 'uet-bus-pub',
+    connectionName: 'uet-commands',
   });
   // ioredis reports every failed reconnect attempt as an 'error' event; an unheard one would kill the process.
   let lastError = '';
@@ -44,19 +49,18 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     lastError = error.message;
     options.onError(error);
   };
-  subscriber.on('error', noteError);
-  commands.on('error', noteError);
+  for (const client of [subscriber, publisher, commands]) client.on('error', noteError);
 
   const connection = subscriberConnection(subscriber, () => (lastError = ''));
   // redis-event-target does not await publish: catch its failures here (a rejection nobody handles).
-  const publisher = {
+  const publishing = {
     publish: (channel: string, message: string) =>
-      commands.publish(channel, message).catch((error: unknown) => {
+      publisher.publish(channel, message).catch((error: unknown) => {
         options.onError(new Error(`event bus: a notice on ${channel} was not published (${String(error)})`));
         return 0;
       }),
   } as unknown as Redis;
-  const target = prefixed(createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber }), options.prefix);
+  const target = prefixed(createRedisEventTarget({ publishClient: publishing, subscribeClient: subscriber }), options.prefix);
   return {
     bus: createEventBus(target, options.onError, connection),
     commands,
@@ -76,9 +80,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       });
     },
     async close() {
-      await Promise.allSettled([subscriber.quit(), commands.quit()]);
-      subscriber.disconnect();
-      commands.disconnect();
+      const clients = [subscriber, publisher, commands];
+      await Promise.allSettled(clients.map((client) => client.quit()));
+      for (const client of clients) client.disconnect();
     },
   };
 }
