@@ -3,12 +3,15 @@
  * (bench/suites/3-fanout.ts, bench/suites/8-scale-out.ts): N subscriber
  * sockets written by hand on raw `ws` (graphql-transport-ws, one
  * subscription "1" each, a `next` message's event number read from its
- * bytes, not parsed), a keep-alive HTTP publisher, and the per-phase
- * tally of deliveries (latency, lost, duplicated, out of order).
+ * bytes, not parsed), a keep-alive HTTP publisher, the per-phase tally of
+ * deliveries (latency, lost, duplicated, out of order), the measurement
+ * (probe, fixed rate, saturation) and the gateway's side of it.
  */
 import { Agent, request } from 'node:http';
 import WebSocket from 'ws';
-import { percentile } from './stats.js';
+import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
+import type { ServerProcess } from './processes.js';
+import { percentile, round } from './stats.js';
 
 export type StreamName = 'workerHeartbeats' | 'runEvents';
 
@@ -28,6 +31,13 @@ export interface SubscribeTarget {
   subscription(stream: StreamName): { query: string; variables?: Record<string, unknown> };
 }
 
+/** An HTTP POST of the publisher. */
+export interface Post {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export const seqMessage = (seq: number) => `s${seq}`;
 
 // ---------------------------------------------------------------- publisher
@@ -35,7 +45,7 @@ export const seqMessage = (seq: number) => `s${seq}`;
 /** POSTs on keep-alive sockets; resolves with undefined or a failure's description. */
 export function publisher(maxSockets: number) {
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const post = (target: { url: string; headers: Record<string, string>; body: string }) =>
+  const post = (target: Post) =>
     new Promise<string | undefined>((resolve) => {
       const url = new URL(target.url);
       const req = request(
@@ -266,6 +276,248 @@ export async function settle(phase: Phase): Promise<void> {
     if (phase.delivered !== last) (last = phase.delivered), (since = performance.now());
     else if (performance.now() - since > IDLE_MS) return;
   }
+}
+
+// ---------------------------------------------------------------- measurement
+
+/** The servers under load: where subscriber i connects, how an event is published, which processes do the work. */
+export interface FanoutTarget extends SubscribeTarget {
+  /** Subscriber i's graphql-ws URL, when not every subscriber's is wsUrl. */
+  wsUrlOf?(index: number): string;
+  /** The HTTP request that publishes event number `seq` on `stream`. */
+  publish(stream: StreamName, seq: number): Post;
+  /** The processes whose CPU time is the server's. */
+  servers: ServerProcess[];
+}
+
+export interface PhaseSettings {
+  /** The fixed rate (events per second) and how long it runs. */
+  rate: number;
+  rateSeconds: number;
+  /** Deliveries per saturation phase (events = this / N, at least 20). */
+  saturationDeliveries: number;
+}
+
+export const SATURATION_CONCURRENCY = 4;
+
+export interface FanoutMeasurement {
+  p50: number;
+  p99: number;
+  max: number;
+  rate: number;
+  clientCpu: number;
+  serverCpu: number;
+  /** Server CPU time per delivery at saturation: what a delivery costs, whatever share of the core the server got. */
+  serverUsPerDelivery: number;
+  /** The server's CPU share over the fixed-rate phase (until its last delivery). */
+  rateServerCpu: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  stray: number;
+  messageBytes: number;
+  problems: string[];
+  /** The phases, for figures over some of the subscribers. */
+  fixed: Phase;
+  saturated: Phase;
+}
+
+const cpuOf = (servers: ServerProcess[]) => servers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
+
+/**
+ * N subscribers of `stream` on `target`: probed until all are attached, then
+ * the fixed-rate phase (latency) and the saturation phase (deliveries per second).
+ */
+export async function measureFanout(target: FanoutTarget, stream: StreamName, n: number, settings: PhaseSettings): Promise<FanoutMeasurement> {
+  const fleet = new Fleet(n, stream);
+  const problems: string[] = [];
+  // A publisher per phase: a keep-alive socket idle past the server's keep-alive timeout (5 s) may be
+  // closed just as it is reused ("socket hang up"), and an event that may or may not be published spoils the count.
+  const pub = publisher(1);
+  const saturator = publisher(SATURATION_CONCURRENCY);
+  try {
+    await fleet.open(target, target.wsUrlOf);
+    // Probe until every subscriber is attached on the server.
+    const probeStart = performance.now();
+    for (let seq = 1; fleet.probedCount < n; seq++) {
+      if (seq >= PROBE_END || performance.now() - probeStart > 60_000) throw new Error(`${target.name}: only ${fleet.probedCount} of ${n} subscribers attached`);
+      const failure = await pub.post(target.publish(stream, seq));
+      if (failure) throw new Error(`${target.name}: publishing failed: ${failure}`);
+      await sleep(50);
+    }
+    await sleep(200);
+
+    // Fixed rate, on a schedule, from one publisher socket (so in order).
+    const count = Math.round(settings.rate * settings.rateSeconds);
+    const fixed = new Phase(RATE_BASE, count, n);
+    fleet.phase = fixed;
+    const ordered = publisher(1);
+    const sends: Promise<string | undefined>[] = [];
+    const rateServer = cpuOf(target.servers);
+    const t0 = performance.now();
+    for (let k = 0; k < count; k++) {
+      await sleep(t0 + (k * 1000) / settings.rate - performance.now());
+      // Timed from the scheduled send: a publisher stalled behind a slow mutation counts against the latency.
+      fixed.sent(RATE_BASE + k);
+      sends.push(ordered.post(target.publish(stream, RATE_BASE + k)));
+    }
+    for (const failure of await Promise.all(sends)) if (failure) problems.push(`${target.name} ${settings.rate}/s: ${failure}`);
+    await settle(fixed);
+    const rateServerCpu = (cpuOf(target.servers) - rateServer) / ((performance.now() - t0) / 1000);
+    ordered.close();
+
+    // Saturation: as fast as the server takes the events.
+    const events = Math.max(20, Math.round(settings.saturationDeliveries / n));
+    const saturated = new Phase(SATURATION_BASE, events, n);
+    fleet.phase = saturated;
+    const cpu = process.cpuUsage();
+    const serverCpu = cpuOf(target.servers);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: SATURATION_CONCURRENCY }, async () => {
+        while (next < events) {
+          const k = next++;
+          saturated.sent(SATURATION_BASE + k);
+          const failure = await saturator.post(target.publish(stream, SATURATION_BASE + k));
+          if (failure) problems.push(`${target.name} saturation: ${failure}`);
+        }
+      }),
+    );
+    await settle(saturated);
+    const seconds = (saturated.lastReceipt - saturated.firstSend) / 1000;
+    const used = process.cpuUsage(cpu);
+    const serverUsed = cpuOf(target.servers) - serverCpu;
+    fleet.phase = null;
+
+    return {
+      p50: fixed.percentile(50),
+      p99: fixed.percentile(99),
+      max: fixed.percentile(100),
+      rate: saturated.delivered / seconds,
+      clientCpu: (used.user + used.system) / 1e6 / seconds,
+      serverCpu: serverUsed / seconds,
+      serverUsPerDelivery: (serverUsed * 1e6) / saturated.delivered,
+      rateServerCpu,
+      lost: fixed.expected - fixed.delivered + (saturated.expected - saturated.delivered),
+      duplicated: fixed.duplicates + saturated.duplicates,
+      outOfOrder: fixed.outOfOrder,
+      stray: fleet.stray,
+      messageBytes: fleet.firstMessageBytes,
+      problems: [
+        ...problems.slice(0, 5),
+        ...fleet.problems,
+        ...(fleet.retries > 0 ? [`${target.name} ${stream} N=${n}: ${fleet.retries} handshake(s) retried`] : []),
+      ],
+      fixed,
+      saturated,
+    };
+  } finally {
+    pub.close();
+    saturator.close();
+    await fleet.close();
+  }
+}
+
+/** Per-round values by key, and the problems seen, over a suite's measurements. */
+export class Tally {
+  private readonly series = new Map<string, number[]>();
+  readonly problems: string[] = [];
+
+  add(key: string, value: number): void {
+    this.series.set(key, [...(this.series.get(key) ?? []), value]);
+  }
+
+  of(key: string): number[] {
+    return this.series.get(key) ?? [];
+  }
+
+  /** The figures both suites report under `key` (p50, p99, max, rate, cost, rateServer), and the measurement's problems (20 at the most). */
+  record(key: string, roundIndex: number, m: FanoutMeasurement): void {
+    this.add(`${key}.p50`, m.p50);
+    this.add(`${key}.p99`, m.p99);
+    this.add(`${key}.max`, m.max);
+    this.add(`${key}.rate`, m.rate);
+    this.add(`${key}.cost`, m.serverUsPerDelivery);
+    this.add(`${key}.rateServer`, m.rateServerCpu);
+    if (m.lost || m.duplicated || m.outOfOrder) this.problems.push(`${key} round ${roundIndex + 1}: ${m.lost} lost, ${m.duplicated} duplicated, ${m.outOfOrder} out of order`);
+    for (const p of m.problems) if (this.problems.length < 20) this.problems.push(p);
+  }
+}
+
+export const STREAM_LABEL: Record<StreamName, string> = { workerHeartbeats: 'workerHeartbeats', runEvents: 'runEvents(runId:)' };
+
+/** In quick mode, each goal says that it was measured at N, not at the goal's size. */
+export const quickGoals = <G extends { text: string }>(quick: boolean, goals: G[], n: number): G[] =>
+  quick ? goals.map((g) => ({ ...g, text: `${g.text} (quick mode: N=${n}, not the goal's size)` })) : goals;
+
+/** The note on the load generator's CPU share: near a full core, the client bounds the saturation figures. */
+export const clientCpuNote = (maxClient: number, bounded: string) =>
+  `client CPU (share of the load core) reached ${round(maxClient)} in a saturation phase` +
+  (maxClient > 0.85 ? `: the client is near a full core there, so that figure is bounded by ${bounded}` : '');
+
+// ---------------------------------------------------------------- the gateway
+
+const AUTH = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
+const REGISTER = 'mutation { registerWorker(input: { type: EXECUTOR, config: { timeoutSeconds: 3600 } }) { worker { id } } }';
+const BEAT = 'mutation($id: ID!, $p: Float) { heartbeat(input: { workerId: $id, progress: $p }) { worker { id } } }';
+const NOTE = 'mutation($runId: ID!, $m: String!) { addRunNote(input: { runId: $runId, message: $m }) { event { id } } }';
+
+/** A bench server's graphql-ws URL. */
+export const socketUrl = (server: ServerProcess) => (server.info.url as string).replace(/^http/, 'ws');
+
+async function gatewayCall<T>(url: string, query: string): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ query }) });
+  const body = (await res.json()) as { data?: T; errors?: unknown };
+  if (body.errors || !body.data) throw new Error(`${query.slice(0, 40)}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/** The worker whose heartbeats and the run whose notes the gateway load publishes. */
+export interface GatewaySubjects {
+  workerId: string;
+  runId: string;
+}
+
+/** Registers an executor and creates a run in `projectId` on the gateway at `url`. */
+export async function createSubjects(url: string, projectId: string): Promise<GatewaySubjects> {
+  const workerId = (await gatewayCall<{ registerWorker: { worker: { id: string } } }>(url, REGISTER)).registerWorker.worker.id;
+  const createRun = `mutation { createRun(input: { projectId: "${projectId}", phaseId: "fanout" }) { run { id } } }`;
+  const runId = (await gatewayCall<{ createRun: { run: { id: string } } }>(url, createRun)).createRun.run.id;
+  return { workerId, runId };
+}
+
+/**
+ * The gateway under load: every subscriber of a stream sends the same
+ * operation; events are published by heartbeat (progress = seq / 1000) and
+ * addRunNote (message s<seq>) mutations to `publishUrl`.
+ */
+export function gatewayTarget(options: {
+  name: string;
+  wsUrlOf(index: number): string;
+  publishUrl: string;
+  subjects: GatewaySubjects;
+  servers: ServerProcess[];
+}): FanoutTarget {
+  const { name, wsUrlOf, publishUrl, subjects, servers } = options;
+  return {
+    name,
+    wsUrl: wsUrlOf(0),
+    wsUrlOf,
+    connectionParams: AUTH,
+    servers,
+    subscription: (stream) =>
+      stream === 'workerHeartbeats'
+        ? { query: 'subscription($types: [WorkerType!]) { workerHeartbeats(types: $types) { worker { id type state } at progress } }', variables: { types: ['EXECUTOR'] } }
+        : { query: 'subscription($runId: ID) { runEvents(runId: $runId) { id kind ts cursor payload } }', variables: { runId: subjects.runId } },
+    publish: (stream, seq) => ({
+      url: publishUrl,
+      headers: AUTH,
+      body:
+        stream === 'workerHeartbeats'
+          ? JSON.stringify({ query: BEAT, variables: { id: subjects.workerId, p: seq / 1000 } })
+          : JSON.stringify({ query: NOTE, variables: { runId: subjects.runId, m: seqMessage(seq) } }),
+    }),
+  };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));

@@ -45,19 +45,14 @@ import { join } from 'node:path';
 import { knex, type Knex } from '@mikro-orm/knex';
 import { Redis } from 'ioredis';
 import type { Benchmark, BenchContext } from '../lib/benchmark.js';
-import { Fleet, Phase, PROBE_END, publisher, RATE_BASE, SATURATION_BASE, seqMessage, settle, sleep, type StreamName } from '../lib/fanout.js';
+import { clientCpuNote, createSubjects, gatewayTarget, measureFanout, quickGoals, SATURATION_CONCURRENCY, socketUrl, STREAM_LABEL, Tally, type FanoutMeasurement, type FanoutTarget, type PhaseSettings, type StreamName } from '../lib/fanout.js';
 import { startServerProcess, type ServerProcess } from '../lib/processes.js';
 import { figure, type BenchmarkReport, type Figure } from '../lib/report.js';
 import { round, spread } from '../lib/stats.js';
-import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
 
-interface Settings {
+interface Settings extends PhaseSettings {
   size: number;
   streams: StreamName[];
-  rate: number;
-  rateSeconds: number;
-  /** Deliveries per saturation phase (events = this / N, at least 20). */
-  saturationDeliveries: number;
 }
 
 const SETTINGS: Record<BenchContext['mode'], Settings> = {
@@ -66,170 +61,37 @@ const SETTINGS: Record<BenchContext['mode'], Settings> = {
 };
 
 const P99_GOAL_MS = 100;
-const SATURATION_CONCURRENCY = 4;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 
 type TargetName = 'sqlite' | 'one' | 'two';
 const TARGETS: TargetName[] = ['sqlite', 'one', 'two'];
 
-const AUTH = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
-const REGISTER = 'mutation { registerWorker(input: { type: EXECUTOR, config: { timeoutSeconds: 3600 } }) { worker { id } } }';
-const CREATE_RUN = 'mutation { createRun(input: { projectId: "bench-scale-out", phaseId: "fanout" }) { run { id } } }';
-const BEAT = 'mutation($id: ID!, $p: Float) { heartbeat(input: { workerId: $id, progress: $p }) { worker { id } } }';
-const NOTE = 'mutation($runId: ID!, $m: String!) { addRunNote(input: { runId: $runId, message: $m }) { event { id } } }';
-const LABEL: Record<StreamName, string> = { workerHeartbeats: 'workerHeartbeats', runEvents: 'runEvents(runId:)' };
-
-/** A deployment under load: where subscriber i connects, where events are published, which processes do the work. */
-interface Deployment {
-  name: TargetName;
-  /** Subscriber i's graphql-ws URL. */
-  wsUrlOf(index: number): string;
-  /** The instance the mutations go to. */
-  publishUrl: string;
-  workerId: string;
-  runId: string;
-  servers: ServerProcess[];
-}
-
-const wsOf = (server: ServerProcess) => (server.info.url as string).replace(/^http/, 'ws');
 /** In `two`, the subscribers on the publisher's instance (A): the even ones. */
 const onA = (index: number) => index % 2 === 0;
+const onB = (index: number) => !onA(index);
 
-function subscription(stream: StreamName, runId: string) {
-  return stream === 'workerHeartbeats'
-    ? { query: 'subscription($types: [WorkerType!]) { workerHeartbeats(types: $types) { worker { id type state } at progress } }', variables: { types: ['EXECUTOR'] } }
-    : { query: 'subscription($runId: ID) { runEvents(runId: $runId) { id kind ts cursor payload } }', variables: { runId } };
-}
-
-function publishing(d: Deployment, stream: StreamName, seq: number) {
-  return {
-    url: d.publishUrl,
-    headers: AUTH,
-    body:
-      stream === 'workerHeartbeats'
-        ? JSON.stringify({ query: BEAT, variables: { id: d.workerId, p: seq / 1000 } })
-        : JSON.stringify({ query: NOTE, variables: { runId: d.runId, m: seqMessage(seq) } }),
-  };
-}
-
-interface Measured {
-  p50: number;
-  p99: number;
-  max: number;
+interface Measured extends FanoutMeasurement {
   /** `two` only: p99 of the subscribers on the publisher's instance (A) and on the other (B). */
   p99Same: number;
   p99Other: number;
-  rate: number;
-  serverUsPerDelivery: number;
-  rateServerCpu: number;
-  clientCpu: number;
-  lost: number;
+  /** `two` only: the lost deliveries of the subscribers on B. */
   lostOther: number;
-  duplicated: number;
-  outOfOrder: number;
-  problems: string[];
 }
 
-const cpuOf = (servers: ServerProcess[]) => servers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
-
-async function measure(d: Deployment, stream: StreamName, n: number, settings: Settings): Promise<Measured> {
-  const fleet = new Fleet(n, stream);
-  const problems: string[] = [];
-  const pub = publisher(1);
-  const saturator = publisher(SATURATION_CONCURRENCY);
-  try {
-    await fleet.open({ name: d.name, wsUrl: d.wsUrlOf(0), connectionParams: AUTH, subscription: (s) => subscription(s, d.runId) }, d.wsUrlOf);
-    const probeStart = performance.now();
-    for (let seq = 1; fleet.probedCount < n; seq++) {
-      if (seq >= PROBE_END || performance.now() - probeStart > 60_000) throw new Error(`${d.name}: only ${fleet.probedCount} of ${n} subscribers attached`);
-      const failure = await pub.post(publishing(d, stream, seq));
-      if (failure) throw new Error(`${d.name}: publishing failed: ${failure}`);
-      await sleep(50);
-    }
-    await sleep(200);
-
-    const count = Math.round(settings.rate * settings.rateSeconds);
-    const fixed = new Phase(RATE_BASE, count, n);
-    fleet.phase = fixed;
-    const ordered = publisher(1);
-    const sends: Promise<string | undefined>[] = [];
-    const rateServer = cpuOf(d.servers);
-    const t0 = performance.now();
-    for (let k = 0; k < count; k++) {
-      await sleep(t0 + (k * 1000) / settings.rate - performance.now());
-      fixed.sent(RATE_BASE + k);
-      sends.push(ordered.post(publishing(d, stream, RATE_BASE + k)));
-    }
-    for (const failure of await Promise.all(sends)) if (failure) problems.push(`${d.name} ${settings.rate}/s: ${failure}`);
-    await settle(fixed);
-    const rateServerCpu = (cpuOf(d.servers) - rateServer) / ((performance.now() - t0) / 1000);
-    ordered.close();
-
-    const events = Math.max(20, Math.round(settings.saturationDeliveries / n));
-    const saturated = new Phase(SATURATION_BASE, events, n);
-    fleet.phase = saturated;
-    const cpu = process.cpuUsage();
-    const serverCpu = cpuOf(d.servers);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: SATURATION_CONCURRENCY }, async () => {
-        while (next < events) {
-          const k = next++;
-          saturated.sent(SATURATION_BASE + k);
-          const failure = await saturator.post(publishing(d, stream, SATURATION_BASE + k));
-          if (failure) problems.push(`${d.name} saturation: ${failure}`);
-        }
-      }),
-    );
-    await settle(saturated);
-    const seconds = (saturated.lastReceipt - saturated.firstSend) / 1000;
-    const used = process.cpuUsage(cpu);
-    const serverUsed = cpuOf(d.servers) - serverCpu;
-    fleet.phase = null;
-    const other = (i: number) => !onA(i);
-    return {
-      p50: fixed.percentile(50),
-      p99: fixed.percentile(99),
-      max: fixed.percentile(100),
-      p99Same: d.name === 'two' ? fixed.percentileOf(99, onA) : NaN,
-      p99Other: d.name === 'two' ? fixed.percentileOf(99, other) : NaN,
-      rate: saturated.delivered / seconds,
-      serverUsPerDelivery: (serverUsed * 1e6) / saturated.delivered,
-      rateServerCpu,
-      clientCpu: (used.user + used.system) / 1e6 / seconds,
-      lost: fixed.expected - fixed.delivered + (saturated.expected - saturated.delivered),
-      lostOther: d.name === 'two' ? fixed.missingOf(other) + saturated.missingOf(other) : 0,
-      duplicated: fixed.duplicates + saturated.duplicates,
-      outOfOrder: fixed.outOfOrder,
-      problems: [
-        ...problems.slice(0, 5),
-        ...fleet.problems,
-        ...(fleet.retries > 0 ? [`${d.name} ${stream} N=${n}: ${fleet.retries} handshake(s) retried`] : []),
-        ...(fleet.stray > 0 ? [`${d.name} ${stream} N=${n}: ${fleet.stray} deliveries outside any phase`] : []),
-      ],
-    };
-  } finally {
-    pub.close();
-    saturator.close();
-    await fleet.close();
-  }
+async function measure(target: FanoutTarget, stream: StreamName, n: number, settings: Settings): Promise<Measured> {
+  const m = await measureFanout(target, stream, n, settings);
+  const two = target.name === 'two';
+  return {
+    ...m,
+    p99Same: two ? m.fixed.percentileOf(99, onA) : NaN,
+    p99Other: two ? m.fixed.percentileOf(99, onB) : NaN,
+    lostOther: two ? m.fixed.missingOf(onB) + m.saturated.missingOf(onB) : 0,
+    problems: [...m.problems, ...(m.stray > 0 ? [`${target.name} ${stream} N=${n}: ${m.stray} deliveries outside any phase`] : [])],
+  };
 }
 
 // ---------------------------------------------------------------- setup
-
-async function gatewayCall<T>(url: string, query: string): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ query }) });
-  const body = (await res.json()) as { data?: T; errors?: unknown };
-  if (body.errors || !body.data) throw new Error(`${query.slice(0, 40)}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
-
-async function workerAndRun(url: string): Promise<{ workerId: string; runId: string }> {
-  const workerId = (await gatewayCall<{ registerWorker: { worker: { id: string } } }>(url, REGISTER)).registerWorker.worker.id;
-  const runId = (await gatewayCall<{ createRun: { run: { id: string } } }>(url, CREATE_RUN)).createRun.run.id;
-  return { workerId, runId };
-}
 
 const redact = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
@@ -298,18 +160,15 @@ export default {
       const [a, b, sqlite] = servers as [ServerProcess, ServerProcess, ServerProcess];
       ctx.log(`instances A, B (PostgreSQL, migrations at start) and sqlite ready in ${round((performance.now() - began) / 1000, 1)} s`);
 
-      const onPostgres = await workerAndRun(a.info.url as string);
-      const onSqlite = await workerAndRun(sqlite.info.url as string);
-      const deployments: Record<TargetName, Deployment> = {
-        sqlite: { name: 'sqlite', wsUrlOf: () => wsOf(sqlite), publishUrl: sqlite.info.url as string, ...onSqlite, servers: [sqlite] },
-        one: { name: 'one', wsUrlOf: () => wsOf(a), publishUrl: a.info.url as string, ...onPostgres, servers: [a, b] },
-        two: { name: 'two', wsUrlOf: (i) => (onA(i) ? wsOf(a) : wsOf(b)), publishUrl: a.info.url as string, ...onPostgres, servers: [a, b] },
+      const onPostgres = await createSubjects(a.info.url as string, 'bench-scale-out');
+      const onSqlite = await createSubjects(sqlite.info.url as string, 'bench-scale-out');
+      const deployments: Record<TargetName, FanoutTarget> = {
+        sqlite: gatewayTarget({ name: 'sqlite', wsUrlOf: () => socketUrl(sqlite), publishUrl: sqlite.info.url as string, subjects: onSqlite, servers: [sqlite] }),
+        one: gatewayTarget({ name: 'one', wsUrlOf: () => socketUrl(a), publishUrl: a.info.url as string, subjects: onPostgres, servers: [a, b] }),
+        two: gatewayTarget({ name: 'two', wsUrlOf: (i) => socketUrl(onA(i) ? a : b), publishUrl: a.info.url as string, subjects: onPostgres, servers: [a, b] }),
       };
 
-      const series = new Map<string, number[]>();
-      const add = (key: string, value: number) => series.set(key, [...(series.get(key) ?? []), value]);
-      const s = (key: string) => series.get(key) ?? [];
-      const problems: string[] = [];
+      const tally = new Tally();
       const lost: Record<TargetName, number> = { sqlite: 0, one: 0, two: 0 };
       const duplicated: Record<TargetName, number> = { sqlite: 0, one: 0, two: 0 };
       let lostOther = 0;
@@ -322,31 +181,24 @@ export default {
           for (const name of TARGETS) {
             const m = await measure(deployments[name], stream, n, settings);
             const key = `${stream}.${name}`;
-            add(`${key}.p50`, m.p50);
-            add(`${key}.p99`, m.p99);
-            add(`${key}.max`, m.max);
-            add(`${key}.rate`, m.rate);
-            add(`${key}.cost`, m.serverUsPerDelivery);
-            add(`${key}.rateServer`, m.rateServerCpu);
-            if (name === 'two') add(`${key}.p99Same`, m.p99Same), add(`${key}.p99Other`, m.p99Other);
+            tally.record(key, r, m);
+            if (name === 'two') tally.add(`${key}.p99Same`, m.p99Same), tally.add(`${key}.p99Other`, m.p99Other);
             lost[name] += m.lost;
             duplicated[name] += m.duplicated;
             lostOther += m.lostOther;
             outOfOrder += m.outOfOrder;
             maxClient = Math.max(maxClient, m.clientCpu);
-            if (m.lost || m.duplicated || m.outOfOrder) problems.push(`${key} round ${r + 1}: ${m.lost} lost, ${m.duplicated} duplicated, ${m.outOfOrder} out of order`);
-            for (const p of m.problems) if (problems.length < 20) problems.push(p);
             line.push(`${name} p50 ${round(m.p50)} / p99 ${round(m.p99)} ms, ${Math.round(m.rate)}/s`);
           }
-          ctx.log(`round ${r + 1}, ${LABEL[stream]}, N=${n}: ${line.join('; ')}`);
+          ctx.log(`round ${r + 1}, ${STREAM_LABEL[stream]}, N=${n}: ${line.join('; ')}`);
         }
       }
 
       const figures: Figure[] = [];
       const goals: BenchmarkReport['goals'] = [];
       for (const stream of settings.streams) {
-        const k = (name: TargetName, what: string) => s(`${stream}.${name}.${what}`);
-        const label = `${LABEL[stream]} N=${n}`;
+        const k = (name: TargetName, what: string) => tally.of(`${stream}.${name}.${what}`);
+        const label = `${STREAM_LABEL[stream]} N=${n}`;
         const at = `${settings.rate}/s`;
         figures.push(
           figure(`${label}, ${at}: two instances p50`, 'ms', k('two', 'p50'), { name: 'one instance p50', values: k('one', 'p50') }),
@@ -367,7 +219,7 @@ export default {
         );
         const p99 = spread(k('two', 'p99')).median;
         goals.push({
-          text: `${LABEL[stream]}: two instances, p99 < ${P99_GOAL_MS} ms at ${n} subscribers x ${settings.rate} events/s`,
+          text: `${STREAM_LABEL[stream]}: two instances, p99 < ${P99_GOAL_MS} ms at ${n} subscribers x ${settings.rate} events/s`,
           met: p99 < P99_GOAL_MS,
           measured:
             `p99 ${round(p99)} ms (median over rounds); one instance ${round(spread(k('one', 'p99')).median)} ms, ` +
@@ -387,7 +239,7 @@ export default {
         title: this.title,
         rounds: ctx.rounds,
         figures,
-        goals: ctx.mode === 'quick' ? goals.map((g) => ({ ...g, text: `${g.text} (quick mode: N=${n}, not the goal's size)` })) : goals,
+        goals: quickGoals(ctx.mode === 'quick', goals, n),
         notes: [
           `two: instances A and B (bench/servers/gateway-shared.ts) on PostgreSQL database ${database} (new, dropped after) and Redis ${REDIS_URL} ` +
             `(prefix ${prefix}); even subscribers on A, odd on B; every mutation to A. one: all subscribers on A, same processes, database and Redis. ` +
@@ -396,9 +248,8 @@ export default {
             `saturation: ${settings.saturationDeliveries.toLocaleString('en-US')} deliveries (events = that / N, at least 20), ${SATURATION_CONCURRENCY} mutations in flight`,
           'A and B are pinned to the same server core as every bench server: two has the CPU of one, so two / one is the cost of the split, not a capacity gain; ' +
             'PostgreSQL and Redis run unpinned, beside the load generator and the servers',
-          `client CPU (share of the load core) reached ${round(maxClient)} in a saturation phase` +
-            (maxClient > 0.85 ? ': the client is near a full core there, so that figure is bounded by the client' : ''),
-          ...problems,
+          clientCpuNote(maxClient, 'the client'),
+          ...tally.problems,
         ],
       };
     } finally {

@@ -280,7 +280,11 @@ interface Sent {
   /** A GraphQL request whose document graphql-js cannot parse (for the graphql-response+json rules). */
   kind?: ReturnType<typeof classify>;
   accept: string;
-  /** A URL over Node's header limit: the connection may be closed before an answer. */
+  /**
+   * A URL over Node's header limit, or a body over the body limit (answered
+   * 413 from its declared length, unread, with `connection: close`): a
+   * client still sending may see the close before the answer.
+   */
   tooLong?: boolean;
   /** A subscription, which may be served as an event stream. */
   mayStream?: boolean;
@@ -327,6 +331,7 @@ function buildRequest(url: string, token: string): Sent {
       expected: Buffer.byteLength(text) > MAX_BODY ? [413] : !shapeOk ? paramStatuses(accept) : graphqlStatuses(kind, accept),
       kind: shapeOk ? kind : undefined,
       accept,
+      tooLong: Buffer.byteLength(text) > MAX_BODY,
     };
   }
   if (roll < 0.6) {
@@ -447,6 +452,7 @@ function buildRequest(url: string, token: string): Sent {
           ? [403]
           : [200, 400, 405, 406, 415],
       accept,
+      tooLong: Buffer.byteLength(body) > MAX_BODY,
       mayStream: classify(query, undefined) === 'subscription',
     };
   }

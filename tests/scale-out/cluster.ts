@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { knex } from '@mikro-orm/knex';
 import { Redis } from 'ioredis';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPostgresDatabase, type TestDatabase } from '../helpers/database.js';
-import { startTestServer, type GraphQLResponse, type TestServer, type TestServerOptions } from '../helpers/server.js';
-import { sleep } from '../helpers/wait.js';
+import { startTestServer, subscribe, type GraphQLResponse, type TestServer, type TestServerOptions } from '../helpers/server.js';
+import { sleep, until } from '../helpers/wait.js';
 
 /**
  * Several gateways in this process, on their own ports, sharing one
@@ -115,6 +115,74 @@ export async function startCluster(count: number, options: TestServerOptions & {
     throw error;
   }
   return cluster;
+}
+
+export const startRun = (server: TestServer, id: string) => server.ok(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id });
+
+export const note = (server: TestServer, runId: string, message: string) =>
+  server.ok(`mutation($r: ID!, $m: String!) { addRunNote(input: {runId: $r, message: $m}) { event { id } } }`, { r: runId, m: message });
+
+export interface StoredEvent {
+  id: string;
+  kind: string;
+  cursor: string;
+  payload: any;
+}
+
+/** Every stored event of a run after `after` (from the start when null), read page by page on `server`. */
+export async function storedLog(server: TestServer, runId: string, after: string | null = null): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for (let cursor = after; ; ) {
+    const page = (
+      await server.ok(
+        `query($r: ID!, $after: String) { runEvents(runId: $r, after: $after, first: 100) { edges { node { id kind cursor payload } } pageInfo { hasNextPage endCursor } } }`,
+        { r: runId, after: cursor },
+      )
+    ).runEvents;
+    events.push(...page.edges.map((e: any) => e.node));
+    if (!page.pageInfo.hasNextPage) return events;
+    cursor = page.pageInfo.endCursor;
+  }
+}
+
+/** A new API token (OPERATE, READ) named `name`, created on `server`: its secret and its id. */
+export async function createToken(server: TestServer, name: string): Promise<{ token: string; id: string }> {
+  const { token, apiToken } = (
+    await server.ok(`mutation($n: String!) { createApiToken(input: {name: $n, scopes: [OPERATE, READ]}) { token apiToken { id } } }`, { n: name })
+  ).createApiToken;
+  return { token, id: apiToken.id };
+}
+
+export const revokeToken = (server: TestServer, id: string) =>
+  server.ok(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id });
+
+export type Subscription = ReturnType<typeof subscribe<any>>;
+
+/** A subscription on `server` (with `token` when given), once the server has its stream open. */
+export async function openStream(server: TestServer, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<Subscription> {
+  const before = server.engine.openStreams();
+  const sub = subscribe(server.wsClient(token === undefined ? undefined : { token }), query, variables);
+  await until(() => server.engine.openStreams() > before, 'the stream to open');
+  return sub;
+}
+
+const RUN_NOTES = `subscription($r: ID) { runEvents(runId: $r) { payload } }`;
+
+/** A runEvents subscription with `token` on `server`, open and past a first note ('before') written on `writer`. */
+export async function tokenSubscription(server: TestServer, token: string, runId: string, writer: TestServer): Promise<Subscription> {
+  const sub = await openStream(server, RUN_NOTES, { r: runId }, token);
+  await note(writer, runId, 'before');
+  await sub.next(1);
+  return sub;
+}
+
+/** Once `token` is revoked: a note ('after') on `writer` does not reach `sub`, and a new subscription with it on `server` is refused with 4403. */
+export async function expectShutOut(server: TestServer, token: string, runId: string, writer: TestServer, sub: Subscription): Promise<void> {
+  await note(writer, runId, 'after');
+  await sleep(100);
+  expect(sub.results.map((r) => r.data?.runEvents.payload.message)).toEqual(['before']);
+  const again = subscribe(server.wsClient({ token }), RUN_NOTES, { r: runId });
+  expect(await outcome(again.done)).toMatchObject({ code: 4403 });
 }
 
 /** Polls an async check until it holds, or fails with the last value seen. */

@@ -5,14 +5,22 @@ import { sleep, until } from '../helpers/wait.js';
 import {
   POSTGRES_URL,
   REDIS_URL,
+  createToken,
   describeWithServices,
   eventually,
+  expectShutOut,
   logged,
+  note,
+  openStream,
   outcome,
   postgresProblem,
+  revokeToken,
   redisProblem,
   redisSubscribers,
   startCluster,
+  startRun,
+  storedLog,
+  tokenSubscription,
   uniquePrefix,
   type Cluster,
 } from './cluster.js';
@@ -45,9 +53,6 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     await cluster?.stop();
   });
 
-  const startRun = (server: TestServer, id: string) => server.ok(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id });
-  const note = (server: TestServer, runId: string, message: string) =>
-    server.ok(`mutation($r: ID!, $m: String!) { addRunNote(input: {runId: $r, message: $m}) { event { id } } }`, { r: runId, m: message });
   const register = async (server: TestServer, config: Record<string, unknown> = {}, type = 'EXECUTOR') =>
     (
       await server.ok(`mutation($t: WorkerType!, $c: WorkerConfigInput) { registerWorker(input: {type: $t, config: $c}) { worker { id } } }`, {
@@ -58,21 +63,6 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
   const createTask = async (server: TestServer, kind: string, runId?: string) =>
     (await server.ok(`mutation($k: String!, $r: ID) { createTask(input: {kind: $k, runId: $r}) { task { id } } }`, { k: kind, r: runId })).createTask.task
       .id as string;
-  /** Every stored event of a run (kind, cursor, payload), read page by page on `server`. */
-  const storedLog = async (server: TestServer, runId: string, after: string | null = null) => {
-    const events: { id: string; kind: string; cursor: string; payload: any }[] = [];
-    for (let cursor = after; ; ) {
-      const page = (
-        await server.ok(
-          `query($r: ID!, $after: String) { runEvents(runId: $r, after: $after, first: 100) { edges { node { id kind cursor payload } } pageInfo { hasNextPage endCursor } } }`,
-          { r: runId, after: cursor },
-        )
-      ).runEvents;
-      events.push(...page.edges.map((e: any) => e.node));
-      if (!page.pageInfo.hasNextPage) return events;
-      cursor = page.pageInfo.endCursor;
-    }
-  };
   /** Waits until `server` has `count` more streams open than `before`, and Redis has a subscriber on `topic`. */
   const opened = async (server: TestServer, before: number, count: number, topics: string[]) => {
     await until(() => server.engine.openStreams() >= before + count, 'the streams to open');
@@ -286,12 +276,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
       .setBudget.budget.id;
     const ALERTS = `subscription($p: ID) { budgetAlerts(projectId: $p) { threshold spent halted budget { id } run { id } } }`;
     const watchers = [];
-    for (const server of [a, b]) {
-      const before = server.engine.openStreams();
-      const sub = subscribe(server.wsClient(), ALERTS, { p: project });
-      await until(() => server.engine.openStreams() > before, 'the alert stream to open');
-      watchers.push(sub);
-    }
+    for (const server of [a, b]) watchers.push(await openStream(server, ALERTS, { p: project }));
     await eventually(() => redisSubscribers(REDIS_URL, `${prefix}budget.alert`), (n) => n >= 2, 'both instances subscribed to budget alerts');
 
     // 30 x 0.06 = 1.8, all at once over A, B and C: the run budget crosses 80 and 100 %, the project budget 25, 50 and 75 %.
@@ -375,7 +360,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
 
   it('a token’s mutation budget is one budget across instances', async () => {
     const limited = [await cluster.add({ limits: { mutationsPerMinute: 5 } }), await cluster.add({ limits: { mutationsPerMinute: 5 } })];
-    const { token } = (await a.ok(`mutation { createApiToken(input: {name: "shared-budget", scopes: [OPERATE, READ]}) { token } }`)).createApiToken;
+    const { token } = await createToken(a, 'shared-budget');
     // Windows are fixed minutes: start well inside one.
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 5_000) await sleep(left + 50);
@@ -391,28 +376,19 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
   });
 
   it('revoking a token on A takes effect on B: HTTP UNAUTHENTICATED, B’s sockets of that token closed with 4403', async () => {
-    const created = (await a.ok(`mutation { createApiToken(input: {name: "revoked-across", scopes: [OPERATE, READ]}) { token apiToken { id } } }`)).createApiToken;
-    const token: string = created.token;
+    const { token, id } = await createToken(a, 'revoked-across');
     const runId = await createRun(c);
     expect((await b.gql(`{ viewer { tokenName } }`, {}, { token })).data).toEqual({ viewer: { tokenName: 'revoked-across' } });
     const before = b.engine.openStreams();
-    const client = b.wsClient({ token });
-    const sub = subscribe(client, `subscription($r: ID) { runEvents(runId: $r) { payload } }`, { r: runId });
-    await until(() => b.engine.openStreams() > before, 'the stream to open on B');
-    await note(c, runId, 'before');
-    await sub.next(1);
+    const sub = await tokenSubscription(b, token, runId, c);
 
-    await a.ok(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id: created.apiToken.id });
+    await revokeToken(a, id);
     expect(await outcome(sub.done)).toMatchObject({ code: 4403 });
     await eventually(() => b.gql(`{ viewer { tokenName } }`, {}, { token }).then(codes), (got) => got[0] === 'UNAUTHENTICATED', 'B to refuse the token', 2_000);
     expect(codes(await b.gql(`mutation { createRun(input: {projectId: "p", phaseId: "x"}) { run { id } } }`, {}, { token }))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await c.gql(`{ viewer { tokenName } }`, {}, { token }))).toEqual(['UNAUTHENTICATED']);
-    await note(c, runId, 'after');
-    await sleep(100);
-    expect(sub.results.map((r) => r.data?.runEvents.payload.message)).toEqual(['before']);
-    // A new socket on B with it is refused.
-    const again = subscribe(b.wsClient({ token }), `subscription($r: ID) { runEvents(runId: $r) { payload } }`, { r: runId });
-    expect(await outcome(again.done)).toMatchObject({ code: 4403 });
+    // Nothing more on that socket; a new socket on B with it is refused.
+    await expectShutOut(b, token, runId, c, sub);
     // The admin secret still works everywhere.
     expect((await b.gql(`{ viewer { tokenName } }`, {}, { token: ADMIN_SECRET })).data).toEqual({ viewer: { tokenName: 'UET_ADMIN_TOKEN' } });
     await until(() => b.engine.openStreams() === before, 'the stream on B to close');

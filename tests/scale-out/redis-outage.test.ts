@@ -4,18 +4,27 @@ import { sleep, until } from '../helpers/wait.js';
 import {
   POSTGRES_URL,
   RedisProcess,
+  createToken,
   describeWithServices,
   endCodes,
   eventually,
+  expectShutOut,
   freePort,
+  note,
+  openStream,
   outcome,
   postgresProblem,
+  revokeToken,
   redisProblem,
   redisServerProblem,
   redisSubscribers,
   startCluster,
+  startRun,
+  storedLog,
+  tokenSubscription,
   uniquePrefix,
   type Cluster,
+  type Subscription,
 } from './cluster.js';
 
 /**
@@ -28,7 +37,6 @@ import {
  */
 const problem = redisServerProblem() ?? (await postgresProblem(POSTGRES_URL));
 
-type Sub = ReturnType<typeof subscribe<any>>;
 interface EventRow {
   id: string;
   cursor: string;
@@ -65,22 +73,6 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     const res = await fetch(server.url.replace(/\/graphql$/, '/readyz'));
     return { http: res.status, ...((await res.json()) as { status: string; eventBus?: string }) };
   };
-  const note = (server: TestServer, runId: string, message: string) =>
-    server.ok(`mutation($r: ID!, $m: String!) { addRunNote(input: {runId: $r, message: $m}) { event { id } } }`, { r: runId, m: message });
-  const storedLog = async (server: TestServer, runId: string, after: string | null): Promise<EventRow[]> => {
-    const events: EventRow[] = [];
-    for (let cursor = after; ; ) {
-      const page = (
-        await server.ok(
-          `query($r: ID!, $after: String) { runEvents(runId: $r, after: $after, first: 100) { edges { node { id cursor kind } } pageInfo { hasNextPage endCursor } } }`,
-          { r: runId, after: cursor },
-        )
-      ).runEvents;
-      events.push(...page.edges.map((e: any) => e.node));
-      if (!page.pageInfo.hasNextPage) return events;
-      cursor = page.pageInfo.endCursor;
-    }
-  };
   const EVENTS = `subscription($r: ID, $after: String) { runEvents(runId: $r, after: $after) { id cursor kind } }`;
 
   /**
@@ -91,7 +83,7 @@ describeWithServices('scale-out: Redis outages', problem, () => {
   function follower(server: TestServer, runId: string, after: string) {
     const received: EventRow[] = [];
     const ends: unknown[] = [];
-    let current: Sub;
+    let current: Subscription;
     let stopped = false;
     const open = (from: string) => {
       const sub = subscribe<{ runEvents: EventRow }>(server.wsClient(), EVENTS, { r: runId, after: from });
@@ -124,23 +116,15 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     };
   }
 
-  /** A notice stream (workerStateChanged / runStateChanged) open on `server`. */
-  async function noticeStream(server: TestServer, query: string, variables: Record<string, unknown> = {}): Promise<Sub> {
-    const before = server.engine.openStreams();
-    const sub = subscribe(server.wsClient(), query, variables);
-    await until(() => server.engine.openStreams() > before, 'the notice stream to open');
-    return sub;
-  }
-
   it('while Redis is down HTTP keeps working, notice streams end UNAVAILABLE, and runEvents subscribers get every event committed meanwhile once it is back', async () => {
     const project = `outage-${prefix}`;
     const runId = await createRun(a, { projectId: project });
-    const [created] = await storedLog(a, runId, null);
-    await a.ok(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: runId });
+    const [created] = await storedLog(a, runId);
+    await startRun(a, runId);
     const onA = follower(a, runId, created.cursor);
     const onB = follower(b, runId, created.cursor);
-    const workersOnA = await noticeStream(a, `subscription { workerStateChanged { to worker { id } } }`);
-    const runsOnB = await noticeStream(b, `subscription($p: ID) { runStateChanged(projectId: $p) { id state } }`, { p: project });
+    const workersOnA = await openStream(a, `subscription { workerStateChanged { to worker { id } } }`);
+    const runsOnB = await openStream(b, `subscription($p: ID) { runStateChanged(projectId: $p) { id state } }`, { p: project });
     await eventually(() => redisSubscribers(redis.url, `${prefix}run.state`), (n) => n >= 1, 'B subscribed to run states');
     for (let i = 0; i < 3; i++) await note(i % 2 ? b : a, runId, `before ${i}`);
     await until(() => onA.all().length === 4 && onB.all().length === 4, 'the events before the outage');
@@ -190,11 +174,11 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     }
 
     // New notice subscriptions work again, across instances.
-    const runsOnA = await noticeStream(a, `subscription($p: ID) { runStateChanged(projectId: $p) { id state } }`, { p: project });
-    const workersOnB = await noticeStream(b, `subscription($w: ID) { workerStateChanged(workerId: $w) { from to } }`, { w: workerId });
+    const runsOnA = await openStream(a, `subscription($p: ID) { runStateChanged(projectId: $p) { id state } }`, { p: project });
+    const workersOnB = await openStream(b, `subscription($w: ID) { workerStateChanged(workerId: $w) { from to } }`, { w: workerId });
     await eventually(() => redisSubscribers(redis.url, `${prefix}run.state`), (n) => n >= 1, 'A subscribed to run states');
     await eventually(() => redisSubscribers(redis.url, `${prefix}worker.state`), (n) => n >= 2, 'both subscribed to worker states');
-    await b.ok(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: second });
+    await startRun(b, second);
     await a.ok(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { id } } }`, { id: workerId });
     await runsOnA.next(1);
     await workersOnB.next(1);
@@ -208,10 +192,10 @@ describeWithServices('scale-out: Redis outages', problem, () => {
 
   it('a Redis restart during subscriptions: runEvents subscribers on both instances miss nothing and repeat nothing', async () => {
     const runId = await createRun(b);
-    const [created] = await storedLog(b, runId, null);
+    const [created] = await storedLog(b, runId);
     const onA = follower(a, runId, created.cursor);
     const onB = follower(b, runId, created.cursor);
-    const notices = await noticeStream(a, `subscription { workerStateChanged { to } }`);
+    const notices = await openStream(a, `subscription { workerStateChanged { to } }`);
     // A writer on both instances all along; the ones that run into the restart still commit.
     let writing = true;
     let written = 0;
@@ -246,20 +230,15 @@ describeWithServices('scale-out: Redis outages', problem, () => {
   });
 
   it('a token revoked on A while Redis is down is refused on A at once and on B once it is back, and B’s sockets of it close with 4403', async () => {
-    const created = (await a.ok(`mutation { createApiToken(input: {name: "revoked-in-outage", scopes: [OPERATE, READ]}) { token apiToken { id } } }`)).createApiToken;
-    const token: string = created.token;
+    const { token, id } = await createToken(a, 'revoked-in-outage');
     const runId = await createRun(a);
     // Both instances know the token (a request on each), and B has a subscription of it open.
     for (const server of [a, b]) expect((await server.gql(`{ viewer { tokenName } }`, {}, { token })).data).toEqual({ viewer: { tokenName: 'revoked-in-outage' } });
-    const before = b.engine.openStreams();
-    const sub = subscribe(b.wsClient({ token }), `subscription($r: ID) { runEvents(runId: $r) { payload } }`, { r: runId });
-    await until(() => b.engine.openStreams() > before, 'the stream to open on B');
-    await note(a, runId, 'before');
-    await sub.next(1);
+    const sub = await tokenSubscription(b, token, runId, a);
 
     await redis.kill();
     await until(() => !a.engine.bus.connected() && !b.engine.bus.connected(), 'both instances to see the bus lost');
-    await a.ok(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id: created.apiToken.id });
+    await revokeToken(a, id);
     // The instance that revoked it does not wait for its own notice to come back through Redis.
     expect(codes(await a.gql(`{ viewer { tokenName } }`, {}, { token }))).toEqual(['UNAUTHENTICATED']);
     await redis.start();
@@ -269,10 +248,6 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     await eventually(() => b.gql(`{ viewer { tokenName } }`, {}, { token }).then(codes), (got) => got[0] === 'UNAUTHENTICATED', 'B to refuse the revoked token', 3_000);
     const ended = await Promise.race([outcome(sub.done), sleep(3_000).then(() => 'still open after 3 s')]);
     expect(ended).toMatchObject({ code: 4403 });
-    await note(a, runId, 'after');
-    await sleep(100);
-    expect(sub.results.map((r) => r.data?.runEvents.payload.message)).toEqual(['before']);
-    const again = subscribe(b.wsClient({ token }), `subscription($r: ID) { runEvents(runId: $r) { payload } }`, { r: runId });
-    expect(await outcome(again.done)).toMatchObject({ code: 4403 });
+    await expectShutOut(b, token, runId, a, sub);
   });
 });
