@@ -81,7 +81,8 @@ describe('the HTTP server', () => {
     await expect(sub.done).rejects.toMatchObject({ code: 1001 });
     expect((await inFlight).data).toEqual({ runs: { totalCount: 1 } });
     expect(server.engine.openStreams()).toBe(0);
-    await server.engine.orm.close();
+    // The rest of the teardown (ORM, the PostgreSQL test database, the temporary directory); stopping again is a no-op.
+    await server.stop();
   });
 });
 
