@@ -28,9 +28,10 @@ const withDatabase = (url: string, name: string) => {
 
 const admin = (url: string): Knex => knex({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
 
-// One migrated template per set of migrations, copied for each test (CREATE DATABASE ... TEMPLATE is a file copy: fast).
+// One migrated template per set of migrations (their names and code, so an edited migration makes a new one),
+// copied for each test (CREATE DATABASE ... TEMPLATE is a file copy: fast).
 const templateName = `uet_template_${createHash('sha1')
-  .update(postgresMigrationsList.map((m) => m.name).join(','))
+  .update(postgresMigrationsList.map((m) => `${m.name}:${m.class.toString()}`).join(','))
   .digest('hex')
   .slice(0, 10)}`;
 let template: Promise<void> | null = null;
