@@ -206,7 +206,8 @@ describe('a 20-task workstream end to end', () => {
     expect(percents.at(-1)).toBe(100);
     for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1]);
     // No ETA before the first task finished; then average duration (5 s) x tasks left, down to 0.
-    expect(snapshots[0].estimatedRemainingSeconds).toBeNull();
+    // (Each snapshot is read when its notice is delivered, so on a slow machine even the first may already count a finished task.)
+    for (const s of snapshots.filter((s) => s.completed === 0)) expect(s.estimatedRemainingSeconds).toBeNull();
     for (const s of snapshots.filter((s) => s.completed > 0 && s.running === 0)) {
       expect(s.estimatedRemainingSeconds).toBeCloseTo(5 * (20 - s.completed), 5);
     }
