@@ -41,6 +41,7 @@ import { ADMIN_SECRET, killChildGateways, startChildGateway, type ChildGateway }
 import { IdPool, fieldArb, literal, resolveRefs, type ArbContext } from './graphql-arbitraries.js';
 import { Tally, badCodes, documentedCodes, jsonText, raw, type RawResponse } from './hostile.js';
 import { FULL, size } from './mode.js';
+import { prng } from './write-load.js';
 
 const HTTP_REQUESTS = size(900, 9_000);
 const WS_SOCKETS = size(30, 300);
@@ -56,17 +57,7 @@ const WS_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1009, 4400, 4401, 4403, 
 
 // ---------------------------------------------------------------- randomness
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(SEED);
+const random = prng(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const chance = (p: number) => random() < p;
 const pick = <T>(items: readonly T[]): T => items[int(items.length)];
