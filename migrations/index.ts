@@ -6,7 +6,11 @@ import { Migration20261125200000CostsAndBudgets } from './Migration2026112520000
 import { Migration20261125300000Workstreams } from './Migration20261125300000Workstreams.js';
 import { Migration20261125400000Routing } from './Migration20261125400000Routing.js';
 import { Migration20261130000000RunProjectStateIndex } from './Migration20261130000000RunProjectStateIndex.js';
+import { Migration20261206000000ApiTokenRevokedAtIndex } from './Migration20261206000000ApiTokenRevokedAtIndex.js';
+import { Migration20261206100000WorkerReports } from './Migration20261206100000WorkerReports.js';
 import { Migration20261201000000PostgresInit } from './postgresql/Migration20261201000000PostgresInit.js';
+import { Migration20261206000000ApiTokenRevokedAtIndex as PostgresApiTokenRevokedAtIndex } from './postgresql/Migration20261206000000ApiTokenRevokedAtIndex.js';
+import { Migration20261206100000WorkerReports as PostgresWorkerReports } from './postgresql/Migration20261206100000WorkerReports.js';
 
 // SQLite's migrations in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -19,9 +23,13 @@ export const migrationsList = [
   { name: 'Migration20261125300000Workstreams', class: Migration20261125300000Workstreams },
   { name: 'Migration20261125400000Routing', class: Migration20261125400000Routing },
   { name: 'Migration20261130000000RunProjectStateIndex', class: Migration20261130000000RunProjectStateIndex },
+  { name: 'Migration20261206000000ApiTokenRevokedAtIndex', class: Migration20261206000000ApiTokenRevokedAtIndex },
+  { name: 'Migration20261206100000WorkerReports', class: Migration20261206100000WorkerReports },
 ];
 
 /** PostgreSQL's migrations (its DDL differs from SQLite's), in order. */
 export const postgresMigrationsList = [
   { name: 'Migration20261201000000PostgresInit', class: Migration20261201000000PostgresInit },
+  { name: 'Migration20261206000000ApiTokenRevokedAtIndex', class: PostgresApiTokenRevokedAtIndex },
+  { name: 'Migration20261206100000WorkerReports', class: PostgresWorkerReports },
 ];

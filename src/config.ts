@@ -22,7 +22,14 @@ export interface Config {
   logLevel: LogLevel;
   /** A secret that works as an admin token, for automation (UET_ADMIN_TOKEN). */
   adminToken: string | null;
+  /** Schema queries (and "Did you mean" hints) for callers with a valid token; false: for no one (UET_INTROSPECTION). */
   introspection: boolean;
+  /** GraphiQL on GET /graphql from a browser (UET_GRAPHIQL). */
+  graphiql: boolean;
+  /** Origins (exact, e.g. https://ops.example.com) whose pages may call the API from a browser (UET_CORS_ORIGINS); none: same-origin only. */
+  corsOrigins: string[];
+  /** When set, GET /metrics needs `Authorization: Bearer <this>` (UET_METRICS_TOKEN). */
+  metricsToken: string | null;
   limits: Limits;
   /** Path of a JSON allow-list of operations; when set, nothing else runs. */
   persistedOperationsFile: string | null;
@@ -35,7 +42,14 @@ export interface Limits {
   maxAliases: number;
   maxTokens: number;
   maxDirectives: number;
+  /** Query cost (src/server/cost.ts): 1 per field, times the size of each list around it. */
   maxCost: number;
+  /** How long one query or mutation may execute before it is stopped (EXECUTION_TIMEOUT). */
+  executionTimeoutMs: number;
+  /** Bytes of one query or mutation response (RESPONSE_TOO_LARGE). */
+  maxResponseBytes: number;
+  /** Bytes of one subscription event (RESPONSE_TOO_LARGE in its place). */
+  maxEventBytes: number;
   /** Mutations per token per minute; heartbeats have their own, higher budget. */
   mutationsPerMinute: number;
   heartbeatsPerMinute: number;
@@ -44,6 +58,20 @@ export interface Limits {
   wsMaxMessageBytes: number;
   wsInitTimeoutMs: number;
   wsKeepAliveMs: number;
+  /** Nesting of a request's variables and extensions (JSON arrays and objects). */
+  maxJsonDepth: number;
+  /** How long a /metrics scrape reuses the task counts (a GROUP BY) of the one before. */
+  metricsCacheMs: number;
+  /** Open graphql-ws connections per token on one instance. */
+  wsMaxConnectionsPerToken: number;
+  /** Live subscriptions per token on one instance, graphql-ws and SSE together. */
+  maxSubscriptionsPerToken: number;
+  /** Files one patch may touch (createPatch). */
+  maxPatchFiles: number;
+  /** Bytes of one patch's diff text (createPatch). */
+  maxDiffBytes: number;
+  /** Costs a WORKER-only token may record through one task, in whole currency units, all currencies summed (0: no bound). */
+  workerCostPerTask: number;
 }
 
 export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> = {
@@ -51,7 +79,14 @@ export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> =
   maxAliases: ['UET_MAX_ALIASES', 15],
   maxTokens: ['UET_MAX_TOKENS', 2000],
   maxDirectives: ['UET_MAX_DIRECTIVES', 10],
+  // About the number of values an answer holds: the largest dashboard pages cost ~16,000 (README, Security).
   maxCost: ['UET_MAX_COST', 25_000],
+  // The costliest query the cost limit lets through answers in well under a second on SQLite; 10 s is for a loaded database.
+  executionTimeoutMs: ['UET_EXECUTION_TIMEOUT_MS', 10_000],
+  // A page of 100 events with 50 KB payloads each, and headroom; larger answers are paged.
+  maxResponseBytes: ['UET_MAX_RESPONSE_BYTES', 8_388_608],
+  // A run event is a few KB; 1 MiB (as UET_WS_MAX_MESSAGE_BYTES inbound) keeps one event from filling a slow socket's 2 MiB buffer.
+  maxEventBytes: ['UET_MAX_EVENT_BYTES', 1_048_576],
   mutationsPerMinute: ['UET_RATE_LIMIT_MUTATIONS', 600],
   heartbeatsPerMinute: ['UET_RATE_LIMIT_HEARTBEATS', 6000],
   maxBodyBytes: ['UET_MAX_BODY_BYTES', 1_048_576],
@@ -59,6 +94,21 @@ export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> =
   wsMaxMessageBytes: ['UET_WS_MAX_MESSAGE_BYTES', 1_048_576],
   wsInitTimeoutMs: ['UET_WS_INIT_TIMEOUT_MS', 3000],
   wsKeepAliveMs: ['UET_WS_KEEPALIVE_MS', 12_000],
+  // The deepest legitimate input (a metadata or contract document) is a dozen levels; 10,000 overflow JSON.stringify.
+  maxJsonDepth: ['UET_MAX_JSON_DEPTH', 64],
+  // Prometheus scrapes every 15 s or more: a scrape flood costs no queries, a real scrape is at most 5 s stale.
+  metricsCacheMs: ['UET_METRICS_CACHE_MS', 5000],
+  // A worker fleet sharing one token (a socket per worker) plus its dashboards.
+  wsMaxConnectionsPerToken: ['UET_WS_MAX_CONNECTIONS_PER_TOKEN', 200],
+  // 200 sockets with a few subscriptions each; ~50 KB apiece, so ~50 MB at most per token.
+  maxSubscriptionsPerToken: ['UET_MAX_SUBSCRIPTIONS_PER_TOKEN', 1000],
+  // A large refactor or rename sweep touches a few thousand files; 5,000 are created, and judged, in 0.1 to 0.5 s each.
+  maxPatchFiles: ['UET_MAX_PATCH_FILES', 5000],
+  // 1 MiB is ~20,000 changed lines, past any reviewable change; parsing is synchronous, tens of ms per MiB.
+  maxDiffBytes: ['UET_MAX_DIFF_BYTES', 1_048_576],
+  // One task attempt of a coding agent spends cents to a few dollars of model calls; 100 leaves ample room,
+  // yet a leaked worker token cannot spend more than 100 per task it holds (nor HALT a budget larger than that).
+  workerCostPerTask: ['UET_WORKER_COST_PER_TASK', 100],
 };
 
 function parseLimits(env: NodeJS.ProcessEnv): Limits {
@@ -93,6 +143,29 @@ function parseBoolean(name: string, raw: string | undefined, fallback: boolean):
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Comma-separated exact origins (scheme://host[:port]); no wildcard, so no origin is ever reflected. */
+function parseOrigins(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin || origin.includes('*')) {
+      throw new ConfigError(`UET_CORS_ORIGINS must list exact origins like https://ops.example.com (no path, no wildcard), got "${origin}"`);
+    }
+    return origin;
+  });
+}
+
+/** A shared secret: unset, or long enough not to be guessed. */
+function parseSecret(name: string, raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters`);
+  return raw;
 }
 
 export const DEFAULT_SQLITE_PATH = 'data/uet-gateway.sqlite';
@@ -147,11 +220,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     adminToken: env.UET_ADMIN_TOKEN || null,
     introspection: parseBoolean('UET_INTROSPECTION', env.UET_INTROSPECTION, true),
+    graphiql: parseBoolean('UET_GRAPHIQL', env.UET_GRAPHIQL, true),
+    corsOrigins: parseOrigins(env.UET_CORS_ORIGINS),
+    metricsToken: parseSecret('UET_METRICS_TOKEN', env.UET_METRICS_TOKEN),
     limits: parseLimits(env),
     persistedOperationsFile: env.UET_PERSISTED_OPERATIONS ? resolve(env.UET_PERSISTED_OPERATIONS) : null,
     jobs: {
       heartbeatFlushMs: parseMs('UET_HEARTBEAT_FLUSH_MS', env.UET_HEARTBEAT_FLUSH_MS, 1000, 10),
       reaperIntervalMs: parseMs('UET_REAPER_INTERVAL_MS', env.UET_REAPER_INTERVAL_MS, 5000, 100),
+      revocationPollMs: parseMs('UET_REVOCATION_POLL_MS', env.UET_REVOCATION_POLL_MS, 1000, 100),
     },
   };
 }

@@ -30,9 +30,11 @@ async function main(): Promise<void> {
   const engine = createEngine({
     orm,
     adminSecret: config.adminToken,
+    patchLimits: config.limits,
     onError: (error) => logger.error('background failure', { error }),
     bus: redis?.bus,
     rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, config.redisPrefix, (error) => logger.warn('redis', { error })) : undefined,
+    workerCostPerTask: config.limits.workerCostPerTask,
   });
   await announceBootstrapToken(engine, config.adminToken !== null);
   const app = buildApp({
@@ -40,6 +42,9 @@ async function main(): Promise<void> {
     logger,
     limits: config.limits,
     introspection: config.introspection,
+    graphiql: config.graphiql,
+    corsOrigins: config.corsOrigins,
+    metricsToken: config.metricsToken,
     persistedOperationsFile: config.persistedOperationsFile,
     jobs: config.jobs,
   });

@@ -2,7 +2,7 @@
  * What the gateway bench servers (gateway.ts, gateway-shared.ts) share: the
  * configuration from the environment with the bench's admin token, and the
  * real app (buildApp) configured like production except that rate limits
- * are off (the load is one token).
+ * and per-token caps are off (the load is one token).
  */
 import { loadConfig } from '../../src/config.js';
 import type { Orm } from '../../src/engine/db/orm.js';
@@ -28,7 +28,14 @@ export async function serveGateway({ orm, bus, rateLimitStore, info, close }: Se
   const app = buildApp({
     engine,
     logger,
-    limits: { ...config.limits, mutationsPerMinute: 0, heartbeatsPerMinute: 0, wsMaxSubscriptions: 0 },
+    limits: {
+      ...config.limits,
+      mutationsPerMinute: 0,
+      heartbeatsPerMinute: 0,
+      wsMaxSubscriptions: 0,
+      wsMaxConnectionsPerToken: 0,
+      maxSubscriptionsPerToken: 0,
+    },
     introspection: true,
     jobs: config.jobs,
   });

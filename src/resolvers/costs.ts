@@ -90,7 +90,7 @@ builder.relayMutationField(
   {
     authScopes: REPORT,
     description:
-      'Records a cost (operate or worker scope; a WORKER-only token only on a run one of its workers holds or held a task of, never for a project alone, else FORBIDDEN) and counts it against the budgets of its run and project in its currency; crossing a threshold is announced once, and a HALT budget at 100 % stops the run. ' +
+      'Records a cost (operate or worker scope; a WORKER-only token only on the run of a task one of its workers holds now, naming no execution request of another task, never for a project alone, and at most UET_WORKER_COST_PER_TASK (100 by default, all currencies summed) through one task, else FORBIDDEN) and counts it against the budgets of its run and project in its currency; crossing a threshold is announced once, and a HALT budget at 100 % stops the run. ' +
       'BAD_USER_INPUT for an invalid amount, currency or project, NOT_FOUND for an unknown run.',
     resolve: async (_, { input }, ctx) => ({
       cost: await ctx.engine.costs.record(workerActor(ctx, true), {

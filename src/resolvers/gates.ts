@@ -71,7 +71,7 @@ builder.relayMutationField(
     authScopes: REPORT,
     description:
       'PENDING -> RUNNING and records execution.startedAt; with timeoutSeconds, the gate must complete before it runs out or it ends in ERROR. ' +
-      'Needs the operate or worker scope; a WORKER-only token only on a run one of its workers holds or held a task of, else FORBIDDEN; INVALID_TRANSITION unless PENDING, NOT_FOUND for an unknown gate.',
+      "Needs the operate or worker scope; a WORKER-only token only for a gate that names the execution request of a task one of its workers holds now (a gate naming none is the run's, for operators), else FORBIDDEN; INVALID_TRANSITION unless PENDING, NOT_FOUND for an unknown gate.",
     resolve: async (_, { input }, ctx) => ({ gate: await ctx.engine.gates.start(workerActor(ctx, true), parseId(input.id, 'TestGate', 'id'), input.command) }),
   },
   {
@@ -100,7 +100,7 @@ builder.relayMutationField(
     description:
       'RUNNING -> ERROR for a non-zero exit code, else PASSED or FAILED as its criteria judge the results; records the results and execution end. ' +
       'Past its deadlineAt the gate timed out, whatever is reported: ERROR as the timeout job would end it (no results, decision or exit code). ' +
-      'Needs the operate or worker scope; a WORKER-only token only on a run one of its workers holds or held a task of, else FORBIDDEN; INVALID_TRANSITION unless RUNNING, NOT_FOUND, or BAD_USER_INPUT for invalid results.',
+      "Needs the operate or worker scope; a WORKER-only token only for a gate that names the execution request of a task one of its workers holds now (a gate naming none is the run's, for operators), else FORBIDDEN; INVALID_TRANSITION unless RUNNING, NOT_FOUND, or BAD_USER_INPUT for invalid results.",
     resolve: async (_, { input }, ctx) => ({
       gate: await ctx.engine.gates.complete(workerActor(ctx, true), { ...input, id: parseId(input.id, 'TestGate', 'id') }),
     }),

@@ -109,7 +109,7 @@ builder.relayMutationField(
   {
     authScopes: REPORT,
     description:
-      'Records a patch and opens its ledger entry, CREATED (operate or worker scope; a WORKER-only token only on a run one of its workers holds or held a task of, else FORBIDDEN). BAD_USER_INPUT for a diff that does not parse or a bad field; ' +
+      'Records a patch and opens its ledger entry, CREATED (operate or worker scope; a WORKER-only token only on the run of a task one of its workers holds now, naming no execution request of another task, else FORBIDDEN). BAD_USER_INPUT for a diff that does not parse or a bad field; ' +
       'NOT_FOUND for an unknown run or execution request.',
     resolve: async (_, { input }, ctx) => {
       const { patch, entry } = await ctx.engine.patches.create(workerActor(ctx, true), {
@@ -206,7 +206,7 @@ ledgerMutation<{ success: boolean; workspacePath?: string | null; appliedFiles?:
   'recordPatchApply',
   {
     description:
-      'Counts an apply attempt of a QUEUED patch: -> APPLIED with its files, or -> APPLY_FAILED with its error. Operate or worker scope; a WORKER-only token only on a run one of its workers holds or held a task of, else FORBIDDEN; ' +
+      'Counts an apply attempt of a QUEUED patch: -> APPLIED with its files, or -> APPLY_FAILED with its error. Operate or worker scope; a WORKER-only token only on the run of a task one of its workers holds now (and its execution request, if the patch names one), else FORBIDDEN; ' +
       'INVALID_TRANSITION unless QUEUED, BAD_USER_INPUT for a failure with neither errorCode nor errorMessage.',
     input: 'The outcome of one apply attempt.',
     scopes: REPORT,

@@ -5,8 +5,8 @@ import type { GatewayContext } from '../schema/context.js';
 export const OPERATE = { operate: true } as const;
 /**
  * Calls an operator and a worker token may both make: reports (steps,
- * patches, gate results, costs), which a worker token may make only on a
- * run one of its workers holds or held a task of, and steering a worker,
+ * patches, gate results, costs), which a worker token may make only
+ * through a task one of its workers holds now (report-access.ts), and steering a worker,
  * which a worker token may do only for the workers it registered. Both pass
  * `workerActor(ctx, true)` to the engine, which checks.
  */

@@ -21,7 +21,7 @@ builder.relayMutationField(
     description:
       'Starts a step attempt, RUNNING, in a RUNNING run: the server assigns the next sequence, bumps counters.stepAttempts and ' +
       'appends TOOL_CALL_STARTED. NOT_FOUND for an unknown run, INVALID_TRANSITION when the run is not RUNNING, ' +
-      'BUDGET_EXCEEDED when a HALT budget stopped the run or a HALT budget of its project is spent. Needs OPERATE, or WORKER: a WORKER-only token only on a run one of its workers holds or held a task of, else FORBIDDEN.',
+      'BUDGET_EXCEEDED when a HALT budget stopped the run or a HALT budget of its project is spent. Needs OPERATE, or WORKER: a WORKER-only token only on the run of a task one of its workers holds now, naming no execution request of another task, else FORBIDDEN.',
     resolve: async (_, { input }, ctx) => ({
       step: await ctx.engine.runs.startStep(workerActor(ctx, true), { ...input, runId: parseId(input.runId, 'Run', 'runId') }),
     }),
@@ -52,7 +52,7 @@ builder.relayMutationField(
     authScopes: REPORT,
     description:
       "Ends a RUNNING step attempt and records its outputs; appends TOOL_CALL_ERROR for FAILED (counted in the run's errors), " +
-      'else TOOL_CALL_COMPLETED. NOT_FOUND for an unknown step, INVALID_TRANSITION when it already ended. Needs OPERATE, or WORKER: a WORKER-only token only on a run one of its workers holds or held a task of, else FORBIDDEN.',
+      'else TOOL_CALL_COMPLETED. NOT_FOUND for an unknown step, INVALID_TRANSITION when it already ended. Needs OPERATE, or WORKER: a WORKER-only token only a step it started, while one of its workers holds a task of the run, else FORBIDDEN.',
     resolve: async (_, { input }, ctx) => ({
       step: await ctx.engine.runs.completeStep(workerActor(ctx, true), { ...input, id: parseId(input.id, 'StepAttempt', 'id') }),
     }),

@@ -53,6 +53,7 @@ builder.queryFields((t) => ({
       }),
       first: t.arg.int({ description: `How many to return at most, 0..${MAX_PAGE_SIZE}; ${MAX_PAGE_SIZE} when not given.` }),
     },
+    extensions: { listSize: MAX_PAGE_SIZE },
     resolve: (_, args, ctx) => ctx.engine.workerQueries.staleWorkers(args.timeoutSeconds ?? null, args.first ?? MAX_PAGE_SIZE),
   }),
   workerSummary: t.field({

@@ -1,8 +1,9 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { hasScope } from '../engine/auth/identity.js';
+import { hasScope, type Identity } from '../engine/auth/identity.js';
 import { DomainError, badInput } from '../engine/core/errors.js';
+import { MAX_PAGE_SIZE } from '../engine/core/pagination.js';
 import type { GatewayContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
@@ -15,7 +16,7 @@ export const builder = new SchemaBuilder<{
   };
   Connection: { totalCount: () => Promise<number> };
   DefaultFieldNullability: false;
-  AuthScopes: { read: boolean; operate: boolean; worker: boolean; admin: boolean; authenticated: boolean };
+  AuthScopes: Record<AuthScope, boolean>;
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin],
   defaultFieldNullability: false,
@@ -23,13 +24,7 @@ export const builder = new SchemaBuilder<{
   // fields need `read` unless they say otherwise); `admin` holds them all.
   scopeAuth: {
     authorizeOnSubscribe: true,
-    authScopes: (ctx) => ({
-      read: hasScope(ctx.identity, 'read'),
-      operate: hasScope(ctx.identity, 'operate'),
-      worker: hasScope(ctx.identity, 'worker'),
-      admin: hasScope(ctx.identity, 'admin'),
-      authenticated: ctx.identity !== null,
-    }),
+    authScopes: (ctx) => grantedScopes(ctx.identity),
     unauthorizedError: (_parent, ctx, info) =>
       ctx.identity
         ? new DomainError('FORBIDDEN', `token "${ctx.identity.tokenName}" may not use ${info.parentType.name}.${info.fieldName}`, {
@@ -55,7 +50,11 @@ export const builder = new SchemaBuilder<{
     startCursorFieldOptions: { description: "The first item's cursor; null when the page is empty." },
     endCursorFieldOptions: { description: "The last item's cursor: pass it as `after` for the next page; null when the page is empty." },
     pageInfoFieldOptions: { description: 'Whether more items precede or follow this page, and its first and last cursors.' },
-    edgesFieldOptions: { description: 'The items of this page in list order, each with its cursor.' },
+    edgesFieldOptions: {
+      description: 'The items of this page in list order, each with its cursor.',
+      // The connection field counts the page size (src/server/cost.ts).
+      extensions: { listSize: 1 },
+    },
     nodeFieldOptions: { description: 'The item at this position of the list.' },
     cursorFieldOptions: { description: 'Opaque position of this item: pass it as `after` (or `before`) to page on from it.' },
     firstArgOptions: {
@@ -77,8 +76,13 @@ export const builder = new SchemaBuilder<{
       args: { id: { description: 'A global id; one that names no Node type is BAD_USER_INPUT.' } },
     },
     nodesQueryOptions: {
-      description: 'Loads several Nodes by their global ids, in the order given; null in place of each id that names nothing.',
-      args: { ids: { description: 'Global ids; one that names no Node type is BAD_USER_INPUT.' } },
+      description: `Loads several Nodes by their global ids, in the order given; null in place of each id that names nothing. At most ${MAX_PAGE_SIZE} ids.`,
+      args: { ids: { description: `Global ids, at most ${MAX_PAGE_SIZE} (more is BAD_USER_INPUT); one that names no Node type is BAD_USER_INPUT.` } },
+      extensions: { listSizeArg: 'ids' },
+      resolve: (_root, { ids }, _ctx, _info, resolveNodes) => {
+        if (ids.length > MAX_PAGE_SIZE) throw badInput('ids', `at most ${MAX_PAGE_SIZE} ids at once, got ${ids.length}: split them over several requests`);
+        return resolveNodes(ids);
+      },
     },
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (globalID) => {
@@ -88,6 +92,19 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+/** The auth scopes a caller holds, as field and type `authScopes` name them. */
+export function grantedScopes(identity: Identity | null): Record<AuthScope, boolean> {
+  return {
+    read: hasScope(identity, 'read'),
+    operate: hasScope(identity, 'operate'),
+    worker: hasScope(identity, 'worker'),
+    admin: hasScope(identity, 'admin'),
+    authenticated: identity !== null,
+  };
+}
+
+export type AuthScope = 'read' | 'operate' | 'worker' | 'admin' | 'authenticated';
 
 /** The types that implement Node (a test checks this against the schema). */
 export const NODE_TYPES: ReadonlySet<string> = new Set(['Run', 'StepAttempt', 'RunEvent', 'Worker', 'Task', 'Patch', 'LedgerEntry', 'TestGate', 'CostRecord', 'Workstream', 'ExecutionRequest']);

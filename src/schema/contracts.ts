@@ -1,4 +1,4 @@
-import type { Contract, DocumentValidation, ValidationIssue } from '../engine/contracts/registry.js';
+import { MAX_COUNTED_ERRORS, MAX_LISTED_ERRORS, type Contract, type DocumentValidation, type ValidationIssue } from '../engine/contracts/registry.js';
 import { builder } from './builder.js';
 
 export const ContractRef = builder.objectRef<Contract>('Contract').implement({
@@ -23,6 +23,18 @@ export const DocumentValidationRef = builder.objectRef<DocumentValidation>('Docu
   description: 'The outcome of checking a document against a contract.',
   fields: (t) => ({
     valid: t.exposeBoolean('valid', { description: 'Whether the document matches the contract.' }),
-    errors: t.field({ type: [ValidationIssueRef], description: 'Every violation found; empty when valid.', resolve: (v) => v.errors }),
+    errors: t.field({
+      type: [ValidationIssueRef],
+      description: `The violations found, the first ${MAX_LISTED_ERRORS} at most (moreErrors counts the rest); empty when valid.`,
+      resolve: (v) => v.errors,
+    }),
+    moreErrors: t.int({
+      description: `Violations found beyond those in errors; 0 when errors lists them all. Past ${MAX_COUNTED_ERRORS} the check stops counting (countStopped) and lists only the first.`,
+      resolve: (v) => v.moreErrors ?? 0,
+    }),
+    countStopped: t.boolean({
+      description: `True when the document has more than ${MAX_COUNTED_ERRORS} violations: the check stopped there, and moreErrors is a lower bound.`,
+      resolve: (v) => v.stoppedCounting === true,
+    }),
   }),
 });

@@ -172,6 +172,7 @@ export const CurrencySpendRef = builder.objectRef<CurrencySpend>('CurrencyCostSu
       type: [RunSpendRef],
       description: 'The runs that spent the most, largest first.',
       args: { top: t.arg.int({ defaultValue: 10, description: 'How many runs: 1 to 100 (else BAD_USER_INPUT).' }) },
+      extensions: { listSizeArg: 'top' },
       resolve: (s, args, ctx) => sharedRead(s, `runs:${args.top}`, () => ctx.engine.costQueries.topRuns(s.filter, args.top ?? 10)),
     }),
     series: t.field({

@@ -325,9 +325,10 @@ export const PatchConstraintsInput = builder.inputType('PatchConstraintsInput', 
     maxFilesChanged: t.int({ description: 'Most files a patch may change (a rename counts as one); at least 1, default 100,000.' }),
     forbidBinaryPatches: t.boolean({ description: 'Refuse patches with a binary file; default false.' }),
     forbidTouchingPaths: t.stringList({
-      description: 'Globs (picomatch, dot files included) that no path the patch touches may match; default none.',
+      description:
+        'Globs (picomatch, dot files included) that no path the patch touches may match; default none. A negation (!x, !(x)) is BAD_USER_INPUT: globs are matched in linear time, without lookarounds.',
     }),
-    requireTestsForPaths: t.stringList({ description: 'Globs: a change there must also touch a test file; default none.' }),
+    requireTestsForPaths: t.stringList({ description: 'Globs (as forbidTouchingPaths): a change there must also touch a test file; default none.' }),
     requireIssueRef: t.boolean({ description: 'The summary must name an issue: #123, ABC-123 or an issue link; default false.' }),
     minReviewers: t.int({ description: "Fewest reviewers the patch must list (its reviewers); at least 0, default 0." }),
     oscillationWindow: t.int({ description: "How many of a file's latest changes (this one included) are examined; at least 1, default 10." }),

@@ -2,6 +2,7 @@ import { RUN_EVENT_KINDS, type Run, type RunEvent, type RunEventKind, type StepA
 import { decodePositionCursor, encodeCursor, parsePageArgs, type Page } from '../engine/core/pagination.js';
 import { decodeEventCursor, eventCursor, STEP_CURSOR, type RunSlice } from '../engine/runs/run-queries.js';
 import { builder } from './builder.js';
+import { BEYOND_TASK, BEYOND_TASK_NOTE } from './task-scope.js';
 
 export const RunStateEnum = builder.enumType('RunState', {
   description:
@@ -209,7 +210,8 @@ builder.node(RunRef, {
     }),
     steps: t.field({
       type: StepAttemptConnection,
-      description: 'Step attempts in sequence order.',
+      description: `Step attempts in sequence order. ${BEYOND_TASK_NOTE}`,
+      authScopes: BEYOND_TASK,
       args: {
         first: t.arg.int({ description: 'Page size: 20 when not given, at most 100.' }),
         after: t.arg.string({ description: "A step's cursor (an edge cursor or pageInfo.endCursor): the page starts right after it." }),
@@ -224,7 +226,8 @@ builder.node(RunRef, {
     }),
     events: t.field({
       type: RunEventConnection,
-      description: "The run's event log in order.",
+      description: `The run's event log in order. ${BEYOND_TASK_NOTE}`,
+      authScopes: BEYOND_TASK,
       args: {
         after: t.arg.string({ description: "An event's cursor (RunEvent.cursor): the page starts right after it." }),
         first: t.arg.int({ description: 'Page size: 20 when not given, at most 100.' }),

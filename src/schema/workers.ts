@@ -2,7 +2,9 @@ import type { Task, Worker } from '../engine/db/entities.js';
 import type { WorkerSummary } from '../engine/workers/worker-queries.js';
 import type { WorkerHeartbeat, WorkerStateChange } from '../engine/workers/worker-service.js';
 import { builder } from './builder.js';
+import { capList, TASK_LINKS_CAP } from './list-size.js';
 import { RunRef } from './runs.js';
+import { BEYOND_TASK, BEYOND_TASK_NOTE } from './task-scope.js';
 
 export const WorkerTypeEnum = builder.enumType('WorkerType', {
   description:
@@ -259,8 +261,10 @@ builder.node(TaskRef, {
     }),
     dependsOn: t.field({
       type: [TaskRef],
-      description: 'The tasks it waits for, completed or not (workstream tasks only; empty otherwise).',
-      resolve: (task, _, ctx) => loadTasks(ctx, task.dependsOn),
+      description: `The tasks it waits for, completed or not (workstream tasks only; empty otherwise); the first ${TASK_LINKS_CAP}. ${BEYOND_TASK_NOTE}`,
+      authScopes: BEYOND_TASK,
+      extensions: { listSize: TASK_LINKS_CAP },
+      resolve: async (task, _, ctx) => capList(await loadTasks(ctx, task.dependsOn), TASK_LINKS_CAP),
     }),
     nextAttemptAt: t.expose('nextAttemptAt', {
       type: 'DateTime',
@@ -271,14 +275,21 @@ builder.node(TaskRef, {
     routeError: t.exposeString('routeError', { nullable: true, description: 'Why no tool could be chosen: the task waits until one can.' }),
     blockedBy: t.field({
       type: [TaskRef],
-      description: 'The dependencies it still waits for (not completed).',
-      resolve: async (task, _, ctx) => (await loadTasks(ctx, task.dependsOn)).filter((d) => d.state !== 'completed'),
+      description: `The dependencies it still waits for (not completed); the first ${TASK_LINKS_CAP}. ${BEYOND_TASK_NOTE}`,
+      authScopes: BEYOND_TASK,
+      extensions: { listSize: TASK_LINKS_CAP },
+      resolve: async (task, _, ctx) =>
+        capList((await loadTasks(ctx, task.dependsOn)).filter((d) => d.state !== 'completed'), TASK_LINKS_CAP),
     }),
     dependents: t.field({
       type: [TaskRef],
-      description: 'The tasks of its workstream that depend on it.',
+      description: `The tasks of its workstream that depend on it; the first ${TASK_LINKS_CAP}. ${BEYOND_TASK_NOTE}`,
+      authScopes: BEYOND_TASK,
+      extensions: { listSize: TASK_LINKS_CAP },
       resolve: async (task, _, ctx) =>
-        task.workstreamId ? (await ctx.loaders.workstreamTasks.load(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)) : [],
+        task.workstreamId
+          ? capList((await ctx.loaders.workstreamTasks.load(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)), TASK_LINKS_CAP)
+          : [],
     }),
   }),
 });

@@ -1,7 +1,9 @@
 import type { Workstream } from '../engine/db/entities.js';
 import type { ProgressSnapshot, RunMetrics, RunSummary } from '../engine/workstreams/progress.js';
 import { builder } from './builder.js';
+import { capLevels, capList, WORKSTREAM_TASKS_CAP } from './list-size.js';
 import { RunRef, RunStateEnum, StepStateEnum } from './runs.js';
+import { BEYOND_TASK, BEYOND_TASK_NOTE } from './task-scope.js';
 import { TaskRef } from './workers.js';
 
 export const WorkstreamRef = builder.objectRef<Workstream>('Workstream');
@@ -29,23 +31,29 @@ builder.node(WorkstreamRef, {
     }),
     tasks: t.field({
       type: [TaskRef],
-      description: 'Its tasks in execution order: by level, then as the spec lists them.',
+      description: `Its tasks in execution order: by level, then as the spec lists them; the first ${WORKSTREAM_TASKS_CAP} (page through all with tasks(filter: { runId })).`,
+      extensions: { listSize: WORKSTREAM_TASKS_CAP },
       resolve: async (ws, _, ctx) => {
         const tasks = await ctx.loaders.workstreamTasks.load(ws.id);
         for (const task of tasks) ctx.loaders.task.prime(task.id, task);
-        return tasks;
+        return capList(tasks, WORKSTREAM_TASKS_CAP);
       },
     }),
     executionOrder: t.field({
       type: t.listRef(t.listRef(TaskRef)),
-      description: 'The execution order as levels: the first holds the tasks without dependencies, and each depends only on earlier ones.',
-      resolve: async (ws, _, ctx) => (await ctx.engine.workstreams.order(ws)).levels,
+      description:
+        'The execution order as levels: the first holds the tasks without dependencies, and each depends only on earlier ones; ' +
+        `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
+      extensions: { listSize: WORKSTREAM_TASKS_CAP },
+      resolve: async (ws, _, ctx) => capLevels((await ctx.engine.workstreams.order(ws)).levels, WORKSTREAM_TASKS_CAP),
     }),
     batches: t.field({
       type: t.listRef(t.listRef(TaskRef)),
       description:
-        'The levels cut into batches of at most maxParallel tasks, for planning: workers claim a task as soon as its dependencies completed.',
-      resolve: async (ws, _, ctx) => (await ctx.engine.workstreams.order(ws)).batches,
+        'The levels cut into batches of at most maxParallel tasks, for planning: workers claim a task as soon as its dependencies completed; ' +
+        `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
+      extensions: { listSize: WORKSTREAM_TASKS_CAP },
+      resolve: async (ws, _, ctx) => capLevels((await ctx.engine.workstreams.order(ws)).batches, WORKSTREAM_TASKS_CAP),
     }),
     spec: t.expose('spec', { type: 'JSON', description: 'The workstream_spec document as submitted.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was submitted.' }),
@@ -163,7 +171,8 @@ builder.objectField(TaskRef, 'workstream', (t) =>
   t.field({
     type: WorkstreamRef,
     nullable: true,
-    description: 'The workstream the task belongs to; null for a task queued on its own, outside any workstream.',
+    description: `The workstream the task belongs to; null for a task queued on its own, outside any workstream. ${BEYOND_TASK_NOTE}`,
+    authScopes: BEYOND_TASK,
     resolve: (task, _, ctx) => (task.workstreamId ? ctx.loaders.workstream.load(task.workstreamId) : null),
   }),
 );

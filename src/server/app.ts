@@ -11,7 +11,10 @@ import { createLoaders } from '../schema/loaders.js';
 import type { GatewayContext } from '../schema/context.js';
 import { identify, useSubscriptionTokenGuard } from './auth.js';
 import { createErrorMasker } from './errors.js';
-import { renderAuthenticatedGraphiQL } from './graphiql.js';
+import { corsFromAllowList } from './cors.js';
+import { denyFraming } from './framing.js';
+import { authenticatedGraphiQL, useGraphiQLTurnedOff } from './graphiql.js';
+import { useJsonDepthLimit } from './json-depth.js';
 import { handleHealth } from './health.js';
 import { startJobs, type JobIntervals, type Jobs } from './jobs.js';
 import { createMetrics } from './metrics.js';
@@ -22,6 +25,10 @@ import { useMalformedParamsAsBadRequest } from './request-params.js';
 import { useCloseUnsentStreams } from './unsent-streams.js';
 import { withRequestId } from './request-context.js';
 import { useValidationPolicy } from './validation.js';
+import { useFieldScopesUpFront } from './field-scopes.js';
+import { useOperationCost } from './cost.js';
+import { useExecutionBudget } from './execution-budget.js';
+import { LiveSubscriptions } from './token-caps.js';
 import { attachGraphqlWs } from './websocket.js';
 import { boundCloseReasons } from './ws-close-reason.js';
 
@@ -34,6 +41,12 @@ export interface AppOptions {
   logger: Logger;
   limits: Limits;
   introspection: boolean;
+  /** GraphiQL on GET /graphql from a browser (default on). */
+  graphiql?: boolean;
+  /** Origins whose pages may call the API cross-origin (default none: same-origin only). */
+  corsOrigins?: readonly string[];
+  /** The bearer token /metrics needs (default none: open). */
+  metricsToken?: string | null;
   persistedOperationsFile?: string | null;
   /** Background jobs' timers. */
   jobs: JobIntervals;
@@ -80,10 +93,14 @@ function yogaLogger(logger: Logger) {
   };
 }
 
-export function buildApp({ engine, logger, limits, introspection, persistedOperationsFile, jobs: intervals }: AppOptions): App {
+export function buildApp(options: AppOptions): App {
+  const { engine, logger, limits, introspection, persistedOperationsFile, jobs: intervals } = options;
+  const { graphiql = true, corsOrigins = [], metricsToken = null } = options;
   const persisted = persistedOperationsFile ? new PersistedOperations(persistedOperationsFile) : null;
   let wss: WebSocketServer | null = null;
-  const metrics = createMetrics(engine, () => wss);
+  const metrics = createMetrics(engine, () => wss, { token: metricsToken, cacheMs: limits.metricsCacheMs });
+  const graphiqlPage = authenticatedGraphiQL();
+  const live = new LiveSubscriptions(limits.maxSubscriptionsPerToken);
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity'] }, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -99,18 +116,24 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
     extraParamNames: ['documentId'],
     plugins: [
       useMalformedParamsAsBadRequest(),
+      useJsonDepthLimit(limits.maxJsonDepth),
+      graphiql ? graphiqlPage.plugin : useGraphiQLTurnedOff(GRAPHQL_PATH),
       useCloseUnsentStreams(),
       useCSRFPrevention(),
       ...(persisted ? [usePersistedOperationsOnly(persisted)] : []),
       useValidationPolicy({ limits, introspection }),
+      useOperationCost(limits.maxCost),
+      useExecutionBudget(limits),
       useMutationRateLimit(engine, limits),
-      useSubscriptionTokenGuard(engine),
+      useFieldScopesUpFront(),
+      useSubscriptionTokenGuard(engine, live),
       metrics.plugin,
     ],
     // Rendered from the installed package: no CDN, works offline.
-    renderGraphiQL: renderAuthenticatedGraphiQL,
+    renderGraphiQL: graphiqlPage.render,
     // Headers persist so that the WebSocket can take the token from them (graphiql.ts).
-    graphiql: { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, shouldPersistHeaders: true },
+    graphiql: graphiql && { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, shouldPersistHeaders: true },
+    cors: corsFromAllowList(corsOrigins),
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
     logging: yogaLogger(logger),
@@ -120,11 +143,14 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
   const server = createServer((req, res) => {
     // While stopping, a connection whose last response is done is idle: close it now rather than at keep-alive timeout.
     res.once('close', () => stopping && setImmediate(() => server.closeIdleConnections()));
+    denyFraming(res);
     if (handleHealth(req, res, engine) || metrics.handle(req, res)) return;
     withRequestId(() => {
       readBodyWithin(req, res, limits.maxBodyBytes).then(
         async (ok) => {
-          if (ok) await yoga(req, res);
+          // Known before validation, which hides the schema from callers without a valid token (validation.ts).
+          // A failed lookup is left to the context, which answers it as an error.
+          if (ok) await yoga(req, res, { identity: await identify(engine, req.headers.authorization).catch(() => undefined) });
         },
         (error: unknown) => logger.error('reading a request failed', { error }),
       );
@@ -133,7 +159,7 @@ export function buildApp({ engine, logger, limits, introspection, persistedOpera
   const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
   wss = sockets;
   sockets.on('connection', boundCloseReasons);
-  attachGraphqlWs({ wss: sockets, yoga, engine, logger, limits, persisted });
+  attachGraphqlWs({ wss: sockets, yoga, engine, logger, limits, persisted, live });
 
   let jobs: Jobs | null = null;
 

@@ -1,11 +1,13 @@
 import type { WebSocket } from 'ws';
 import type { Plugin } from 'graphql-yoga';
 import type { Identity } from '../engine/auth/identity.js';
-import { TOKEN_REVOKED_TOPIC } from '../engine/auth/token-service.js';
 import type { Engine } from '../engine/index.js';
+import { PerTokenCap, releasedWhenDone, type LiveSubscriptions } from './token-caps.js';
 
 /** graphql-ws close code for a missing, bad, revoked or expired token. */
 export const WS_FORBIDDEN = 4403;
+/** Close code of a socket over its token's connection cap (429 in the private range). */
+export const WS_TOO_MANY_CONNECTIONS = 4429;
 
 /** The identity an `Authorization: Bearer <token>` value stands for. */
 export async function identify(engine: Engine, authorization: unknown): Promise<Identity | null> {
@@ -14,27 +16,34 @@ export async function identify(engine: Engine, authorization: unknown): Promise<
   return match ? engine.tokens.authenticate(match[1]) : null;
 }
 
-/** Open sockets by token, so that revoking a token closes them at once (4403). */
+/**
+ * Open sockets by token: at most UET_WS_MAX_CONNECTIONS_PER_TOKEN each (0:
+ * no cap), and closed with 4403 as soon as their token is revoked (by any
+ * process) or expires.
+ */
 export class SocketsByToken {
-  private readonly sockets = new Map<string, Set<WebSocket>>();
+  private readonly open: PerTokenCap;
 
-  constructor(engine: Engine) {
-    engine.bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => {
-      for (const socket of this.sockets.get(tokenId) ?? []) socket.close(WS_FORBIDDEN, 'Forbidden');
-      this.sockets.delete(tokenId);
-    });
+  constructor(
+    private readonly engine: Engine,
+    max: number,
+  ) {
+    this.open = new PerTokenCap(max);
   }
 
-  add(identity: Identity, socket: WebSocket): void {
-    if (identity.tokenId === null) return;
-    const tokenId = identity.tokenId;
-    let set = this.sockets.get(tokenId);
-    if (!set) this.sockets.set(tokenId, (set = new Set()));
-    set.add(socket);
+  /** Takes in an authenticated socket; false, with the socket closed (4429), when its token has the most open already. */
+  add(identity: Identity, socket: WebSocket): boolean {
+    const release = this.open.take(identity);
+    if (!release) {
+      socket.close(WS_TOO_MANY_CONNECTIONS, `at most ${this.open.max} WebSockets per token (UET_WS_MAX_CONNECTIONS_PER_TOKEN)`);
+      return false;
+    }
+    const unwatch = this.engine.tokens.watch(identity, () => socket.close(WS_FORBIDDEN, 'Forbidden'));
     socket.once('close', () => {
-      set.delete(socket);
-      if (set.size === 0 && this.sockets.get(tokenId) === set) this.sockets.delete(tokenId);
+      unwatch();
+      release();
     });
+    return true;
   }
 }
 
@@ -46,35 +55,61 @@ interface GuardedContext {
 }
 
 /**
- * A subscription stops delivering as soon as its token is revoked or has
- * expired: every event is checked before it goes out (HTTP/SSE and
- * graphql-ws alike), and a WebSocket is then closed with 4403.
+ * A subscription ends as soon as its token is revoked (by any process) or
+ * expires, without waiting for an event (an SSE stream then ends; a
+ * WebSocket is closed with 4403), and every event is checked again before
+ * it goes out. Subscriptions over HTTP/SSE are also counted against the
+ * token's cap here (graphql-ws ones in websocket.ts, which shares some
+ * source streams between subscribers).
  */
-export function useSubscriptionTokenGuard(engine: Engine): Plugin<GuardedContext> {
+export function useSubscriptionTokenGuard(engine: Engine, live: LiveSubscriptions): Plugin<GuardedContext> {
   return {
-    onSubscribe({ args }) {
+    onSubscribe({ args, setResultAndStopExecution }) {
       const context = args.contextValue as GuardedContext;
       const identity = context.identity;
       if (!identity) return;
+      const overWebSocket = context.onTokenInactive !== undefined;
+      const release = overWebSocket ? () => {} : live.take(identity);
+      if (!release) {
+        setResultAndStopExecution({ errors: [live.refusal] });
+        return;
+      }
       return {
+        onSubscribeError: release,
         onSubscribeResult({ result, setResult }) {
-          if (!(Symbol.asyncIterator in result)) return;
+          if (!(Symbol.asyncIterator in result)) return release();
           const source = result as AsyncIterableIterator<unknown>;
+          const done = { value: undefined, done: true } as const;
+          let inactive = () => {};
+          const ended = new Promise<typeof done>((resolve) => (inactive = () => resolve(done)));
+          const stop = () => {
+            unwatch();
+            inactive();
+            return source.return?.() ?? Promise.resolve(done);
+          };
+          const unwatch = engine.tokens.watch(identity, () => {
+            context.onTokenInactive?.();
+            void stop();
+          });
           const guarded: AsyncIterableIterator<unknown> = {
             async next() {
-              const item = await source.next();
+              const item = await Promise.race([source.next(), ended]);
+              if (item.done) unwatch();
               if (item.done || engine.tokens.isActive(identity)) return item;
               context.onTokenInactive?.();
-              await source.return?.();
-              return { value: undefined, done: true };
+              await stop();
+              return done;
             },
-            return: (value) => source.return?.(value) ?? Promise.resolve({ value, done: true }),
-            throw: (error) => source.throw?.(error) ?? Promise.reject(error),
+            return: () => stop(),
+            throw: (error) => {
+              unwatch();
+              return source.throw?.(error) ?? Promise.reject(error);
+            },
             [Symbol.asyncIterator]() {
               return this;
             },
           };
-          setResult(guarded as never);
+          setResult(releasedWhenDone(guarded, release) as never);
         },
       };
     },

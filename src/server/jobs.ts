@@ -11,6 +11,11 @@ export interface JobIntervals {
    * The routing retry also stores and announces (toolCircuitChanged) the breakers whose recovery timeout has passed.
    */
   reaperIntervalMs: number;
+  /**
+   * How often this instance reads the tokens revoked lately by any process (UET_REVOCATION_POLL_MS); 0 turns it off.
+   * Runs on every instance (no lease): each must close its own sockets and streams.
+   */
+  revocationPollMs: number;
 }
 
 export interface Jobs {
@@ -62,6 +67,7 @@ export function startJobs(engine: Engine, logger: Logger, intervals: JobInterval
       if (timedOutGates.length > 0) logger.warn('gates timed out', { timedOutGates });
     }),
     every(intervals.reaperIntervalMs, 'routing retry', () => withJobLease(engine.orm, 'routing retry', () => engine.routing.retryWaiting())),
+    every(intervals.revocationPollMs, 'revocation poll', () => engine.tokens.pollRevocations()),
   ];
   return {
     async stop() {

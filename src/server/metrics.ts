@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -16,8 +17,43 @@ export interface Metrics {
   plugin: Plugin;
   /** Reaper and timeout actions, counted by the background jobs. */
   countJob(action: 'crashed_worker' | 'timed_out_task' | 'timed_out_gate', count: number): void;
-  /** GET /metrics; false for any other request. */
+  /** GET /metrics (401 without the token when one is set); false for any other request. */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
+}
+
+export interface MetricsOptions {
+  /** The bearer token a scrape must send (UET_METRICS_TOKEN); null: none needed. */
+  token: string | null;
+  /** How long the task counts of a scrape are reused (UET_METRICS_CACHE_MS). */
+  cacheMs: number;
+}
+
+/** Compares digests, so that neither the content nor the length of the token leaks through timing. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function authorized(req: IncomingMessage, token: string | null): boolean {
+  if (token === null) return true;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match !== null && sameSecret(match[1], token);
+}
+
+/** Calls `load` at most once per `ttlMs` (0: every time); callers within that share its promise. */
+function cachedFor<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
+  let cached: { at: number; value: Promise<T> } | null = null;
+  return () => {
+    const now = performance.now();
+    if (cached && now - cached.at < ttlMs) return cached.value;
+    const value = load();
+    cached = { at: now, value };
+    // A failure is not kept: the next scrape asks again.
+    value.catch(() => {
+      if (cached?.value === value) cached = null;
+    });
+    return value;
+  };
 }
 
 /**
@@ -25,7 +61,7 @@ export interface Metrics {
  * open sockets and subscriptions, heartbeats, reaper actions, the task
  * queue by state, and database statement latency.
  */
-export function createMetrics(engine: Engine, wss: () => WebSocketServer | null): Metrics {
+export function createMetrics(engine: Engine, wss: () => WebSocketServer | null, options: MetricsOptions): Metrics {
   const registry = new Registry();
   // Process and runtime gauges (RSS, heap, event-loop lag, active handles and timers): what a soak watches.
   collectDefaultMetrics({ register: registry });
@@ -97,13 +133,19 @@ export function createMetrics(engine: Engine, wss: () => WebSocketServer | null)
     labelNames: ['action'],
     registers: [registry],
   });
+  // The one metric that costs a query: a flood of scrapes within cacheMs costs one.
+  const taskCounts = cachedFor(
+    options.cacheMs,
+    // async: a knex builder runs its query again at each then(); a promise settles once.
+    async (): Promise<{ state: string; count: number }[]> => await engine.orm.em.getKnex()('task').select('state').count({ count: '*' }).groupBy('state'),
+  );
   new Gauge({
     name: 'uet_tasks',
     help: 'Tasks by state (the queue depth is the pending ones).',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
-      const rows: { state: string; count: number }[] = await engine.orm.em.getKnex()('task').select('state').count({ count: '*' }).groupBy('state');
+      const rows = await taskCounts();
       this.reset();
       for (const row of rows) this.set({ state: row.state }, Number(row.count));
     },
@@ -160,6 +202,11 @@ export function createMetrics(engine: Engine, wss: () => WebSocketServer | null)
     },
     handle(req, res) {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') return false;
+      if (!authorized(req, options.token)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="metrics"' });
+        res.end('metrics need Authorization: Bearer <UET_METRICS_TOKEN>\n');
+        return true;
+      }
       registry.metrics().then(
         (text) => {
           res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });

@@ -7,6 +7,9 @@ import type { Identity } from '../engine/auth/identity.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { identify, SocketsByToken, WS_FORBIDDEN } from './auth.js';
+import { releasedWhenDone, type LiveSubscriptions } from './token-caps.js';
+import { markCostChecked, operationCostError } from './cost.js';
+import { tooDeeplyNested } from './json-depth.js';
 import type { PersistedOperations } from './persisted-operations.js';
 import { withRequestId } from './request-context.js';
 import { groupArgs, shareKey, SharedSubscriptions, type SharedSubscriberInfo } from './shared-subscriptions.js';
@@ -20,6 +23,8 @@ interface WsOptions {
   logger: Logger;
   limits: Limits;
   persisted: PersistedOperations | null;
+  /** Live subscriptions per token, shared with SSE (app.ts). */
+  live: LiveSubscriptions;
 }
 
 /**
@@ -29,29 +34,40 @@ interface WsOptions {
  * Each operation goes through Yoga's envelop, so validation, limits, rate
  * limits, scope checks and error masking are the same as over HTTP.
  */
-export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }: WsOptions): void {
-  const socketsByToken = new SocketsByToken(engine);
+export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, live }: WsOptions): void {
+  const socketsByToken = new SocketsByToken(engine, limits.wsMaxConnectionsPerToken);
   const identities = new WeakMap<object, Identity>();
   // Identical live subscriptions share one execution per event (shared-subscriptions.ts).
   const shared = new SharedSubscriptions((identity) => engine.tokens.isActive(identity));
   const sharing = new WeakMap<ExecutionArgs, SharedSubscriberInfo>();
+  // Each subscription's place under its token's cap, given back when its stream ends.
+  const places = new WeakMap<ExecutionArgs, () => void>();
   useServer(
     {
       connectionInitWaitTimeout: limits.wsInitTimeoutMs || undefined,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => {
-        const info = sharing.get(args);
-        if (!info) return (args.rootValue as Enveloped).subscribe(args);
-        return shared.subscribe(info, () => {
-          const first = groupArgs(args, info.identity);
-          return (first.rootValue as Enveloped).subscribe(first);
-        }) as ReturnType<Enveloped['subscribe']>;
+      subscribe: async (args) => {
+        const release = places.get(args) ?? (() => {});
+        try {
+          const info = sharing.get(args);
+          const result = info
+            ? await shared.subscribe(info, () => {
+                const first = groupArgs(args, info.identity);
+                return (first.rootValue as Enveloped).subscribe(first);
+              })
+            : await (args.rootValue as Enveloped).subscribe(args);
+          return releasedWhenDone(result, release) as Awaited<ReturnType<Enveloped['subscribe']>>;
+        } catch (error) {
+          release();
+          throw error;
+        }
       },
       onConnect: async (ctx) => {
         const identity = await identify(engine, ctx.connectionParams?.authorization);
         if (!identity) return false;
+        // Over the token's cap: closed with 4429 here, before graphql-ws's own 4403 could be sent.
+        if (!socketsByToken.add(identity, ctx.extra.socket)) return false;
         identities.set(ctx, identity);
-        socketsByToken.add(identity, ctx.extra.socket);
         return true;
       },
       onSubscribe: (ctx, id, payload) =>
@@ -70,6 +86,9 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
               }),
             ];
           }
+          // Before anything walks them (shareKey stringifies the variables): as over HTTP (json-depth.ts).
+          const tooDeep = tooDeeplyNested(payload, limits.maxJsonDepth);
+          if (tooDeep) return [tooDeep];
           const enveloped: Enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket, params: payload, identity });
           let document;
           let query: string;
@@ -81,6 +100,9 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
             const graphqlError = error as GraphQLError;
             return [new GraphQLError(graphqlError.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED', ...graphqlError.extensions } })];
           }
+          // A token at its cap is refused before the costlier context and validation (a flood is cheap to turn away).
+          const subscription = getOperationAST(document, payload.operationName)?.operation === 'subscription';
+          if (subscription && live.full(identity)) return [live.refusal];
           const args: ExecutionArgs = {
             schema: enveloped.schema,
             operationName: payload.operationName,
@@ -94,6 +116,16 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted }
           // Several operations and none named (or a name that matches none): coded as over HTTP, not graphql-ws's bare error.
           if (!getOperationAST(document, payload.operationName)) {
             return [new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+          }
+          // Here rather than at execution: a subscriber that joins a shared execution runs none of its own;
+          // before a live slot is taken, which a refusal here would leave taken.
+          const tooCostly = operationCostError(args, limits.maxCost);
+          if (tooCostly) return [tooCostly];
+          markCostChecked(args.contextValue as object);
+          if (subscription) {
+            const release = live.take(identity);
+            if (!release) return [live.refusal];
+            places.set(args, release);
           }
           const key = shareKey(document, query, payload.operationName, payload.variables, identity);
           if (key !== null) sharing.set(args, { key, socket, id, identity });

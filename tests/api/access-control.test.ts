@@ -3,6 +3,7 @@ import { GraphQLObjectType } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema } from '../../src/engine/db/entities.js';
+import { decodeGlobalId } from '../../src/schema/builder.js';
 import { schema } from '../../src/schema/index.js';
 import { codes, ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
@@ -140,8 +141,13 @@ async function ledgerEntry(path: ('validatePatch' | 'queuePatch' | 'recordPatchA
   return id;
 }
 
-async function gate(start = false, runId?: string): Promise<string> {
-  const id = (await admin(`mutation($r: ID) { createTestGate(input: {name: "ac-gate", type: LINT, runId: $r}) { gate { id } } }`, { r: runId })).createTestGate.gate.id;
+async function gate(start = false, runId?: string, executionRequestId?: string): Promise<string> {
+  const id = (
+    await admin(`mutation($r: ID, $e: String) { createTestGate(input: {name: "ac-gate", type: LINT, runId: $r, executionRequestId: $e}) { gate { id } } }`, {
+      r: runId,
+      e: executionRequestId,
+    })
+  ).createTestGate.gate.id;
   if (start) await admin(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { id } } }`, { id });
   return id;
 }
@@ -150,6 +156,20 @@ async function gate(start = false, runId?: string): Promise<string> {
 async function workstream(): Promise<{ id: string; run: { id: string }; tasks: { id: string }[] }> {
   const spec = workstreamSpec([taskSpec('t1', [], { kind: 'lint' })], { projectId: 'ac', id: `ws-${Math.random().toString(36).slice(2)}` });
   return (await admin(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { id run { id } tasks { id } } } }`, { s: spec })).submitWorkstream.workstream;
+}
+
+/**
+ * A gate of a workstream task's attempt that an own worker holds: the `worker`
+ * token passes or fails only such gates (operate and admin any gate).
+ */
+async function workedGate(start: boolean): Promise<string> {
+  const ws = await workstream();
+  const assigned = await admin(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { executionRequest { id } } } }`, {
+    w: await ownWorker(),
+    t: ws.tasks[0].id,
+  });
+  const executionRequestId = decodeGlobalId(assigned.assignTask.task.executionRequest.id, 'executionRequest').id;
+  return gate(start, ws.run.id, executionRequestId);
 }
 
 /** Assigns the workstream's task to a new worker; returns the task's execution request id. */
@@ -266,7 +286,12 @@ const TABLE: Record<string, Entry> = {
   },
   'Mutation.completeStep': {
     op: `mutation($id: ID!) { completeStep(input: {id: $id, state: SUCCEEDED}) { step { state } } }`,
-    vars: async () => ({ id: (await runningStep(await workedRun())).stepId }),
+    // Started by the `worker` token: a worker token completes only the steps it started.
+    vars: async () => {
+      const runId = await workedRun();
+      const started = await server.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "tool-1"}) { step { id } } }`, { r: runId }, { token: tokens.worker });
+      return { id: started.startStep.step.id };
+    },
     allowed: ['operate', 'worker'],
   },
   'Mutation.addRunNote': {
@@ -384,12 +409,12 @@ const TABLE: Record<string, Entry> = {
   'Mutation.createTestGate': { op: `mutation { createTestGate(input: {name: "g", type: LINT}) { gate { state } } }`, allowed: ['operate'] },
   'Mutation.startTestGate': {
     op: `mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`,
-    vars: async () => ({ id: await gate(false, await workedRun()) }),
+    vars: async () => ({ id: await workedGate(false) }),
     allowed: ['operate', 'worker'],
   },
   'Mutation.completeTestGate': {
     op: `mutation($id: ID!) { completeTestGate(input: {id: $id, exitCode: 0}) { gate { state } } }`,
-    vars: async () => ({ id: await gate(true, await workedRun()) }),
+    vars: async () => ({ id: await workedGate(true) }),
     allowed: ['operate', 'worker'],
   },
   'Mutation.skipTestGate': {

@@ -121,8 +121,8 @@ async function createToken(server: TestServer, name: string): Promise<string> {
 const CREATE_RUN = `mutation($input: CreateRunInput!) { createRun(input: $input) { run { id } } }`;
 const runInput = { input: { projectId: 'limits', phaseId: 'p' } };
 
-// Measured with graphql-armor's formulas (depth = nested field levels; cost: object 2,
-// scalar 1, x1.5 per level, x `first`). maxTokens counts every token but <EOF>.
+// Depth = nested field levels (graphql-armor). Cost (src/server/cost.ts): a field costs
+// 1 + its list size x the cost of its selection, a leaf 1. maxTokens counts every token but <EOF>.
 const tokensQuery = (fields: number) => `{ viewer { ${Array(fields).fill('tokenName').join(' ')} } }`; // 5 + fields tokens
 const CASES = [
   {
@@ -143,8 +143,8 @@ const CASES = [
   },
   {
     limit: 'maxCost',
-    under: '{ runs(first: 100) { totalCount } apiTokens(first: 42) { totalCount } }', // 350 + 147 = 497
-    over: '{ runs(first: 100) { totalCount } apiTokens(first: 43) { totalCount } }', // 350 + 150.5 = 500.5
+    under: '{ runs(first: 100) { edges { node { id state } } } apiTokens(first: 98) { totalCount } }', // 1 + 100 x 4 = 401, + 1 + 98 = 500
+    over: '{ runs(first: 100) { edges { node { id state } } } apiTokens(first: 99) { totalCount } }', // 401 + 100 = 501
   },
 ];
 const PAGE_CASES = [

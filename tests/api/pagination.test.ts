@@ -97,8 +97,12 @@ beforeAll(async () => {
     await sleep(5);
   }
   // createdAt as the API reports it; the batch boundaries become the time-range bounds.
-  const { nodes } = await gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on Run { id createdAt } } }`, { ids: seeded.map((r) => r.gid) });
-  nodes.forEach((n: { id: string; createdAt: string }, i: number) => Object.assign(seeded[i], { createdAt: n.createdAt }));
+  // nodes(ids:) takes at most 100 ids.
+  for (let start = 0; start < seeded.length; start += 100) {
+    const batch = seeded.slice(start, start + 100);
+    const { nodes } = await gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on Run { id createdAt } } }`, { ids: batch.map((r) => r.gid) });
+    nodes.forEach((n: { id: string; createdAt: string }, i: number) => Object.assign(batch[i], { createdAt: n.createdAt }));
+  }
   bounds.after = seeded[PER_BATCH - 1].createdAt; // last run of batch 1
   bounds.before = seeded[3 * PER_BATCH].createdAt; // first run of batch 4
 });

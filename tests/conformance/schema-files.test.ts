@@ -21,7 +21,7 @@ describe('checked-in artefacts', () => {
     }
   });
 
-  it('every runs filter, the event log reads, the task queue and the reaper use an index, never a table scan', async () => {
+  it('every runs filter, the event log reads, the task queue, the reaper and the revocation poll use an index, never a table scan', async () => {
     const orm = await openDatabase({ sqlitePath: ':memory:' });
     try {
       await migrateDatabase(orm);
@@ -59,11 +59,13 @@ describe('checked-in artefacts', () => {
         "select currency, model, sum(amount_nanos), count(*) from cost_record where run_id = 'r' group by currency, model",
         "select * from budget where scope_key in ('run:r:USD', 'project:p:USD')",
         "select * from budget where project_id = 'p'",
+        // Every instance's revocation poll, each second (TokenService.pollRevocations).
+        'select id from api_token where revoked_at >= 5',
       ];
       for (const sql of queries) {
         const detail = await plan(sql);
         expect(detail, sql).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/);
-        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|task|worker|patch_ledger|patch_file|test_gate|cost_record|budget)(?! USING)/);
+        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|task|worker|patch_ledger|patch_file|test_gate|cost_record|budget|api_token)(?! USING)/);
       }
     } finally {
       await orm.close();

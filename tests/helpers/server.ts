@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { loadConfig, type Limits } from '../../src/config.js';
+import { LIMIT_ENV, loadConfig, type Limits } from '../../src/config.js';
 import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
-import { buildApp, type App } from '../../src/server/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/server/app.js';
 import type { JobIntervals } from '../../src/server/jobs.js';
 import type { Clock } from '../../src/engine/core/clock.js';
 import { createPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from './database.js';
@@ -25,6 +25,8 @@ export const ADMIN_SECRET = 'test-admin-secret-0123456789';
 export interface TestServerOptions {
   limits?: Partial<Limits>;
   introspection?: boolean;
+  /** The HTTP edge: GraphiQL, CORS allow-list and the /metrics token (as UET_GRAPHIQL, UET_CORS_ORIGINS, UET_METRICS_TOKEN set them). */
+  edge?: Pick<AppOptions, 'graphiql' | 'corsOrigins' | 'metricsToken'>;
   persistedOperationsFile?: string;
   jobs?: Partial<JobIntervals>;
   /** The engine's clock (a ManualClock lets a test move time instead of sleeping). */
@@ -81,8 +83,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     clock: options.clock,
     adminSecret: ADMIN_SECRET,
     onError,
+    patchLimits: { ...loadConfig({}).limits, ...options.limits },
     bus: redis?.bus,
     rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, options.redis!.prefix, onError) : undefined,
+    workerCostPerTask: options.limits?.workerCostPerTask ?? LIMIT_ENV.workerCostPerTask[1],
   });
   const defaults = loadConfig({});
   const app = buildApp({
@@ -90,6 +94,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logger,
     limits: { ...defaults.limits, ...options.limits },
     introspection: options.introspection ?? true,
+    ...options.edge,
     persistedOperationsFile: options.persistedOperationsFile,
     jobs: { ...defaults.jobs, ...options.jobs },
   });

@@ -76,7 +76,12 @@ describe('soak', () => {
   it(
     `${SUBSCRIBERS} subscribers and ${WORKERS} heartbeating workers for ${SECONDS} s: no error, no growth after warm-up`,
     async () => {
-      const gateway = await startChildGateway(join(dir, 'soak.sqlite'), { UET_WS_MAX_SUBSCRIPTIONS: '0' });
+      // One token for every socket and subscription (the long run: 550 sockets, 1,000 subscriptions): no per-token caps.
+      const gateway = await startChildGateway(join(dir, 'soak.sqlite'), {
+        UET_WS_MAX_SUBSCRIPTIONS: '0',
+        UET_WS_MAX_CONNECTIONS_PER_TOKEN: '0',
+        UET_MAX_SUBSCRIPTIONS_PER_TOKEN: '0',
+      });
       const connect = () =>
         createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${ADMIN_SECRET}` } });
       const failures: string[] = [];

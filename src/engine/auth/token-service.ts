@@ -15,9 +15,17 @@ const SECRET_PREFIX = 'uet_';
 /** lastUsedAt is written at most this often per token, off the request's path. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 const TOKEN_CURSOR = 'ApiToken';
-/** How long a looked-up token is trusted without asking the database again (other instances' revocations arrive by the bus). */
+/** How long a looked-up token is trusted without asking the database again (revocations arrive by pollRevocations and the bus). */
 const KNOWN_TTL_MS = 30_000;
 const KNOWN_CAPACITY = 10_000;
+/**
+ * How far back a revocation poll looks before its last pass: revokedAt is
+ * stamped by the revoking process's clock when its transaction starts, so a
+ * slow commit or another machine's clock may date it a little in the past.
+ */
+const REVOCATION_LOOKBACK_MS = 60_000;
+/** setTimeout's longest delay (about 24.8 days); a later expiry re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -29,6 +37,10 @@ export class TokenService {
   private readonly adminSecretHash: Buffer | null;
   /** Revoked since start: checked without a query, so open streams stop at once. */
   private readonly revoked = new Set<string>();
+  /** What to call when a token is revoked, by token id (see watch). */
+  private readonly watchers = new Map<string, Set<() => void>>();
+  /** Where the next revocation poll starts (this instance's clock, less REVOCATION_LOOKBACK_MS). */
+  private polledUntil: Date;
   private readonly lastUsedWritten = new Map<string, number>();
   /**
    * Identities by secret hash, so a request does not cost a query. Safe to
@@ -47,7 +59,8 @@ export class TokenService {
     private readonly onError: (error: unknown) => void,
   ) {
     this.adminSecretHash = adminSecret ? Buffer.from(sha256(adminSecret), 'hex') : null;
-    bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => this.revoked.add(tokenId));
+    this.polledUntil = this.clock.now();
+    bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => this.markRevoked(tokenId));
     // A revocation announced while a shared bus was away never arrived: ask the database again.
     bus.onConnectionChange((connected) => {
       if (!connected) {
@@ -70,12 +83,74 @@ export class TokenService {
    * announced again, so that every instance closes their sockets (4403).
    */
   private async recheckRevocations(since: Date, bus: EventBus): Promise<void> {
-    const rows = await this.fork().find(ApiTokenSchema, { revokedAt: { $gte: new Date(since.getTime() - 60_000) } }, { fields: ['id'] });
-    for (const { id } of rows) {
-      if (this.revoked.has(id)) continue;
-      this.revoked.add(id);
-      bus.publish(TOKEN_REVOKED_TOPIC, { tokenId: id });
+    for (const id of await this.revokedSince(since)) {
+      if (this.markRevoked(id)) bus.publish(TOKEN_REVOKED_TOPIC, { tokenId: id });
     }
+  }
+
+  /**
+   * Picks up revocations written by any process on the database (the CLI,
+   * another instance, with or without a shared bus): run on every instance
+   * every UET_REVOCATION_POLL_MS (src/server/jobs.ts). One range read of the
+   * revoked_at index, returning the few tokens revoked lately.
+   */
+  async pollRevocations(): Promise<void> {
+    const started = this.clock.now();
+    for (const id of await this.revokedSince(this.polledUntil)) this.markRevoked(id);
+    this.polledUntil = started;
+  }
+
+  private async revokedSince(since: Date): Promise<string[]> {
+    const from = new Date(since.getTime() - REVOCATION_LOOKBACK_MS);
+    const rows = await this.fork().find(ApiTokenSchema, { revokedAt: { $gte: from } }, { fields: ['id'] });
+    return rows.map((row) => row.id);
+  }
+
+  /** Records a revocation and tells the token's watchers; false when it was known already. */
+  private markRevoked(tokenId: string): boolean {
+    if (this.revoked.has(tokenId)) return false;
+    this.revoked.add(tokenId);
+    for (const onInactive of [...(this.watchers.get(tokenId) ?? [])]) onInactive();
+    return true;
+  }
+
+  /**
+   * Calls `onInactive` once, when the identity's token is revoked (by any
+   * process: see pollRevocations) or expires, so that open sockets and
+   * streams end then rather than at their next event. Returns a function
+   * that stops watching. The admin secret never becomes inactive.
+   */
+  watch(identity: Identity, onInactive: () => void): () => void {
+    const { tokenId, expiresAt } = identity;
+    if (tokenId === null) return () => {};
+    let timer: NodeJS.Timeout | undefined;
+    let watching = true;
+    let watchers = this.watchers.get(tokenId);
+    if (!watchers) this.watchers.set(tokenId, (watchers = new Set()));
+    const stop = () => {
+      if (!watching) return;
+      watching = false;
+      clearTimeout(timer);
+      watchers.delete(fire);
+      if (watchers.size === 0 && this.watchers.get(tokenId) === watchers) this.watchers.delete(tokenId);
+    };
+    const fire = () => {
+      if (!watching) return;
+      stop();
+      onInactive();
+    };
+    watchers.add(fire);
+    const arm = () => {
+      if (!watching) return;
+      if (!this.isActive(identity)) return fire();
+      if (expiresAt === null) return;
+      const left = expiresAt.getTime() - this.clock.now().getTime();
+      timer = setTimeout(left > MAX_TIMER_MS ? arm : fire, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+    };
+    // Not synchronously: the caller gets its stop function before onInactive can run.
+    queueMicrotask(arm);
+    return stop;
   }
 
   async create(input: { name: string; scopes: readonly string[]; expiresAt?: Date | null }): Promise<{ secret: string; token: ApiToken }> {
@@ -98,7 +173,7 @@ export class TokenService {
       if (!token) throw notFound('ApiToken', id);
       token.revokedAt ??= scope.now;
       // Here at once, not only when the notice comes back through a shared bus (which may be away).
-      scope.afterCommit(() => this.revoked.add(id));
+      scope.afterCommit(() => this.markRevoked(id));
       scope.announce(TOKEN_REVOKED_TOPIC, { tokenId: id });
       return token;
     });

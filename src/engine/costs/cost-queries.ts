@@ -8,6 +8,7 @@ import type { Page, PageArgs } from '../core/pagination.js';
 import { CostRecordSchema, type CostRecord, type ResourceType } from '../db/cost-entities.js';
 import { pageNewestFirst } from '../db/newest-first.js';
 import { rowsByIds } from '../db/plain-rows.js';
+import { TOTAL_DESCENDING, digitSums, digitSumsAsText, joinDigitSums } from './exact-sum.js';
 
 export interface CostFilter {
   runId?: string | null;
@@ -36,8 +37,8 @@ export interface CurrencySummary extends Spend {
 
 /**
  * Reads of cost records. Every total is summed by the database, per
- * currency, over integers (exact), and cast to text so that no total
- * passes through a float on its way out.
+ * currency, in digits that cannot overflow (exact-sum.ts), and read as text
+ * so that no total passes through a float on its way out.
  */
 export class CostQueries {
   constructor(private readonly fork: () => EntityManager) {}
@@ -70,15 +71,15 @@ export class CostQueries {
     const grouped = this.scoped(knex, filter)
       .whereNotNull('run_id')
       .select('currency', 'run_id')
-      .select(knex.raw('sum(amount_nanos) as total'))
+      .select(knex.raw(digitSums('bigint')))
       .count({ count: '*' })
       .groupBy('currency', 'run_id');
     const ranked = knex
       .select('*')
-      .select(knex.raw('row_number() over (partition by currency order by total desc, run_id) as place'))
+      .select(knex.raw(`row_number() over (partition by currency order by ${TOTAL_DESCENDING}, run_id) as place`))
       .from(grouped.as('grouped'));
     const rows: Record<string, unknown>[] = await knex
-      .select('currency', 'run_id', knex.raw('cast(total as text) as total'), 'count')
+      .select('currency', 'run_id', knex.raw(digitSumsAsText), 'count')
       .from(ranked.as('ranked'))
       .where('place', '<=', top)
       .orderBy([{ column: 'currency' }, { column: 'place' }]);
@@ -96,7 +97,7 @@ export class CostQueries {
     const start = knex.raw(`(${epochMs} - (${epochMs} % ?))`, [size]);
     const rows: Record<string, unknown>[] = await this.scoped(knex, filter)
       .select('currency', knex.raw(`${start.toQuery()} as bucket_start`))
-      .select(knex.raw('cast(sum(amount_nanos) as text) as total'))
+      .select(knex.raw(digitSums('text')))
       .count({ count: '*' })
       .groupBy('currency', 'bucket_start')
       .orderBy([{ column: 'currency' }, { column: 'bucket_start' }]);
@@ -107,7 +108,7 @@ export class CostQueries {
     const knex = this.fork().getKnex();
     return this.scoped(knex, filter)
       .select('currency', ...columns)
-      .select(knex.raw('cast(sum(amount_nanos) as text) as total'))
+      .select(knex.raw(digitSums('text')))
       .count({ count: '*' })
       .groupBy('currency', ...columns)
       // The unnamed group (null) first on every database (PostgreSQL would put it last).
@@ -128,7 +129,7 @@ export class CostQueries {
 }
 
 function spend(row: Record<string, unknown>): Spend {
-  return { totalNanos: BigInt(String(row.total ?? 0)).toString(), count: Number(row.count) };
+  return { totalNanos: joinDigitSums(row).toString(), count: Number(row.count) };
 }
 
 /** recorded_at is the id's time part: the time range is an id range on the same indexes as the filters. */

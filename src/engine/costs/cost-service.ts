@@ -19,8 +19,9 @@ import { RunSchema, type Run } from '../db/entities.js';
 import { rowsByIds } from '../db/plain-rows.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { haltRunForBudget, lockRun } from '../runs/run-service.js';
-import { assertMayReport } from '../workers/report-access.js';
-import { MAX_BUDGET_NANOS, formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
+import { assertMayReport, chargeTaskCost } from '../workers/report-access.js';
+import { digitSums, joinDigitSums } from './exact-sum.js';
+import { MAX_BUDGET_NANOS, MAX_TOTAL_NANOS, formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = ['api_call', 'compute_time', 'storage', 'network', 'tool_usage', 'custom'];
 export const COST_TOPIC = 'cost.recorded';
@@ -80,9 +81,15 @@ export class CostService {
     private readonly transact: Transact,
     private readonly streams: NoticeStreams,
     private readonly fork: () => EntityManager,
+    /** What WORKER-only tokens may record through one task, in nano-units (null: no bound). */
+    private readonly workerCostPerTaskNanos: bigint | null = null,
   ) {}
 
-  /** `actor`: who reports it; a worker token only for a run its workers hold or held a task of (never a project-level cost). */
+  /**
+   * `actor`: who reports it; a WORKER-only token only through a task its
+   * workers hold now (never a project-level cost), and only up to the
+   * per-task bound (report-access.ts).
+   */
   async record(actor: WorkerActor, input: RecordCostInput): Promise<CostRecord> {
     if (!RESOURCE_TYPES.includes(input.resourceType)) throw badInput('resourceType', `must be one of ${RESOURCE_TYPES.join(', ')}`);
     const currency = parseCurrency('currency', input.currency);
@@ -92,8 +99,9 @@ export class CostService {
     const projectInput = optionalText('projectId', input.projectId);
     if (input.runId == null && projectInput === null) throw badInput('projectId', 'a cost belongs to a run or a project: give runId or projectId');
     return this.transact(async (scope) => {
-      await assertMayReport(scope.em, actor, input.runId ?? null, 'a cost');
+      const task = await assertMayReport(scope.em, actor, { runId: input.runId ?? null, executionRequestId: input.executionRequestId ?? null, what: 'a cost' });
       const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
+      if (task) await chargeTaskCost(scope.em, actor, task, nanos, this.workerCostPerTaskNanos);
       if (run && projectInput !== null && projectInput !== run.projectId) {
         throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${projectInput}`);
       }
@@ -199,6 +207,11 @@ export class CostService {
   private async charge(scope: WriteScope, cost: CostRecord, run: Run | null): Promise<void> {
     const keys = [...(run ? [`run:${run.id}:${cost.currency}`] : []), ...(cost.projectId ? [`project:${cost.projectId}:${cost.currency}`] : [])];
     const budgets = await scope.em.find(BudgetSchema, { scopeKey: { $in: keys } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+    // Every budget is checked before any moves, so that a refused cost changes nothing.
+    const full = budgets.find((budget) => BigInt(budget.spentNanos) + BigInt(cost.amountNanos) > MAX_TOTAL_NANOS);
+    if (full) {
+      throw badInput('amount', `would take the spend of budget ${full.id} past ${formatNanos(MAX_TOTAL_NANOS)} ${cost.currency}, the largest total a budget keeps`);
+    }
     for (const budget of budgets) {
       budget.spentNanos = (BigInt(budget.spentNanos) + BigInt(cost.amountNanos)).toString();
       budget.updatedAt = scope.now;
@@ -276,12 +289,8 @@ export class CostService {
   /** What a new budget's place has already spent in its currency (summed by the database, exactly). */
   private async spentSoFar(em: EntityManager, scope: BudgetScope, id: string, currency: string): Promise<bigint> {
     const column = scope === 'run' ? 'run_id' : 'project_id';
-    const row = await em.execute<{ total: string | null }>(
-      `select cast(sum(amount_nanos) as text) as total from cost_record where ${column} = ? and currency = ?`,
-      [id, currency],
-      'get',
-    );
-    return BigInt(row?.total ?? 0);
+    const row = await em.execute<Record<string, unknown>>(`select ${digitSums('text')} from cost_record where ${column} = ? and currency = ?`, [id, currency], 'get');
+    return joinDigitSums(row ?? {});
   }
 }
 

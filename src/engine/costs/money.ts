@@ -10,11 +10,16 @@ const NANO = 10n ** BigInt(NANO_DIGITS);
 /** The largest amount one record may carry: exact in a 64-bit float too (2^53 nano-units, about 9 million units). */
 export const MAX_RECORD_NANOS = 2n ** 53n - 1n;
 /**
- * The largest budget limit: a tenth of the largest 64-bit integer (922,337,203.68547758 units).
- * Amounts are 64-bit integer columns that the database sums, so even a spend of
- * 1000 % of the limit (the highest threshold) is a sum that cannot overflow.
+ * The largest budget limit: a tenth of the largest 64-bit integer (922,337,203.68547758 units),
+ * so that even 1000 % of it (the highest threshold) is a 64-bit integer.
  */
 export const MAX_BUDGET_NANOS = (2n ** 63n - 1n) / 10n;
+/**
+ * The largest total the gateway stores: a budget's spent is kept as a decimal string of
+ * at most 40 digits (its column's length), and a cost that would take it further is
+ * refused. Summaries are not stored and have no such bound (exact-sum.ts).
+ */
+export const MAX_TOTAL_NANOS = 10n ** 40n - 1n;
 /** Quantities and rates may be finer than an amount (a per-token price); their product must come out in nano-units. */
 const MAX_FACTOR_DIGITS = 18;
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;

@@ -93,6 +93,8 @@ export interface StepAttempt {
   outputs: StepOutputs;
   errorLog?: string | null;
   metadata: Record<string, unknown>;
+  /** The token that started it: a WORKER-only token completes only the steps it started. Null: the env admin secret. */
+  startedByTokenId?: string | null;
 }
 
 export interface RunEvent {
@@ -171,6 +173,7 @@ export const StepAttemptSchema = new EntitySchema<StepAttempt>({
     outputs: { type: 'json' },
     errorLog: { type: 'text', nullable: true },
     metadata: { type: 'json' },
+    startedByTokenId: { type: 'string', length: 26, nullable: true },
   },
   uniques: [{ name: 'step_attempt_run_id_sequence_unique', properties: ['runId', 'sequence'] }],
 });
@@ -234,6 +237,8 @@ export const ApiTokenSchema = new EntitySchema<ApiToken>({
     expiresAt: { type: 'Date', nullable: true },
     revokedAt: { type: 'Date', nullable: true },
   },
+  // Each instance polls for the tokens revoked lately (TokenService.pollRevocations).
+  indexes: [{ name: 'api_token_revoked_at_idx', properties: ['revokedAt'] }],
 });
 
 export type WorkerType = 'executor' | 'monitor' | 'validator' | 'scheduler' | 'custom';
@@ -361,6 +366,8 @@ export interface Task {
   routeStrategy?: 'fixed' | 'round_robin' | 'auto' | null;
   /** The execution request of its current (or last) attempt. */
   executionRequestId?: string | null;
+  /** Nano-units of the costs WORKER-only tokens recorded through it, all currencies summed: bounded per task (report-access.ts). */
+  workerCostNanos?: number;
 }
 
 export const TaskSchema = new EntitySchema<Task>({
@@ -396,6 +403,7 @@ export const TaskSchema = new EntitySchema<Task>({
     routeError: { type: 'text', nullable: true },
     routeStrategy: { type: 'string', length: 12, nullable: true },
     executionRequestId: { type: 'string', length: 26, nullable: true },
+    workerCostNanos: { type: 'bigint', runtimeType: 'number', default: 0 },
   },
   // Claims take the oldest pending task (of some kinds); lists filter by one column, newest first.
   indexes: [

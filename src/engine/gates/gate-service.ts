@@ -112,7 +112,7 @@ export class GateService {
     });
   }
 
-  /** `actor`: who reports it; a worker token only for a gate of a run its workers hold or held a task of. */
+  /** `actor`: who reports it; a WORKER-only token only for a gate that names the execution request of a task its workers hold now. */
   start(actor: WorkerActor, id: string, command?: string | null): Promise<TestGate> {
     const text = optionalText('command', command, TEXT_LIMIT);
     return this.move(id, 'running', {}, actor, (gate, scope) => {
@@ -134,7 +134,7 @@ export class GateService {
     const results = input.results ? this.parseResults(input.results) : null;
     return this.transact(async (scope) => {
       const gate = await lockGate(scope.em, input.id);
-      await assertMayReport(scope.em, actor, gate.runId ?? null, 'a gate result');
+      await assertMayReportGate(scope.em, actor, gate);
       if (gate.state === 'running' && gate.deadlineAt && gate.deadlineAt < scope.now) {
         // Reported too late: the same outcome as the timeout job's, even if it has not run yet.
         await this.timeOut(scope, gate);
@@ -219,7 +219,7 @@ export class GateService {
   ): Promise<TestGate> {
     return this.transact(async (scope) => {
       const gate = await lockGate(scope.em, id);
-      if (actor) await assertMayReport(scope.em, actor, gate.runId ?? null, 'a gate result');
+      if (actor) await assertMayReportGate(scope.em, actor, gate);
       gateMachine.assert(gate.state, to, gate.id);
       apply(gate, scope);
       await this.transition(scope, gate, to, payload);
@@ -292,6 +292,11 @@ function closeExecution(scope: WriteScope, gate: TestGate, exitCode: number | nu
 /** What a gate reported when it reported nothing: zero tests, no failures, no coverage, no test names. */
 function emptyResults(): GateResults {
   return { total_tests: 0, passed_tests: 0, failed_tests: 0, skipped_tests: 0, failures: [] };
+}
+
+/** A WORKER-only token passes or fails only the gate of its own task's attempt, never the run's own gates. */
+function assertMayReportGate(em: EntityManager, actor: WorkerActor, gate: TestGate): Promise<unknown> {
+  return assertMayReport(em, actor, { runId: gate.runId ?? null, executionRequestId: gate.executionRequestId ?? null, ownAttemptOnly: true, what: 'a gate result' });
 }
 
 async function lockGate(em: EntityManager, id: string): Promise<TestGate> {

@@ -5,6 +5,7 @@ import { optionalText } from '../core/validate.js';
 import type { Transact } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { PatchPolicySchema, type PatchPolicy, type PolicyConstraints, type PolicyLevel } from '../db/patch-entities.js';
+import { checkGlobs } from './globs.js';
 import { DEFAULT_CONSTRAINTS } from './policy.js';
 
 /** The constraints as a client names them (camelCase); any left out take DEFAULT_CONSTRAINTS. */
@@ -59,6 +60,8 @@ export class PolicyStore {
     }
     const document = { level: input.level, ...(projectId ? { project_id: projectId } : {}), ...(phaseId ? { phase_id: phaseId } : {}), ...constraints };
     this.contracts.check('constraints', 'patch_policy', document);
+    checkGlobs('forbidTouchingPaths', constraints.forbid_touching_paths);
+    checkGlobs('requireTestsForPaths', constraints.require_tests_for_paths);
     const key = scopeKey(input.level, projectId, phaseId);
     return this.transact(async (scope) => {
       const existing = await scope.em.findOne(PatchPolicySchema, { scopeKey: key });

@@ -1,6 +1,6 @@
-import picomatch from 'picomatch';
 import type { PolicyConstraints } from '../db/patch-entities.js';
 import type { FileDiff, ParsedDiff } from './diff-types.js';
+import { globMatcher } from './globs.js';
 
 /**
  * What a policy says when it does not say otherwise: nothing is limited
@@ -38,8 +38,7 @@ export const TEST_PATH_GLOBS = [
 /** `#123`, `ABC-123`, or a link to an issue or pull request. */
 const ISSUE_REF = /(^|[^\w&])#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b|\/(issues|pull)\/\d+\b/;
 
-const matcher = (globs: readonly string[]) => (globs.length === 0 ? () => false : picomatch([...globs], { dot: true }));
-const isTestPath = matcher(TEST_PATH_GLOBS);
+const isTestPath = globMatcher(TEST_PATH_GLOBS);
 
 /** A file's earlier changes, oldest first: the lines each added and removed. */
 export type FileHistory = Map<string, { added: string[]; removed: string[] }[]>;
@@ -71,9 +70,9 @@ export function checkConstraints(policy: PolicyConstraints, diff: ParsedDiff, co
   if (policy.forbid_binary_patches) {
     for (const file of diff.files.filter((f) => f.binary)) errors.push(`forbid_binary_patches: ${file.path} is binary`);
   }
-  const forbidden = matcher(policy.forbid_touching_paths);
+  const forbidden = globMatcher(policy.forbid_touching_paths, 'forbid_touching_paths');
   for (const path of diff.filesTouched.filter((p) => forbidden(p))) errors.push(`forbid_touching_paths: ${path} may not be touched`);
-  const needsTests = matcher(policy.require_tests_for_paths);
+  const needsTests = globMatcher(policy.require_tests_for_paths, 'require_tests_for_paths');
   const touchesTest = diff.filesTouched.some((p) => isTestPath(p));
   if (!touchesTest) {
     for (const path of diff.filesTouched.filter((p) => needsTests(p))) {

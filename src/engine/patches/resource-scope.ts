@@ -1,5 +1,5 @@
-import picomatch from 'picomatch';
 import type { ParsedDiff } from './diff-types.js';
+import { globMatcher } from './globs.js';
 
 /** execution_request's resource_scope: which paths a change may write, create, and must never touch. */
 export interface ResourceScope {
@@ -9,8 +9,6 @@ export interface ResourceScope {
   forbidden?: string[];
 }
 
-const matcher = (globs: readonly string[] | undefined) => (globs?.length ? picomatch([...globs], { dot: true }) : () => false);
-
 /**
  * Every way the diff leaves its resource scope, one message each: a
  * forbidden path, a changed or deleted file outside `write`, a new file
@@ -18,9 +16,9 @@ const matcher = (globs: readonly string[] | undefined) => (globs?.length ? picom
  */
 export function checkResourceScope(scope: ResourceScope, diff: ParsedDiff): string[] {
   const errors: string[] = [];
-  const forbidden = matcher(scope.forbidden);
-  const writable = matcher(scope.write);
-  const creatable = matcher(scope.create);
+  const forbidden = globMatcher(scope.forbidden, 'resource_scope.forbidden');
+  const writable = globMatcher(scope.write, 'resource_scope.write');
+  const creatable = globMatcher(scope.create, 'resource_scope.create');
   for (const path of diff.filesTouched.filter((p) => forbidden(p))) errors.push(`scope: ${path} is forbidden`);
   for (const file of diff.files) {
     const created = file.status === 'added' || file.status === 'renamed' || file.status === 'copied';

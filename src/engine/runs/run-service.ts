@@ -115,7 +115,7 @@ export class RunService {
     });
   }
 
-  /** `actor`: who reports it; a worker token only for a run its workers hold or held a task of. */
+  /** `actor`: who reports it; a WORKER-only token only for a task its workers hold now (report-access.ts). */
   async startStep(actor: WorkerActor, input: StartStepInput): Promise<StepAttempt> {
     const fields = {
       toolId: requireText('toolId', input.toolId),
@@ -126,7 +126,7 @@ export class RunService {
       metadata: jsonObject('metadata', input.metadata),
     };
     return this.transact(async (scope) => {
-      await assertMayReport(scope.em, actor, input.runId, 'a step');
+      await assertMayReport(scope.em, actor, { runId: input.runId, executionRequestId: fields.executionRequestId, what: 'a step' });
       const run = await lockRun(scope.em, input.runId);
       await assertNotHalted(scope.em, run);
       if (run.state !== 'running') {
@@ -145,6 +145,7 @@ export class RunService {
         state: 'running',
         startedAt: scope.now,
         outputs: { patch_ids: [] },
+        startedByTokenId: actor.tokenId,
       });
       scope.em.persist(step);
       recordRunEvent(scope, run, 'tool_call_started', { sequence: step.sequence, toolId: step.toolId }, step.id);
@@ -152,7 +153,7 @@ export class RunService {
     });
   }
 
-  /** `actor`: as for startStep; the run is the step's. */
+  /** `actor`: as for startStep; the run is the step's, and a WORKER-only token completes only the steps it started. */
   async completeStep(actor: WorkerActor, input: CompleteStepInput): Promise<StepAttempt> {
     const exitCode = optionalInt('exitCode', input.exitCode);
     const errorLog = optionalText('errorLog', input.errorLog, TEXT_LIMIT);
@@ -162,7 +163,7 @@ export class RunService {
     return this.transact(async (scope) => {
       const step = await scope.em.findOne(StepAttemptSchema, { id: input.id });
       if (!step) throw notFound('StepAttempt', input.id);
-      await assertMayReport(scope.em, actor, step.runId, 'a step');
+      await assertMayReport(scope.em, actor, { runId: step.runId, startedBy: { tokenId: step.startedByTokenId ?? null }, what: 'a step' });
       const run = await lockRun(scope.em, step.runId);
       endStep(scope, run, step, input.state, { exitCode, errorLog });
       step.outputs = {

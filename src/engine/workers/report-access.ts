@@ -1,34 +1,99 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { WorkerActor } from '../auth/identity.js';
 import { DomainError } from '../core/errors.js';
+import { formatNanos } from '../costs/money.js';
 
 /**
- * Is there a task of the run (first parameter) held now or before by a
- * worker the token (second parameter) registered? One row at most; it reads
- * task by its (run_id, id) index and worker by its primary key. (No table
- * aliases, so that the index-plan test sees a scan of either table by name.)
+ * The tasks of the run (first parameter) that a worker the token (second
+ * parameter) registered holds now (RUNNING), oldest first. It reads task by
+ * its (run_id, id) index and worker by its primary key. (No table aliases,
+ * so that the index-plan test sees a scan of either table by name.)
  */
 export const REPORT_ACCESS_SQL =
-  'select 1 as found from task join worker on worker.id = task.worker_id where task.run_id = ? and worker.registered_by_token_id = ? limit 1';
+  'select task.id as id, task.execution_request_id as execution_request_id from task join worker on worker.id = task.worker_id ' +
+  "where task.run_id = ? and worker.registered_by_token_id = ? and task.state = 'running' order by task.id";
+
+/** A task a WORKER-only token reports through: one its worker holds now. */
+export interface ReportingTask {
+  id: string;
+  executionRequestId: string | null;
+}
+
+export interface ReportTarget {
+  /** The run the report is about (null: none, which a WORKER-only token may not report). */
+  runId: string | null;
+  /** The execution request the report names, if any: it must be that of the task reported through. */
+  executionRequestId?: string | null;
+  /** A gate: a WORKER-only token reports only on one that names its task's execution request. */
+  ownAttemptOnly?: boolean;
+  /** A step being completed: who started it; a WORKER-only token completes only the steps it started. */
+  startedBy?: { tokenId: string | null };
+  /** Names the report in messages ("a step", "a cost" ...). */
+  what: string;
+}
 
 /**
- * A worker token reports (steps, patches, gate results, costs) only about
- * a run one of the workers it registered holds, or has held, a task of;
- * a report naming no run, or a run none of its workers touched (or that
- * does not exist), is FORBIDDEN. Callers whose scope covers the fleet
- * (operate, admin: `anyWorker`) report on any run. Runs inside the caller's
- * transaction, before it writes anything; `what` names the report in the
- * message ("a step", "a cost" ...).
+ * A WORKER-only token reports (steps, patches, gate results, costs) only
+ * through a task one of the workers it registered holds now: on that task's
+ * run, and, when the report names an execution request, on that task's; a
+ * step only if it started it, a gate only if the gate names that task's
+ * execution request (a gate naming none is the run's, for operators).
+ * Anything else is FORBIDDEN, a run that does not exist included (a worker
+ * token learns nothing of runs it has no part in). Returns the task (the
+ * oldest held one of the run when the report names no execution request);
+ * null for callers whose scope covers the fleet (operate, admin:
+ * `anyWorker`), who report on any run. Runs inside the caller's
+ * transaction, before it writes anything: one indexed query.
  */
-export async function assertMayReport(em: EntityManager, actor: WorkerActor, runId: string | null, what: string): Promise<void> {
-  if (actor.anyWorker) return;
-  if (runId !== null && actor.tokenId !== null) {
-    const rows = await em.execute<{ found: number }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
-    if (rows.length > 0) return;
+export async function assertMayReport(em: EntityManager, actor: WorkerActor, target: ReportTarget): Promise<ReportingTask | null> {
+  if (actor.anyWorker) return null;
+  const { runId, what } = target;
+  const refuse: (why: string) => never = (why) => {
+    throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not report ${what}${runId === null ? '' : ` on run ${runId}`}: ${why}`, {
+      entity: 'Run',
+      id: runId,
+    });
+  };
+  if (runId === null) refuse('a WORKER-only token reports only on the run of a task its workers hold, and this names no run');
+  const rows =
+    actor.tokenId === null
+      ? []
+      : await em.execute<{ id: string; execution_request_id: string | null }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
+  const held = rows.map((row) => ({ id: row.id, executionRequestId: row.execution_request_id }));
+  if (held.length === 0) refuse('none of the workers it registered holds a task of that run now');
+  if (target.startedBy && target.startedBy.tokenId !== actor.tokenId) refuse('a WORKER-only token completes only the steps it started');
+  const named = target.executionRequestId ?? null;
+  if (named === null) {
+    if (target.ownAttemptOnly) refuse("it names no execution request, so it is the run's own, which only an operate token reports");
+    return held[0];
   }
-  const message =
-    runId === null
-      ? `token "${actor.tokenName}" may report only on runs its workers hold or held tasks of: ${what} without a run is refused`
-      : `token "${actor.tokenName}" may not report ${what} on run ${runId}: none of the workers it registered holds or has held a task of that run`;
-  throw new DomainError('FORBIDDEN', message, { entity: 'Run', id: runId });
+  const task = held.find((t) => t.executionRequestId === named);
+  if (!task) refuse(`execution request ${named} is not that of a task its workers hold now`);
+  return task;
+}
+
+/**
+ * Adds a cost to what WORKER-only tokens recorded through the task, unless
+ * the sum would pass the bound: one conditional update of the task's row
+ * (casts, so that SQLite compares integers, not text).
+ */
+export const CHARGE_TASK_COST_SQL =
+  'update task set worker_cost_nanos = worker_cost_nanos + cast(? as bigint) where id = ? and worker_cost_nanos + cast(? as bigint) <= cast(? as bigint)';
+
+/**
+ * A WORKER-only token's costs through one task total at most `boundNanos`
+ * (all currencies summed; null: no bound, nothing counted), so that a leaked worker token
+ * cannot spend a project's budget and HALT it: past the bound, FORBIDDEN
+ * (an operate token records larger costs). Inside the cost's transaction.
+ */
+export async function chargeTaskCost(em: EntityManager, actor: WorkerActor, task: ReportingTask, nanos: bigint, boundNanos: bigint | null): Promise<void> {
+  if (boundNanos === null) return;
+  const result = await em.execute<{ affectedRows: number }>(CHARGE_TASK_COST_SQL, [String(nanos), task.id, String(nanos), String(boundNanos)], 'run');
+  if (result.affectedRows === 1) return;
+  throw new DomainError(
+    'FORBIDDEN',
+    `token "${actor.tokenName}" may not report this cost: a WORKER-only token records at most ${formatNanos(boundNanos)} (in any currency, summed) ` +
+      `through one task (UET_WORKER_COST_PER_TASK), and task ${task.id} would pass that; an operate token records larger costs`,
+    { entity: 'Task', id: task.id },
+  );
 }

@@ -4,6 +4,7 @@ import type { Transact } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, WorkstreamSchema, type Task, type Workstream, type WorkstreamErrorStrategy } from '../db/entities.js';
 import { rowsByIds } from '../db/plain-rows.js';
+import { checkGlobs } from '../patches/globs.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { routeTask } from '../routing/routing-service.js';
 import { insertRun } from '../runs/run-service.js';
@@ -51,6 +52,7 @@ export class WorkstreamService {
   async submit(document: unknown): Promise<Workstream> {
     this.contracts.check('spec', 'workstream_spec', document);
     const spec = document as WorkstreamSpec;
+    for (const [list, globs] of Object.entries(spec.resource_scope)) checkGlobs(`spec.resource_scope.${list}`, globs);
     const graph = orderTasks(spec.tasks.map((task) => ({ id: task.task_id, dependsOn: task.depends_on })));
     return this.transact(async (scope) => {
       const run = insertRun(scope, {

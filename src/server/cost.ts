@@ -1,0 +1,112 @@
+import { GraphQLError, getNullableType, getOperationAST, isListType, Kind, type ExecutionArgs, type FieldNode, type GraphQLField } from 'graphql';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import type { Plugin } from 'graphql-yoga';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../engine/core/pagination.js';
+import type { ListSizeExtensions } from '../schema/list-size.js';
+import { LIMIT_CODE } from './validation.js';
+
+/** What an unpaginated list without a declared size counts for: lists bounded by the domain (states, types, configuration). */
+const DEFAULT_LIST_SIZE = 10;
+
+/** The number of items a field counts for: 1 unless it returns a list or a page of one. */
+function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
+  const declared = field.extensions as ListSizeExtensions;
+  const given = declared.listSizeArg !== undefined ? args[declared.listSizeArg] : (args.first ?? args.last);
+  const count = Array.isArray(given) ? given.length : typeof given === 'number' ? given : null;
+  // More than a page is BAD_USER_INPUT from the field itself: leave that error to it.
+  if (count !== null) return Math.min(Math.max(count, 0), MAX_PAGE_SIZE);
+  if (declared.listSize !== undefined) return declared.listSize;
+  if (field.args.some((arg) => arg.name === 'first')) return DEFAULT_PAGE_SIZE;
+  return isListType(getNullableType(field.type)) ? DEFAULT_LIST_SIZE : 1;
+}
+
+/**
+ * cost(field) = 1 + size(field) x (sum of the costs of its selections), and
+ * a leaf costs 1: about the number of values the answer holds, multiplied
+ * through every level of lists. Introspection is free (its size is the schema's).
+ */
+function estimator(costs: Map<FieldNode, number>): ComplexityEstimator {
+  return ({ field, node, args, childComplexity }) => {
+    if (field.name.startsWith('__')) return 0;
+    const cost = 1 + listSize(field, args) * childComplexity;
+    costs.set(node, cost);
+    return cost;
+  };
+}
+
+/** At most this many fields are walked (fragments expanded): a document past it is refused whatever its cost. */
+const MAX_QUERY_NODES = 10_000;
+/** How many of the costliest root fields a refusal names. */
+const NAMED_FIELDS = 3;
+
+function limitExceeded(message: string, extensions: Record<string, unknown>): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: LIMIT_CODE, limit: 'maxCost', env: 'UET_MAX_COST', ...extensions } });
+}
+
+/**
+ * The cost of the operation to run with these variables (argument defaults
+ * included), or the error that refuses it: over maxCost (0: no limit), or
+ * too large a document to analyse.
+ */
+export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'document' | 'operationName' | 'variableValues'>, maxCost: number): GraphQLError | null {
+  if (maxCost === 0) return null;
+  const operation = getOperationAST(args.document, args.operationName);
+  // No such operation, or bad variables: execution refuses it with the right error.
+  if (!operation) return null;
+  const costs = new Map<FieldNode, number>();
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema: args.schema,
+      query: args.document,
+      operationName: args.operationName ?? undefined,
+      variables: args.variableValues ?? {},
+      estimators: [estimator(costs)],
+      maxQueryNodes: MAX_QUERY_NODES,
+    });
+  } catch (error) {
+    // By message: the library throws a plain GraphQLError for it (and reports bad variables the same way).
+    if (error instanceof Error && /maximum allowed number of nodes/.test(error.message)) {
+      return limitExceeded(`Query selects more than ${MAX_QUERY_NODES} fields (fragments expanded); split it`, { maxQueryNodes: MAX_QUERY_NODES });
+    }
+    return null;
+  }
+  if (cost <= maxCost) return null;
+  const fields = operation.selectionSet.selections
+    .filter((node): node is FieldNode => node.kind === Kind.FIELD && costs.has(node))
+    .map((node) => ({ field: node.alias ? `${node.alias.value}: ${node.name.value}` : node.name.value, cost: costs.get(node)! }))
+    .sort((a, b) => b.cost - a.cost)
+    .slice(0, NAMED_FIELDS);
+  const named = fields.map((f) => `${f.field} (${f.cost})`).join(', ');
+  return limitExceeded(
+    `Query cost ${cost} is over the limit of ${maxCost} (UET_MAX_COST)${named ? `; costliest: ${named}` : ''}. ` +
+      'Each list multiplies the cost of what it selects by its size (first/last, or its declared size): ask for smaller pages or fewer nested lists.',
+    { cost, maxCost, fields },
+  );
+}
+
+/** Operations whose cost was checked before they reached execution (graphql-ws checks its own: see websocket.ts). */
+const checked = new WeakSet<object>();
+
+/** Records that the operation with this context value has passed operationCostError. */
+export function markCostChecked(contextValue: object): void {
+  checked.add(contextValue);
+}
+
+/**
+ * The cost analysis every operation passes before it runs, over HTTP, SSE
+ * and graphql-ws, persisted or not. It runs at execution, not validation:
+ * only there are the variables known (validation results are cached per
+ * document, whatever the variables).
+ */
+export function useOperationCost(maxCost: number): Plugin {
+  const check = (args: ExecutionArgs, stop: (result: { errors: GraphQLError[] }) => void) => {
+    if (checked.has(args.contextValue as object)) return;
+    const error = operationCostError(args, maxCost);
+    if (error) stop({ errors: [error] });
+  };
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+  };
+}

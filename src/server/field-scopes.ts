@@ -1,0 +1,61 @@
+import { GraphQLError, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { grantedScopes, type AuthScope } from '../schema/builder.js';
+import type { GatewayContext } from '../schema/context.js';
+
+/**
+ * Fields of object types that state `authScopes` (those that read beyond
+ * one task: schema/task-scope.ts) are checked again, by Pothos, as they
+ * resolve; that is too late for a mutation, which has committed by the
+ * time its payload resolves. So an operation that selects a field whose
+ * scopes the caller holds none of is refused here, before anything runs:
+ * FORBIDDEN, naming each field. One walk of the document (bounded by the
+ * query limits), no query. Root fields are left to Pothos (a refused one
+ * nulls only itself).
+ */
+export function useFieldScopesUpFront(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue as unknown as GatewayContext;
+      const granted = grantedScopes(context.identity ?? null);
+      if (Object.values(granted).every(Boolean)) return;
+      const refused = refusedFields(args.schema, args.document, granted);
+      if (refused.length === 0) return;
+      setResultAndStopExecution({
+        errors: refused.map(
+          (field) =>
+            new GraphQLError(
+              `token "${context.identity?.tokenName ?? '(none)'}" may not use ${field}: it needs the read or operate scope; leave it out of the selection`,
+              { extensions: { code: context.identity ? 'FORBIDDEN' : 'UNAUTHENTICATED', field } },
+            ),
+        ),
+      });
+    },
+  };
+}
+
+/** "Type.field" of every selected non-root field whose static scopes the caller has none of. */
+function refusedFields(schema: GraphQLSchema, document: DocumentNode, granted: Record<AuthScope, boolean>): string[] {
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]);
+  const typeInfo = new TypeInfo(schema);
+  const refused = new Set<string>();
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const parent = typeInfo.getParentType();
+        const scopes = (typeInfo.getFieldDef()?.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes;
+        if (!parent || roots.has(parent as never) || !isScopeMap(scopes)) return;
+        if (!Object.entries(scopes).some(([scope, needed]) => needed && granted[scope as AuthScope])) {
+          refused.add(`${parent.name}.${typeInfo.getFieldDef()!.name}`);
+        }
+      },
+    }),
+  );
+  return [...refused];
+}
+
+/** A plain map of scopes (`{ read: true, ... }`); functions and `$any`/`$all` forms are left to Pothos. */
+function isScopeMap(scopes: unknown): scopes is Record<string, boolean> {
+  return typeof scopes === 'object' && scopes !== null && Object.entries(scopes).every(([key, value]) => !key.startsWith('$') && typeof value === 'boolean');
+}
