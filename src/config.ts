@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_PATCH_LIMITS } from './engine/patches/patch-service.js';
 import type { JobIntervals } from './server/jobs.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -102,10 +103,9 @@ export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> =
   wsMaxConnectionsPerToken: ['UET_WS_MAX_CONNECTIONS_PER_TOKEN', 200],
   // 200 sockets with a few subscriptions each; ~50 KB apiece, so ~50 MB at most per token.
   maxSubscriptionsPerToken: ['UET_MAX_SUBSCRIPTIONS_PER_TOKEN', 1000],
-  // A large refactor or rename sweep touches a few thousand files; 5,000 are created, and judged, in 0.1 to 0.5 s each.
-  maxPatchFiles: ['UET_MAX_PATCH_FILES', 5000],
-  // 1 MiB is ~20,000 changed lines, past any reviewable change; parsing is synchronous, tens of ms per MiB.
-  maxDiffBytes: ['UET_MAX_DIFF_BYTES', 1_048_576],
+  // Why these sizes: DEFAULT_PATCH_LIMITS.
+  maxPatchFiles: ['UET_MAX_PATCH_FILES', DEFAULT_PATCH_LIMITS.maxPatchFiles],
+  maxDiffBytes: ['UET_MAX_DIFF_BYTES', DEFAULT_PATCH_LIMITS.maxDiffBytes],
   // One task attempt of a coding agent spends cents to a few dollars of model calls; 100 leaves ample room,
   // yet a leaked worker token cannot spend more than 100 per task it holds (nor HALT a budget larger than that).
   workerCostPerTask: ['UET_WORKER_COST_PER_TASK', 100],

@@ -1,4 +1,3 @@
-import { LIMIT_ENV } from '../config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createEventBus, type EventBus } from './core/event-bus.js';
 import { NoticeStreams } from './core/notice-stream.js';
@@ -16,7 +15,7 @@ import { CostQueries } from './costs/cost-queries.js';
 import { CostService } from './costs/cost-service.js';
 import { GateService } from './gates/gate-service.js';
 import { PatchQueries } from './patches/patch-queries.js';
-import { PatchService, type PatchLimits } from './patches/patch-service.js';
+import { DEFAULT_PATCH_LIMITS, PatchService, type PatchLimits } from './patches/patch-service.js';
 import { PolicyStore } from './patches/policy-store.js';
 import { LiveWorkers } from './workers/live-workers.js';
 import { Reaper } from './workers/reaper.js';
@@ -39,7 +38,7 @@ export interface EngineOptions {
   adminSecret?: string | null;
   /** Where rate-limit counters live (in memory unless given: Redis when instances share the load). */
   rateLimitStore?: RateLimitStore;
-  /** How big a patch createPatch accepts (config.limits); LIMIT_ENV's defaults unless given. */
+  /** How big a patch createPatch accepts (config.limits); DEFAULT_PATCH_LIMITS unless given. */
   patchLimits?: PatchLimits;
   /** Costs a WORKER-only token may record through one task, in whole currency units (UET_WORKER_COST_PER_TASK); 0 or absent: no bound. */
   workerCostPerTask?: number;
@@ -94,7 +93,7 @@ export function createEngine(options: EngineOptions): Engine {
   const liveWorkers = new LiveWorkers(fork, bus);
   const workers = new WorkerService(transact, liveWorkers, bus, streams, clock);
   const policies = new PolicyStore(transact, contracts, fork);
-  const patches = new PatchService(transact, contracts, policies, streams, fork, options.patchLimits ?? patchLimitDefaults());
+  const patches = new PatchService(transact, contracts, policies, streams, fork, options.patchLimits ?? DEFAULT_PATCH_LIMITS);
   const gates = new GateService(transact, contracts, streams, fork, clock);
   return {
     orm,
@@ -128,11 +127,6 @@ export function createEngine(options: EngineOptions): Engine {
       streams.closeAll();
     },
   };
-}
-
-/** The patch limits a server gets when no environment variable overrides them. */
-function patchLimitDefaults(): PatchLimits {
-  return { maxPatchFiles: LIMIT_ENV.maxPatchFiles[1], maxDiffBytes: LIMIT_ENV.maxDiffBytes[1] };
 }
 
 export { DomainError } from './core/errors.js';

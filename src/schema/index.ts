@@ -1,5 +1,6 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
+import { meterResponses } from './response-meter.js';
 import './scalars.js';
 import './runs.js';
 import './contracts.js';
@@ -23,7 +24,8 @@ import '../resolvers/costs.js';
 import '../resolvers/workstreams.js';
 import '../resolvers/routing.js';
 
-export const schema = builder.toSchema();
+/** Its text and JSON fields count the bytes of each answer as they are produced (execution-budget.ts). */
+export const schema = meterResponses(builder.toSchema());
 
 /** The SDL checked in as schema.graphql. */
 export function printGatewaySchema(): string {

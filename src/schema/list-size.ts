@@ -1,3 +1,5 @@
+import { getNullableType, isListType, type GraphQLField } from 'graphql';
+
 /**
  * How many items a list field counts for in the cost analysis
  * (src/server/cost.ts), set on the field as `extensions`: `listSize` for a
@@ -8,6 +10,20 @@
 export interface ListSizeExtensions {
   listSize?: number;
   listSizeArg?: string;
+}
+
+/** What an unpaginated list without a declared size counts for: lists bounded by the domain (states, types, configuration). */
+export const DEFAULT_LIST_SIZE = 10;
+
+/** Whether a list field counts for DEFAULT_LIST_SIZE: no paging argument, no declared size, so nothing caps it at that. */
+export function assumesListSize(field: GraphQLField<unknown, unknown>): boolean {
+  const declared = field.extensions as ListSizeExtensions;
+  return (
+    isListType(getNullableType(field.type)) &&
+    declared.listSize === undefined &&
+    declared.listSizeArg === undefined &&
+    !field.args.some((arg) => arg.name === 'first')
+  );
 }
 
 /** A workstream's tasks (tasks, executionOrder, batches): more are paged with tasks(filter: { runId }). */

@@ -2,11 +2,8 @@ import { GraphQLError, getNullableType, getOperationAST, isListType, Kind, type 
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../engine/core/pagination.js';
-import type { ListSizeExtensions } from '../schema/list-size.js';
+import { DEFAULT_LIST_SIZE, type ListSizeExtensions } from '../schema/list-size.js';
 import { LIMIT_CODE } from './validation.js';
-
-/** What an unpaginated list without a declared size counts for: lists bounded by the domain (states, types, configuration). */
-const DEFAULT_LIST_SIZE = 10;
 
 /** The number of items a field counts for: 1 unless it returns a list or a page of one. */
 function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
@@ -20,18 +17,39 @@ function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, un
   return isListType(getNullableType(field.type)) ? DEFAULT_LIST_SIZE : 1;
 }
 
+/** What an operation's cost says about its answer: at most `values` values (lists no longer than assumed), under keys of at most `longestKey` characters. */
+export interface AnswerShape {
+  values: number;
+  longestKey: number;
+}
+
 /**
  * cost(field) = 1 + size(field) x (sum of the costs of its selections), and
  * a leaf costs 1: about the number of values the answer holds, multiplied
- * through every level of lists. Introspection is free (its size is the schema's).
+ * through every level of lists. `__typename` is a value like any other;
+ * the rest of introspection is free (its size is the schema's), and leaves
+ * the answer's shape unknown.
  */
-function estimator(costs: Map<FieldNode, number>): ComplexityEstimator {
+function estimator(costs: Map<FieldNode, number>, shape: { longestKey: number; introspects: boolean }): ComplexityEstimator {
   return ({ field, node, args, childComplexity }) => {
-    if (field.name.startsWith('__')) return 0;
+    shape.longestKey = Math.max(shape.longestKey, (node.alias ?? node.name).value.length);
+    if (field.name === '__typename') return 1;
+    if (field.name.startsWith('__')) {
+      shape.introspects = true;
+      return 0;
+    }
     const cost = 1 + listSize(field, args) * childComplexity;
     costs.set(node, cost);
     return cost;
   };
+}
+
+/** The shape of each operation that passed operationCostError, by its context value (read by the execution budget). */
+const shapes = new WeakMap<object, AnswerShape>();
+
+/** The shape the cost analysis found for the operation with this context value, if it ran and saw no introspection. */
+export function answerShape(contextValue: object): AnswerShape | undefined {
+  return shapes.get(contextValue);
 }
 
 /** At most this many fields are walked (fragments expanded): a document past it is refused whatever its cost. */
@@ -46,14 +64,19 @@ function limitExceeded(message: string, extensions: Record<string, unknown>): Gr
 /**
  * The cost of the operation to run with these variables (argument defaults
  * included), or the error that refuses it: over maxCost (0: no limit), or
- * too large a document to analyse.
+ * too large a document to analyse. One that passes leaves its shape for
+ * its context value (answerShape).
  */
-export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'document' | 'operationName' | 'variableValues'>, maxCost: number): GraphQLError | null {
+export function operationCostError(
+  args: Pick<ExecutionArgs, 'schema' | 'document' | 'operationName' | 'variableValues' | 'contextValue'>,
+  maxCost: number,
+): GraphQLError | null {
   if (maxCost === 0) return null;
   const operation = getOperationAST(args.document, args.operationName);
   // No such operation, or bad variables: execution refuses it with the right error.
   if (!operation) return null;
   const costs = new Map<FieldNode, number>();
+  const shape = { longestKey: 0, introspects: false };
   let cost: number;
   try {
     cost = getComplexity({
@@ -61,7 +84,7 @@ export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'documen
       query: args.document,
       operationName: args.operationName ?? undefined,
       variables: args.variableValues ?? {},
-      estimators: [estimator(costs)],
+      estimators: [estimator(costs, shape)],
       maxQueryNodes: MAX_QUERY_NODES,
     });
   } catch (error) {
@@ -71,7 +94,12 @@ export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'documen
     }
     return null;
   }
-  if (cost <= maxCost) return null;
+  if (cost <= maxCost) {
+    if (!shape.introspects && typeof args.contextValue === 'object' && args.contextValue !== null) {
+      shapes.set(args.contextValue, { values: cost, longestKey: shape.longestKey });
+    }
+    return null;
+  }
   const fields = operation.selectionSet.selections
     .filter((node): node is FieldNode => node.kind === Kind.FIELD && costs.has(node))
     .map((node) => ({ field: node.alias ? `${node.alias.value}: ${node.name.value}` : node.name.value, cost: costs.get(node)! }))

@@ -1,28 +1,51 @@
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Limits } from '../config.js';
+import { isMetered, meterAnswer, ResponseMeter, SHORT_VALUE_BYTES } from '../schema/response-meter.js';
+import { answerShape } from './cost.js';
 
 export const TIMEOUT_CODE = 'EXECUTION_TIMEOUT';
 export const TOO_LARGE_CODE = 'RESPONSE_TOO_LARGE';
 
 type Budget = Pick<Limits, 'executionTimeoutMs' | 'maxResponseBytes' | 'maxEventBytes'>;
 
+/** At most this many bytes around each value the meter does not count: its key's quotes and colon, a comma, an object's braces. */
+const VALUE_FRAME_BYTES = 8;
+/** At most this many bytes around the data: {"data":...}. */
+const ENVELOPE_BYTES = 16;
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof Object(value)[Symbol.asyncIterator] === 'function';
 }
 
-/** The result in its place when it serializes to more than `max` bytes (0: no cap). */
-function tooLarge(result: ExecutionResult, max: number, env: string, what: string): ExecutionResult | null {
+function tooLargeError(what: string, bytes: number, max: number, env: string, atLeast: boolean): GraphQLError {
+  return new GraphQLError(
+    `${what} is ${atLeast ? 'at least ' : ''}${bytes} bytes, over the limit of ${max} (${env}): select fewer fields or ask for smaller pages`,
+    { extensions: { code: TOO_LARGE_CODE, bytes, maxBytes: max, env } },
+  );
+}
+
+/**
+ * Whether the answer is proven to fit in `max` bytes without serializing
+ * it: the meter counted its text and JSON values, and every other value
+ * (at most the operation's cost of them, each short, under a key no longer
+ * than the longest in the document) fits in the rest. Errors and
+ * extensions are not counted: an answer with them is not proven.
+ */
+function provenToFit(result: ExecutionResult, meter: ResponseMeter, contextValue: object, max: number): boolean {
+  if (result.errors?.length || result.extensions || meter.longerThanCounted) return false;
+  const shape = answerShape(contextValue);
+  if (!shape) return false;
+  return meter.most + shape.values * (shape.longestKey + VALUE_FRAME_BYTES + SHORT_VALUE_BYTES) + ENVELOPE_BYTES <= max;
+}
+
+/** The result in its place when it is more than `max` bytes (0: no cap): serialized only when the meter cannot prove it fits. */
+function tooLarge(result: ExecutionResult, max: number, meter: ResponseMeter | null, contextValue: object, env: string, what: string): ExecutionResult | null {
   if (max === 0) return null;
+  if (meter && provenToFit(result, meter, contextValue, max)) return null;
   const bytes = Buffer.byteLength(JSON.stringify(result));
   if (bytes <= max) return null;
-  return {
-    errors: [
-      new GraphQLError(`${what} is ${bytes} bytes, over the limit of ${max} (${env}): select fewer fields or ask for smaller pages`, {
-        extensions: { code: TOO_LARGE_CODE, bytes, maxBytes: max, env },
-      }),
-    ],
-  };
+  return { errors: [tooLargeError(what, bytes, max, env, false)] };
 }
 
 function timeoutError(timeoutMs: number): GraphQLError {
@@ -32,58 +55,73 @@ function timeoutError(timeoutMs: number): GraphQLError {
 }
 
 /**
- * A signal that aborts `timeoutMs` from now (or with `given`). The executor
- * asks its signal before each field it starts, and stops there.
+ * Each query's execution budget: a time limit and a cap on the size of its
+ * response. Past either, the executor starts no further field (it asks its
+ * signal before each one) and the client gets EXECUTION_TIMEOUT or
+ * RESPONSE_TOO_LARGE, without data. The size is metered while the answer
+ * is produced (response-meter.ts), and the finished answer serialized only
+ * when the meter cannot prove it fits. Each subscription event has its own
+ * cap (that event becomes RESPONSE_TOO_LARGE; the stream goes on). A
+ * subscription's stream has no time limit: each of its events is bounded
+ * by the cost analysis and the event cap.
  *
- * A timer, not a look at the clock in throwIfAborted: the executor leaves
- * the rejected completions of a list's earlier items unhandled when an item
- * after them throws synchronously; a timer fires only between macrotasks,
- * so it never lands inside a list.
- */
-function deadlineSignal(timeoutMs: number, given: AbortSignal | undefined): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(timeoutError(timeoutMs)), timeoutMs);
-  const signal = given ? AbortSignal.any([given, controller.signal]) : controller.signal;
-  return { signal, clear: () => clearTimeout(timer) };
-}
-
-/**
- * Each query's execution budget: a time limit (past it, the executor starts
- * no further field and the client gets EXECUTION_TIMEOUT), a cap on the
- * size of its response (RESPONSE_TOO_LARGE instead of the data), and a
- * cap on each subscription event (that event becomes RESPONSE_TOO_LARGE;
- * the stream goes on). A subscription's stream has no time limit: each of
- * its events is bounded by the cost analysis and the event cap.
+ * The signal is aborted by a timer, never from inside a resolver: the
+ * executor leaves the rejected completions of a list's earlier items
+ * unhandled when an item after them throws synchronously; a timer fires
+ * only between macrotasks, so it never lands inside a list.
  */
 export function useExecutionBudget({ executionTimeoutMs, maxResponseBytes, maxEventBytes }: Budget): Plugin {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       // A mutation runs to its end and answers in full: stopped or refused half-way, its answer would hide which of its fields committed.
       if (getOperationAST(args.document, args.operationName)?.operation === 'mutation') return;
-      if (executionTimeoutMs > 0) {
+      const contextValue = args.contextValue as object;
+      const stop = new AbortController();
+      let tooLargeTimer: NodeJS.Immediate | undefined;
+      const meter =
+        maxResponseBytes > 0 && isMetered(args.schema)
+          ? new ResponseMeter(maxResponseBytes, (bytes) => {
+              const error = tooLargeError('The response', bytes, maxResponseBytes, 'UET_MAX_RESPONSE_BYTES', true);
+              tooLargeTimer = setImmediate(() => stop.abort(error));
+            })
+          : null;
+      if (meter) meterAnswer(contextValue, meter);
+      if (executionTimeoutMs > 0 || meter) {
         setExecuteFn(async (executeArgs: ExecutionArgs & { signal?: AbortSignal }) => {
-          const deadline = deadlineSignal(executionTimeoutMs, executeArgs.signal);
+          const deadline = executionTimeoutMs > 0 ? setTimeout(() => stop.abort(timeoutError(executionTimeoutMs)), executionTimeoutMs) : undefined;
+          const signal = executeArgs.signal ? AbortSignal.any([executeArgs.signal, stop.signal]) : stop.signal;
           try {
-            return await executeFn({ ...executeArgs, signal: deadline.signal } as ExecutionArgs);
+            return await executeFn({ ...executeArgs, signal } as ExecutionArgs);
           } finally {
-            deadline.clear();
+            clearTimeout(deadline);
+            clearImmediate(tooLargeTimer);
           }
         });
       }
       return {
         onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) return;
-          const refused = tooLarge(result, maxResponseBytes, 'UET_MAX_RESPONSE_BYTES', 'The response');
+          // Passed the cap before the signal stopped the executor (the rest ran without waiting): the same answer.
+          if (meter && meter.bytes > maxResponseBytes) {
+            setResult({ errors: [tooLargeError('The response', meter.bytes, maxResponseBytes, 'UET_MAX_RESPONSE_BYTES', true)] });
+            return;
+          }
+          const refused = tooLarge(result, maxResponseBytes, meter, contextValue, 'UET_MAX_RESPONSE_BYTES', 'The response');
           if (refused) setResult(refused);
         },
       };
     },
-    onSubscribe() {
+    onSubscribe({ args }) {
+      const contextValue = args.contextValue as object;
+      // Counts only (never stops: that would end the stream); the events of one subscription execute one after another.
+      const meter = maxEventBytes > 0 && isMetered(args.schema) ? new ResponseMeter(Infinity) : null;
+      if (meter) meterAnswer(contextValue, meter);
       return {
         onSubscribeResult() {
           return {
             onNext({ result, setResult }) {
-              const refused = tooLarge(result, maxEventBytes, 'UET_MAX_EVENT_BYTES', 'A subscription event');
+              const refused = tooLarge(result, maxEventBytes, meter, contextValue, 'UET_MAX_EVENT_BYTES', 'A subscription event');
+              meter?.reset();
               if (refused) setResult(refused);
             },
           };

@@ -17,8 +17,8 @@ const MAX_STATEMENTS = 6;
 let server: TestServer;
 
 beforeAll(async () => {
-  // No reaper passes while statements are being counted.
-  server = await startTestServer({ jobs: { reaperIntervalMs: 0 } });
+  // No reaper passes or revocation polls while statements are being counted.
+  server = await startTestServer({ jobs: { reaperIntervalMs: 0, revocationPollMs: 0 } });
   const runs = server.engine.runs;
   for (let r = 0; r < RUNS; r++) {
     const run = await runs.createRun({ projectId: 'cost', phaseId: 'p' });

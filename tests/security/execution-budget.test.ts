@@ -15,9 +15,14 @@ const RUNS = 30;
 const NESTED = `{ runs(first: ${RUNS}) { edges { node { events(first: 15) { edges { node {
   run { events(first: 5) { edges { node { kind step { id } } } } steps(first: 5) { edges { node { id } } } } } } } } } } }`;
 
+/** Each run's notes, then (a third level of statements) each note's run's steps and events: about 15,000 bytes of payloads by the second statement. */
+const PAYLOADS = `{ runs(first: ${RUNS}) { edges { node { events(first: 20) { edges { node { payload
+  run { steps(first: 5) { edges { node { id } } } events(first: 5) { edges { node { kind } } } } } } } } } } }`;
+
 /** A server with one budget set (the others at their defaults) and RUNS runs of 20 notes each. */
 async function budgetServer(limits: Partial<Limits>): Promise<{ server: TestServer; runId: string }> {
-  const server = await startTestServer({ limits });
+  // No reaper passes or revocation polls while statements are being counted.
+  const server = await startTestServer({ limits, jobs: { reaperIntervalMs: 0, revocationPollMs: 0 } });
   let runId = '';
   for (let r = 0; r < RUNS; r++) {
     const run = await server.engine.runs.createRun({ projectId: 'budget', phaseId: 'p' });
@@ -102,6 +107,66 @@ describe('response and event size caps', () => {
     const small = await server.gql(`query($r: ID!) { runEvents(runId: $r, first: 5) { edges { node { id kind } } } }`, { r: runId });
     expect(small.errors).toBeUndefined();
     expect(small.data.runEvents.edges).toHaveLength(5);
+  });
+
+  it(`a response that passes ${MAX_RESPONSE_BYTES} bytes while it is produced stops the work: fewer statements, RESPONSE_TOO_LARGE only`, async () => {
+    // Without the cap, the same query issues this many statements (the meter off: nothing stops it).
+    const uncapped = await budgetServer({ maxResponseBytes: 0 });
+    let full: Awaited<ReturnType<typeof measured>>;
+    try {
+      await measured(uncapped.server, PAYLOADS); // warm
+      full = await measured(uncapped.server, PAYLOADS);
+      expect(full.res.errors).toBeUndefined();
+      expect(Buffer.byteLength(JSON.stringify(full.res))).toBeGreaterThan(MAX_RESPONSE_BYTES);
+    } finally {
+      await uncapped.server.stop();
+    }
+    await measured(server, PAYLOADS); // warm
+    const stopped = await measured(server, PAYLOADS);
+    expect(stopped.res.data ?? undefined).toBeUndefined();
+    expect(codes(stopped.res)).toEqual(['RESPONSE_TOO_LARGE']);
+    expect(stopped.res.errors![0].message).toContain('at least');
+    expect(stopped.res.errors![0].extensions!.bytes).toBeGreaterThan(MAX_RESPONSE_BYTES);
+    console.info(
+      `[security] budget: uncapped the payload query takes ${full.ms.toFixed(0)} ms and ${full.statements} statements; ` +
+        `capped at ${MAX_RESPONSE_BYTES} bytes it took ${stopped.ms.toFixed(0)} ms and ${stopped.statements} statements`,
+    );
+    // The statements of the third level (steps, events) never start.
+    expect(stopped.statements).toBeLessThanOrEqual(full.statements - 2);
+    const report = await underAttack(server, () => server.gql(PAYLOADS));
+    expect(codes(report.result)).toEqual(['RESPONSE_TOO_LARGE']);
+    expectBystanderServed(`budget: response passing ${MAX_RESPONSE_BYTES} bytes while produced (HTTP)`, report);
+  });
+
+  it(`a response of exactly ${MAX_RESPONSE_BYTES} bytes is answered in full; one byte more is RESPONSE_TOO_LARGE`, async () => {
+    const query = `query($r: ID!) { runEvents(runId: $r, first: 5) { edges { node { kind payload } } } }`;
+    /** A run with one note of `length` characters, and the answer listing its events. */
+    const answer = async (length: number) => {
+      const run = await server.engine.runs.createRun({ projectId: 'budget', phaseId: 'p' });
+      await server.engine.runs.addRunNote({ runId: run.id, message: 'x'.repeat(length) });
+      return server.gql(query, { r: encodeGlobalId('Run', run.id) });
+    };
+    const small = await answer(100);
+    expect(small.errors).toBeUndefined();
+    const around = Buffer.byteLength(JSON.stringify(small)) - 100;
+    const fits = await answer(MAX_RESPONSE_BYTES - around);
+    expect(fits.errors).toBeUndefined();
+    expect(Buffer.byteLength(JSON.stringify(fits))).toBe(MAX_RESPONSE_BYTES);
+    expect(fits.data.runEvents.edges.map((e: { node: { kind: string } }) => e.node.kind)).toContain('NOTE');
+    const over = await answer(MAX_RESPONSE_BYTES - around + 1);
+    expect(over.data ?? undefined).toBeUndefined();
+    expect(codes(over)).toEqual(['RESPONSE_TOO_LARGE']);
+    expect(over.errors![0].extensions!.bytes).toBe(MAX_RESPONSE_BYTES + 1);
+  });
+
+  it('a response of short values under long aliases is still measured: over the cap, RESPONSE_TOO_LARGE', async () => {
+    // Nothing here is metered (enums, dates): the bound on them counts the longest key, or 12,000 bytes of keys would pass as ~5,000.
+    const alias = (name: string) => `${name}${'_'.repeat(200)}`;
+    const query = `{ runs(first: ${RUNS}) { edges { node { ${alias('a')}: state ${alias('b')}: createdAt } } } }`;
+    const res = await server.gql(query);
+    expect(res.data ?? undefined).toBeUndefined();
+    expect(codes(res)).toEqual(['RESPONSE_TOO_LARGE']);
+    expect(res.errors![0].extensions!.bytes).toBeGreaterThan(MAX_RESPONSE_BYTES);
   });
 
   /** A live subscription over one transport: the results so far, and how to end it. */

@@ -43,6 +43,13 @@ export interface PatchLimits {
   maxDiffBytes: number;
 }
 
+/**
+ * UET_MAX_PATCH_FILES and UET_MAX_DIFF_BYTES unless set. A large refactor or
+ * rename sweep touches a few thousand files (5,000 are created and judged in
+ * 0.1 to 0.5 s each); 1 MiB is ~20,000 changed lines, and parsing is synchronous.
+ */
+export const DEFAULT_PATCH_LIMITS: PatchLimits = { maxPatchFiles: 5000, maxDiffBytes: 1_048_576 };
+
 export interface PatchStateNotice {
   ledgerId: string;
   projectId: string;
