@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { DEFAULT_PATCH_LIMITS } from './engine/patches/patch-service.js';
-import type { JobIntervals } from './server/jobs.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -37,7 +36,22 @@ export interface Config {
   jobs: JobIntervals;
 }
 
-/** Abuse limits, each overridable by an environment variable (see README, Security). */
+export interface JobIntervals {
+  /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
+  heartbeatFlushMs: number;
+  /**
+   * How often the stale-worker reaper, the gate timeouts and the routing retry run (UET_REAPER_INTERVAL_MS); 0 turns them off.
+   * The routing retry also stores and announces (toolCircuitChanged) the breakers whose recovery timeout has passed.
+   */
+  reaperIntervalMs: number;
+  /**
+   * How often this instance reads the tokens revoked lately by any process (UET_REVOCATION_POLL_MS); 0 turns it off.
+   * Runs on every instance (no lease): each must close its own sockets and streams.
+   */
+  revocationPollMs: number;
+}
+
+/** Abuse limits, each overridable by an environment variable (SECURITY.md#limits). */
 export interface Limits {
   maxDepth: number;
   maxAliases: number;
@@ -80,7 +94,7 @@ export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> =
   maxAliases: ['UET_MAX_ALIASES', 15],
   maxTokens: ['UET_MAX_TOKENS', 2000],
   maxDirectives: ['UET_MAX_DIRECTIVES', 10],
-  // About the number of values an answer holds: the largest dashboard pages cost ~16,000 (README, Security).
+  // About the number of values an answer holds: the largest dashboard pages cost ~16,000 (SECURITY.md#how-the-main-defences-work).
   maxCost: ['UET_MAX_COST', 25_000],
   // The costliest query the cost limit lets through answers in well under a second on SQLite; 10 s is for a loaded database.
   executionTimeoutMs: ['UET_EXECUTION_TIMEOUT_MS', 10_000],
@@ -153,7 +167,9 @@ function parseOrigins(raw: string | undefined): string[] {
     let parsed: URL | null = null;
     try {
       parsed = new URL(origin);
-    } catch {}
+    } catch {
+      // Not a URL: refused below.
+    }
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin || origin.includes('*')) {
       throw new ConfigError(`UET_CORS_ORIGINS must list exact origins like https://ops.example.com (no path, no wildcard), got "${origin}"`);
     }
@@ -187,9 +203,9 @@ function parsePort(raw: string | undefined): number {
 function parseDatabaseUrl(raw: string | undefined): { sqlitePath: string; postgresUrl: string | null } {
   if (raw === undefined || raw === '') return { sqlitePath: resolve(DEFAULT_SQLITE_PATH), postgresUrl: null };
   if (/^postgres(ql)?:\/\/./.test(raw)) return { sqlitePath: resolve(DEFAULT_SQLITE_PATH), postgresUrl: raw };
-  const match = /^sqlite:(?:\/\/)?(.+)$/.exec(raw);
-  if (!match) throw new ConfigError(`DATABASE_URL must look like sqlite:<path> or postgres://..., got "${redactUrl(raw)}"`);
-  return { sqlitePath: match[1] === ':memory:' ? ':memory:' : resolve(match[1]), postgresUrl: null };
+  const path = /^sqlite:(?:\/\/)?(.+)$/.exec(raw)?.[1];
+  if (path === undefined) throw new ConfigError(`DATABASE_URL must look like sqlite:<path> or postgres://..., got "${redactUrl(raw)}"`);
+  return { sqlitePath: path === ':memory:' ? ':memory:' : resolve(path), postgresUrl: null };
 }
 
 function parseRedisUrl(raw: string | undefined): string | null {
@@ -233,7 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** What openDatabase needs from the config (src/engine/db/orm.ts DatabaseOptions). */
+/** What openDatabase needs from the config (src/engine/database.ts DatabaseOptions). */
 export function databaseOptions(config: Config) {
   return {
     sqlitePath: config.sqlitePath,

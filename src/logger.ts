@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { LogLevel } from './config.js';
-import { currentRequestId } from './server/request-context.js';
+import { currentRequestId } from './request-context.js';
 
 export type Logger = Record<LogLevel, (message: string, fields?: Record<string, unknown>) => void>;
 

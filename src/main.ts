@@ -1,6 +1,7 @@
 import { ConfigError, databaseOptions, describeDatabase, loadConfig, redactUrl } from './config.js';
 import { createLogger } from './logger.js';
-import { migrateDatabase, openDatabase } from './engine/db/orm.js';
+import { migrateDatabase } from './engine/db/orm.js';
+import { openDatabase } from './engine/database.js';
 import { createEngine, type Engine } from './engine/index.js';
 import { RedisRateLimitStore } from './engine/auth/redis-rate-limit-store.js';
 import { createRedisBus } from './engine/core/redis-bus.js';

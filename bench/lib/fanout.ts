@@ -232,7 +232,10 @@ export class Fleet {
           if (seq < 0) return this.problem(`${target.name}: a next message without an event number: ${data.toString().slice(0, 300)}`);
           this.firstMessageBytes ||= data.length;
           if (seq < PROBE_END) {
-            if (!this.probed[index]) (this.probed[index] = 1), (this.probedCount += 1);
+            if (!this.probed[index]) {
+              this.probed[index] = 1;
+              this.probedCount += 1;
+            }
             return;
           }
           const phase = this.phase;
@@ -273,8 +276,10 @@ export async function settle(phase: Phase): Promise<void> {
   let since = performance.now();
   while (phase.delivered + phase.duplicates < phase.expected) {
     await sleep(20);
-    if (phase.delivered !== last) (last = phase.delivered), (since = performance.now());
-    else if (performance.now() - since > IDLE_MS) return;
+    if (phase.delivered !== last) {
+      last = phase.delivered;
+      since = performance.now();
+    } else if (performance.now() - since > IDLE_MS) return;
   }
 }
 

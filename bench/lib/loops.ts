@@ -113,7 +113,8 @@ export async function openLoop(options: { rate: number; seconds: number; call: C
     for (; started < due; started++) {
       const scheduled = t0 + started * interval;
       outstanding += 1;
-      options
+      // Never rejects: the catch turns a failure into its message.
+      void options
         .call(started)
         .catch((error: unknown) => String(error))
         .then((failure) => {

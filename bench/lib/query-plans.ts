@@ -4,7 +4,7 @@
  * file with the ORM's query log on, so the statements are exactly the ones
  * the gateway sends (values inlined as the log prints them).
  */
-import { openDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 
 export interface PlannedStatement {
@@ -15,6 +15,7 @@ export interface PlannedStatement {
   suspicious: boolean;
 }
 
+// eslint-disable-next-line no-control-regex -- ESC is what starts an ANSI colour code
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Runs each piece of work in turn on one engine; returns each one's statements with their plans. */

@@ -14,7 +14,8 @@
  */
 import { statSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 
 export interface RunSeed {
   /** Runs to write (oldest first). */

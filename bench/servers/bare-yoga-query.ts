@@ -55,7 +55,7 @@ const yoga = createYoga({
   landingPage: false,
   graphiql: false,
 });
-const server = createServer(yoga);
+const server = createServer(yoga); // eslint-disable-line @typescript-eslint/no-misused-promises -- Yoga's documented node:http wiring: it answers its own errors
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 console.log(JSON.stringify({ url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}` }));

@@ -11,7 +11,8 @@
 import { databaseOptions } from '../../src/config.js';
 import { RedisRateLimitStore } from '../../src/engine/auth/redis-rate-limit-store.js';
 import { createRedisBus } from '../../src/engine/core/redis-bus.js';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { config, logger, serveGateway } from './serve-gateway.js';
 
 const orm = await openDatabase(databaseOptions(config));

@@ -4,7 +4,8 @@
  * the environment, except that rate limits are off (the load is one token).
  * Prints {"url": ...} when listening; stops on SIGTERM.
  */
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { serveGateway } from './serve-gateway.js';
 
 const orm = await openDatabase({ sqlitePath: process.env.BENCH_DB ?? ':memory:' });

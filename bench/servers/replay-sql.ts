@@ -12,7 +12,7 @@
  */
 import { createInterface } from 'node:readline';
 import sqlite3 from 'sqlite3';
-import { openDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { RunEventReader } from '../../src/engine/runs/event-log.js';
 
 const path = process.env.BENCH_DB;

@@ -11,8 +11,8 @@ import { WebSocketServer } from 'ws';
  * its plugins, auth and engine); prints {"url": ...} when listening and stops
  * on SIGTERM.
  */
-export async function serveYoga(yoga: YogaServerInstance<{}, {}>): Promise<void> {
-  const server = createServer(yoga);
+export async function serveYoga(yoga: YogaServerInstance<object, object>): Promise<void> {
+  const server = createServer(yoga); // eslint-disable-line @typescript-eslint/no-misused-promises -- Yoga's documented node:http wiring: it answers its own errors
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   type Enveloped = ReturnType<typeof yoga.getEnveloped>;
   useServer(

@@ -31,7 +31,8 @@ import { loadGeneratorMeter, startServerProcess, type ServerProcess } from '../l
 import { figure, type BenchmarkReport } from '../lib/report.js';
 import { round, spread } from '../lib/stats.js';
 import { connect, type WsConnection } from '../lib/ws-client.js';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { eventCursor } from '../../src/engine/runs/run-queries.js';
 import { encodeGlobalId } from '../../src/schema/builder.js';
 import { DEFAULT_MAX_BUFFERED_EVENTS } from '../../src/engine/runs/event-feed.js';

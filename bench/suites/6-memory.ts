@@ -36,7 +36,8 @@ import { startServerProcess } from '../lib/processes.js';
 import { figure, type BenchmarkReport, type Figure, type Goal } from '../lib/report.js';
 import { round, spread } from '../lib/stats.js';
 import { closeAll, connectMany, type OperationHandlers, type WsConnection } from '../lib/ws-client.js';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { encodeGlobalId } from '../../src/schema/builder.js';
 import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
 

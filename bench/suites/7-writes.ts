@@ -18,7 +18,8 @@ import { httpLoad } from '../lib/load.js';
 import { startServerProcess } from '../lib/processes.js';
 import { figure, type BenchmarkReport } from '../lib/report.js';
 import { percentile, round } from '../lib/stats.js';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { createEngine } from '../../src/engine/index.js';
 import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
 

@@ -182,7 +182,10 @@ export default {
             const m = await measure(deployments[name], stream, n, settings);
             const key = `${stream}.${name}`;
             tally.record(key, r, m);
-            if (name === 'two') tally.add(`${key}.p99Same`, m.p99Same), tally.add(`${key}.p99Other`, m.p99Other);
+            if (name === 'two') {
+              tally.add(`${key}.p99Same`, m.p99Same);
+              tally.add(`${key}.p99Other`, m.p99Other);
+            }
             lost[name] += m.lost;
             duplicated[name] += m.duplicated;
             lostOther += m.lostOther;

@@ -11,7 +11,7 @@ const HELP = `uet-gateway: a GraphQL control plane for AI-assisted software deve
 usage: uet-gateway <command> [options]
 
 commands:
-  serve                 start the gateway (GraphiQL at http://localhost:4000/graphql); configured by env vars, see README
+  serve                 start the gateway (GraphiQL at http://localhost:4000/graphql); configured by env vars, see docs/operations.md
   migrate               apply pending database migrations and exit
   token ...             create, list or revoke API tokens
   seed --demo           fill the database with a realistic demo (runs, patches, gates, costs, workers, a workstream)

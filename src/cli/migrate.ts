@@ -1,5 +1,6 @@
 import { databaseOptions, loadConfig } from '../config.js';
-import { migrateDatabase, openDatabase } from '../engine/db/orm.js';
+import { migrateDatabase } from '../engine/db/orm.js';
+import { openDatabase } from '../engine/database.js';
 
 /** `uet-gateway migrate` (or `npm run migrate`): applies pending migrations to the configured database. */
 export async function migrateCommand(): Promise<number> {

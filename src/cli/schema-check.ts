@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema } from 'graphql';
 import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
-import { printGatewaySchema } from '../schema/index.js';
+import { printGatewaySchema } from '../graphql.js';
 
 /** The schema of the last release; copy schema.graphql over it when releasing. */
 export const RELEASED_SCHEMA = new URL('../../schema.released.graphql', import.meta.url);

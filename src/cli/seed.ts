@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { databaseOptions, describeDatabase, loadConfig } from '../config.js';
 import type { WorkerActor } from '../engine/auth/identity.js';
-import { migrateDatabase, openDatabase } from '../engine/db/orm.js';
+import { migrateDatabase } from '../engine/db/orm.js';
+import { openDatabase } from '../engine/database.js';
 import { createEngine, type Engine } from '../engine/index.js';
 
 export const SEED_USAGE = 'usage: uet-gateway seed --demo [--runs 24]';
@@ -64,8 +65,8 @@ async function seedRuns(engine: Engine, count: number, step: (label: string) => 
     if (ending !== 'pending') {
       await engine.runs.startRun(run.id);
       const gate = await engine.gates.create({ name: 'unit tests', type: 'unit_tests', runId: run.id, criteria: { maxFailures: 0, minCoverage: 70 } });
-      for (let s = 0; s < 3; s++) {
-        const stepRow = await engine.runs.startStep(admin, { runId: run.id, toolId: ['aider', 'claude_code', 'pytest'][s], inputPrompt: 'demo prompt' });
+      for (const [s, toolId] of ['aider', 'claude_code', 'pytest'].entries()) {
+        const stepRow = await engine.runs.startStep(admin, { runId: run.id, toolId, inputPrompt: 'demo prompt' });
         await engine.runs.completeStep(admin, { id: stepRow.id, state: s === 2 && ending === 'failed' ? 'failed' : 'succeeded', exitCode: 0 });
         await engine.costs.record(admin, {
           runId: run.id,
@@ -107,8 +108,9 @@ async function seedFleet(engine: Engine, step: (label: string) => void): Promise
     if (claimed && worker === workers[0]) await engine.tasks.complete(admin, { workerId: worker.id, success: true, executionTimeSeconds: 42 });
   }
   for (const worker of workers) await engine.workers.heartbeat(admin, { workerId: worker.id, progress: 50 });
-  await engine.workers.pause(admin, workers[5].id);
-  await engine.workers.crash(admin, { id: workers[6].id, errorMessage: 'out of memory', stackTrace: 'at demo (demo.ts:1)' });
+  // The scheduler and the custom worker: one of each of `types` was registered above.
+  await engine.workers.pause(admin, workers[5]!.id);
+  await engine.workers.crash(admin, { id: workers[6]!.id, errorMessage: 'out of memory', stackTrace: 'at demo (demo.ts:1)' });
   step('a fleet of 8 workers and a task queue');
 }
 

@@ -17,6 +17,7 @@ interface Options {
 }
 
 /** One operation over a socket; throws on a GraphQL error. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a GraphQL response is untyped JSON, read field by field
 async function call<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   for await (const result of client.iterate({ query, variables })) {
     if (result.errors?.length) throw new Error(result.errors.map((e) => e.message).join('; '));

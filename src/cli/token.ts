@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { databaseOptions, loadConfig } from '../config.js';
-import { migrateDatabase, openDatabase } from '../engine/db/orm.js';
+import { migrateDatabase } from '../engine/db/orm.js';
+import { openDatabase } from '../engine/database.js';
 import { createEngine } from '../engine/index.js';
 
 export const TOKEN_USAGE = `usage:

@@ -13,6 +13,7 @@ import { RunQueries } from './runs/run-queries.js';
 import { RunService } from './runs/run-service.js';
 import { CostQueries } from './costs/cost-queries.js';
 import { CostService } from './costs/cost-service.js';
+import { GateQueries } from './gates/gate-queries.js';
 import { GateService } from './gates/gate-service.js';
 import { PatchQueries } from './patches/patch-queries.js';
 import { DEFAULT_PATCH_LIMITS, PatchService, type PatchLimits } from './patches/patch-service.js';
@@ -22,9 +23,9 @@ import { Reaper } from './workers/reaper.js';
 import { TaskQueue } from './workers/task-queue.js';
 import { WorkerQueries } from './workers/worker-queries.js';
 import { WorkerService } from './workers/worker-service.js';
+import { ProgressQueries } from './workers/progress.js';
 import { RoutingService } from './routing/routing-service.js';
 import { ExecutionRequestQueries } from './workstreams/execution-requests.js';
-import { ProgressQueries } from './workstreams/progress.js';
 import { WorkstreamService } from './workstreams/workstream-service.js';
 
 export interface EngineOptions {
@@ -65,6 +66,7 @@ export interface Engine {
   patches: PatchService;
   policies: PolicyStore;
   gates: GateService;
+  gateQueries: GateQueries;
   patchQueries: PatchQueries;
   costs: CostService;
   costQueries: CostQueries;
@@ -114,6 +116,7 @@ export function createEngine(options: EngineOptions): Engine {
     patches,
     policies,
     gates,
+    gateQueries: new GateQueries(fork),
     patchQueries: new PatchQueries(fork),
     costs: new CostService(transact, streams, fork, options.workerCostPerTask ? BigInt(options.workerCostPerTask) * 1_000_000_000n : null),
     costQueries: new CostQueries(fork),

@@ -13,7 +13,7 @@ import {
   ResourceTypeEnum,
   UsageInput,
 } from '../schema/costs.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import { ADMIN, REPORT, workerActor } from './scopes.js';
 
 type FilterArg = { runId?: string | null; from?: Date | null; to?: Date | null } & Omit<CostFilter, 'runId' | 'from' | 'to'>;
@@ -150,29 +150,21 @@ builder.relayMutationField(
 
 builder.subscriptionField('costRecorded', (t) =>
   t.field({
-    type: CostRecordRef,
+    ...liveSubscription(CostRecordRef),
     description: 'Cost records as they are recorded, filtered on the server.',
     args: {
       projectId: t.arg.id({ description: 'Only costs of this project (its name, not a global id).' }),
       runId: t.arg.id({ description: 'Only costs of this run (a Run id).' }),
     },
     subscribe: (_, args, ctx) => ctx.engine.costs.recorded({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
-    resolve: (cost, _, ctx) => {
-      refreshLoaders(ctx);
-      return cost;
-    },
   }),
 );
 
 builder.subscriptionField('budgetAlerts', (t) =>
   t.field({
-    type: BudgetAlertRef,
+    ...liveSubscription(BudgetAlertRef),
     description: 'One event per budget threshold crossed (each crossed once), filtered on the server.',
     args: { projectId: t.arg.id({ description: "Only alerts of this project's budgets, its runs' budgets included (its name, not a global id)." }) },
     subscribe: (_, args, ctx) => ctx.engine.costs.alerts({ projectId: args.projectId }),
-    resolve: (alert, _, ctx) => {
-      refreshLoaders(ctx);
-      return alert;
-    },
   }),
 );

@@ -2,7 +2,7 @@ import { notFound } from '../engine/core/errors.js';
 import { decodeEventCursor } from '../engine/runs/run-queries.js';
 import { OPERATE } from './scopes.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import { RunEventConnection, RunEventKindEnum, RunEventRef } from '../schema/runs.js';
 
 builder.queryField('runEvents', (t) =>
@@ -51,7 +51,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('runEvents', (t) =>
   t.field({
-    type: RunEventRef,
+    ...liveSubscription(RunEventRef),
     description:
       "Run events as they are appended, of one run or of all. With `after` (an event's cursor) it first replays " +
       'every stored event after it, then continues live, without gap or duplicate. A subscriber 10,000 events behind is ended ' +
@@ -68,10 +68,6 @@ builder.subscriptionField('runEvents', (t) =>
       const after = args.after != null ? decodeEventCursor(args.after, 'after') : null;
       if (runId && !(await ctx.loaders.run.load(runId))) throw notFound('Run', runId);
       return ctx.engine.feed.stream({ runId, after, kinds: args.kinds });
-    },
-    resolve: (event, _, ctx) => {
-      refreshLoaders(ctx);
-      return event;
     },
   }),
 );

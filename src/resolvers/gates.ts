@@ -1,6 +1,6 @@
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { GateCriteriaInput, GateFilterInput, GateResultsInput, GateTypeEnum, TestGateRef } from '../schema/gates.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import { OPERATE, REPORT, workerActor } from './scopes.js';
 
 builder.queryFields((t) => ({
@@ -17,7 +17,7 @@ builder.queryFields((t) => ({
       description: 'Test gates, newest first.',
       args: { filter: t.arg({ type: GateFilterInput, description: 'Narrows the list; left out, every gate is listed.' }) },
       resolve: async (_, { filter, ...page }, ctx) => {
-        const result = await ctx.engine.patchQueries.gates({ ...filter, runId: parseOptionalId(filter?.runId, 'Run', 'filter.runId') }, page);
+        const result = await ctx.engine.gateQueries.gates({ ...filter, runId: parseOptionalId(filter?.runId, 'Run', 'filter.runId') }, page);
         for (const { node } of result.edges) ctx.loaders.gate.prime(node.id, node);
         return result;
       },
@@ -137,7 +137,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('gateOutcomes', (t) =>
   t.field({
-    type: TestGateRef,
+    ...liveSubscription(TestGateRef),
     description: 'One event per gate reaching PASSED, FAILED, ERROR or SKIPPED, with its decision; filtered on the server.',
     args: {
       runId: t.arg.id({ description: "Only the gates of this run (a Run's global id; another type's id is BAD_USER_INPUT)." }),
@@ -146,9 +146,5 @@ builder.subscriptionField('gateOutcomes', (t) =>
     },
     subscribe: (_, args, ctx) =>
       ctx.engine.gates.outcomes({ runId: parseOptionalId(args.runId, 'Run', 'runId'), projectId: args.projectId, types: args.types }),
-    resolve: (gate, _, ctx) => {
-      refreshLoaders(ctx);
-      return gate;
-    },
   }),
 );

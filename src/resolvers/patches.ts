@@ -1,8 +1,8 @@
 import { isUlid } from '../engine/core/ids.js';
-import type { LedgerEntry } from '../engine/db/patch-entities.js';
+import type { LedgerEntry } from '../engine/patches/entities.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import type { GatewayContext } from '../schema/context.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import {
   LedgerEntryRef,
   LedgerFilterInput,
@@ -142,6 +142,7 @@ function ledgerMutation<Extra extends object>(
     /** The input type's description. */
     input: string;
     scopes: typeof OPERATE | typeof REPORT;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Pothos's input field builder, whose type names the input's own shape
     extra?: (t: any) => Record<string, unknown>;
     run: (ctx: GatewayContext, ledgerId: string, input: Extra) => Promise<LedgerEntry>;
   },
@@ -292,7 +293,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('patchStateChanged', (t) =>
   t.field({
-    type: LedgerEntryRef,
+    ...liveSubscription(LedgerEntryRef),
     description:
       'Each ledger entry when it is created and each time it changes state (as it stands when delivered), filtered on the server; ' +
       'without arguments, every entry.',
@@ -302,10 +303,6 @@ builder.subscriptionField('patchStateChanged', (t) =>
     },
     subscribe: (_, args, ctx) =>
       ctx.engine.patches.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
-    resolve: (entry, _, ctx) => {
-      refreshLoaders(ctx);
-      return entry;
-    },
   }),
 );
 

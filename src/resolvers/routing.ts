@@ -1,4 +1,5 @@
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import {
   ExecutionRequestFilterInput,
   ExecutionRequestRef,
@@ -82,7 +83,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('toolCircuitChanged', (t) =>
   t.field({
-    type: ToolCircuitChangeRef,
+    ...liveSubscription(ToolCircuitChangeRef),
     description:
       "A tool's circuit breaker changing state: CLOSED to OPEN after 5 failed attempts in a row, HALF_OPEN to OPEN or CLOSED on the trial attempt's outcome, " +
       'and OPEN to HALF_OPEN once per open period, when the gateway first sees the 60-second recovery timeout over: on the next routing-retry pass ' +
@@ -90,6 +91,5 @@ builder.subscriptionField('toolCircuitChanged', (t) =>
       'Query.tools reads HALF_OPEN from the instant the timeout runs out.',
     args: { toolId: t.arg.string({ description: "Only this tool's changes; every tool's when omitted." }) },
     subscribe: (_, args, ctx) => ctx.engine.routing.circuitChanges(args.toolId ?? null),
-    resolve: (change) => change,
   }),
 );

@@ -1,6 +1,6 @@
 import { OPERATE } from './scopes.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import { RunCompletionStateEnum, RunFilterInput, RunRef } from '../schema/runs.js';
 
 builder.queryFields((t) => ({
@@ -157,7 +157,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('runStateChanged', (t) =>
   t.field({
-    type: RunRef,
+    ...liveSubscription(RunRef),
     description:
       'A run each time it is created or changes state, as stored when delivered. A subscriber 10,000 notices behind is ended with SLOW_CONSUMER.',
     args: {
@@ -166,9 +166,5 @@ builder.subscriptionField('runStateChanged', (t) =>
     },
     subscribe: (_, args, ctx) =>
       ctx.engine.runs.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
-    resolve: (run, _, ctx) => {
-      refreshLoaders(ctx);
-      return run;
-    },
   }),
 );

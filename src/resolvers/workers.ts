@@ -1,9 +1,9 @@
 import type { WorkerActor } from '../engine/auth/identity.js';
 import { MAX_PAGE_SIZE } from '../engine/core/pagination.js';
-import type { Worker } from '../engine/db/entities.js';
+import type { Worker } from '../engine/workers/entities.js';
 import type { GatewayContext } from '../schema/context.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { heartbeatBudget, liveSubscription } from '../schema/field-policy.js';
 import {
   WorkerConfigInput,
   WorkerFilterInput,
@@ -102,6 +102,7 @@ builder.relayMutationField(
   },
   {
     authScopes: WORKER,
+    extensions: heartbeatBudget,
     description:
       "Refreshes the worker's lastHeartbeat and progress, putting off its staleness by config.timeoutSeconds, and announces it on workerHeartbeats. " +
       'Errors: NOT_FOUND, FORBIDDEN (not registered by this token), INVALID_TRANSITION (STOPPED or CRASHED), BAD_USER_INPUT (progress outside 0..100), RATE_LIMITED (its own, higher budget).',
@@ -196,7 +197,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('workerHeartbeats', (t) =>
   t.field({
-    type: WorkerHeartbeatRef,
+    ...liveSubscription(WorkerHeartbeatRef),
     description: 'Heartbeats as they arrive, filtered on the server.',
     args: {
       workerId: t.arg.id({ description: 'Only this worker.' }),
@@ -204,16 +205,12 @@ builder.subscriptionField('workerHeartbeats', (t) =>
     },
     subscribe: (_, args, ctx) =>
       ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
-    resolve: (beat, _, ctx) => {
-      refreshLoaders(ctx);
-      return beat;
-    },
   }),
 );
 
 builder.subscriptionField('workerStateChanged', (t) =>
   t.field({
-    type: WorkerStateChangeRef,
+    ...liveSubscription(WorkerStateChangeRef),
     description: 'Registrations and state changes (including crashes found by the reaper), filtered on the server.',
     args: {
       workerId: t.arg.id({ description: 'Only this worker.' }),
@@ -221,9 +218,5 @@ builder.subscriptionField('workerStateChanged', (t) =>
     },
     subscribe: (_, args, ctx) =>
       ctx.engine.workers.stateChanges({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
-    resolve: (change, _, ctx) => {
-      refreshLoaders(ctx);
-      return change;
-    },
   }),
 );

@@ -1,5 +1,5 @@
 import { builder, parseId } from '../schema/builder.js';
-import { refreshLoaders } from '../schema/loaders.js';
+import { liveSubscription } from '../schema/field-policy.js';
 import { ProgressSnapshotRef, RunMetricsRef, RunSummaryRef, WorkstreamRef } from '../schema/workstreams.js';
 import { OPERATE } from './scopes.js';
 
@@ -51,7 +51,7 @@ builder.relayMutationField(
 
 builder.subscriptionField('runProgress', (t) =>
   t.field({
-    type: ProgressSnapshotRef,
+    ...liveSubscription(ProgressSnapshotRef),
     description:
       "A progress snapshot each time one of the run's tasks (or the run itself) changes; nothing before the first change, so query runProgress for the start. " +
       'NOT_FOUND for an unknown run.',
@@ -60,10 +60,6 @@ builder.subscriptionField('runProgress', (t) =>
       const runId = parseId(args.runId, 'Run', 'runId');
       await ctx.engine.progress.snapshot(runId);
       return ctx.engine.progress.follow(runId);
-    },
-    resolve: (snapshot, _, ctx) => {
-      refreshLoaders(ctx);
-      return snapshot;
     },
   }),
 );

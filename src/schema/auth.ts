@@ -1,5 +1,5 @@
 import type { Identity } from '../engine/auth/identity.js';
-import type { ApiToken } from '../engine/db/entities.js';
+import type { ApiToken } from '../engine/auth/entities.js';
 import { builder, encodeGlobalId } from './builder.js';
 
 export const ScopeEnum = builder.enumType('Scope', {

@@ -1,5 +1,6 @@
-import type { Budget, CostRecord } from '../engine/db/cost-entities.js';
-import { formatNanos } from '../engine/costs/money.js';
+import type { Budget } from '../engine/budgets/entities.js';
+import type { CostRecord } from '../engine/costs/entities.js';
+import { formatNanos } from '../engine/budgets/money.js';
 import type { BudgetAlert } from '../engine/costs/cost-service.js';
 import type { Bucket, CostFilter, Spend } from '../engine/costs/cost-queries.js';
 import { builder, encodeGlobalId } from './builder.js';
@@ -76,7 +77,7 @@ const CostMetadataRef = builder.objectRef<CostRecord['metadata']>('CostMetadata'
 });
 
 builder.node(CostRecordRef, {
-  description: 'What one call or run cost (DOMAIN.md 5).',
+  description: 'What one call or run cost (docs/domain.md#costs-and-budgets).',
   id: { resolve: (cost) => cost.id },
   loadOne: (id, ctx) => ctx.loaders.cost.load(id),
   fields: (t) => ({

@@ -1,4 +1,4 @@
-import type { GateDecision, GateExecution, GateResults, TestGate } from '../engine/db/gate-entities.js';
+import type { GateDecision, GateExecution, GateResults, TestGate } from '../engine/gates/entities.js';
 import { builder } from './builder.js';
 import { RunRef } from './runs.js';
 
@@ -16,7 +16,7 @@ export const GateTypeEnum = builder.enumType('GateType', {
 
 export const GateStateEnum = builder.enumType('GateState', {
   description:
-    "A gate's state (DOMAIN.md 4): PENDING -> RUNNING or SKIPPED; RUNNING -> PASSED, FAILED, ERROR or SKIPPED; " +
+    "A gate's state (docs/domain.md#test-gates): PENDING -> RUNNING or SKIPPED; RUNNING -> PASSED, FAILED, ERROR or SKIPPED; " +
     'PASSED, FAILED, ERROR and SKIPPED are final.',
   values: {
     PENDING: { value: 'pending', description: "Created, not started yet; its run's patches wait for it (GATES_PENDING)." },
@@ -161,7 +161,7 @@ const DecisionRef = builder.objectRef<GateDecision>('TestGateDecision').implemen
 });
 
 builder.node(TestGateRef, {
-  description: 'A quality gate over a run (DOMAIN.md 4): its patches cannot be committed until it passes.',
+  description: 'A quality gate over a run (docs/domain.md#test-gates): its patches cannot be committed until it passes.',
   id: { resolve: (gate) => gate.id, description: 'Opaque global id: pass it to testGate(id:), node(id:), or as the id of the gate mutations.' },
   loadOne: (id, ctx) => ctx.loaders.gate.load(id),
   fields: (t) => ({

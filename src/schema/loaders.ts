@@ -1,10 +1,13 @@
 import DataLoader from 'dataloader';
 import type { Engine } from '../engine/index.js';
-import type { Run, RunEvent, StepAttempt, Task, Worker, Workstream } from '../engine/db/entities.js';
-import type { Budget, CostRecord } from '../engine/db/cost-entities.js';
-import type { TestGate } from '../engine/db/gate-entities.js';
-import type { LedgerEntry, Patch } from '../engine/db/patch-entities.js';
-import type { ExecutionRequest } from '../engine/db/routing-entities.js';
+import type { Run, RunEvent, StepAttempt, Task } from '../engine/runs/entities.js';
+import type { Worker } from '../engine/workers/entities.js';
+import type { Workstream } from '../engine/workstreams/entities.js';
+import type { Budget } from '../engine/budgets/entities.js';
+import type { CostRecord } from '../engine/costs/entities.js';
+import type { TestGate } from '../engine/gates/entities.js';
+import type { LedgerEntry, Patch } from '../engine/patches/entities.js';
+import type { ExecutionRequest } from '../engine/workstreams/entities.js';
 import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
@@ -36,7 +39,7 @@ function slices<T>(load: (runIds: readonly string[], after: number, limit: numbe
 
 /** Request-scoped batching and caching of everything object fields read. */
 export function createLoaders(engine: Engine) {
-  const { queries, workerQueries, patchQueries, costQueries } = engine;
+  const { queries, workerQueries, patchQueries, gateQueries, costQueries } = engine;
   return {
     cost: byId<CostRecord>((ids) => costQueries.costsByIds(ids)),
     workstream: byId<Workstream>((ids) => engine.workstreams.byIds(ids)),
@@ -53,7 +56,7 @@ export function createLoaders(engine: Engine) {
       const found = new Map((await patchQueries.entriesByPatchIds(patchIds)).map((entry) => [entry.patchId, entry]));
       return patchIds.map((id) => found.get(id) ?? null);
     }),
-    gate: byId<TestGate>((ids) => patchQueries.gatesByIds(ids)),
+    gate: byId<TestGate>((ids) => gateQueries.gatesByIds(ids)),
     worker: byId<Worker>((ids) => workerQueries.workersByIds(ids)),
     task: byId<Task>((ids) => workerQueries.tasksByIds(ids)),
     run: byId<Run>((ids) => queries.runsByIds(ids)),

@@ -1,4 +1,4 @@
-import type { LedgerEntry, Patch, PatchPolicy } from '../engine/db/patch-entities.js';
+import type { LedgerEntry, Patch, PatchPolicy } from '../engine/patches/entities.js';
 import { builder, encodeGlobalId } from './builder.js';
 import { RunRef } from './runs.js';
 
@@ -18,7 +18,7 @@ const PATCH_STATE_DESCRIPTIONS: Record<LedgerEntry['state'], string> = {
 
 export const PatchStateEnum = builder.enumType('PatchState', {
   description:
-    "A ledger entry's state (DOMAIN.md 3): CREATED -> VALIDATED or APPLY_FAILED; VALIDATED -> QUEUED; QUEUED -> APPLIED or APPLY_FAILED; " +
+    "A ledger entry's state (docs/domain.md#patch-ledger): CREATED -> VALIDATED or APPLY_FAILED; VALIDATED -> QUEUED; QUEUED -> APPLIED or APPLY_FAILED; " +
     'APPLIED -> VERIFIED, APPLY_FAILED or ROLLED_BACK; APPLY_FAILED -> QUEUED; VERIFIED -> COMMITTED or ROLLED_BACK. ' +
     'Besides these, any state that is not final may move to DROPPED, and to QUARANTINED unless already there; COMMITTED, ROLLED_BACK and DROPPED are final.',
   values: Object.fromEntries(
@@ -222,7 +222,7 @@ const RelationsRef = builder.objectRef<LedgerEntry['relations']>('PatchRelations
 });
 
 builder.node(LedgerEntryRef, {
-  description: 'The lifecycle of one patch (DOMAIN.md 3): its state and history, validation, apply attempts, quarantine and relations.',
+  description: 'The lifecycle of one patch (docs/domain.md#patch-ledger): its state and history, validation, apply attempts, quarantine and relations.',
   id: { resolve: (entry) => entry.id },
   loadOne: (id, ctx) => ctx.loaders.ledgerEntry.load(id),
   fields: (t) => ({

@@ -1,4 +1,5 @@
-import type { ExecutionRequest, RouterConfigRow } from '../engine/db/routing-entities.js';
+import type { ExecutionRequest } from '../engine/workstreams/entities.js';
+import type { RouterConfigRow } from '../engine/routing/entities.js';
 import type { ToolSnapshot, ToolStateNotice } from '../engine/routing/routing-service.js';
 import type { RouteDecision } from '../engine/routing/router.js';
 import { builder, encodeGlobalId } from './builder.js';
@@ -37,7 +38,7 @@ export const RiskLevelEnum = builder.enumType('RiskLevel', {
 
 export const CircuitStateEnum = builder.enumType('CircuitState', {
   description:
-    "A tool's circuit breaker (DOMAIN.md 8), fed by the outcomes of the task attempts routed to it: " +
+    "A tool's circuit breaker (docs/domain.md#circuit-breakers-and-retries), fed by the outcomes of the task attempts routed to it: " +
     '5 consecutive failures open it, and 60 seconds later it half-opens for 1 trial call.',
   values: {
     CLOSED: { value: 'closed', description: 'Healthy: routing may choose the tool; 5 failed attempts in a row open it.' },
@@ -56,7 +57,7 @@ export const CircuitStateEnum = builder.enumType('CircuitState', {
 });
 
 export const RouterConfigRef = builder.objectRef<RouterConfigRow>('RouterConfig').implement({
-  description: 'A router configuration as set by setRouterConfig (DOMAIN.md 6): its tools, routing rules and defaults; the newest one set is in force.',
+  description: 'A router configuration as set by setRouterConfig (docs/domain.md#routing-and-execution-requests): its tools, routing rules and defaults; the newest one set is in force.',
   fields: (t) => ({
     id: t.id({
       description: 'Opaque id of this configuration, distinct for each setRouterConfig (RouterConfig is not a Node: node(id:) does not load it).',
@@ -133,7 +134,7 @@ export const ToolRef = builder.objectRef<ToolSnapshot>('Tool').implement({
 export const ExecutionRequestRef = builder.objectRef<ExecutionRequest>('ExecutionRequest');
 
 builder.node(ExecutionRequestRef, {
-  description: 'One attempt of a workstream task as a worker takes it: an execution_request document (DOMAIN.md 6).',
+  description: 'One attempt of a workstream task as a worker takes it: an execution_request document (docs/domain.md#routing-and-execution-requests).',
   id: { resolve: (request) => request.id },
   loadOne: (id, ctx) => ctx.loaders.executionRequest.load(id),
   fields: (t) => ({

@@ -1,4 +1,4 @@
-import { RUN_EVENT_KINDS, type Run, type RunEvent, type RunEventKind, type StepAttempt } from '../engine/db/entities.js';
+import { RUN_EVENT_KINDS, type Run, type RunEvent, type RunEventKind, type StepAttempt } from '../engine/runs/entities.js';
 import { decodePositionCursor, encodeCursor, parsePageArgs, type Page } from '../engine/core/pagination.js';
 import { decodeEventCursor, eventCursor, STEP_CURSOR, type RunSlice } from '../engine/runs/run-queries.js';
 import { builder } from './builder.js';
@@ -6,7 +6,7 @@ import { BEYOND_TASK, BEYOND_TASK_NOTE } from './task-scope.js';
 
 export const RunStateEnum = builder.enumType('RunState', {
   description:
-    "A run's state (DOMAIN.md 1): PENDING -> RUNNING or CANCELED; RUNNING -> SUCCEEDED, FAILED, QUARANTINED or CANCELED; " +
+    "A run's state (docs/domain.md#runs-and-steps): PENDING -> RUNNING or CANCELED; RUNNING -> SUCCEEDED, FAILED, QUARANTINED or CANCELED; " +
     'FAILED -> QUARANTINED; SUCCEEDED, QUARANTINED and CANCELED are final.',
   values: {
     PENDING: { value: 'pending', description: 'Created, not started: no step may start yet.' },

@@ -1,4 +1,5 @@
-import type { Task, Worker } from '../engine/db/entities.js';
+import type { Task } from '../engine/runs/entities.js';
+import type { Worker } from '../engine/workers/entities.js';
 import type { WorkerSummary } from '../engine/workers/worker-queries.js';
 import type { WorkerHeartbeat, WorkerStateChange } from '../engine/workers/worker-service.js';
 import { builder } from './builder.js';
@@ -20,7 +21,7 @@ export const WorkerTypeEnum = builder.enumType('WorkerType', {
 
 export const WorkerStateEnum = builder.enumType('WorkerState', {
   description:
-    "A worker's state (DOMAIN.md 2): IDLE -> BUSY, PAUSED, STOPPED or CRASHED; BUSY -> IDLE, PAUSED, STOPPED or CRASHED; " +
+    "A worker's state (docs/domain.md#workers): IDLE -> BUSY, PAUSED, STOPPED or CRASHED; BUSY -> IDLE, PAUSED, STOPPED or CRASHED; " +
     'PAUSED -> IDLE, STOPPED or CRASHED; STOPPED and CRASHED are final.',
   values: {
     IDLE: { value: 'idle', description: 'Holds no task and may claim or be assigned one (a new worker starts here).' },
@@ -124,7 +125,7 @@ const WorkerConfigRef = builder.objectRef<Worker>('WorkerConfig').implement({
 
 builder.node(WorkerRef, {
   description:
-    'A process that executes tasks (DOMAIN.md 2): it registers, heartbeats, and claims and completes tasks; the reaper crashes it when it falls silent.',
+    'A process that executes tasks (docs/domain.md#workers): it registers, heartbeats, and claims and completes tasks; the reaper crashes it when it falls silent.',
   id: {
     resolve: (worker) => worker.id,
     description: 'Opaque global id: pass it to worker(id:), node(id:), or as workerId or id to the worker and task mutations.',

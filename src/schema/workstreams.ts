@@ -1,5 +1,5 @@
-import type { Workstream } from '../engine/db/entities.js';
-import type { ProgressSnapshot, RunMetrics, RunSummary } from '../engine/workstreams/progress.js';
+import type { Workstream } from '../engine/workstreams/entities.js';
+import type { ProgressSnapshot, RunMetrics, RunSummary } from '../engine/workers/progress.js';
 import { builder } from './builder.js';
 import { capLevels, capList, WORKSTREAM_TASKS_CAP } from './list-size.js';
 import { RunRef, RunStateEnum, StepStateEnum } from './runs.js';
@@ -9,7 +9,7 @@ import { TaskRef } from './workers.js';
 export const WorkstreamRef = builder.objectRef<Workstream>('Workstream');
 
 builder.node(WorkstreamRef, {
-  description: 'A submitted workstream_spec: its run and its tasks, ordered along their dependencies (DOMAIN.md 6).',
+  description: 'A submitted workstream_spec: its run and its tasks, ordered along their dependencies (docs/domain.md#workstreams-and-scheduling).',
   id: { resolve: (ws) => ws.id },
   loadOne: (id, ctx) => ctx.loaders.workstream.load(id),
   fields: (t) => ({
@@ -61,7 +61,7 @@ builder.node(WorkstreamRef, {
 });
 
 export const ProgressSnapshotRef = builder.objectRef<ProgressSnapshot>('ProgressSnapshot').implement({
-  description: 'Where a run stands (DOMAIN.md 7), computed from stored state.',
+  description: 'Where a run stands (docs/domain.md#progress-and-monitoring), computed from stored state.',
   fields: (t) => ({
     run: t.field({ type: RunRef, description: 'The run it describes.', resolve: async (p, _, ctx) => (await ctx.loaders.run.load(p.runId))! }),
     total: t.exposeInt('total', { description: 'All tasks of the run, in any state.' }),
@@ -120,7 +120,7 @@ const EventCountsRef = builder.objectRef<RunMetrics['events']>('RunEventCounts')
 });
 
 export const RunMetricsRef = builder.objectRef<RunMetrics>('RunMetrics').implement({
-  description: "A run's figures (DOMAIN.md 7): its steps and events counted, and its timing.",
+  description: "A run's figures (docs/domain.md#progress-and-monitoring): its steps and events counted, and its timing.",
   fields: (t) => ({
     run: t.field({ type: RunRef, description: 'The run they describe.', resolve: async (m, _, ctx) => (await ctx.loaders.run.load(m.runId))! }),
     steps: t.field({ type: StepCountsRef, description: 'Its step attempts: all, succeeded and failed.', resolve: (m) => m.steps }),
@@ -151,7 +151,7 @@ const StepStateCountRef = builder.objectRef<{ state: string; count: number }>('S
 });
 
 export const RunSummaryRef = builder.objectRef<RunSummary>('RunSummary').implement({
-  description: 'Every run and step attempt in the gateway, counted by state (DOMAIN.md 7).',
+  description: 'Every run and step attempt in the gateway, counted by state (docs/domain.md#progress-and-monitoring).',
   fields: (t) => ({
     runsByState: t.field({
       type: [RunStateCountRef],

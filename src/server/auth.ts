@@ -5,15 +5,20 @@ import type { Engine } from '../engine/index.js';
 import { PerTokenCap, releasedWhenDone, type LiveSubscriptions } from './token-caps.js';
 
 /** graphql-ws close code for a missing, bad, revoked or expired token. */
-export const WS_FORBIDDEN = 4403;
+const WS_FORBIDDEN = 4403;
 /** Close code of a socket over its token's connection cap (429 in the private range). */
 export const WS_TOO_MANY_CONNECTIONS = 4429;
+
+/** Closes a socket whose token is no longer active (revoked or expired): the one way every path does it. */
+export function closeForbidden(socket: WebSocket): void {
+  socket.close(WS_FORBIDDEN, 'Forbidden');
+}
 
 /** The identity an `Authorization: Bearer <token>` value stands for. */
 export async function identify(engine: Engine, authorization: unknown): Promise<Identity | null> {
   if (typeof authorization !== 'string') return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return match ? engine.tokens.authenticate(match[1]) : null;
+  const secret = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  return secret === undefined ? null : engine.tokens.authenticate(secret);
 }
 
 /**
@@ -38,7 +43,7 @@ export class SocketsByToken {
       socket.close(WS_TOO_MANY_CONNECTIONS, `at most ${this.open.max} WebSockets per token (UET_WS_MAX_CONNECTIONS_PER_TOKEN)`);
       return false;
     }
-    const unwatch = this.engine.tokens.watch(identity, () => socket.close(WS_FORBIDDEN, 'Forbidden'));
+    const unwatch = this.engine.tokens.watch(identity, () => closeForbidden(socket));
     socket.once('close', () => {
       unwatch();
       release();

@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
 import { DomainError } from '../engine/index.js';
-import { isUnstorableText, unstorableText } from '../engine/db/unstorable-text.js';
+import { isUnstorableText, unstorableText } from '../engine/core/unstorable-text.js';
 import type { Logger } from '../logger.js';
 import { encodeGlobalId } from '../schema/builder.js';
-import { currentRequestId } from './request-context.js';
+import { currentRequestId } from '../request-context.js';
 
 /**
  * By shape, not instanceof: a test runner or a bundler may load graphql

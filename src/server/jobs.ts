@@ -1,22 +1,8 @@
 import { withJobLease } from '../engine/core/job-lease.js';
 import type { Engine } from '../engine/index.js';
+import type { JobIntervals } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
-
-export interface JobIntervals {
-  /** How often buffered heartbeats are written (UET_HEARTBEAT_FLUSH_MS): the most a crash can lose. */
-  heartbeatFlushMs: number;
-  /**
-   * How often the stale-worker reaper, the gate timeouts and the routing retry run (UET_REAPER_INTERVAL_MS); 0 turns them off.
-   * The routing retry also stores and announces (toolCircuitChanged) the breakers whose recovery timeout has passed.
-   */
-  reaperIntervalMs: number;
-  /**
-   * How often this instance reads the tokens revoked lately by any process (UET_REVOCATION_POLL_MS); 0 turns it off.
-   * Runs on every instance (no lease): each must close its own sockets and streams.
-   */
-  revocationPollMs: number;
-}
 
 export interface Jobs {
   /** Stops the timers, waits for a pass under way, and writes the last heartbeats. */

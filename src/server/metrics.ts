@@ -36,8 +36,8 @@ function sameSecret(given: string, expected: string): boolean {
 
 function authorized(req: IncomingMessage, token: string | null): boolean {
   if (token === null) return true;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  return match !== null && sameSecret(match[1], token);
+  const secret = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  return secret !== undefined && sameSecret(secret, token);
 }
 
 /** Calls `load` at most once per `ttlMs` (0: every time); callers within that share its promise. */

@@ -3,14 +3,14 @@ import type { Plugin } from 'graphql-yoga';
 import type { Limits } from '../config.js';
 import type { Engine } from '../engine/index.js';
 import type { GatewayContext } from '../schema/context.js';
+import { fieldPolicy } from '../schema/field-policy.js';
 
 const WINDOW_MS = 60_000;
-/** Root mutation fields counted against the heartbeat budget instead of the general one. */
-const HEARTBEAT_FIELDS = new Set(['heartbeat']);
 
 /**
  * Per-token budgets for mutations, one hit per root mutation field: a
- * general one, and a separate, higher one for heartbeats. Over budget, the
+ * general one, and a separate, higher one for heartbeats (the fields that
+ * declare `rateBudget: 'heartbeat'`: field-policy.ts). Over budget, the
  * whole operation is refused with RATE_LIMITED and how long to wait.
  */
 export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<GatewayContext> {
@@ -22,7 +22,7 @@ export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<Gat
       if (!identity || operation?.operation !== 'mutation') return;
       const caller = identity.tokenId ?? identity.tokenName;
       for (const selection of rootFields(operation.selectionSet, args.document)) {
-        const heartbeat = HEARTBEAT_FIELDS.has(selection.name.value);
+        const heartbeat = fieldPolicy(args.schema, 'mutation', selection.name.value).rateBudget === 'heartbeat';
         const decision = await engine.rateLimiter.take(`${heartbeat ? 'heartbeat' : 'mutation'}:${caller}`, {
           limit: heartbeat ? limits.heartbeatsPerMinute : limits.mutationsPerMinute,
           windowMs: WINDOW_MS,

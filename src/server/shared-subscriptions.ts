@@ -1,6 +1,8 @@
-import { getOperationAST, GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
 import type { Identity } from '../engine/auth/identity.js';
+import { fieldPolicy } from '../schema/field-policy.js';
+import { closeForbidden } from './auth.js';
 
 /**
  * Shared execution for identical graphql-ws subscriptions (issue 9, fan-out).
@@ -30,25 +32,6 @@ import type { Identity } from '../engine/auth/identity.js';
  * the subscribe was in flight). A replay (`runEvents(after:)`) differs per
  * subscriber and is never shared.
  */
-
-/**
- * Subscription fields whose streams carry only what happens after they start
- * (no replay, no initial value), and whose results depend on the caller only
- * through its scopes and token name (a field that filtered by token id, say a
- * worker token seeing only its own workers, must not be listed).
- */
-const LIVE_ONLY_FIELDS = new Set([
-  'workerHeartbeats',
-  'workerStateChanged',
-  'runEvents', // only without `after`: see shareKey
-  'runStateChanged',
-  'runProgress',
-  'costRecorded',
-  'budgetAlerts',
-  'gateOutcomes',
-  'toolCircuitChanged',
-  'patchStateChanged',
-]);
 
 /** About 10,000 messages of a typical size unsent on one socket: its subscriber is too slow. */
 export const SLOW_CONSUMER_BYTES = 2 * 1024 * 1024;
@@ -82,9 +65,11 @@ export interface SharedSubscriberInfo {
 
 /**
  * The sharing key of a subscription, or null when it must run on its own:
- * not a single live-only root field, or a replay (`after` given).
+ * not a single root field that declares `liveOnly` (field-policy.ts), or a
+ * replay (`after` given).
  */
 export function shareKey(
+  schema: GraphQLSchema,
   document: DocumentNode,
   query: string,
   operationName: string | null | undefined,
@@ -94,7 +79,7 @@ export function shareKey(
   const operation = getOperationAST(document, operationName);
   if (operation?.operation !== 'subscription') return null;
   const [root, ...more] = operation.selectionSet.selections;
-  if (!root || more.length > 0 || root.kind !== Kind.FIELD || !LIVE_ONLY_FIELDS.has(root.name.value)) return null;
+  if (!root || more.length > 0 || root.kind !== Kind.FIELD || !fieldPolicy(schema, 'subscription', root.name.value).liveOnly) return null;
   const after = root.arguments?.find((arg) => arg.name.value === 'after')?.value;
   if (after && after.kind !== Kind.NULL) {
     if (after.kind !== Kind.VARIABLE) return null;
@@ -147,7 +132,7 @@ class SharedSubscriber implements AsyncIterableIterator<never> {
   private send(json: string): boolean {
     const socket = this.info.socket;
     if (!this.isActive(this.info.identity)) {
-      socket.close(4403, 'Forbidden');
+      closeForbidden(socket);
       this.finish(null);
       return false;
     }

@@ -6,18 +6,19 @@ import type { Limits } from '../config.js';
 import type { Identity } from '../engine/auth/identity.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
-import { identify, SocketsByToken, WS_FORBIDDEN } from './auth.js';
+import { closeForbidden, identify, SocketsByToken } from './auth.js';
 import { releasedWhenDone, type LiveSubscriptions } from './token-caps.js';
 import { markCostChecked, operationCostError } from './cost.js';
 import { tooDeeplyNested } from './json-depth.js';
 import type { PersistedOperations } from './persisted-operations.js';
-import { withRequestId } from './request-context.js';
+import { withRequestId } from '../request-context.js';
 import { groupArgs, shareKey, SharedSubscriptions, type SharedSubscriberInfo } from './shared-subscriptions.js';
 
 type Enveloped = ReturnType<YogaServerInstance<object, object>['getEnveloped']>;
 
 interface WsOptions {
   wss: WebSocketServer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any server and user context: this file reads neither
   yoga: YogaServerInstance<any, any>;
   engine: Engine;
   logger: Logger;
@@ -75,7 +76,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
           const socket = ctx.extra.socket;
           const identity = identities.get(ctx);
           if (!identity || !engine.tokens.isActive(identity)) {
-            socket.close(WS_FORBIDDEN, 'Forbidden');
+            closeForbidden(socket);
             return [new GraphQLError('token revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
           }
           // graphql-ws has already registered this operation when it asks us.
@@ -108,7 +109,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
             operationName: payload.operationName,
             document,
             variableValues: payload.variables,
-            contextValue: { ...(await enveloped.contextFactory()), onTokenInactive: () => socket.close(WS_FORBIDDEN, 'Forbidden') },
+            contextValue: { ...(await enveloped.contextFactory()), onTokenInactive: () => closeForbidden(socket) },
             rootValue: enveloped,
           };
           const errors = enveloped.validate(args.schema, args.document);
@@ -127,7 +128,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
             if (!release) return [live.refusal];
             places.set(args, release);
           }
-          const key = shareKey(document, query, payload.operationName, payload.variables, identity);
+          const key = shareKey(args.schema, document, query, payload.operationName, payload.variables, identity);
           if (key !== null) sharing.set(args, { key, socket, id, identity });
           return args;
         }),

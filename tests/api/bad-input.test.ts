@@ -133,7 +133,7 @@ describe('bad input gets the right code and writes nothing', () => {
     const before = await counts();
     const res = await server.gql(query, vars?.(f));
     expect(res.errors, JSON.stringify(res)).toBeDefined();
-    expect(res.errors![0].extensions).toMatchObject({ code, ...(field ? { field } : {}) });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code, ...(field ? { field } : {}) });
     expect(await counts()).toEqual(before);
     const health = await server.gql(`{ runs(first: 1) { totalCount } }`);
     expect(health).toEqual({ data: { runs: { totalCount: before.runs } } });
@@ -148,7 +148,7 @@ describe('text holding a NUL character (U+0000)', () => {
   const create = `mutation($i: CreateRunInput!) { createRun(input: $i) { run { id projectId metadata } } }`;
   const input = { projectId: 'nul\u0000project', phaseId: 'p', metadata: { note: 'a\u0000b' } };
 
-  // SQLite stores such text whole (db/nul-safe-sql.ts); PostgreSQL cannot store it at all (db/unstorable-text.ts).
+  // SQLite stores such text whole (db/nul-safe-sql.ts); PostgreSQL cannot store it at all (core/unstorable-text.ts).
   it(`is ${onPostgres ? 'refused with BAD_USER_INPUT on PostgreSQL, in a write or a filter, writing nothing' : 'stored whole on SQLite'}`, async () => {
     if (!onPostgres) {
       const res = await server.gql(create, { i: input });

@@ -1,7 +1,7 @@
 import { isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_TYPES } from '../../src/schema/builder.js';
-import { schema } from '../../src/schema/index.js';
+import { schema } from '../../src/graphql.js';
 import { createRun, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -35,7 +35,7 @@ describe('Relay node(id:)', () => {
     expect(await server.gql(NODE, { id: encode('Run:01ARZ3NDEKTSV4RRFFQ69G5FAV') })).toEqual({ data: { node: null } });
     for (const id of ['abc', encode('Foo:01ARZ3NDEKTSV4RRFFQ69G5FAV'), encode('Run:')]) {
       const res = await server.gql(NODE, { id });
-      expect(res.errors?.[0].extensions, id).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(res.errors?.[0]?.extensions, id).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
     }
   });
 });

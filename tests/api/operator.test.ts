@@ -60,7 +60,7 @@ describe('/metrics', () => {
 describe('logs', () => {
   it('are JSON lines with the request id of the request they belong to, and never carry a token', async () => {
     const { createLogger } = await import('../../src/logger.js');
-    const { withRequestId, currentRequestId } = await import('../../src/server/request-context.js');
+    const { withRequestId, currentRequestId } = await import('../../src/request-context.js');
     const lines: string[] = [];
     const logger = createLogger('info', (line) => lines.push(line));
     let id: string | undefined;
@@ -70,7 +70,7 @@ describe('logs', () => {
     });
     logger.debug('not at this level');
     expect(lines).toHaveLength(1);
-    const entry = JSON.parse(lines[0]);
+    const entry = JSON.parse(lines[0]!);
     expect(entry).toMatchObject({ level: 'info', message: 'handled', requestId: id, size: 3, headers: '[redacted]', token: '[redacted]', secret: '[redacted]' });
     expect(lines[0]).not.toContain(ADMIN_SECRET);
     expect(typeof entry.time).toBe('string');

@@ -38,9 +38,9 @@ const runsPage = async (variables: Record<string, unknown>): Promise<Conn> => (a
 /** Creates run number `i` through the engine, drives it to its state and remembers it. */
 async function seedRun(i: number, overrides: Partial<Pick<Seeded, 'projectId'>> = {}): Promise<Seeded> {
   const runs = server.engine.runs;
-  const input = { projectId: PROJECTS[i % 3], phaseId: PHASES[i % 2], workstreamId: WORKSTREAMS[i % 4], ...overrides };
+  const input = { projectId: PROJECTS[i % 3]!, phaseId: PHASES[i % 2]!, workstreamId: WORKSTREAMS[i % 4]!, ...overrides };
   const run = await runs.createRun(input);
-  const state = STATES[i % STATES.length];
+  const state = STATES[i % STATES.length]!;
   if (state === 'CANCELED') await runs.cancelRun(run.id, 'seed');
   else if (state !== 'PENDING') await runs.startRun(run.id);
   if (state === 'SUCCEEDED' || state === 'FAILED') await runs.completeRun({ id: run.id, state: state === 'FAILED' ? 'failed' : 'succeeded' });
@@ -101,10 +101,10 @@ beforeAll(async () => {
   for (let start = 0; start < seeded.length; start += 100) {
     const batch = seeded.slice(start, start + 100);
     const { nodes } = await gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on Run { id createdAt } } }`, { ids: batch.map((r) => r.gid) });
-    nodes.forEach((n: { id: string; createdAt: string }, i: number) => Object.assign(batch[i], { createdAt: n.createdAt }));
+    nodes.forEach((n: { id: string; createdAt: string }, i: number) => Object.assign(batch[i]!, { createdAt: n.createdAt }));
   }
-  bounds.after = seeded[PER_BATCH - 1].createdAt; // last run of batch 1
-  bounds.before = seeded[3 * PER_BATCH].createdAt; // first run of batch 4
+  bounds.after = seeded[PER_BATCH - 1]!.createdAt; // last run of batch 1
+  bounds.before = seeded[3 * PER_BATCH]!.createdAt; // first run of batch 4
 });
 afterAll(() => server.stop());
 
@@ -120,7 +120,7 @@ const FILTERS: { name: string; filter: () => Filter }[] = [
   { name: 'createdAfter + projectId + states', filter: () => ({ createdAfter: bounds.after, projectId: 'proj-c', states: ['FAILED', 'PENDING'] }) },
 ];
 /** 7 leaves a partial last page; 25 divides 250 (the last page is exactly full); 100 is the maximum. */
-const WALKS = [...FILTERS.flatMap((f) => [7, 100].map((size) => ({ ...f, size }))), { ...FILTERS[0], size: 25 }];
+const WALKS = [...FILTERS.flatMap((f) => [7, 100].map((size) => ({ ...f, size }))), { ...FILTERS[0]!, size: 25 }];
 
 describe('runs: keyset pagination', () => {
   it.each(WALKS)(
@@ -148,7 +148,7 @@ describe('runs: keyset pagination', () => {
     { name: 'unknown projectId', filter: () => ({ projectId: 'nope' }) },
     { name: 'projectId + states with no match', filter: () => ({ projectId: 'proj-a', states: ['QUARANTINED'] }) },
     { name: 'createdAfter the newest run', filter: () => ({ createdAfter: seeded.at(-1)!.createdAt }) },
-    { name: 'createdBefore the oldest run', filter: () => ({ createdBefore: seeded[0].createdAt }) },
+    { name: 'createdBefore the oldest run', filter: () => ({ createdBefore: seeded[0]!.createdAt }) },
     { name: 'empty time range', filter: () => ({ createdAfter: bounds.before, createdBefore: bounds.after }) },
   ])('empty result: $name', async ({ filter }) => {
     expect(expectedIds(filter())).toEqual([]);
@@ -169,7 +169,7 @@ describe('runs: keyset pagination', () => {
     { name: 'last: 0', args: () => ({ last: 0 }), hasNextPage: false, hasPreviousPage: true },
     { name: 'last: 0 before the newest', args: (c: Ends) => ({ last: 0, before: c.newest }), hasNextPage: true, hasPreviousPage: false },
   ])('$name returns no edges and says what lies beyond', async ({ args, hasNextPage, hasPreviousPage }) => {
-    const ends = { newest: (await runsPage({ first: 1 })).edges[0].cursor, oldest: (await runsPage({ last: 1 })).edges[0].cursor };
+    const ends = { newest: (await runsPage({ first: 1 })).edges[0]!.cursor, oldest: (await runsPage({ last: 1 })).edges[0]!.cursor };
     const page = await runsPage(args(ends));
     expect(page.edges).toEqual([]);
     expect(page.pageInfo).toEqual({ hasNextPage, hasPreviousPage, startCursor: null, endCursor: null });
@@ -241,7 +241,7 @@ describe('nested and event-log connections', () => {
     },
   };
   const allSteps = () => Array.from({ length: STEPS }, (_, i) => String(i + 1));
-  const ofKinds = (...kinds: string[]) => () => logA.filter((k) => kinds.includes(k.split('#')[0]));
+  const ofKinds = (...kinds: string[]) => () => logA.filter((k) => kinds.includes(k.split('#')[0]!));
 
   it.each([
     ...[1, 5, 6, 12, 100].map((size) => ({ conn: 'Run.steps' as const, size, kinds: undefined, expected: allSteps })),

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema } from '../../src/engine/db/entities.js';
-import { BudgetSchema, CostRecordSchema } from '../../src/engine/db/cost-entities.js';
-import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
-import { LedgerEntrySchema, PatchSchema } from '../../src/engine/db/patch-entities.js';
+import { RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema } from '../../src/engine/runs/entities.js';
+import { BudgetSchema } from '../../src/engine/budgets/entities.js';
+import { CostRecordSchema } from '../../src/engine/costs/entities.js';
+import { TestGateSchema } from '../../src/engine/gates/entities.js';
+import { LedgerEntrySchema, PatchSchema } from '../../src/engine/patches/entities.js';
 import { decodeGlobalId, encodeGlobalId } from '../../src/schema/builder.js';
 import { codes, createRun, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -157,7 +158,7 @@ describe('reports by worker tokens', () => {
       const before = await snapshot();
       const res = await server.gql(op, vars, { token: tokenB });
       expect(codes(res), field).toEqual(['FORBIDDEN']);
-      expect(res.errors![0].message, field).toMatch(/token "reporter-b" may not report .+ none of the workers it registered holds a task of that run now/);
+      expect(res.errors?.[0]?.message, field).toMatch(/token "reporter-b" may not report .+ none of the workers it registered holds a task of that run now/);
       expect(res.data?.[field] ?? null, field).toBeNull();
       expect(await snapshot(), field).toEqual(before);
     }
@@ -171,7 +172,7 @@ describe('reports by worker tokens', () => {
       if (field === 'startTestGate' || field === 'completeTestGate') {
         // These gates name no execution request: they are the run's, which only operators pass.
         expect(codes(res), field).toEqual(['FORBIDDEN']);
-        expect(res.errors![0].message, field).toMatch(/names no execution request, so it is the run's own/);
+        expect(res.errors?.[0]?.message, field).toMatch(/names no execution request, so it is the run's own/);
         continue;
       }
       expect(res.errors, `${field}: ${JSON.stringify(res.errors)}`).toBeUndefined();
@@ -212,7 +213,7 @@ describe('reports by worker tokens', () => {
       const before = await snapshot();
       const res = await server.gql(op, vars, { token: tokenA });
       expect(codes(res), name).toEqual(['FORBIDDEN']);
-      expect(res.errors![0].message, name).toMatch(message);
+      expect(res.errors?.[0]?.message, name).toMatch(message);
       expect(await snapshot(), name).toEqual(before);
     }
   });
@@ -242,7 +243,7 @@ describe('reports by worker tokens', () => {
     const before = await snapshot();
     const res = await server.gql(`mutation($r: ID!) { recordCost(input: {runId: $r, resourceType: API_CALL, amount: "1", currency: "USD"}) { cost { amount } } }`, { r: r1 }, { token: tokenA });
     expect(codes(res)).toEqual(['FORBIDDEN']);
-    expect(res.errors![0].message).toMatch(/none of the workers it registered holds a task of that run now/);
+    expect(res.errors?.[0]?.message).toMatch(/none of the workers it registered holds a task of that run now/);
     expect(await snapshot()).toEqual(before);
   });
 });

@@ -86,7 +86,7 @@ describe('resumable run event subscription (graphql-ws)', () => {
 
   it('resumes the all-runs stream across runs in log order', async () => {
     const runs = [await createRun(server), await createRun(server)];
-    const after = await firstCursor(runs[1]);
+    const after = await firstCursor(runs[1]!);
     const writer = writeNotes(runs, 60);
     const received = await receiveWithReconnect({ after }, 10, 60);
     await writer;
@@ -110,7 +110,7 @@ describe('resumable run event subscription (graphql-ws)', () => {
           }),
       ),
     );
-    expect(errors.map((e) => e[0].extensions?.code)).toEqual(['NOT_FOUND', 'BAD_USER_INPUT']);
+    expect(errors.map((e) => e[0]?.extensions?.code)).toEqual(['NOT_FOUND', 'BAD_USER_INPUT']);
   });
 
   it('streams runStateChanged for a project', async () => {
@@ -151,7 +151,7 @@ describe('run event subscription over Server-Sent Events', () => {
       if (done) throw new Error(`stream ended early: ${buffer}`);
       buffer += new TextDecoder().decode(value);
       for (const match of buffer.matchAll(/^data: (.+)$/gm)) {
-        const payload = JSON.parse(match[1]);
+        const payload = JSON.parse(match[1]!);
         if (payload.data) kinds.push(payload.data.runEvents.kind);
       }
       buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2);

@@ -105,8 +105,8 @@ describe('npm start', () => {
     try {
       const url = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stderr! }).on('line', (line) => {
-          const match = /"url":"([^"]+)"/.exec(line);
-          if (match) resolve(match[1]);
+          const url = /"url":"([^"]+)"/.exec(line)?.[1];
+          if (url) resolve(url);
         });
         child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
       });

@@ -16,7 +16,7 @@ const ENDINGS = ['SUCCEEDED', 'FAILED', 'QUARANTINED', 'CANCELED'] as const;
 const STEP_ENDINGS = ['SUCCEEDED', 'FAILED', 'CANCELED'] as const;
 const lc = <S extends string>(s: S) => s.toLowerCase() as Lowercase<S>;
 
-/** DOMAIN.md 1: the run transitions that are allowed; every other pair is refused. */
+/** docs/domain.md#runs-and-steps: the run transitions that are allowed; every other pair is refused. */
 const ALLOWED: Record<State, Target[]> = {
   PENDING: ['RUNNING', 'CANCELED'],
   RUNNING: ['SUCCEEDED', 'FAILED', 'QUARANTINED', 'CANCELED'],
@@ -65,7 +65,7 @@ const rows = (entity: 'Run' | 'StepAttempt' | 'RunEvent', where: Record<string, 
 
 function move(id: string, to: Target): Promise<GraphQLResponse> {
   const { mutation, input } = MOVES[to];
-  const type = mutation[0].toUpperCase() + mutation.slice(1) + 'Input';
+  const type = mutation.charAt(0).toUpperCase() + mutation.slice(1) + 'Input';
   return gql(`mutation($input: ${type}!) { ${mutation}(input: $input) { run { ${RUN_FIELDS} } } }`, { input: { id, ...input } });
 }
 
@@ -96,7 +96,7 @@ async function snapshot(runId: string) {
 
 function expectInvalidTransition(res: GraphQLResponse, currentState: string, attemptedState: string): void {
   expect(res.errors).toHaveLength(1);
-  expect(res.errors![0].extensions).toMatchObject({ code: 'INVALID_TRANSITION', currentState, attemptedState });
+  expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_TRANSITION', currentState, attemptedState });
 }
 
 const startStep = (runId: string, toolId = 'codex') =>
@@ -150,7 +150,7 @@ describe('run state machine', () => {
     expect((await getRun(id)).state).toBe(to);
     const events = (await appended(id)).slice(before.events);
     expect(events.map((e) => e.kind)).toEqual([to === 'RUNNING' ? 'RUN_STARTED' : 'RUN_STATE_CHANGED']);
-    expect(events[0].payload).toMatchObject({ from: lc(from), to: lc(to) });
+    expect(events[0]?.payload).toMatchObject({ from: lc(from), to: lc(to) });
   });
 });
 
@@ -205,7 +205,7 @@ describe('step state machine', () => {
 
     const before = await snapshot(runId);
     const res = await startStep(runId, '  ');
-    expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'toolId' });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'toolId' });
     expect(await snapshot(runId)).toEqual(before);
   });
 

@@ -20,6 +20,7 @@ async function over<T = any>(client: Client, query: string, variables: Record<st
   const op = subscribe(client, query, variables);
   await op.done;
   const [result] = op.results;
+  if (!result) throw new Error(`no result for ${query}`);
   if (result.errors) throw new Error(JSON.stringify(result.errors));
   return result.data as T;
 }
@@ -109,7 +110,7 @@ describe('the stale-worker reaper', () => {
     expect((await server.engine.reaper.reap()).crashedWorkers).toEqual([]);
 
     await sub.next(1);
-    const change = sub.results[0].data!.workerStateChanged;
+    const change = sub.results[0]?.data!.workerStateChanged;
     expect(change).toMatchObject({ from: 'BUSY', to: 'CRASHED', worker: { state: 'CRASHED' } });
     expect(change.reason).toBe(`heartbeat lost: none for 31 s (timeout 30 s; last at ${beatAt})`);
     expect(change.worker.crashInfo.errorMessage).toBe(change.reason);
@@ -180,7 +181,7 @@ describe('the whole worker lifecycle over one graphql-ws socket', () => {
     // A refusal over the socket is an error result, and the socket stays usable.
     const refused = subscribe(client, `mutation($id: ID!) { resumeWorker(input: {id: $id}) { worker { id } } }`, { id: a.id });
     await refused.done;
-    expect(refused.results[0].errors?.[0].extensions?.code).toBe('INVALID_TRANSITION');
+    expect(refused.results[0]?.errors?.[0]?.extensions?.code).toBe('INVALID_TRANSITION');
 
     await sub.next(7);
     await sleep(50);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/engine/core/clock.js';
-import { RunEventSchema, TaskSchema, WorkerSchema } from '../../src/engine/db/entities.js';
+import { RunEventSchema, TaskSchema } from '../../src/engine/runs/entities.js';
+import { WorkerSchema } from '../../src/engine/workers/entities.js';
 import { workerMachine } from '../../src/engine/workers/machines.js';
 import { codes, createRun, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 
@@ -101,7 +102,7 @@ const MOVES: { name: string; to: State; from: State[]; call: (id: string) => Pro
   },
 ];
 
-describe('the worker state machine (DOMAIN.md 2)', () => {
+describe('the worker state machine (docs/domain.md#workers)', () => {
   it('the mutations together allow exactly the transitions of the table', () => {
     const allowed = MOVES.flatMap((m) => m.from.map((from) => `${from}->${m.to}`));
     const table = STATES.flatMap((from) => STATES.filter((to) => workerMachine.allows(from.toLowerCase() as never, to.toLowerCase() as never)).map((to) => `${from}->${to}`));
@@ -121,7 +122,7 @@ describe('the worker state machine (DOMAIN.md 2)', () => {
       expect(after.worker.state).toBe(move.to);
     } else {
       expect(codes(res)).toEqual(['INVALID_TRANSITION']);
-      expect(res.errors![0].extensions?.currentState).toBe(from);
+      expect(res.errors?.[0]?.extensions?.currentState).toBe(from);
       expect(after.worker.state).toBe(from);
       // The claim's own fixture (a new pending task) is the only difference.
       const now = await snapshot();
@@ -132,9 +133,9 @@ describe('the worker state machine (DOMAIN.md 2)', () => {
   });
 
   it('records stoppedAt on shutdown and crashInfo on a crash', async () => {
-    const stopped = (await (MOVES[4].call(await workerIn('IDLE')))).data!.shutdownWorker.worker;
+    const stopped = (await (MOVES[4]!.call(await workerIn('IDLE')))).data!.shutdownWorker.worker;
     expect(stopped.stoppedAt).toBe(clock.now().toISOString());
-    const crashed = (await MOVES[5].call(await workerIn('BUSY'))).data!.crashWorker.worker;
+    const crashed = (await MOVES[5]!.call(await workerIn('BUSY'))).data!.crashWorker.worker;
     expect(crashed.crashInfo).toEqual({ errorMessage: 'segfault', stackTrace: 'at main' });
   });
 
@@ -143,7 +144,7 @@ describe('the worker state machine (DOMAIN.md 2)', () => {
       const id = await workerIn(state);
       const res = await server.gql(`mutation($id: ID!) { heartbeat(input: {workerId: $id}) { worker { id } } }`, { id });
       expect(codes(res)).toEqual(['INVALID_TRANSITION']);
-      expect(res.errors![0].extensions?.currentState).toBe(state);
+      expect(res.errors?.[0]?.extensions?.currentState).toBe(state);
     }
     const paused = await workerIn('PAUSED');
     const beat = await server.gql(`mutation($id: ID!) { heartbeat(input: {workerId: $id, progress: 3}) { worker { state progress lastHeartbeat } } }`, { id: paused });
@@ -219,7 +220,7 @@ describe('tasks and statistics', () => {
     await createTask({ kind: 'pair' });
     const full = await claim();
     expect(codes(full)).toEqual(['INVALID_TRANSITION']);
-    expect(full.errors![0].message).toContain('2 of 2 tasks');
+    expect(full.errors?.[0]?.message).toContain('2 of 2 tasks');
 
     const unnamed = await complete({ workerId: id, success: true });
     expect(codes(unnamed)).toEqual(['BAD_USER_INPUT']);
@@ -311,8 +312,8 @@ describe('heartbeat interval and timeout', () => {
   it('is measured against the default timeout when timeoutSeconds is not given, and the error says so', async () => {
     const res = await server.gql(`mutation { registerWorker(input: {type: EXECUTOR, config: {heartbeatInterval: 120}}) { worker { id } } }`);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.errors![0].message).toContain('default timeout of 60 s');
-    expect(res.errors![0].extensions).toMatchObject({ field: 'config.heartbeatInterval', heartbeatInterval: 120, timeoutSeconds: 60 });
+    expect(res.errors?.[0]?.message).toContain('default timeout of 60 s');
+    expect(res.errors?.[0]?.extensions).toMatchObject({ field: 'config.heartbeatInterval', heartbeatInterval: 120, timeoutSeconds: 60 });
     // Below the default, or below a longer timeout given with it, it is accepted.
     expect((await register({ config: { heartbeatInterval: 59 } })).config).toEqual({ maxParallelTasks: 1, heartbeatInterval: 59, timeoutSeconds: 60 });
     expect((await register({ config: { heartbeatInterval: 120, timeoutSeconds: 300 } })).config).toEqual({ maxParallelTasks: 1, heartbeatInterval: 120, timeoutSeconds: 300 });
@@ -339,8 +340,8 @@ describe('tasks of a run that has ended', () => {
     const before = await snapshot();
     const res = await server.gql(`mutation($r: ID!) { createTask(input: {kind: "too-late", runId: $r}) { task { id } } }`, { r: runId });
     expect(codes(res)).toEqual(['INVALID_TRANSITION']);
-    expect(res.errors![0].extensions).toMatchObject({ entity: 'Run', currentState: state });
-    expect(res.errors![0].message).toContain(`is ${state}`);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ entity: 'Run', currentState: state });
+    expect(res.errors?.[0]?.message).toContain(`is ${state}`);
     expect(await snapshot()).toEqual(before);
   });
 

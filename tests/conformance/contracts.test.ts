@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContractRegistry } from '../../src/engine/contracts/registry.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-// DOMAIN.md 9: the twenty contracts the gateway ships a JSON Schema for.
+// docs/domain.md#data-contracts: the twenty contracts the gateway ships a JSON Schema for.
 const CONTRACTS = [
   'doc-meta', 'run_record', 'step_attempt', 'run_event', 'patch_artifact', 'patch_ledger_entry', 'patch_policy',
   'prompt_instance', 'execution_request', 'router_config', 'phase_spec', 'workstream_spec', 'task_spec',
@@ -62,6 +62,6 @@ describe('contracts over GraphQL', () => {
     expect(bad.data.validateDocument.valid).toBe(false);
     expect(bad.data.validateDocument.errors[0]).toMatchObject({ path: expect.stringMatching(/^\//), message: expect.any(String) });
     const unknown = await server.gql(query, { c: 'nope', d: {} });
-    expect(unknown.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'contract' });
+    expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'contract' });
   });
 });

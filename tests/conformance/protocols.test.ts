@@ -142,8 +142,8 @@ function rawHandshake(protocol: string): Promise<{ status: number; headers: Reco
       const onData = (chunk: Buffer) => {
         buffer = Buffer.concat([buffer, chunk]);
         if (buffer.length < 2) return;
-        const opcode = buffer[0] & 0x0f;
-        const length = buffer[1] & 0x7f; // a close frame's payload is at most 125 bytes
+        const opcode = buffer.readUInt8(0) & 0x0f;
+        const length = buffer.readUInt8(1) & 0x7f; // a close frame's payload is at most 125 bytes
         if (buffer.length < 2 + length) return;
         clearTimeout(timer);
         socket.destroy();

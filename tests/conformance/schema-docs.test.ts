@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { compareSchemas, RELEASED_SCHEMA } from '../../src/cli/schema-check.js';
-import { printGatewaySchema } from '../../src/schema/index.js';
+import { printGatewaySchema } from '../../src/graphql.js';
 
 /** Every type, field, argument and enum value without a description (GraphiQL's docs explorer shows them). */
 function undocumented(schema: GraphQLSchema): string[] {

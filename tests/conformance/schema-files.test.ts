@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
-import { REPORT_ACCESS_SQL } from '../../src/engine/workers/report-access.js';
-import { printGatewaySchema } from '../../src/schema/index.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
+import { REPORT_ACCESS_SQL } from '../../src/engine/auth/report-access.js';
+import { printGatewaySchema } from '../../src/graphql.js';
 
 describe('checked-in artefacts', () => {
   it('schema.graphql matches the schema the code builds (run `npm run schema` after changing it)', () => {

@@ -21,7 +21,7 @@ describe('retry delays', () => {
     expect(attempts.map((a) => retryDelayMs('exponential', a, low))).toEqual(steps.map((s) => s / 2));
     expect(attempts.map((a) => retryDelayMs('exponential', a, high))).toEqual(steps.map((s) => Math.floor(s / 2 + 0.999999 * (s / 2))));
     // Just under the step, never above it.
-    expect(attempts.map((a) => steps[a - 1] - retryDelayMs('exponential', a, high)!)).toEqual(steps.map(() => 1));
+    expect(attempts.map((a) => steps[a - 1]! - retryDelayMs('exponential', a, high)!)).toEqual(steps.map(() => 1));
   });
 
   it('exponential: an integer within bounds for any random value, and never above the cap', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunEventFeed } from '../../src/engine/runs/event-feed.js';
-import type { RunEvent } from '../../src/engine/db/entities.js';
+import type { RunEvent } from '../../src/engine/runs/entities.js';
 import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { createTestEngine } from '../helpers/engine.js';
 

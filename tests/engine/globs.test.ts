@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
 import { canonicalPathProblem } from '../../src/engine/patches/canonical-path.js';
-import { checkGlobs, globMatcher } from '../../src/engine/patches/globs.js';
+import { checkGlobs, globMatcher } from '../../src/engine/core/globs.js';
 
 const segment = fc.stringMatching(/^[ab._-]{1,4}$/).filter((s) => s !== '.' && s !== '..' && s.toLowerCase() !== '.git');
 const canonicalPath = fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => parts.join('/'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CostRecordSchema } from '../../src/engine/db/cost-entities.js';
-import { MAX_BUDGET_NANOS, MAX_RECORD_NANOS, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from '../../src/engine/costs/money.js';
+import { CostRecordSchema } from '../../src/engine/costs/entities.js';
+import { MAX_BUDGET_NANOS, MAX_RECORD_NANOS, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from '../../src/engine/budgets/money.js';
 import type { WorkerActor } from '../../src/engine/auth/identity.js';
 import { createTestEngine } from '../helpers/engine.js';
 import { onPostgres } from '../helpers/database.js';
@@ -82,7 +82,7 @@ describe('exact money', () => {
       for (let i = 0; i < 10_000; i += atOnce) await Promise.all(Array.from({ length: atOnce }, record));
       const [usd] = await engine.costQueries.totals({ projectId: 'sum' });
       expect(usd).toEqual({ currency: 'USD', totalNanos: '1000000000000', count: 10_000 });
-      expect(formatNanos(BigInt(usd.totalNanos))).toBe('1000');
+      expect(formatNanos(BigInt(usd!.totalNanos))).toBe('1000');
       // What floating point would have said.
       expect(Array(10_000).fill(0.1).reduce((a: number, b: number) => a + b, 0)).not.toBe(1000);
     } finally {

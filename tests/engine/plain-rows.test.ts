@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MikroORM as PostgresOrm } from '@mikro-orm/postgresql';
 import type { EntityManager, EntityMetadata, EntityProperty } from '@mikro-orm/core';
-import { ormConfig } from '../../src/engine/db/orm.js';
+import { ormConfig } from '../../src/engine/database.js';
 import { rowMapper } from '../../src/engine/db/plain-rows.js';
 import type { WorkerActor } from '../../src/engine/auth/identity.js';
-import { RunEventSchema, RunSchema, StepAttemptSchema } from '../../src/engine/db/entities.js';
+import { RunEventSchema, RunSchema, StepAttemptSchema } from '../../src/engine/runs/entities.js';
 import { createTestEngine } from '../helpers/engine.js';
 
 type TestEngine = Awaited<ReturnType<typeof createTestEngine>>;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskSchema } from '../../src/engine/db/entities.js';
+import { TaskSchema } from '../../src/engine/runs/entities.js';
 import { createTestEngine } from '../helpers/engine.js';
 import { routerConfig, taskSpec, workstreamSpec } from '../helpers/specs.js';
 

@@ -22,6 +22,7 @@ function file(
   more: { binary?: boolean; oldMode?: string; newMode?: string } = {},
 ): FileSummary {
   const [insertions, deletions] = numstat.split('\t').map((n) => (n === '-' ? 0 : Number(n)));
+  if (insertions === undefined || deletions === undefined) throw new Error(`not a numstat line: ${numstat}`);
   return {
     oldPath,
     newPath,
@@ -219,16 +220,16 @@ describe('parseUnifiedDiff on real git and diff output', () => {
 
   it('takes `-- ` inside a hunk as a removed line, not as a signature', () => {
     const parsed = parseUnifiedDiff('--- a/list.md\n+++ b/list.md\n@@ -1,2 +1,2 @@\n-- \n- x\n+* x\n+* y\n');
-    expect(parsed.files[0].removed).toEqual(['- ', ' x']);
-    expect(parsed.files[0].added).toEqual(['* x', '* y']);
+    expect(parsed.files[0]?.removed).toEqual(['- ', ' x']);
+    expect(parsed.files[0]?.added).toEqual(['* x', '* y']);
   });
 
   it('unquotes and splits the diff --git paths when no other line names the file', () => {
     const modeOnly = (header: string) => parseUnifiedDiff(`diff --git ${header}\nold mode 100644\nnew mode 100755\n`).files[0];
     expect(modeOnly('a/sp ace b/sp ace')).toMatchObject({ oldPath: 'sp ace', newPath: 'sp ace', oldMode: '100644', newMode: '100755' });
-    expect(modeOnly('"a/x\\ty\\"\\\\\\303\\251" "b/x\\ty\\"\\\\\\303\\251"').path).toBe('x\ty"\\é');
-    expect(modeOnly('a b/c a b/c').path).toBe('a b/c');
-    expect(modeOnly('dir/a b/c dir/a b/c').path).toBe('dir/a b/c');
+    expect(modeOnly('"a/x\\ty\\"\\\\\\303\\251" "b/x\\ty\\"\\\\\\303\\251"')?.path).toBe('x\ty"\\é');
+    expect(modeOnly('a b/c a b/c')?.path).toBe('a b/c');
+    expect(modeOnly('dir/a b/c dir/a b/c')?.path).toBe('dir/a b/c');
     const day = '\\346\\227\\245.bin';
     const binary = parseUnifiedDiff(`diff --git "a/${day}" "b/${day}"\nindex 1..2 100644\nBinary files "a/${day}" and "b/${day}" differ\n`);
     expect(binary.files[0]).toMatchObject({ path: '日.bin', binary: true, status: 'modified' });
@@ -364,14 +365,14 @@ describe('parseUnifiedDiff refusals', () => {
 function hunkBodies(lines: string[]): { header: number; end: number }[] {
   const out: { header: number; end: number }[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const m = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(lines[i]);
+    const m = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(lines[i]!);
     if (!m) continue;
     let owed = Number(m[1] ?? 1) + Number(m[2] ?? 1);
     const header = i;
     while (owed > 0) {
       i += 1;
-      if (lines[i].startsWith('\\')) continue;
-      owed -= lines[i].startsWith(' ') ? 2 : 1;
+      if (lines[i]!.startsWith('\\')) continue;
+      owed -= lines[i]!.startsWith(' ') ? 2 : 1;
     }
     out.push({ header, end: i + 1 });
   }
@@ -401,13 +402,13 @@ describe('parseUnifiedDiff on cut diffs', () => {
         insideHunk += 1;
         expect(parsed, `cut after ${kept} lines, inside a hunk`).toBeNull();
       }
-      const boundary = kept > starts[0] && starts.includes(kept);
+      const boundary = kept > starts[0]! && starts.includes(kept);
       if (boundary) expect(parsed, `cut after ${kept} lines, before a file`).not.toBeNull();
       if (!parsed) continue;
       expect(parsed.files.length).toBeLessThanOrEqual(full.files.length);
       const last = parsed.files.length - 1;
       expect(parsed.files.slice(0, last)).toEqual(full.files.slice(0, last));
-      const { oldPath, newPath, status } = full.files[last];
+      const { oldPath, newPath, status } = full.files[last]!;
       expect(parsed.files[last]).toMatchObject({ oldPath, newPath, status });
       // Cut right before a file header: exactly the files before it.
       if (boundary) expect(parsed.files).toHaveLength(starts.filter((s) => s < kept).length);

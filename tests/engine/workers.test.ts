@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerActor } from '../../src/engine/auth/identity.js';
-import { WorkerSchema } from '../../src/engine/db/entities.js';
+import { WorkerSchema } from '../../src/engine/workers/entities.js';
 import { createTestEngine } from '../helpers/engine.js';
 
 type TestEngine = Awaited<ReturnType<typeof createTestEngine>>;
@@ -52,15 +52,15 @@ describe('heartbeats in memory', () => {
     });
     expect(beats).toEqual([]);
     const at = engine.clock.now().toISOString();
-    expect(await storedHeartbeat(engine, workers[0].id)).toBeNull();
-    const fresh = engine.workerQueries.liveness((await engine.workerQueries.workersByIds([workers[0].id]))[0]);
+    expect(await storedHeartbeat(engine, workers[0]!.id)).toBeNull();
+    const fresh = engine.workerQueries.liveness((await engine.workerQueries.workersByIds([workers[0]!.id]))[0]!);
     expect(fresh).toMatchObject({ lastHeartbeat: new Date(at), progress: 40, secondsSinceHeartbeat: 0, stale: false });
 
     const flush = await statements(engine, () => engine.liveWorkers.flush());
     expect(flush.filter((sql) => /^update/i.test(sql))).toHaveLength(1);
     expect(flush).toHaveLength(3); // BEGIN, the UPDATE, COMMIT
     for (const worker of workers) expect(await storedHeartbeat(engine, worker.id)).toBe(at);
-    const row = await engine.orm.em.fork().findOneOrFail(WorkerSchema, { id: workers[0].id });
+    const row = await engine.orm.em.fork().findOneOrFail(WorkerSchema, { id: workers[0]!.id });
     expect(row.staleAfter.getTime()).toBe(new Date(at).getTime() + 60_000);
     expect(row.heartbeatProgress).toBe(40);
     expect(await statements(engine, () => engine.liveWorkers.flush())).toEqual([]);
@@ -79,7 +79,7 @@ describe('heartbeats in memory', () => {
     await first.workers.pause(admin, worker.id);
     // The process dies here: no final flush.
     const second = await engineOn(file);
-    const row = (await second.workerQueries.workersByIds([worker.id]))[0];
+    const row = (await second.workerQueries.workersByIds([worker.id]))[0]!;
     expect(row.state).toBe('paused');
     expect(row.lastHeartbeatAt?.toISOString()).toBe(flushedAt);
   });
@@ -111,7 +111,7 @@ describe('the reaper', () => {
     expect(await engine.reaper.reap()).toEqual({ crashedWorkers: [], timedOutTasks: [task.id] });
     const [after] = await engine.workerQueries.tasksByIds([task.id]);
     expect(after).toMatchObject({ state: 'pending', attempts: 1, workerId: null, deadlineAt: null });
-    expect(after.error).toBe('timed out after 10 s (timeout 10 s)');
+    expect(after?.error).toBe('timed out after 10 s (timeout 10 s)');
     expect((await engine.liveWorkers.get(worker.id))!).toMatchObject({ state: 'idle', activeTasks: 0, currentTaskId: null });
     expect(await engine.reaper.reap()).toEqual({ crashedWorkers: [], timedOutTasks: [] });
 
@@ -124,9 +124,8 @@ describe('the reaper', () => {
 
   it('leaves stopped and crashed workers alone, and a worker that keeps beating', async () => {
     const engine = await engineOn();
-    const [stopped, crashed, beating] = await Promise.all(
-      ['executor', 'executor', 'executor'].map(() => engine.workers.register(admin, { type: 'executor', config: { timeoutSeconds: 5 } })),
-    );
+    const register = () => engine.workers.register(admin, { type: 'executor', config: { timeoutSeconds: 5 } });
+    const [stopped, crashed, beating] = await Promise.all([register(), register(), register()]);
     await engine.workers.shutdown(admin, stopped.id);
     await engine.workers.crash(admin, { id: crashed.id, errorMessage: 'earlier' });
     for (let i = 0; i < 5; i++) {

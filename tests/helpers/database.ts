@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { knex, type Knex } from '@mikro-orm/knex';
 import { postgresMigrationsList } from '../../migrations/index.js';
-import { migrateDatabase, openDatabase, type DatabaseOptions } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase, type DatabaseOptions } from '../../src/engine/database.js';
 
 /**
  * UET_TEST_POSTGRES_URL (a postgres:// URL of a database the tests may use

@@ -1,5 +1,6 @@
 import { ManualClock } from '../../src/engine/core/clock.js';
-import { migrateDatabase, openDatabase } from '../../src/engine/db/orm.js';
+import { migrateDatabase } from '../../src/engine/db/orm.js';
+import { openDatabase } from '../../src/engine/database.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createPostgresDatabase, TEST_POSTGRES_URL } from './database.js';
 

@@ -70,7 +70,7 @@ export async function startChildGateway(sqliteFile: string, env: Record<string, 
       const match = /"url":"([^"]+)"/.exec(line);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(match[1]!);
       }
     });
     void exited.then((status) => {

@@ -62,7 +62,7 @@ describe('crash consistency', () => {
         await setProjectBudget(gateway.url, model);
         for (let kill = 1; kill <= KILLS; kill++) {
           const running = load.run(gateway.url);
-          await sleep(lives[kill - 1]);
+          await sleep(lives[kill - 1]!);
           const before = model.outcomes.dropped;
           const killedAt = Date.now();
           gateway.signal('SIGKILL');

@@ -7,10 +7,10 @@ import type { EntityKind, WriteModel } from './write-load.js';
  * - every acknowledged write of the model: its row is there, in the state
  *   the answer said or a later one that a later write (answered or not)
  *   explains; no more rows than were asked for;
- * - the invariants of DOMAIN.md, independently of the model: each run,
- *   step, task and ledger entry's state is the one its run events lead to
+ * - the invariants of docs/domain.md#invariants, independently of the
+ *   model: each run, step, task and ledger entry's state is the one its run events lead to
  *   (replayed from the log, each transition allowed by the machine tables
- *   below, copied from DOMAIN.md rather than imported from src/), and no
+ *   below, copied from docs/domain.md rather than imported from src/), and no
  *   event names a row that does not exist; the counters match the rows and
  *   events they count; run_event positions are 1..log_sequence.value
  *   without a gap; SQLite's integrity_check and foreign_key_check are clean.
@@ -30,7 +30,7 @@ const LEDGER_MACHINE: Record<string, string[]> = {
   verified: ['committed', 'rolled_back', 'quarantined', 'dropped'],
   quarantined: ['dropped'],
 };
-/** The event each ledger state is entered with (README, Patches). */
+/** The event each ledger state is entered with (docs/domain.md#patch-ledger). */
 const LEDGER_EVENT: Record<string, string> = {
   validated: 'patch_validated',
   apply_failed: 'patch_apply_failed',
@@ -42,7 +42,7 @@ const LEDGER_EVENT: Record<string, string> = {
   dropped: 'patch_dropped',
   quarantined: 'patch_quarantined',
 };
-/** Task events and the state each leaves the task in (README, Workers and the task queue). */
+/** Task events and the state each leaves the task in (docs/domain.md#tasks). */
 const TASK_EVENT_STATE: Record<string, string> = {
   task_created: 'pending',
   task_started: 'running',
@@ -55,7 +55,7 @@ const TASK_MACHINE: Record<string, string[]> = {
   pending: ['running', 'skipped'],
   running: ['pending', 'completed', 'failed', 'skipped'],
 };
-/** Kinds counted in run.errors (README, Behaviour worth knowing, and the task and patch sections). */
+/** Kinds counted in run.errors (docs/domain.md#the-run-event-log). */
 const ERROR_KINDS = new Set(['tool_call_error', 'patch_apply_failed', 'error_pipeline_triggered', 'task_failed', 'gate_failed', 'gate_errored']);
 
 export interface AuditResult {
@@ -77,6 +77,7 @@ export interface AuditResult {
 }
 
 type Row = Record<string, any>;
+type Tables = Record<'integrity' | 'foreignKeys' | 'sequence' | 'runs' | 'steps' | 'events' | 'tasks' | 'ledgers' | 'patches' | 'patchFiles' | 'workers' | 'costs' | 'budgets', Row[]>;
 
 function open(file: string): Promise<sqlite3.Database> {
   return new Promise((resolve, reject) => {
@@ -91,7 +92,7 @@ export async function auditDatabase(file: string, model: WriteModel): Promise<Au
   const exec = (sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (error) => (error ? reject(error) : resolve())));
   try {
     await exec('BEGIN');
-    const tables = {
+    const tables: Tables = {
       integrity: await all('PRAGMA integrity_check'),
       foreignKeys: await all('PRAGMA foreign_key_check'),
       sequence: await all(`select value from log_sequence where name = 'run_event'`),
@@ -113,7 +114,7 @@ export async function auditDatabase(file: string, model: WriteModel): Promise<Au
   }
 }
 
-function check(t: Record<string, Row[]>, model: WriteModel): AuditResult {
+function check(t: Tables, model: WriteModel): AuditResult {
   const problems: string[] = [];
   const problem = (line: string) => {
     if (problems.length < 200) problems.push(line);
@@ -121,7 +122,7 @@ function check(t: Record<string, Row[]>, model: WriteModel): AuditResult {
   for (const e of t.events) e.payload = JSON.parse(e.payload);
 
   // SQLite itself.
-  if (t.integrity.length !== 1 || t.integrity[0].integrity_check !== 'ok') problem(`integrity_check: ${JSON.stringify(t.integrity)}`);
+  if (t.integrity.length !== 1 || t.integrity[0]?.integrity_check !== 'ok') problem(`integrity_check: ${JSON.stringify(t.integrity)}`);
   if (t.foreignKeys.length > 0) problem(`foreign_key_check: ${JSON.stringify(t.foreignKeys.slice(0, 5))}`);
 
   // Positions: 1..log_sequence.value, no gap.
@@ -200,7 +201,7 @@ function check(t: Record<string, Row[]>, model: WriteModel): AuditResult {
     if (events[0]?.kind !== 'tool_call_started' || events.filter((e) => e.kind === 'tool_call_started').length !== 1) problem(`${name}: no single TOOL_CALL_STARTED first`);
     if (step.state === 'running') {
       if (ends.length > 0) problem(`${name}: RUNNING but has an end event`);
-    } else if (ends.length !== 1 || ends[0].payload.state !== step.state || (ends[0].kind === 'tool_call_error') !== (step.state === 'failed')) {
+    } else if (ends.length !== 1 || ends[0]?.payload.state !== step.state || (ends[0]?.kind === 'tool_call_error') !== (step.state === 'failed')) {
       problem(`${name}: ${step.state} but its end events are ${JSON.stringify(ends.map((e) => [e.kind, e.payload.state]))}`);
     }
   }
@@ -216,7 +217,7 @@ function check(t: Record<string, Row[]>, model: WriteModel): AuditResult {
     }
     let state = 'pending';
     for (const e of events.slice(1)) {
-      const to = TASK_EVENT_STATE[e.kind];
+      const to = TASK_EVENT_STATE[e.kind]!; // taskEvents holds only the kinds it lists
       if (!TASK_MACHINE[state]?.includes(to)) problem(`${name}: event ${e.position} ${e.kind} does not follow ${state}`);
       state = to;
     }
@@ -301,7 +302,7 @@ function check(t: Record<string, Row[]>, model: WriteModel): AuditResult {
       lost += 1;
       const history = entity.writes.map((w) => `${w.op}${w.acked ? '' : '?'}=${w.states.join('|')}`).join(' ');
       problem(`LOST: ${entity.kind} ${entity.id} is ${row ? row.state : 'missing'}; writes: ${history}`);
-    } else if (!entity.writes[last].states.includes(row.state)) {
+    } else if (!entity.writes[last]!.states.includes(row.state)) {
       unansweredApplied += 1;
     }
   }

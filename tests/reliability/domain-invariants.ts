@@ -1,5 +1,5 @@
 /**
- * The invariants of DOMAIN.md, checked against what the database holds:
+ * The invariants of docs/domain.md#invariants, checked against what the database holds:
  * after any sequence of requests, accepted or refused, these must hold.
  *
  * - every run, step, patch, gate, task and worker is in a state of its machine;
@@ -21,11 +21,14 @@
  * - a workstream's runningTasks is the number of its RUNNING tasks.
  */
 import type { Orm } from '../../src/engine/db/orm.js';
-import { RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema, WorkerSchema, WorkstreamSchema, RUN_EVENT_KINDS } from '../../src/engine/db/entities.js';
-import { LedgerEntrySchema, PatchSchema } from '../../src/engine/db/patch-entities.js';
-import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
+import { RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema, RUN_EVENT_KINDS } from '../../src/engine/runs/entities.js';
+import { WorkerSchema } from '../../src/engine/workers/entities.js';
+import { WorkstreamSchema } from '../../src/engine/workstreams/entities.js';
+import { LedgerEntrySchema, PatchSchema } from '../../src/engine/patches/entities.js';
+import { TestGateSchema } from '../../src/engine/gates/entities.js';
 import { runMachine, stepMachine } from '../../src/engine/runs/machines.js';
-import { taskMachine, workerMachine } from '../../src/engine/workers/machines.js';
+import { taskMachine } from '../../src/engine/runs/machines.js';
+import { workerMachine } from '../../src/engine/workers/machines.js';
 import { ledgerMachine } from '../../src/engine/patches/machines.js';
 import { gateMachine } from '../../src/engine/gates/machines.js';
 import { ERROR_EVENT_KINDS } from '../../src/engine/runs/event-log.js';
@@ -182,7 +185,7 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
     const history = entry.stateHistory.map((h) => h.state);
     if (history[0] !== 'created') v.push(`${what}: history starts with ${history[0]}`);
     for (let i = 1; i < history.length; i++) {
-      if (!ledgerMachine.allows(history[i - 1], history[i])) v.push(`${what}: history moves ${history[i - 1]} -> ${history[i]}`);
+      if (!ledgerMachine.allows(history[i - 1]!, history[i]!)) v.push(`${what}: history moves ${history[i - 1]} -> ${history[i]}`);
     }
     if (history.at(-1) !== entry.state) v.push(`${what} is ${entry.state}, its history ends in ${history.at(-1)}`);
     if (entry.runId) {
@@ -237,7 +240,7 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
       if (!taskMachine.allows(state as never, to as never)) v.push(`${what}: ${e.kind} at ${e.position} moves ${state} -> ${to}`);
       state = to;
     });
-    if (own.length > 0 && own[0].kind !== 'task_created') v.push(`${what}: first event is ${own[0].kind}, not TASK_CREATED`);
+    if (own[0] && own[0].kind !== 'task_created') v.push(`${what}: first event is ${own[0].kind}, not TASK_CREATED`);
     if (own.length === 0) v.push(`${what} belongs to run ${task.runId} but has no events`);
     if (state !== task.state) v.push(`${what} is ${task.state}, its events say ${state}`);
   }

@@ -133,7 +133,7 @@ export function applyDamage(text: string, d: Damage): string {
       return lines.join('\n');
     case 'swap': {
       const other = d.with % Math.max(1, lines.length);
-      [lines[at], lines[other]] = [lines[other], lines[at]];
+      [lines[at], lines[other]] = [lines[other]!, lines[at]!];
       return lines.join('\n');
     }
     case 'insert':
@@ -143,10 +143,10 @@ export function applyDamage(text: string, d: Damage): string {
       // Change one number of the nth hunk header (counts no longer match the body).
       const headers = lines.map((l, i) => (l.startsWith('@@') ? i : -1)).filter((i) => i >= 0);
       if (headers.length === 0) return text;
-      const i = headers[d.at % headers.length];
+      const i = headers[d.at % headers.length]!;
       let k = 0;
       const which = d.at % 4;
-      lines[i] = lines[i].replace(/\d+/g, (n) => (k++ === which ? String(Math.max(0, Number(n) + d.delta)) : n));
+      lines[i] = lines[i]!.replace(/\d+/g, (n) => (k++ === which ? String(Math.max(0, Number(n) + d.delta)) : n));
       return lines.join('\n');
     }
     case 'flip': {
@@ -236,7 +236,7 @@ const FRAGMENTS: [string, string][] = (() => {
       if (entry.isDirectory()) walk(`${dir}${entry.name}/`);
       else if (entry.name.endsWith('.ts')) {
         const text = readFileSync(`${dir}${entry.name}`, 'utf8');
-        for (const m of text.matchAll(/contracts\.(?:check|validate)\((?:'[^']*', )?'([a-z_-]+)', [^,]+, '(#[^']+)'\)/g)) found.push([m[1], m[2]]);
+        for (const m of text.matchAll(/contracts\.(?:check|validate)\((?:'[^']*', )?'([a-z_-]+)', [^,]+, '(#[^']+)'\)/g)) found.push([m[1]!, m[2]!]);
       }
     }
   };

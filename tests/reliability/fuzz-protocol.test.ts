@@ -36,7 +36,7 @@ import {
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMIT_ENV } from '../../src/config.js';
-import { schema } from '../../src/schema/index.js';
+import { schema } from '../../src/graphql.js';
 import { ADMIN_SECRET, killChildGateways, startChildGateway, type ChildGateway } from './child-gateway.js';
 import { IdPool, fieldArb, literal, resolveRefs, type ArbContext } from './graphql-arbitraries.js';
 import { Tally, badCodes, documentedCodes, jsonText, raw, type RawResponse } from './hostile.js';
@@ -60,7 +60,7 @@ const WS_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1009, 4400, 4401, 4403, 
 const random = prng(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const chance = (p: number) => random() < p;
-const pick = <T>(items: readonly T[]): T => items[int(items.length)];
+const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789';
 const randomName = (max = 12) => pick(['_', 'a', 'Q', 'x']) + Array.from({ length: int(max) }, () => NAME_CHARS[int(NAME_CHARS.length)]).join('');
 const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
@@ -161,7 +161,7 @@ function damageDocument(text: string): string {
       tokens.splice(at, 0, tokens[at] ?? '{');
       break;
     case 2:
-      if (at + 1 < tokens.length) [tokens[at], tokens[at + 1]] = [tokens[at + 1], tokens[at]];
+      if (at + 1 < tokens.length) [tokens[at], tokens[at + 1]] = [tokens[at + 1]!, tokens[at]!];
       break;
     case 3: {
       // A random field (or argument, type, directive) name.
@@ -819,7 +819,7 @@ describe('protocol fuzzing against a child-process gateway', () => {
         await Promise.all(
           batch.map(async (sent) => {
             httpStats.sent += 1;
-            httpStats.byCategory.add(sent.category.split(' ')[0]);
+            httpStats.byCategory.add(sent.category.split(' ')[0]!);
             let res: RawResponse;
             const sentAt = performance.now();
             try {

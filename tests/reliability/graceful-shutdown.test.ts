@@ -79,7 +79,7 @@ function subscribe(wsUrl: string, name: string, query: string, variables: Record
 
 /**
  * A worker that heartbeats over one graphql-ws connection, as workers do
- * (README), until a heartbeat fails; resolves to how its connection closed.
+ * (docs/guide.md#workers-and-tasks), until a heartbeat fails; resolves to how its connection closed.
  */
 async function wsWorker(url: string, wsUrl: string, model: WriteModel): Promise<Ending> {
   const registered = await post(url, `mutation { registerWorker(input: { type: EXECUTOR, config: { timeoutSeconds: 3600 } }) { worker { id state } } }`);
@@ -181,7 +181,7 @@ describe('graceful shutdown', () => {
         await within(writing, 30_000, 'HTTP clients ending');
         const wsWorkerEnding = await within(beating, 30_000, 'graphql-ws worker ending');
         const endings = await within(Promise.all(subscribers.map((s) => s.ended)), 30_000, 'subscribers closing');
-        expect(endings.map((e, i) => [subscribers[i].name, e]).filter(([, e]) => !('code' in (e as Ending)) || (e as { code: number }).code !== 1001)).toEqual([]);
+        expect(endings.map((e, i) => [subscribers[i]!.name, e]).filter(([, e]) => !('code' in (e as Ending)) || (e as { code: number }).code !== 1001)).toEqual([]);
         expect(wsWorkerEnding).toMatchObject({ code: 1001 });
         // Answered, or failed at the connection: no error answer, no hang.
         expect(model.unclean).toEqual([]);

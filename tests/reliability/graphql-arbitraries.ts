@@ -88,10 +88,10 @@ export class IdPool {
 
   resolve(ref: Ref): string {
     const types = ref.type ? [ref.type] : [...this.ids.keys()].sort();
-    const type = types.length > 0 ? types[ref.pick % types.length] : (ref.type ?? 'Run');
+    const type = types[ref.pick % Math.max(1, types.length)] ?? ref.type ?? 'Run';
     const list = this.ids.get(type) ?? [];
     if (list.length === 0) return fakeGlobalId(type, ref.pick);
-    return list[list.length - 1 - (ref.pick % Math.min(list.length, this.reach))];
+    return list[list.length - 1 - (ref.pick % Math.min(list.length, this.reach))]!;
   }
 
   size(): number {
@@ -162,9 +162,9 @@ export function genericLiteral(root: unknown): string {
     } else if (typeof item === 'object') {
       const entries = Object.entries(item as Record<string, unknown>);
       stack.push(new Token('}'));
-      for (let i = entries.length - 1; i >= 0; i--) {
-        stack.push(entries[i][1]);
-        stack.push(new Token(`${NAME.test(entries[i][0]) ? entries[i][0] : `k${i}`}: `));
+      for (const [i, [key, value]] of [...entries.entries()].reverse()) {
+        stack.push(value);
+        stack.push(new Token(`${NAME.test(key) ? key : `k${i}`}: `));
         if (i > 0) stack.push(new Token(', '));
       }
       stack.push(new Token('{'));
@@ -322,7 +322,7 @@ export function mutateJson(doc: unknown, seed: number, replacement: unknown): un
     }
   }
   if (containers.length === 0) return replacement;
-  const { parent, key } = containers[seed % containers.length];
+  const { parent, key } = containers[seed % containers.length]!;
   if (seed % 3 === 0 && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
   else (parent as Record<string | number, unknown>)[key] = replacement;
   return copy;

@@ -34,11 +34,11 @@ export function documentedCodes(): Set<string> {
   const codes = new Set<string>();
   const errorsTs = readFileSync(join(SRC, 'engine/core/errors.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
   const union = errorsTs.match(/type DomainErrorCode[\s\S]*?;/)?.[0] ?? '';
-  for (const m of union.matchAll(/'([A-Z][A-Z_]*)'/g)) codes.add(m[1]);
+  for (const m of union.matchAll(/'([A-Z][A-Z_]*)'/g)) codes.add(m[1]!);
   for (const file of sourceFiles(SRC)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!/code/i.test(line)) continue;
-      for (const m of line.matchAll(/'([A-Z]{2,}(?:_[A-Z]+)*)'/g)) codes.add(m[1]);
+      for (const m of line.matchAll(/'([A-Z]{2,}(?:_[A-Z]+)*)'/g)) codes.add(m[1]!);
     }
   }
   for (const code of [...codes]) if (code.startsWith('SQLITE_') || code === 'INTERNAL_SERVER_ERROR') codes.delete(code);
@@ -110,9 +110,9 @@ export function jsonText(value: unknown): string {
     } else {
       const entries = Object.entries(item).filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol');
       stack.push(new Raw('}'));
-      for (let i = entries.length - 1; i >= 0; i--) {
-        stack.push(entries[i][1]);
-        stack.push(new Raw(`${JSON.stringify(entries[i][0])}:`));
+      for (const [i, [key, value]] of [...entries.entries()].reverse()) {
+        stack.push(value);
+        stack.push(new Raw(`${JSON.stringify(key)}:`));
         if (i > 0) stack.push(new Raw(','));
       }
       stack.push(new Raw('{'));

@@ -6,15 +6,15 @@
  * plausible mutations on a few entities. Every answer must be HTTP 200 with
  * data or errors whose every code is documented (hostile.ts), never
  * INTERNAL_SERVER_ERROR, within 10 s; the server logs no error, no promise
- * goes unhandled, and DOMAIN.md's invariants hold in the database afterwards
- * (domain-invariants.ts). Two answers other than 200 are allowed and counted:
+ * goes unhandled, and the invariants of docs/domain.md#invariants hold in
+ * the database afterwards (domain-invariants.ts). Two answers other than 200 are allowed and counted:
  * 413 over the body limit, and 400 for variables that fail coercion (what
  * graphql-tools' executor answers whatever the Accept header).
  */
 import fc from 'fast-check';
 import { getNamedType, type GraphQLArgument, type GraphQLField } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schema } from '../../src/schema/index.js';
+import { schema } from '../../src/graphql.js';
 import { ADMIN_SECRET, startTestServer, type TestServer } from '../helpers/server.js';
 import { checkDomainInvariants } from './domain-invariants.js';
 import { FIXTURE_DIFFS, IdPool, OMIT, Ref, VALID_CONTRACTS, fieldArb, literal, resolveRefs, selection, type ArbContext } from './graphql-arbitraries.js';
@@ -126,7 +126,7 @@ function show(args: unknown): string {
 async function assertInvariants(when: string): Promise<void> {
   stats.invariantChecks += 1;
   const report = await checkDomainInvariants(server.engine.orm);
-  expect(report.violations, `DOMAIN.md invariants ${when}`).toEqual([]);
+  expect(report.violations, `domain invariants ${when}`).toEqual([]);
 }
 
 /** A plain request (no generated input) held to the same property; ids it returns join the pool. */
@@ -288,7 +288,7 @@ describe('random sequences of plausible mutations on a few entities', () => {
   );
 
   it(
-    'every answer is data or a documented error, and DOMAIN.md invariants hold after each sequence',
+    'every answer is data or a documented error, and the domain invariants hold after each sequence',
     async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 3, maxLength: SEQUENCE_LENGTH }), async (commands) => {

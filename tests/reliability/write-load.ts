@@ -141,7 +141,7 @@ export class WriteModel {
   state(kind: EntityKind, id: string): string | null {
     const writes = this.entities.get(`${kind}:${id}`)?.writes ?? [];
     const last = writes.at(-1);
-    return last && last.acked ? last.states[0] : null;
+    return last && last.acked ? (last.states[0] ?? null) : null;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TaskSchema } from '../../src/engine/db/entities.js';
+import { TaskSchema } from '../../src/engine/runs/entities.js';
 import { ADMIN_SECRET, codes, createRun, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
 import {
@@ -47,7 +47,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
 
   beforeAll(async () => {
     cluster = await startCluster(3, { redisUrl: REDIS_URL, prefix, jobs: JOBS, limits: { mutationsPerMinute: 0, heartbeatsPerMinute: 0 } });
-    [a, b, c] = cluster.servers;
+    [a, b, c] = cluster.servers as [TestServer, TestServer, TestServer]; // the three started above
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -130,10 +130,11 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
   it('runEvents resumed from a cursor on another instance yields exactly the missing events: no gap, no duplicate', async () => {
     const runId = await createRun(a);
     const [created] = await storedLog(a, runId);
+    if (!created) throw new Error('createRun stored no event');
     const servers = [a, b, c];
     const write = async (from: number, count: number) => {
       for (let i = from; i < from + count; i += 3) {
-        await Promise.all([0, 1, 2].map((j) => note(servers[(i + j) % 3], runId, `n${i + j}`)));
+        await Promise.all([0, 1, 2].map((j) => note(servers[(i + j) % 3]!, runId, `n${i + j}`)));
       }
     };
     await write(0, 30);
@@ -153,7 +154,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     const stored = await storedLog(c, runId, created.cursor);
     expect(stored).toHaveLength(120);
     expect([...got, ...rest].map((e) => e.id)).toEqual(stored.map((e) => e.id));
-    expect(rest[0].id).toBe(stored[got.length].id);
+    expect(rest[0]?.id).toBe(stored[got.length]?.id);
     expect(new Set(rest.map((e) => e.id)).size).toBe(rest.length);
     second.stop();
   });
@@ -164,19 +165,19 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     await startRun(a, runId);
     const servers = [a, b, c];
     const tasks: string[] = [];
-    for (let i = 0; i < 40; i += 8) tasks.push(...(await Promise.all(Array.from({ length: 8 }, (_, j) => createTask(servers[(i + j) % 3], kind, runId)))));
+    for (let i = 0; i < 40; i += 8) tasks.push(...(await Promise.all(Array.from({ length: 8 }, (_, j) => createTask(servers[(i + j) % 3]!, kind, runId)))));
     // Workers registered on A and B; claims spread over all three instances, all at once.
     const workers = await Promise.all(Array.from({ length: 50 }, (_, i) => register(i % 2 ? b : a)));
     const claims = await Promise.all(
       workers.map((w, i) =>
-        servers[i % 3].gql(`mutation($w: ID!, $k: [String!]) { claimTask(input: {workerId: $w, kinds: $k}) { task { id state worker { id } } worker { id state } } }`, {
+        servers[i % 3]!.gql(`mutation($w: ID!, $k: [String!]) { claimTask(input: {workerId: $w, kinds: $k}) { task { id state worker { id } } worker { id state } } }`, {
           w,
           k: [kind],
         }),
       ),
     );
     expect(claims.flatMap((r) => r.errors ?? [])).toEqual([]);
-    const leased = claims.map((r, i) => ({ worker: workers[i], payload: r.data!.claimTask }));
+    const leased = claims.map((r, i) => ({ worker: workers[i]!, payload: r.data!.claimTask }));
     const won = leased.filter((l) => l.payload.task !== null);
     const empty = leased.filter((l) => l.payload.task === null);
     expect(won).toHaveLength(40);
@@ -283,7 +284,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     const servers = [a, b, c];
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        servers[i % 3].gql(`mutation($r: ID) { recordCost(input: {runId: $r, resourceType: API_CALL, amount: "0.06", currency: "USD"}) { cost { id } } }`, { r: runId }),
+        servers[i % 3]!.gql(`mutation($r: ID) { recordCost(input: {runId: $r, resourceType: API_CALL, amount: "0.06", currency: "USD"}) { cost { id } } }`, { r: runId }),
       ),
     );
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
@@ -366,7 +367,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     if (left < 5_000) await sleep(left + 50);
     const outcomes: unknown[][] = [];
     for (let i = 0; i < 8; i++) {
-      const res = await limited[i % 2].gql(`mutation { createRun(input: {projectId: "rate-shared", phaseId: "p"}) { run { id } } }`, {}, { token });
+      const res = await limited[i % 2]!.gql(`mutation { createRun(input: {projectId: "rate-shared", phaseId: "p"}) { run { id } } }`, {}, { token });
       outcomes.push(codes(res));
     }
     // Five in all, not five per instance.

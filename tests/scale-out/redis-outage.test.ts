@@ -60,7 +60,7 @@ describeWithServices('scale-out: Redis outages', problem, () => {
       jobs: { reaperIntervalMs: 200, heartbeatFlushMs: 500 },
       limits: { mutationsPerMinute: 100_000, heartbeatsPerMinute: 0 },
     });
-    [a, b] = cluster.servers;
+    [a, b] = cluster.servers as [TestServer, TestServer]; // the two started above
   });
   afterAll(async () => {
     // Closing the instances' Redis connections wants a Redis to say goodbye to.
@@ -92,12 +92,12 @@ describeWithServices('scale-out: Redis outages', problem, () => {
       const pump = setInterval(() => {
         for (; seen < sub.results.length; seen++) {
           const row = sub.results[seen];
-          if (row.data) received.push(row.data.runEvents);
+          if (row?.data) received.push(row.data.runEvents);
         }
       }, 5);
       void outcome(sub.done).then(async (end) => {
         clearInterval(pump);
-        for (; seen < sub.results.length; seen++) if (sub.results[seen].data) received.push(sub.results[seen].data!.runEvents);
+        for (; seen < sub.results.length; seen++) if (sub.results[seen]?.data) received.push(sub.results[seen]!.data!.runEvents);
         if (stopped) return;
         ends.push(end);
         // Resubscribe once the bus is back (the instance can serve it then), from the last cursor received.
@@ -120,6 +120,7 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     const project = `outage-${prefix}`;
     const runId = await createRun(a, { projectId: project });
     const [created] = await storedLog(a, runId);
+    if (!created) throw new Error('createRun stored no event');
     await startRun(a, runId);
     const onA = follower(a, runId, created.cursor);
     const onB = follower(b, runId, created.cursor);
@@ -193,6 +194,7 @@ describeWithServices('scale-out: Redis outages', problem, () => {
   it('a Redis restart during subscriptions: runEvents subscribers on both instances miss nothing and repeat nothing', async () => {
     const runId = await createRun(b);
     const [created] = await storedLog(b, runId);
+    if (!created) throw new Error('createRun stored no event');
     const onA = follower(a, runId, created.cursor);
     const onB = follower(b, runId, created.cursor);
     const notices = await openStream(a, `subscription { workerStateChanged { to } }`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMIT_ENV } from '../../src/config.js';
-import { PatchSchema } from '../../src/engine/db/patch-entities.js';
+import { PatchSchema } from '../../src/engine/patches/entities.js';
 import { codes, createRun, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { expectBystanderServed, underAttack } from './bystander.js';
@@ -103,7 +103,7 @@ describe('contract checks stay linear and bounded (finding 2)', () => {
     expectBystanderServed('submitWorkstream, 20,000 empty tasks', report);
     expect(report.attackMs).toBeLessThan(ATTACK_BUDGET_MS);
     expect(codes(report.result)).toEqual(['BAD_USER_INPUT']);
-    expect(report.result.errors![0].message).toMatch(/does not match the workstream_spec contract: .*; and more than \d+ more$/);
+    expect(report.result.errors?.[0]?.message).toMatch(/does not match the workstream_spec contract: .*; and more than \d+ more$/);
     expect(await server.ok(`{ runs(first: 1) { totalCount } }`)).toEqual(before);
   });
 });
@@ -166,7 +166,7 @@ describe('globs match in linear time (finding 3)', () => {
       g: tooMany,
     });
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.errors![0].message).toContain('the globs have 65 wildcards');
+    expect(res.errors?.[0]?.message).toContain('the globs have 65 wildcards');
   });
 
   it.each(['!(x)', '!src/**', 'src/!(generated)/**'])('a glob RE2 cannot run (%s) is refused at input: policies and workstream specs', async (glob) => {
@@ -174,12 +174,12 @@ describe('globs match in linear time (finding 3)', () => {
       g: [glob],
     });
     expect(codes(policy)).toEqual(['BAD_USER_INPUT']);
-    expect(policy.errors![0].message).toContain(`glob "${glob}" is not supported`);
+    expect(policy.errors?.[0]?.message).toContain(`glob "${glob}" is not supported`);
     const spec = workstreamSpec([taskSpec('t1')], { id: `ws-negation-${glob.length}`, projectId: 'negations' });
     spec.resource_scope.forbidden = [glob];
     const submitted = await server.gql(`mutation($spec: JSON!) { submitWorkstream(input: {spec: $spec}) { workstream { id } } }`, { spec });
     expect(codes(submitted)).toEqual(['BAD_USER_INPUT']);
-    expect(submitted.errors![0].message).toContain('spec.resource_scope.forbidden');
+    expect(submitted.errors?.[0]?.message).toContain('spec.resource_scope.forbidden');
     const policies = await server.ok(`{ patchPolicies(projectId: "negations") { projectId } }`);
     expect(policies.patchPolicies.filter((p: { projectId: string | null }) => p.projectId === 'negations')).toEqual([]);
   });
@@ -203,7 +203,7 @@ describe('diff paths are canonical (finding 5)', () => {
     const before = await patchCount();
     const res = await createPatch({ projectId: 'canon', diffText: diffOf([modified(path)]) });
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.errors![0].message).toContain(`path ${JSON.stringify(path)} ${problem}`);
+    expect(res.errors?.[0]?.message).toContain(`path ${JSON.stringify(path)} ${problem}`);
     expect(await patchCount()).toBe(before);
   });
 
@@ -223,7 +223,7 @@ describe('patches are bounded (finding 6)', () => {
     const report = await underAttack(server, () => createPatch({ projectId: 'big', diffText }));
     expectBystanderServed('createPatch, 15,000 files', report);
     expect(codes(report.result)).toEqual(['BAD_USER_INPUT']);
-    expect(report.result.errors![0].message).toContain(`touches 15000 files, at most ${MAX_FILES} allowed`);
+    expect(report.result.errors?.[0]?.message).toContain(`touches 15000 files, at most ${MAX_FILES} allowed`);
     expect(await patchCount()).toBe(before);
   });
 
@@ -234,7 +234,7 @@ describe('patches are bounded (finding 6)', () => {
     const diffText = `--- a/big.txt\n+++ b/big.txt\n@@ -0,0 +1,${lines} @@\n${line.repeat(lines)}`;
     const res = await createPatch({ projectId: 'big', diffText });
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.errors![0].message).toContain(`is ${Buffer.byteLength(diffText)} bytes, at most ${MAX_DIFF_BYTES} allowed`);
+    expect(res.errors?.[0]?.message).toContain(`is ${Buffer.byteLength(diffText)} bytes, at most ${MAX_DIFF_BYTES} allowed`);
     expect(await patchCount()).toBe(before);
   });
 

@@ -128,7 +128,7 @@ describeWithServices('revocation across two instances on PostgreSQL without Redi
   it('a token revoked by the CLI is refused by the other instance within 2 s: HTTP, its socket (4403) and its SSE stream', async () => {
     database = await createPostgresDatabase(POSTGRES_URL);
     servers.push(await startTestServer({ database }), await startTestServer({ database }));
-    const [a, b] = servers;
+    const [a, b] = servers as [TestServer, TestServer]; // the two pushed above
     const secret = await expectRevocationBites(a, b, database.options.postgresUrl!, 'revoke from the CLI (PostgreSQL, other instance, no Redis)');
     // The instance it was created on (and had it cached) refuses it too.
     expect(codes(await a.gql('{ runs(first: 1) { totalCount } }', {}, { token: secret }))).toEqual(['UNAUTHENTICATED']);

@@ -27,7 +27,7 @@ async function streamRefusal(stream: OpenStream): Promise<NonNullable<GraphQLRes
   await settledWithin(stream.ended, 3000, 'refused stream to end');
   const data = /data: (\{.*"errors".*\})/.exec(stream.text());
   if (!data) throw new Error(`no errors in the stream: ${stream.text()}`);
-  return (JSON.parse(data[1]) as GraphQLResponse).errors![0];
+  return (JSON.parse(data[1]!) as GraphQLResponse).errors![0]!;
 }
 
 /** An SSE subscription that the server kept open (not answered with an error and ended). */
@@ -90,7 +90,7 @@ describe('per-token caps on WebSockets and live subscriptions', () => {
 
     const overWs = await settledWithin(first.subscribe(HEARTBEATS).errors, 3000, 'refusal over graphql-ws');
     expect(overWs?.[0]).toMatchObject({ extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit: 'maxSubscriptionsPerToken', max: MAX_SUBSCRIPTIONS } });
-    expect(overWs?.[0].message).toContain('UET_MAX_SUBSCRIPTIONS_PER_TOKEN');
+    expect(overWs?.[0]?.message).toContain('UET_MAX_SUBSCRIPTIONS_PER_TOKEN');
     // SSE subscriptions past the cap, 20 at a time: each refused, the stream ended.
     const sseAttempts = 100;
     const report = await underAttack(server, async () => {
@@ -102,7 +102,7 @@ describe('per-token caps on WebSockets and live subscriptions', () => {
     });
     expectBystanderServed(`${sseAttempts} SSE subscriptions past the per-token cap of ${MAX_SUBSCRIPTIONS}`, report);
     expect(report.result).toHaveLength(sseAttempts);
-    const overSse = report.result[0];
+    const overSse = report.result[0]!;
     for (const refusal of report.result) expect(refusal).toEqual(overSse);
     expect(overSse).toMatchObject({ extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit: 'maxSubscriptionsPerToken', max: MAX_SUBSCRIPTIONS } });
     expect(overSse.message).toContain(`at most ${MAX_SUBSCRIPTIONS} live subscriptions`);

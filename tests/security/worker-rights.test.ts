@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema } from '../../src/engine/db/entities.js';
-import { BudgetSchema, CostRecordSchema } from '../../src/engine/db/cost-entities.js';
-import { TestGateSchema } from '../../src/engine/db/gate-entities.js';
-import { LedgerEntrySchema, PatchSchema } from '../../src/engine/db/patch-entities.js';
+import { RunEventSchema, RunSchema, StepAttemptSchema, TaskSchema } from '../../src/engine/runs/entities.js';
+import { BudgetSchema } from '../../src/engine/budgets/entities.js';
+import { CostRecordSchema } from '../../src/engine/costs/entities.js';
+import { TestGateSchema } from '../../src/engine/gates/entities.js';
+import { LedgerEntrySchema, PatchSchema } from '../../src/engine/patches/entities.js';
 import { decodeGlobalId, encodeGlobalId } from '../../src/schema/builder.js';
 import { codes, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
@@ -95,7 +96,7 @@ async function expectRefused(name: string, calls: [string, () => Promise<GraphQL
   });
   for (const [label, res, message] of report.result) {
     expect(codes(res), label).toEqual(['FORBIDDEN']);
-    expect(res.errors![0].message, label).toMatch(message);
+    expect(res.errors?.[0]?.message, label).toMatch(message);
   }
   expect(await snapshot(), name).toEqual(before);
   expectBystanderServed(name, report);

@@ -1,4 +1,4 @@
-import type { Scope } from '../db/entities.js';
+import type { Scope } from './entities.js';
 
 export const SCOPES: readonly Scope[] = ['read', 'operate', 'worker', 'admin'];
 

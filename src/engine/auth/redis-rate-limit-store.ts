@@ -25,7 +25,8 @@ export class RedisRateLimitStore implements RateLimitStore {
         [Error | null, number],
         [Error | null, unknown],
       ];
-      if (incrError ?? expireError) throw incrError ?? expireError;
+      const failed = incrError ?? expireError;
+      if (failed) throw failed;
       this.degraded = false;
       return hits;
     } catch (error) {

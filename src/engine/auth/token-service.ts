@@ -4,13 +4,23 @@ import type { Clock } from '../core/clock.js';
 import { badInput, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { Page, PageArgs } from '../core/pagination.js';
-import { pageNewestFirst } from '../db/newest-first.js';
+import { pageNewestFirst } from '../core/newest-first.js';
 import { optionalDate, requireText } from '../core/validate.js';
 import type { Transact } from '../core/write-scope.js';
-import { ApiTokenSchema, type ApiToken, type Scope } from '../db/entities.js';
+import { ApiTokenSchema, type ApiToken, type Scope } from './entities.js';
 import { SCOPES, type Identity } from './identity.js';
 
-export const TOKEN_REVOKED_TOPIC = 'auth.token-revoked';
+/** Bus notice for a revoked token: every instance closes its sockets (4403). */
+export interface TokenRevokedNotice {
+  tokenId: string;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'auth.token-revoked': TokenRevokedNotice;
+  }
+}
+
 const SECRET_PREFIX = 'uet_';
 /** lastUsedAt is written at most this often per token, off the request's path. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -60,7 +70,7 @@ export class TokenService {
   ) {
     this.adminSecretHash = adminSecret ? Buffer.from(sha256(adminSecret), 'hex') : null;
     this.polledUntil = this.clock.now();
-    bus.subscribe<{ tokenId: string }>(TOKEN_REVOKED_TOPIC, ({ tokenId }) => this.markRevoked(tokenId));
+    bus.subscribe('auth.token-revoked', ({ tokenId }) => this.markRevoked(tokenId));
     // A revocation announced while a shared bus was away never arrived: ask the database again.
     bus.onConnectionChange((connected) => {
       if (!connected) {
@@ -84,7 +94,7 @@ export class TokenService {
    */
   private async recheckRevocations(since: Date, bus: EventBus): Promise<void> {
     for (const id of await this.revokedSince(since)) {
-      if (this.markRevoked(id)) bus.publish(TOKEN_REVOKED_TOPIC, { tokenId: id });
+      if (this.markRevoked(id)) bus.publish('auth.token-revoked', { tokenId: id });
     }
   }
 
@@ -174,7 +184,7 @@ export class TokenService {
       token.revokedAt ??= scope.now;
       // Here at once, not only when the notice comes back through a shared bus (which may be away).
       scope.afterCommit(() => this.markRevoked(id));
-      scope.announce(TOKEN_REVOKED_TOPIC, { tokenId: id });
+      scope.announce('auth.token-revoked', { tokenId: id });
       return token;
     });
   }

@@ -107,7 +107,7 @@ export class ContractRegistry {
     } catch (error) {
       if (!(error instanceof RangeError && error.message === TOO_MANY)) throw error;
       const first = this.firstError.getSchema(contract.id + fragment)!;
-      first(document);
+      void first(document); // synchronous, as above: no contract is $async
       const errors = issuesOf(first.errors);
       return { valid: false, errors, moreErrors: MAX_COUNTED_ERRORS - errors.length, stoppedCounting: true };
     }
@@ -170,7 +170,7 @@ function canonicalJson(value: unknown): string {
     } else if (item !== null && typeof item === 'object') {
       const keys = Object.keys(item).sort();
       stack.push(token('}'));
-      for (let k = keys.length - 1; k >= 0; k--) stack.push((item as Record<string, unknown>)[keys[k]], token(`${k > 0 ? ',' : ''}${JSON.stringify(keys[k])}:`));
+      for (const [k, key] of [...keys.entries()].reverse()) stack.push((item as Record<string, unknown>)[key], token(`${k > 0 ? ',' : ''}${JSON.stringify(key)}:`));
       stack.push(token('{'));
     } else out.push(JSON.stringify(item) ?? 'null');
   }

@@ -1,14 +1,25 @@
 import { setMaxListeners } from 'node:events';
 
 /**
+ * Each topic's payload, declared once. Core knows no topic: the module that
+ * announces one adds it next to its notice type, by declaration merging
+ * (`declare module '../core/event-bus.js' { interface Topics { 'run.state': RunStateNotice } }`),
+ * so publish and subscribe are checked without core importing the modules.
+ * The model is graphql-yoga's `createPubSub<TopicMap>`.
+ */
+export interface Topics {}
+
+export type Topic = keyof Topics;
+
+/**
  * The engine's publish/subscribe seam. Messages are small JSON objects that
  * wake readers up; the database stays the source of truth. Backed by any
  * EventTarget: the in-process one by default, a Redis-backed one
  * (@graphql-yoga/redis-event-target) when several instances share a database.
  */
 export interface EventBus {
-  publish<T extends object>(topic: string, message: T): void;
-  subscribe<T extends object>(topic: string, listener: (message: T) => void): () => void;
+  publish<K extends Topic>(topic: K, message: Topics[K]): void;
+  subscribe<K extends Topic>(topic: K, listener: (message: Topics[K]) => void): () => void;
   /** Listeners subscribed now (a soak watches that it does not grow). */
   listeners(): number;
   /** False while a shared bus (Redis) is unreachable: notices published elsewhere are not arriving. */
@@ -51,11 +62,11 @@ export function createEventBus(
     publish(topic, message) {
       target.dispatchEvent(new CustomEvent(topic, { detail: message }));
     },
-    subscribe<T extends object>(topic: string, listener: (message: T) => void) {
+    subscribe(topic, listener) {
       // Node rethrows a listener's exception as an uncaught one: contain it here.
       const handler = (event: Event) => {
         try {
-          listener((event as CustomEvent<T>).detail);
+          listener((event as CustomEvent).detail);
         } catch (error) {
           onListenerError(error);
         }

@@ -1,5 +1,5 @@
 import { DomainError } from './errors.js';
-import type { EventBus } from './event-bus.js';
+import type { EventBus, Topic, Topics } from './event-bus.js';
 
 /** A subscriber this many notices behind is ended with SLOW_CONSUMER rather than buffered without end. */
 export const DEFAULT_MAX_QUEUED_NOTICES = 10_000;
@@ -21,17 +21,17 @@ export type NoticeStream<T> = AsyncIterableIterator<T> & {
   fail(error: DomainError): void;
 };
 
-export function noticeStream<N extends object, T>(
+export function noticeStream<K extends Topic, T>(
   bus: EventBus,
-  topic: string,
-  load: (notice: N) => T | null | Promise<T | null>,
-  { accept = () => true, onClose = () => {}, maxQueued = DEFAULT_MAX_QUEUED_NOTICES }: NoticeStreamOptions<N> = {},
+  topic: K,
+  load: (notice: Topics[K]) => T | null | Promise<T | null>,
+  { accept = () => true, onClose = () => {}, maxQueued = DEFAULT_MAX_QUEUED_NOTICES }: NoticeStreamOptions<Topics[K]> = {},
 ): NoticeStream<T> {
-  const queue: N[] = [];
+  const queue: Topics[K][] = [];
   let wake: (() => void) | null = null;
   let ended = false;
   let failure: DomainError | null = null;
-  const unsubscribe = bus.subscribe<N>(topic, (notice) => {
+  const unsubscribe = bus.subscribe(topic, (notice) => {
     if (ended || !accept(notice)) return;
     if (queue.length >= maxQueued) {
       failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind', { maxQueued });
@@ -108,7 +108,11 @@ export class NoticeStreams {
   }
 
   /** A stream of `topic`'s notices that pass `accept`, each mapped through `load`. */
-  follow<N extends object, T>(topic: string, load: (notice: N) => T | null | Promise<T | null>, accept?: (notice: N) => boolean): AsyncIterableIterator<T> {
+  follow<K extends Topic, T>(
+    topic: K,
+    load: (notice: Topics[K]) => T | null | Promise<T | null>,
+    accept?: (notice: Topics[K]) => boolean,
+  ): AsyncIterableIterator<T> {
     const stream: NoticeStream<T> = noticeStream(this.bus, topic, load, { accept, onClose: () => this.open.delete(stream) });
     if (!this.bus.connected()) stream.fail(busLost());
     else this.open.add(stream);

@@ -22,10 +22,20 @@ export class StateMachine<S extends string> {
 
   /** The INVALID_TRANSITION error, for a move the table allows but the operation does not (e.g. resume from busy). */
   refuse(from: S, to: S, id: string): never {
-    throw new DomainError(
-      'INVALID_TRANSITION',
-      `${this.entity} ${id} is ${from.toUpperCase()} and cannot move to ${to.toUpperCase()}`,
-      { entity: this.entity, id, currentState: from.toUpperCase(), attemptedState: to.toUpperCase() },
-    );
+    this.forbid(from, id, ` and cannot move to ${to.toUpperCase()}`, { attemptedState: to.toUpperCase() });
+  }
+
+  /**
+   * INVALID_TRANSITION for an operation that `state` does not allow, where no
+   * single move is refused (a heartbeat from a stopped worker, a step of a
+   * run that is not running): "<Entity> <id> is <STATE>" followed by `rest`.
+   */
+  forbid(state: S, id: string, rest: string, details: Record<string, unknown> = {}): never {
+    throw new DomainError('INVALID_TRANSITION', `${this.entity} ${id} is ${state.toUpperCase()}${rest}`, {
+      entity: this.entity,
+      id,
+      currentState: state.toUpperCase(),
+      ...details,
+    });
   }
 }

@@ -2,6 +2,9 @@ import { badInput } from './errors.js';
 
 /** Input checks shared by the services; each names the offending field. */
 
+/** The most characters a free text (a reason, message, error, log or prompt) may have; names and ids keep the default 200. */
+export const TEXT_LIMIT = 1_000_000;
+
 export function requireText(field: string, value: unknown, maxLength = 200): string {
   if (typeof value !== 'string' || value.trim() === '') throw badInput(field, 'must be a non-empty string');
   if (value.length > maxLength) throw badInput(field, `must be at most ${maxLength} characters`);

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import { DomainError } from './errors.js';
 import type { Clock } from './clock.js';
-import type { EventBus } from './event-bus.js';
+import type { EventBus, Topic, Topics } from './event-bus.js';
 import type { IdSource } from './ids.js';
 import type { Orm } from '../db/orm.js';
-import { isUnstorableText, unstorableText } from '../db/unstorable-text.js';
+import { isUnstorableText, unstorableText } from './unstorable-text.js';
 
 /**
  * One write: a transaction, the time it happens at, and what to announce
@@ -12,7 +12,7 @@ import { isUnstorableText, unstorableText } from '../db/unstorable-text.js';
  * publish themselves, so a failed write announces nothing.
  */
 export class WriteScope {
-  private readonly announcements: { topic: string; message: object }[] = [];
+  private readonly announcements: ((bus: EventBus) => void)[] = [];
   private readonly hooks = new Map<string, () => Promise<void>>();
   private readonly committed: (() => void)[] = [];
 
@@ -22,8 +22,8 @@ export class WriteScope {
     readonly newId: IdSource,
   ) {}
 
-  announce(topic: string, message: object): void {
-    this.announcements.push({ topic, message });
+  announce<K extends Topic>(topic: K, message: Topics[K]): void {
+    this.announcements.push((bus) => bus.publish(topic, message));
   }
 
   /** Registers work to run once, just before the commit (keyed, so repeat calls are no-ops). */
@@ -43,7 +43,7 @@ export class WriteScope {
   /** After the commit: first the in-memory views, then the bus, so a woken reader sees the new state. */
   settle(bus: EventBus): void {
     for (const hook of this.committed) hook();
-    for (const { topic, message } of this.announcements) bus.publish(topic, message);
+    for (const publish of this.announcements) publish(bus);
   }
 }
 

@@ -6,26 +6,19 @@ import { ulidTime } from '../core/ids.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import { jsonObject, optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
-import {
-  BudgetSchema,
-  CostRecordSchema,
-  type Budget,
-  type BudgetAction,
-  type BudgetScope,
-  type CostRecord,
-  type ResourceType,
-} from '../db/cost-entities.js';
-import { RunSchema, type Run } from '../db/entities.js';
+import { BudgetSchema, type Budget, type BudgetAction, type BudgetScope } from '../budgets/entities.js';
+import { CostRecordSchema, type CostRecord, type ResourceType } from './entities.js';
+import { RunSchema, type Run } from '../runs/entities.js';
 import { rowsByIds } from '../db/plain-rows.js';
 import { recordForRun } from '../runs/record-for-run.js';
-import { haltRunForBudget, lockRun } from '../runs/run-service.js';
-import { assertMayReport, chargeTaskCost } from '../workers/report-access.js';
+import { haltRunForBudget } from '../runs/run-service.js';
+import { lockRow } from '../core/lock-row.js';
+import { assertMayReport } from '../auth/report-access.js';
+import { chargeTaskCost } from './worker-cost-cap.js';
 import { digitSums, joinDigitSums } from './exact-sum.js';
-import { MAX_BUDGET_NANOS, MAX_TOTAL_NANOS, formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from './money.js';
+import { MAX_BUDGET_NANOS, MAX_TOTAL_NANOS, formatExact, formatNanos, multiply, parseCurrency, parseDecimal, toNanos } from '../budgets/money.js';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = ['api_call', 'compute_time', 'storage', 'network', 'tool_usage', 'custom'];
-export const COST_TOPIC = 'cost.recorded';
-export const BUDGET_ALERT_TOPIC = 'budget.alert';
 const DEFAULT_THRESHOLDS = [80, 100];
 
 export interface CostNotice {
@@ -46,6 +39,13 @@ export interface BudgetAlert {
   /** Whether this is the crossing that halted: a HALT budget's 100 % (announced even when not among its thresholds). Later crossings are false. */
   halted: boolean;
   at: string;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'cost.recorded': CostNotice;
+    'budget.alert': BudgetAlert;
+  }
 }
 
 export interface RecordCostInput {
@@ -71,7 +71,7 @@ export interface SetBudgetInput {
 }
 
 /**
- * Cost records and budgets (DOMAIN.md 5). Recording a cost and moving the
+ * Cost records and budgets (docs/domain.md#costs-and-budgets). Recording a cost and moving the
  * budgets it counts against are one transaction, so each threshold is
  * crossed, announced and acted on exactly once, however many costs arrive
  * at the same time.
@@ -100,7 +100,7 @@ export class CostService {
     if (input.runId == null && projectInput === null) throw badInput('projectId', 'a cost belongs to a run or a project: give runId or projectId');
     return this.transact(async (scope) => {
       const task = await assertMayReport(scope.em, actor, { runId: input.runId ?? null, executionRequestId: input.executionRequestId ?? null, what: 'a cost' });
-      const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
+      const run = input.runId != null ? await lockRow(scope.em, RunSchema, input.runId) : null;
       if (task) await chargeTaskCost(scope.em, actor, task, nanos, this.workerCostPerTaskNanos);
       if (run && projectInput !== null && projectInput !== run.projectId) {
         throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${projectInput}`);
@@ -123,7 +123,7 @@ export class CostService {
       });
       scope.em.persist(cost);
       await this.charge(scope, cost, run);
-      scope.announce(COST_TOPIC, { costId: id, projectId, runId: run?.id ?? null } satisfies CostNotice);
+      scope.announce('cost.recorded', { costId: id, projectId, runId: run?.id ?? null });
       return cost;
     });
   }
@@ -170,7 +170,7 @@ export class CostService {
       // to HALT re-arms 100 %, so that the crossing that halts is announced as such.
       const armed = announcedThresholds(budget);
       budget.crossed = budget.crossed.filter((t) => armed.includes(t) && !(becomesHalt && t === 100) && spent * 100n >= BigInt(t) * limit);
-      await this.crossings(scope, budget, input.scope === 'run' ? await lockRun(scope.em, target.id) : null);
+      await this.crossings(scope, budget, input.scope === 'run' ? await lockRow(scope.em, RunSchema, target.id) : null);
       return budget;
     });
   }
@@ -188,16 +188,16 @@ export class CostService {
   }
 
   recorded(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<CostRecord> {
-    return this.streams.follow<CostNotice, CostRecord>(
-      COST_TOPIC,
+    return this.streams.follow(
+      'cost.recorded',
       (notice) => this.fork().findOne(CostRecordSchema, { id: notice.costId }),
       (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
     );
   }
 
   alerts(filter: { projectId?: string | null }): AsyncIterableIterator<BudgetAlert> {
-    return this.streams.follow<BudgetAlert, BudgetAlert>(
-      BUDGET_ALERT_TOPIC,
+    return this.streams.follow(
+      'budget.alert',
       (alert) => alert,
       (alert) => filter.projectId == null || alert.projectId === filter.projectId,
     );
@@ -258,7 +258,7 @@ export class CostService {
           halted: alert.halted,
         });
       }
-      scope.announce(BUDGET_ALERT_TOPIC, alert);
+      scope.announce('budget.alert', alert);
     }
   }
 
@@ -266,7 +266,7 @@ export class CostService {
   private async halt(scope: WriteScope, budget: Budget, run: Run | null, reason: string): Promise<void> {
     const runs =
       budget.scope === 'run'
-        ? [run ?? (await lockRun(scope.em, budget.runId!))]
+        ? [run ?? (await lockRow(scope.em, RunSchema, budget.runId!))]
         : await scope.em.find(RunSchema, { projectId: budget.projectId!, state: { $in: ['pending', 'running'] } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (run && !runs.includes(run)) runs.push(run);
     for (const target of runs) if (!target.haltedByBudgetId) await haltRunForBudget(scope, target, budget.id, reason);

@@ -1,7 +1,7 @@
-import type { GateCriteria, GateDecision, GateResults } from '../db/gate-entities.js';
+import type { GateCriteria, GateDecision, GateResults } from './entities.js';
 
 /**
- * DOMAIN.md 4: judges each criterion that is set against the reported
+ * docs/domain.md#test-gates: judges each criterion that is set against the reported
  * results. The gate passes when every judged criterion holds, or none is
  * set; the reason names each criterion that failed.
  */

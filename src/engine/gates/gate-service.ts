@@ -1,24 +1,22 @@
 import type { EntityManager } from '@mikro-orm/knex';
-import { LockMode } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
 import type { Clock } from '../core/clock.js';
 import { badInput, notFound } from '../core/errors.js';
+import { lockRow } from '../core/lock-row.js';
 import { ulidTime } from '../core/ids.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
-import { jsonObject, optionalText, requireText } from '../core/validate.js';
+import { TEXT_LIMIT, jsonObject, optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import type { RunEventKind } from '../db/entities.js';
-import { RunSchema } from '../db/entities.js';
-import { TestGateSchema, type GateCriteria, type GateResults, type GateState, type GateType, type TestGate } from '../db/gate-entities.js';
+import type { RunEventKind } from '../runs/entities.js';
+import { RunSchema } from '../runs/entities.js';
+import { TestGateSchema, type GateCriteria, type GateResults, type GateState, type GateType, type TestGate } from './entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
-import { assertMayReport } from '../workers/report-access.js';
+import { assertMayReport } from '../auth/report-access.js';
 import { judge } from './criteria.js';
 import { OUTCOME_STATES, gateMachine } from './machines.js';
 
 export const GATE_TYPES: readonly GateType[] = ['unit_tests', 'integration_tests', 'e2e_tests', 'security_scan', 'lint', 'custom'];
-export const GATE_OUTCOME_TOPIC = 'gate.outcome';
-const TEXT_LIMIT = 1_000_000;
 /** How many overdue gates one pass of the timeout job ends; the next pass takes the rest. */
 const BATCH = 500;
 
@@ -28,6 +26,12 @@ export interface GateOutcomeNotice {
   projectId: string | null;
   type: GateType;
   state: GateState;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'gate.outcome': GateOutcomeNotice;
+  }
 }
 
 export interface CreateGateInput {
@@ -65,7 +69,7 @@ const EVENT_OF: Record<GateState, RunEventKind> = {
   skipped: 'gate_skipped',
 };
 
-/** Test gates (DOMAIN.md 4): created pending, run, and judged against their criteria. */
+/** Test gates (docs/domain.md#test-gates): created pending, run, and judged against their criteria. */
 export class GateService {
   constructor(
     private readonly transact: Transact,
@@ -133,7 +137,7 @@ export class GateService {
     if (!Number.isSafeInteger(input.exitCode)) throw badInput('exitCode', 'must be an integer');
     const results = input.results ? this.parseResults(input.results) : null;
     return this.transact(async (scope) => {
-      const gate = await lockGate(scope.em, input.id);
+      const gate = await lockRow(scope.em, TestGateSchema, input.id);
       await assertMayReportGate(scope.em, actor, gate);
       if (gate.state === 'running' && gate.deadlineAt && gate.deadlineAt < scope.now) {
         // Reported too late: the same outcome as the timeout job's, even if it has not run yet.
@@ -173,7 +177,7 @@ export class GateService {
     const ended: string[] = [];
     for (const { id } of overdue) {
       const gate = await this.transact(async (scope) => {
-        const row = await lockGate(scope.em, id);
+        const row = await lockRow(scope.em, TestGateSchema, id);
         if (row.state !== 'running' || !row.deadlineAt || row.deadlineAt >= scope.now) return null;
         await this.timeOut(scope, row);
         return row;
@@ -186,8 +190,8 @@ export class GateService {
   /** Gates reaching passed, failed, error or skipped, filtered on the server. */
   outcomes(filter: { runId?: string | null; projectId?: string | null; types?: readonly GateType[] | null }): AsyncIterableIterator<TestGate> {
     const types = filter.types?.length ? new Set(filter.types) : null;
-    return this.streams.follow<GateOutcomeNotice, TestGate>(
-      GATE_OUTCOME_TOPIC,
+    return this.streams.follow(
+      'gate.outcome',
       (notice) => this.fork().findOne(TestGateSchema, { id: notice.gateId }),
       (notice) =>
         (filter.runId == null || notice.runId === filter.runId) &&
@@ -198,6 +202,7 @@ export class GateService {
 
   /** Ends a running gate past its deadline in error: no results, no decision, no exit code. */
   private async timeOut(scope: WriteScope, gate: TestGate): Promise<void> {
+    gateMachine.assert(gate.state, 'error', gate.id);
     const ran = (scope.now.getTime() - new Date(gate.execution!.started_at).getTime()) / 1000;
     gate.errorMessage = `timed out after ${Math.round(ran * 10) / 10} s (timeout ${gate.criteria.timeout_seconds} s)`;
     await this.endRunning(scope, gate, 'error', null);
@@ -218,7 +223,7 @@ export class GateService {
     apply: (gate: TestGate, scope: WriteScope) => void,
   ): Promise<TestGate> {
     return this.transact(async (scope) => {
-      const gate = await lockGate(scope.em, id);
+      const gate = await lockRow(scope.em, TestGateSchema, id);
       if (actor) await assertMayReportGate(scope.em, actor, gate);
       gateMachine.assert(gate.state, to, gate.id);
       apply(gate, scope);
@@ -227,21 +232,21 @@ export class GateService {
     });
   }
 
+  /** Moves the gate to `to`, which its caller has checked (gateMachine.assert) before changing anything. */
   private async transition(scope: WriteScope, gate: TestGate, to: GateState, payload: Record<string, unknown>): Promise<void> {
-    gateMachine.assert(gate.state, to, gate.id);
     const from = gate.state;
     gate.state = to;
     gate.updatedAt = scope.now;
     const decision = gate.decision ? { passed: gate.decision.passed, reason: gate.decision.reason } : {};
     await this.record(scope, gate, { from, to, ...decision, ...(gate.errorMessage && to === 'error' ? { error: gate.errorMessage } : {}), ...payload });
     if (OUTCOME_STATES.includes(to)) {
-      scope.announce(GATE_OUTCOME_TOPIC, {
+      scope.announce('gate.outcome', {
         gateId: gate.id,
         runId: gate.runId ?? null,
         projectId: gate.projectId ?? null,
         type: gate.type,
         state: to,
-      } satisfies GateOutcomeNotice);
+      });
     }
   }
 
@@ -297,10 +302,4 @@ function emptyResults(): GateResults {
 /** A WORKER-only token passes or fails only the gate of its own task's attempt, never the run's own gates. */
 function assertMayReportGate(em: EntityManager, actor: WorkerActor, gate: TestGate): Promise<unknown> {
   return assertMayReport(em, actor, { runId: gate.runId ?? null, executionRequestId: gate.executionRequestId ?? null, ownAttemptOnly: true, what: 'a gate result' });
-}
-
-async function lockGate(em: EntityManager, id: string): Promise<TestGate> {
-  const gate = await em.findOne(TestGateSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!gate) throw notFound('TestGate', id);
-  return gate;
 }

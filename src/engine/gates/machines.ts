@@ -1,7 +1,7 @@
 import { StateMachine } from '../core/state-machine.js';
-import type { GateState } from '../db/gate-entities.js';
+import type { GateState } from './entities.js';
 
-/** DOMAIN.md 4: the test gate lifecycle. */
+/** docs/domain.md#test-gates: the test gate lifecycle. */
 export const gateMachine = new StateMachine<GateState>('TestGate', {
   pending: ['running', 'skipped'],
   running: ['passed', 'failed', 'error', 'skipped'],

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/knex';
-import { TestGateSchema, type TestGate } from '../db/gate-entities.js';
+import { TestGateSchema, type TestGate } from './entities.js';
 
 /** Where a run's gates stand, for the patches that wait on them. */
 export interface RunGates {

@@ -1,7 +1,7 @@
 import { StateMachine } from '../core/state-machine.js';
-import type { PatchState } from '../db/patch-entities.js';
+import type { PatchState } from './entities.js';
 
-/** DOMAIN.md 3: the patch ledger lifecycle. */
+/** docs/domain.md#patch-ledger: the patch ledger lifecycle. */
 export const ledgerMachine = new StateMachine<PatchState>('LedgerEntry', {
   created: ['validated', 'apply_failed', 'quarantined', 'dropped'],
   validated: ['queued', 'quarantined', 'dropped'],

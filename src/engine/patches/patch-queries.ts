@@ -1,10 +1,9 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { Page, PageArgs } from '../core/pagination.js';
-import { pageNewestFirst } from '../db/newest-first.js';
+import { pageNewestFirst } from '../core/newest-first.js';
 import { findRows, rowsByIds } from '../db/plain-rows.js';
-import { LedgerEntrySchema, PatchSchema, type LedgerEntry, type Patch, type PatchState } from '../db/patch-entities.js';
-import { TestGateSchema, type GateState, type GateType, type TestGate } from '../db/gate-entities.js';
+import { LedgerEntrySchema, PatchSchema, type LedgerEntry, type Patch, type PatchState } from './entities.js';
 
 export interface LedgerFilter {
   projectId?: string | null;
@@ -13,14 +12,7 @@ export interface LedgerFilter {
   states?: PatchState[] | null;
 }
 
-export interface GateFilter {
-  runId?: string | null;
-  projectId?: string | null;
-  states?: GateState[] | null;
-  types?: GateType[] | null;
-}
-
-/** Reads of patches, ledger entries and test gates, shaped for batching and keyset pages. */
+/** Reads of patches and ledger entries, shaped for batching and keyset pages. */
 export class PatchQueries {
   constructor(private readonly fork: () => EntityManager) {}
 
@@ -36,10 +28,6 @@ export class PatchQueries {
     return findRows(this.fork(), LedgerEntrySchema, { patchId: { $in: [...patchIds] } });
   }
 
-  gatesByIds(ids: readonly string[]): Promise<TestGate[]> {
-    return rowsByIds(this.fork(), TestGateSchema, ids);
-  }
-
   /** Newest first. */
   ledger(filter: LedgerFilter, args: PageArgs): Promise<Page<LedgerEntry>> {
     const where: FilterQuery<LedgerEntry> & Record<string, unknown> = {};
@@ -48,15 +36,5 @@ export class PatchQueries {
     if (filter.workstreamId != null) where.workstreamId = filter.workstreamId;
     if (filter.states != null) where.state = { $in: filter.states };
     return pageNewestFirst(this.fork(), LedgerEntrySchema, 'LedgerEntry', where, args);
-  }
-
-  /** Newest first. */
-  gates(filter: GateFilter, args: PageArgs): Promise<Page<TestGate>> {
-    const where: FilterQuery<TestGate> & Record<string, unknown> = {};
-    if (filter.runId != null) where.runId = filter.runId;
-    if (filter.projectId != null) where.projectId = filter.projectId;
-    if (filter.states != null) where.state = { $in: filter.states };
-    if (filter.types != null) where.type = { $in: filter.types };
-    return pageNewestFirst(this.fork(), TestGateSchema, 'TestGate', where, args);
   }
 }

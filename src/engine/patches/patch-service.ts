@@ -1,28 +1,18 @@
 import type { EntityManager } from '@mikro-orm/knex';
-import { LockMode } from '@mikro-orm/core';
 import { DomainError, badInput, notFound } from '../core/errors.js';
 import type { WorkerActor } from '../auth/identity.js';
 import { isUlid, ulidTime } from '../core/ids.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
-import { optionalText, requireText } from '../core/validate.js';
+import { TEXT_LIMIT, optionalText, requireText } from '../core/validate.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import { RunSchema, type Run, type RunEventKind } from '../db/entities.js';
-import { ExecutionRequestSchema } from '../db/routing-entities.js';
-import {
-  LedgerEntrySchema,
-  PatchSchema,
-  type LedgerEntry,
-  type Patch,
-  type PatchOrigin,
-  type PatchPolicy,
-  type PatchRelations,
-  type PatchState,
-} from '../db/patch-entities.js';
+import { RunSchema, type Run, type RunEventKind } from '../runs/entities.js';
+import { ExecutionRequestSchema } from '../workstreams/entities.js';
+import { LedgerEntrySchema, PatchSchema, type LedgerEntry, type Patch, type PatchOrigin, type PatchPolicy, type PatchRelations, type PatchState } from './entities.js';
 import { describeGates, runGates } from '../gates/run-gates.js';
 import { recordForRun } from '../runs/record-for-run.js';
-import { lockRun } from '../runs/run-service.js';
-import { assertMayReport } from '../workers/report-access.js';
+import { lockRow } from '../core/lock-row.js';
+import { assertMayReport } from '../auth/report-access.js';
 import { nonCanonicalPaths } from './canonical-path.js';
 import type { FileDiff, ParsedDiff } from './diff-types.js';
 import { ledgerMachine } from './machines.js';
@@ -31,8 +21,6 @@ import type { PolicyStore } from './policy-store.js';
 import { checkResourceScope, type ResourceScope } from './resource-scope.js';
 import { DiffParseError, parseUnifiedDiff } from './unified-diff.js';
 
-export const PATCH_STATE_TOPIC = 'patch.state';
-const TEXT_LIMIT = 1_000_000;
 /** Paths per history query, and file rows per INSERT (3 values each): well under SQLite's and PostgreSQL's limits on bound parameters. */
 const HISTORY_PATHS_PER_QUERY = 500;
 const FILE_ROWS_PER_INSERT = 1000;
@@ -55,6 +43,12 @@ export interface PatchStateNotice {
   projectId: string;
   runId: string | null;
   state: PatchState;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'patch.state': PatchStateNotice;
+  }
 }
 
 export interface CreatePatchInput {
@@ -96,7 +90,7 @@ const EVENT_OF: Record<Exclude<PatchState, 'created'>, RunEventKind> = {
   quarantined: 'patch_quarantined',
 };
 
-/** The patch ledger (DOMAIN.md 3): every transition is one transaction with its history entry and run event. */
+/** The patch ledger (docs/domain.md#patch-ledger): every transition is one transaction with its history entry and run event. */
 export class PatchService {
   constructor(
     private readonly transact: Transact,
@@ -136,7 +130,7 @@ export class PatchService {
     const originInput = (input.origin ?? {}) as Record<string, unknown>;
     return this.transact(async (scope) => {
       await assertMayReport(scope.em, actor, { runId: input.runId ?? null, executionRequestId: fields.executionRequestId, what: 'a patch' });
-      const run = input.runId != null ? await lockRun(scope.em, input.runId) : null;
+      const run = input.runId != null ? await lockRow(scope.em, RunSchema, input.runId) : null;
       if (run && run.projectId !== fields.projectId) throw badInput('projectId', `the run belongs to project ${run.projectId}, not ${fields.projectId}`);
       if (fields.executionRequestId) await checkExecutionRequest(scope.em, fields.executionRequestId, fields.projectId, run);
       const phaseId = fields.phaseId ?? run?.phaseId ?? null;
@@ -371,8 +365,8 @@ export class PatchService {
 
   /** Ledger entries as they are created and change state, filtered on the server. */
   stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<LedgerEntry> {
-    return this.streams.follow<PatchStateNotice, LedgerEntry>(
-      PATCH_STATE_TOPIC,
+    return this.streams.follow(
+      'patch.state',
       (notice) => this.fork().findOne(LedgerEntrySchema, { id: notice.ledgerId }),
       (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
     );
@@ -380,8 +374,7 @@ export class PatchService {
 
   private change(ledgerId: string, apply: (scope: WriteScope, entry: LedgerEntry) => Promise<void>): Promise<LedgerEntry> {
     return this.transact(async (scope) => {
-      const entry = await scope.em.findOne(LedgerEntrySchema, { id: ledgerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!entry) throw notFound('LedgerEntry', ledgerId);
+      const entry = await lockRow(scope.em, LedgerEntrySchema, ledgerId);
       await apply(scope, entry);
       return entry;
     });
@@ -406,12 +399,12 @@ export class PatchService {
   }
 
   private announce(scope: WriteScope, entry: LedgerEntry): void {
-    scope.announce(PATCH_STATE_TOPIC, {
+    scope.announce('patch.state', {
       ledgerId: entry.id,
       projectId: entry.projectId,
       runId: entry.runId ?? null,
       state: entry.state,
-    } satisfies PatchStateNotice);
+    });
   }
 
   /**

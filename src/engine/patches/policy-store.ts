@@ -4,8 +4,8 @@ import { badInput } from '../core/errors.js';
 import { optionalText } from '../core/validate.js';
 import type { Transact } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import { PatchPolicySchema, type PatchPolicy, type PolicyConstraints, type PolicyLevel } from '../db/patch-entities.js';
-import { checkGlobs } from './globs.js';
+import { PatchPolicySchema, type PatchPolicy, type PolicyConstraints, type PolicyLevel } from './entities.js';
+import { checkGlobs } from '../core/globs.js';
 import { DEFAULT_CONSTRAINTS } from './policy.js';
 
 /** The constraints as a client names them (camelCase); any left out take DEFAULT_CONSTRAINTS. */

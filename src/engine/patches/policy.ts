@@ -1,6 +1,6 @@
-import type { PolicyConstraints } from '../db/patch-entities.js';
+import type { PolicyConstraints } from './entities.js';
 import type { FileDiff, ParsedDiff } from './diff-types.js';
-import { globMatcher } from './globs.js';
+import { globMatcher } from '../core/globs.js';
 
 /**
  * What a policy says when it does not say otherwise: nothing is limited
@@ -102,11 +102,12 @@ export function checkConstraints(policy: PolicyConstraints, diff: ParsedDiff, co
 /** A flip: a change that removes a line the change before it added, or adds back one it removed. */
 function countFlips(changes: Pick<FileDiff, 'added' | 'removed'>[]): number {
   let flips = 0;
-  for (let i = 1; i < changes.length; i++) {
+  for (const [i, change] of changes.entries()) {
     const before = changes[i - 1];
+    if (!before) continue;
     const added = new Set(before.added);
     const removed = new Set(before.removed);
-    if (changes[i].removed.some((line) => added.has(line)) || changes[i].added.some((line) => removed.has(line))) flips += 1;
+    if (change.removed.some((line) => added.has(line)) || change.added.some((line) => removed.has(line))) flips += 1;
   }
   return flips;
 }

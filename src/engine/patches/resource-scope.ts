@@ -1,5 +1,5 @@
 import type { ParsedDiff } from './diff-types.js';
-import { globMatcher } from './globs.js';
+import { globMatcher } from '../core/globs.js';
 
 /** execution_request's resource_scope: which paths a change may write, create, and must never touch. */
 export interface ResourceScope {

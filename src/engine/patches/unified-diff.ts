@@ -92,9 +92,9 @@ class Parser {
     return summarize(this.files);
   }
 
-  /** Line i without the \r of a CRLF terminator. */
+  /** Line i without the \r of a CRLF terminator ('' past the end). */
   private at(i: number): string {
-    const line = this.lines[i];
+    const line = this.lines[i] ?? '';
     return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
   }
 

@@ -50,7 +50,7 @@ export function retryDelayMs(
   }
 }
 
-/** DOMAIN.md 8: what a task reports once its attempts are exhausted. */
+/** docs/domain.md#circuit-breakers-and-retries: what a task reports once its attempts are exhausted. */
 export function describeExhausted(attempts: number, lastError: string): string {
   return `failed after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}: ${lastError}`;
 }

@@ -1,5 +1,5 @@
 /**
- * DOMAIN.md 8: one circuit breaker per tool, as a plain JSON value so it can
+ * docs/domain.md#circuit-breakers-and-retries: one circuit breaker per tool, as a plain JSON value so it can
  * be stored in a database row. Every function returns a new object.
  *
  * - closed: calls go through; failureThreshold consecutive failures open it.

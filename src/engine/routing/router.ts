@@ -101,7 +101,7 @@ export function validateRouterConfig(config: RouterConfig): RouterConfig {
 }
 
 /**
- * DOMAIN.md 6. The first rule whose match holds picks the candidates (its
+ * docs/domain.md#routing-and-execution-requests. The first rule whose match holds picks the candidates (its
  * select_from, in order, whatever their capabilities say); without one, every
  * app listing the task kind (and the domain, when both name one) in apps order,
  * under defaults.strategy. `config` must have passed validateRouterConfig.
@@ -137,7 +137,8 @@ export function route(
   const views = new Map(toolIds.map((toolId) => [toolId, view(toolId)]));
   const candidates = toolIds.map((toolId) => ({ toolId, skipped: views.get(toolId)!.breakerOpen ? 'circuit open' : null }));
   const eligible = candidates.filter((c) => c.skipped === null).map((c) => c.toolId);
-  if (eligible.length === 0) throw new NoRouteError(request, candidates, noRouteMessage(request, rule, candidates));
+  const [first] = eligible;
+  if (first === undefined) throw new NoRouteError(request, candidates, noRouteMessage(request, rule, candidates));
 
   const head = rule
     ? `rule "${rule.id}" matched, strategy ${strategy}`
@@ -154,19 +155,22 @@ export function route(
     nextRotation,
   });
 
-  if (strategy === 'fixed') return decide(eligible[0], `chose ${eligible[0]}, the first eligible candidate`);
+  if (strategy === 'fixed') return decide(first, `chose ${first}, the first eligible candidate`);
   if (strategy === 'round_robin') {
     const counter = rotation(rule?.id ?? FALLBACK_ROTATION_KEY);
     if (!Number.isSafeInteger(counter) || counter < 0) throw badInput('rotation', 'must be a non-negative integer', { counter });
+    // Never undefined: candidates holds the eligible ones, so it is not empty.
+    const at = (position: number) => candidates[position % candidates.length]!;
     let position = counter;
-    while (candidates[position % candidates.length].skipped !== null) position += 1;
-    const toolId = candidates[position % candidates.length].toolId;
+    while (at(position).skipped !== null) position += 1;
+    const toolId = at(position).toolId;
     return decide(toolId, `chose ${toolId} at rotation ${counter}`, position + 1);
   }
-  if (eligible.length === 1) return decide(eligible[0], `chose ${eligible[0]}, the only eligible candidate`);
+  if (eligible.length === 1) return decide(first, `chose ${first}, the only eligible candidate`);
   const score = (toolId: string) => ({ rate: views.get(toolId)!.successRate ?? 1, latency: views.get(toolId)!.p50LatencyMs ?? 0 });
   // A stable sort: equal figures keep config order.
-  const ranked = [...eligible].sort((a, b) => score(b).rate - score(a).rate || score(a).latency - score(b).latency);
+  // Two or more: the cases above took zero and one.
+  const ranked = [...eligible].sort((a, b) => score(b).rate - score(a).rate || score(a).latency - score(b).latency) as [string, string, ...string[]];
   const [best, next] = [score(ranked[0]), score(ranked[1])];
   const decidedBy =
     best.rate !== next.rate ? 'success rate' : best.latency !== next.latency ? 'latency at equal success rate' : 'config order at equal figures';

@@ -5,8 +5,8 @@ import { DomainError } from '../core/errors.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import { TaskSchema, type Task } from '../db/entities.js';
-import { RouteRotationSchema, RouterConfigSchema, ToolStateSchema, type RouterConfigRow, type ToolState } from '../db/routing-entities.js';
+import { TaskSchema, type Task } from '../runs/entities.js';
+import { RouteRotationSchema, RouterConfigSchema, ToolStateSchema, type RouterConfigRow, type ToolState } from './entities.js';
 import {
   admit,
   currentState,
@@ -23,7 +23,6 @@ import {
 } from './circuit-breaker.js';
 import { FALLBACK_ROTATION_KEY, NoRouteError, route, validateRouterConfig, type RouteDecision, type RouteRequest, type RouterConfig, type ToolView } from './router.js';
 
-export const TOOL_STATE_TOPIC = 'tool.state';
 /** How many of a tool's latest durations its median is taken over. */
 const LATENCY_SAMPLES = 100;
 
@@ -32,6 +31,12 @@ export interface ToolStateNotice {
   from: CircuitState;
   to: CircuitState;
   at: string;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'tool.state': ToolStateNotice;
+  }
 }
 
 /** A tool as the `tools` query shows it: its configuration and what the engine measured. */
@@ -46,15 +51,17 @@ export interface ToolSnapshot {
   inFlight: number;
 }
 
-const median = (values: number[]) => {
+const median = (values: number[]): number | null => {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  // mid, and mid - 1 for an even count, index into a non-empty list.
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
 /**
- * Routing over stored state (DOMAIN.md 6 and 8): the router configuration
+ * Routing over stored state (docs/domain.md#routing-and-execution-requests and
+ * docs/domain.md#circuit-breakers-and-retries): the router configuration
  * in force, each tool's circuit breaker and measurements, and the
  * round_robin rotations, all in the database so a restart changes nothing.
  */
@@ -69,7 +76,7 @@ export class RoutingService {
 
   /** Breakers as they change state (closed, open, half_open), of one tool or all. */
   circuitChanges(toolId: string | null): AsyncIterableIterator<ToolStateNotice> {
-    return this.streams.follow<ToolStateNotice, ToolStateNotice>(TOOL_STATE_TOPIC, (notice) => notice, (notice) => toolId === null || notice.toolId === toolId);
+    return this.streams.follow('tool.state', (notice) => notice, (notice) => toolId === null || notice.toolId === toolId);
   }
 
   /** Validates (the contract, then every rule's tools) and puts a configuration in force; tasks waiting for a route are tried again. */
@@ -260,8 +267,7 @@ export async function observeBreakers(scope: WriteScope): Promise<void> {
  * the second part is a safety net so that no path missed can keep a tool out.
  */
 async function settleBreaker(scope: WriteScope, state: ToolState): Promise<Breaker> {
-  const [live] = await liveBreakers(scope.em, [state]);
-  changeBreaker(scope, state, live);
+  for (const { breaker } of await liveBreakers(scope.em, [state])) changeBreaker(scope, state, breaker);
   return state.breaker;
 }
 
@@ -277,18 +283,18 @@ function changeBreaker(scope: WriteScope, state: ToolState, next: Breaker): void
   state.breaker = stored;
   state.updatedAt = scope.now;
   if (from !== stored.state) {
-    scope.announce(TOOL_STATE_TOPIC, { toolId: state.toolId, from, to: stored.state, at: scope.now.toISOString() } satisfies ToolStateNotice);
+    scope.announce('tool.state', { toolId: state.toolId, from, to: stored.state, at: scope.now.toISOString() });
   }
 }
 
-/** The breakers of `states` with their trial slots kept only for tasks still running on that tool (one query, and only when a slot is held). */
-async function liveBreakers(em: EntityManager, states: ToolState[]): Promise<Breaker[]> {
-  const breakers = states.map((s) => normalBreaker(s.breaker));
-  const held = [...new Set(breakers.flatMap((b) => b.trials))];
-  if (held.length === 0) return breakers;
+/** Each of `states` with its breaker's trial slots kept only for tasks still running on that tool (one query, and only when a slot is held). */
+async function liveBreakers(em: EntityManager, states: ToolState[]): Promise<{ state: ToolState; breaker: Breaker }[]> {
+  const live = states.map((state) => ({ state, breaker: normalBreaker(state.breaker) }));
+  const held = [...new Set(live.flatMap(({ breaker }) => breaker.trials))];
+  if (held.length === 0) return live;
   const running = await em.find(TaskSchema, { id: { $in: held }, state: 'running' });
   const toolOf = new Map(running.map((t) => [t.id, t.toolId]));
-  return breakers.map((b, i) => keepTrials(b, (taskId) => toolOf.get(taskId) === states[i].toolId));
+  return live.map(({ state, breaker }) => ({ state, breaker: keepTrials(breaker, (taskId) => toolOf.get(taskId) === state.toolId) }));
 }
 
 async function lockToolState(scope: WriteScope, toolId: string): Promise<ToolState> {
@@ -311,8 +317,7 @@ async function routingState(
   now: number,
 ): Promise<{ view: (toolId: string) => ToolView; rotation: (ruleId: string) => number; recovered: string[] }> {
   const [states, rotations] = await Promise.all([em.find(ToolStateSchema, { toolId: { $in: Object.keys(config.apps) } }), em.find(RouteRotationSchema, {})]);
-  const breakers = await liveBreakers(em, states);
-  const byTool = new Map(states.map((s, i) => [s.toolId, { state: s, breaker: breakers[i] }]));
+  const byTool = new Map((await liveBreakers(em, states)).map((live) => [live.state.toolId, live]));
   const counters = new Map(rotations.map((r) => [r.ruleKey, r.counter]));
   return {
     view: (toolId) => {

@@ -1,7 +1,7 @@
 import { DomainError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
-import type { RunEvent, RunEventKind } from '../db/entities.js';
-import { RUN_EVENT_TOPIC, type RunEventNotice, type RunEventReader } from './event-log.js';
+import type { RunEvent, RunEventKind } from './entities.js';
+import type { RunEventReader } from './event-log.js';
 
 const READ_BATCH = 500;
 /** A subscriber that falls this far behind is ended; it can resume from its last cursor. */
@@ -76,7 +76,7 @@ class Tail {
       for (const row of rows) {
         for (const listener of this.listeners) deliver(listener, row, this.maxBuffered);
       }
-      if (rows.length > 0) this.last = rows[rows.length - 1].position;
+      this.last = rows.at(-1)?.position ?? this.last;
       if (rows.length < READ_BATCH) return;
     }
   }
@@ -118,7 +118,7 @@ export class RunEventFeed {
     private readonly onError: (error: unknown) => void,
     private readonly maxBuffered = DEFAULT_MAX_BUFFERED_EVENTS,
   ) {
-    const unsubscribe = bus.subscribe<RunEventNotice>(RUN_EVENT_TOPIC, (notice) => {
+    const unsubscribe = bus.subscribe('run.event', (notice) => {
       this.tails.get('*')?.wake();
       this.tails.get(notice.runId)?.wake();
     });

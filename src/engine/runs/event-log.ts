@@ -1,16 +1,20 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunEventSchema, type RunEvent, type RunEventKind } from '../db/entities.js';
+import { RunEventSchema, type RunEvent, type RunEventKind } from './entities.js';
 import { queryRows, rowMapper, rowsByIds, type RowMapper } from '../db/plain-rows.js';
-
-export const RUN_EVENT_TOPIC = 'run.event';
 
 /** What the bus carries for each appended event: enough to filter, never the payload. */
 export interface RunEventNotice {
   position: number;
   runId: string;
   kind: RunEventKind;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'run.event': RunEventNotice;
+  }
 }
 
 /** Kinds that denote an error or a failure; each one counts in the run's `errors` counter. */
@@ -65,7 +69,7 @@ async function persistEvents(scope: WriteScope, events: Omit<RunEvent, 'position
   for (const event of events) {
     position += 1;
     scope.em.persist(scope.em.create(RunEventSchema, { ...event, position }));
-    scope.announce(RUN_EVENT_TOPIC, { position, runId: event.runId, kind: event.kind } satisfies RunEventNotice);
+    scope.announce('run.event', { position, runId: event.runId, kind: event.kind });
   }
 }
 

@@ -1,7 +1,7 @@
 import { StateMachine } from '../core/state-machine.js';
-import type { RunState, StepState } from '../db/entities.js';
+import type { RunState, StepState, TaskState } from './entities.js';
 
-/** DOMAIN.md 1: the run lifecycle. */
+/** docs/domain.md#runs-and-steps: the run lifecycle. */
 export const runMachine = new StateMachine<RunState>('Run', {
   pending: ['running', 'canceled'],
   running: ['succeeded', 'failed', 'quarantined', 'canceled'],
@@ -16,10 +16,25 @@ export function isEndedRun(state: RunState): boolean {
   return state !== 'pending' && state !== 'running';
 }
 
-/** DOMAIN.md 1: a step attempt runs once and ends in one of three terminal states. */
+/** docs/domain.md#runs-and-steps: a step attempt runs once and ends in one of three terminal states. */
 export const stepMachine = new StateMachine<StepState>('StepAttempt', {
   running: ['succeeded', 'failed', 'canceled'],
   succeeded: [],
   failed: [],
   canceled: [],
+});
+
+/**
+ * A task waits (pending) until a worker leases it (running); an attempt
+ * ends completed, failed for good, or back to pending for another worker.
+ * A workstream task whose dependency failed (or whose workstream stopped),
+ * or a task whose run ended, is skipped without running; an attempt that
+ * ends without success after its run ended is not retried: skipped too.
+ */
+export const taskMachine = new StateMachine<TaskState>('Task', {
+  pending: ['running', 'skipped'],
+  running: ['pending', 'completed', 'failed', 'skipped'],
+  completed: [],
+  failed: [],
+  skipped: [],
 });

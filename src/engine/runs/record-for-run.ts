@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunSchema, type Run, type RunEventKind } from '../db/entities.js';
+import { RunSchema, type Run, type RunEventKind } from './entities.js';
 import { ERROR_EVENT_KINDS, appendRunEvent } from './event-log.js';
 
 /**

@@ -10,18 +10,9 @@ import {
   type Page,
   type PageArgs,
 } from '../core/pagination.js';
-import {
-  RunEventSchema,
-  RunSchema,
-  StepAttemptSchema,
-  type Run,
-  type RunEvent,
-  type RunEventKind,
-  type RunState,
-  type StepAttempt,
-} from '../db/entities.js';
+import { RunEventSchema, RunSchema, StepAttemptSchema, type Run, type RunEvent, type RunEventKind, type RunState, type StepAttempt } from './entities.js';
 import type { RunEventReader } from './event-log.js';
-import { pageNewestFirst } from '../db/newest-first.js';
+import { pageNewestFirst } from '../core/newest-first.js';
 import { queryRows, rowMapper, rowsByIds, type RowFilter, type RowMapper } from '../db/plain-rows.js';
 
 export interface RunFilter {

@@ -1,37 +1,30 @@
 import type { EntityManager } from '@mikro-orm/knex';
-import { LockMode } from '@mikro-orm/core';
-import { DomainError, notFound } from '../core/errors.js';
+import { notFound } from '../core/errors.js';
+import { lockRow } from '../core/lock-row.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
 import { ulidTime } from '../core/ids.js';
-import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
+import { TEXT_LIMIT, jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
 import type { WorkerActor } from '../auth/identity.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import {
-  RunSchema,
-  StepAttemptSchema,
-  TaskSchema,
-  type Run,
-  type RunEvent,
-  type RunEventKind,
-  type RunOrigin,
-  type RunState,
-  type StepAttempt,
-  type StepState,
-} from '../db/entities.js';
-import { assertNotHalted } from '../costs/budget-guard.js';
-import { taskMachine } from '../workers/machines.js';
-import { assertMayReport } from '../workers/report-access.js';
+import { RunSchema, StepAttemptSchema, TaskSchema, type Run, type RunEvent, type RunEventKind, type RunOrigin, type RunState, type StepAttempt, type StepState } from './entities.js';
+import { assertNotHalted } from '../budgets/budget-guard.js';
+import { taskMachine } from './machines.js';
+import { assertMayReport } from '../auth/report-access.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
-
-export const RUN_STATE_TOPIC = 'run.state';
 
 /** Bus notice for a run whose state changed (or that was created). */
 export interface RunStateNotice {
   runId: string;
   projectId: string;
   state: RunState;
+}
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'run.state': RunStateNotice;
+  }
 }
 
 export interface CreateRunInput {
@@ -62,8 +55,6 @@ export interface CompleteStepInput {
   logsPath?: string | null;
   rawResponsePath?: string | null;
 }
-
-const TEXT_LIMIT = 1_000_000;
 
 /** Every write to runs, steps and their log (each one transaction), and the live view of run states. */
 export class RunService {
@@ -127,14 +118,10 @@ export class RunService {
     };
     return this.transact(async (scope) => {
       await assertMayReport(scope.em, actor, { runId: input.runId, executionRequestId: fields.executionRequestId, what: 'a step' });
-      const run = await lockRun(scope.em, input.runId);
+      const run = await lockRow(scope.em, RunSchema, input.runId);
       await assertNotHalted(scope.em, run);
       if (run.state !== 'running') {
-        throw new DomainError(
-          'INVALID_TRANSITION',
-          `Run ${run.id} is ${run.state.toUpperCase()}; a step can only start while its run is RUNNING`,
-          { entity: 'Run', id: run.id, currentState: run.state.toUpperCase(), attemptedState: 'RUNNING' },
-        );
+        runMachine.forbid(run.state, run.id, '; a step can only start while its run is RUNNING', { attemptedState: 'RUNNING' });
       }
       run.stepAttempts += 1;
       const step = scope.em.create(StepAttemptSchema, {
@@ -164,7 +151,7 @@ export class RunService {
       const step = await scope.em.findOne(StepAttemptSchema, { id: input.id });
       if (!step) throw notFound('StepAttempt', input.id);
       await assertMayReport(scope.em, actor, { runId: step.runId, startedBy: { tokenId: step.startedByTokenId ?? null }, what: 'a step' });
-      const run = await lockRun(scope.em, step.runId);
+      const run = await lockRow(scope.em, RunSchema, step.runId);
       endStep(scope, run, step, input.state, { exitCode, errorLog });
       step.outputs = {
         patch_ids: patchIds,
@@ -177,8 +164,8 @@ export class RunService {
 
   /** Runs as they change state (and as they are created), filtered by project and run. */
   stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<Run> {
-    return this.streams.follow<RunStateNotice, Run>(
-      RUN_STATE_TOPIC,
+    return this.streams.follow(
+      'run.state',
       (notice) => this.fork().findOne(RunSchema, { id: notice.runId }),
       (notice) => (filter.projectId == null || notice.projectId === filter.projectId) && (filter.runId == null || notice.runId === filter.runId),
     );
@@ -188,7 +175,7 @@ export class RunService {
     const message = requireText('message', input.message, TEXT_LIMIT);
     const payload = jsonObject('payload', input.payload);
     return this.transact(async (scope) => {
-      const run = await lockRun(scope.em, input.runId);
+      const run = await lockRow(scope.em, RunSchema, input.runId);
       return recordRunEvent(scope, run, 'note', { ...payload, message });
     }).then(async (eventId) => (await this.events.byId(eventId))!);
   }
@@ -200,7 +187,7 @@ export class RunService {
     apply: (run: Run, scope: WriteScope) => void,
   ): Promise<Run> {
     return this.transact(async (scope) => {
-      const run = await lockRun(scope.em, id);
+      const run = await lockRow(scope.em, RunSchema, id);
       await moveRunState(scope, run, to, payload, apply);
       return run;
     });
@@ -313,19 +300,8 @@ function recordRunEvent(scope: WriteScope, run: Run, kind: RunEventKind, payload
   return appendRunEvent(scope, { runId: run.id, kind, payload, stepId });
 }
 
-/**
- * Loads a run for a write. On PostgreSQL the row lock serializes writers of
- * one run (step sequence, counters); SQLite has one writer at a time anyway
- * and its dialect leaves the FOR UPDATE out.
- */
-export async function lockRun(em: EntityManager, id: string): Promise<Run> {
-  const run = await em.findOne(RunSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!run) throw notFound('Run', id);
-  return run;
-}
-
 function announceState(scope: WriteScope, run: Run): void {
-  scope.announce(RUN_STATE_TOPIC, { runId: run.id, projectId: run.projectId, state: run.state } satisfies RunStateNotice);
+  scope.announce('run.state', { runId: run.id, projectId: run.projectId, state: run.state });
 }
 
 function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {

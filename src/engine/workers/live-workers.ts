@@ -1,8 +1,7 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { EventBus } from '../core/event-bus.js';
 import { isSqlite } from '../db/orm.js';
-import { WorkerSchema, type Worker } from '../db/entities.js';
-import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
+import { WorkerSchema, type Worker } from './entities.js';
 
 interface Beat {
   at: Date;
@@ -42,7 +41,7 @@ export class LiveWorkers {
     bus: EventBus,
   ) {
     // Another instance changed a worker: drop a cached row that no longer matches.
-    bus.subscribe<WorkerStateNotice>(WORKER_STATE_TOPIC, (notice) => {
+    bus.subscribe('worker.state', (notice) => {
       if (this.rows.get(notice.workerId)?.state !== notice.to) this.rows.delete(notice.workerId);
     });
     // Notices missed while a shared bus was away may have been such changes: reload every row on demand.

@@ -1,9 +1,6 @@
-import type { WorkerState, WorkerType } from '../db/entities.js';
+import type { WorkerState, WorkerType } from './entities.js';
 
 /** What the bus carries about workers: enough to filter on, never the row. */
-export const WORKER_STATE_TOPIC = 'worker.state';
-export const WORKER_HEARTBEAT_TOPIC = 'worker.heartbeat';
-
 export interface WorkerStateNotice {
   workerId: string;
   type: WorkerType;
@@ -19,3 +16,13 @@ export interface WorkerHeartbeatNotice {
   at: string;
   progress: number | null;
 }
+
+declare module '../core/event-bus.js' {
+  interface Topics {
+    'worker.state': WorkerStateNotice;
+    'worker.heartbeat': WorkerHeartbeatNotice;
+  }
+}
+
+/** The topics whose notices name a worker (and its type), which subscriptions filter on. */
+export type WorkerTopic = 'worker.state' | 'worker.heartbeat';

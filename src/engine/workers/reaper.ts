@@ -1,10 +1,12 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Clock } from '../core/clock.js';
+import { lockRow } from '../core/lock-row.js';
 import type { Transact } from '../core/write-scope.js';
-import { TaskSchema, WorkerSchema } from '../db/entities.js';
+import { TaskSchema } from '../runs/entities.js';
+import { WorkerSchema } from './entities.js';
 import type { LiveWorkers } from './live-workers.js';
 import { LIVE_WORKER_STATES, isTerminalWorker } from './machines.js';
-import { endAttempt, lockTask, lockWorker, moveWorker, releaseAll, releaseSlot, remembered } from './worker-writes.js';
+import { endAttempt, moveWorker, releaseAll, releaseSlot, remembered } from './worker-writes.js';
 
 /** How many stale workers or overdue tasks one pass takes on; the next pass takes the rest. */
 const BATCH = 500;
@@ -67,7 +69,7 @@ export class Reaper {
 
   private crashStale(id: string): Promise<boolean> {
     return this.transact(async (scope) => {
-      const worker = await lockWorker(scope.em, id);
+      const worker = await lockRow(scope.em, WorkerSchema, id);
       const now = scope.now.getTime();
       const grace = this.startedAt.getTime() + worker.timeoutSeconds * 1000;
       if (isTerminalWorker(worker.state) || this.live.staleAfter(worker).getTime() >= now || grace >= now) return false;
@@ -86,9 +88,9 @@ export class Reaper {
 
   private timeOut(id: string): Promise<boolean> {
     return this.transact(async (scope) => {
-      const task = await lockTask(scope.em, id);
+      const task = await lockRow(scope.em, TaskSchema, id);
       if (task.state !== 'running' || !task.deadlineAt || task.deadlineAt >= scope.now || !task.workerId) return false;
-      const worker = await lockWorker(scope.em, task.workerId);
+      const worker = await lockRow(scope.em, WorkerSchema, task.workerId);
       const ranMs = scope.now.getTime() - task.startedAt!.getTime();
       await endAttempt(scope, task, {
         outcome: 'failed',

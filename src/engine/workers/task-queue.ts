@@ -1,24 +1,25 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
-import { DomainError, badInput, notFound } from '../core/errors.js';
+import { badInput, notFound } from '../core/errors.js';
 import { ulidTime } from '../core/ids.js';
-import { jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
+import { TEXT_LIMIT, jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
+import { lockRow } from '../core/lock-row.js';
 import type { Transact } from '../core/write-scope.js';
-import { RunSchema, TaskSchema, type Task, type Worker } from '../db/entities.js';
+import { RunSchema, TaskSchema, type Task } from '../runs/entities.js';
+import { WorkerSchema, type Worker } from './entities.js';
 import { queueLockMode } from '../db/orm.js';
-import { assertNotHalted, haltedRunsWithPendingTasks } from '../costs/budget-guard.js';
-import { isEndedRun } from '../runs/machines.js';
+import { assertNotHalted, haltedRunsWithPendingTasks } from '../budgets/budget-guard.js';
+import { isEndedRun, runMachine, taskMachine } from '../runs/machines.js';
 import { routeTask, toolAdmits } from '../routing/routing-service.js';
 import { claimableWhere } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
+import { workerMachine } from './machines.js';
 import {
   assertActsFor,
   assertHasRoom,
   endAttempt,
   heldTasks,
   leaseTask,
-  lockTask,
-  lockWorker,
   recordTaskEvent,
   releaseSlot,
   remembered,
@@ -29,7 +30,6 @@ const MAX_ATTEMPTS_LIMIT = 100;
 const MAX_KINDS = 50;
 /** How many tasks routed to a tool that takes no call now one claim routes again before it just passes that tool's tasks over. */
 const REROUTES_PER_CLAIM = 50;
-const TEXT_LIMIT = 1_000_000;
 
 export interface CreateTaskInput {
   kind: string;
@@ -84,13 +84,7 @@ export class TaskQueue {
         if (!run) throw notFound('Run', input.runId);
         await assertNotHalted(scope.em, run);
         // An ended run takes no new work: such a task would wait PENDING, claimable, for a run that is over.
-        if (isEndedRun(run.state)) {
-          throw new DomainError('INVALID_TRANSITION', `Run ${run.id} is ${run.state.toUpperCase()} and takes no new task`, {
-            entity: 'Run',
-            id: run.id,
-            currentState: run.state.toUpperCase(),
-          });
-        }
+        if (isEndedRun(run.state)) runMachine.forbid(run.state, run.id, ' and takes no new task');
       }
       const id = scope.newId();
       const task = scope.em.create(TaskSchema, {
@@ -130,7 +124,7 @@ export class TaskQueue {
     if (kinds.length > MAX_KINDS) throw badInput('kinds', `may name at most ${MAX_KINDS} kinds`);
     const runId = input.runId ?? null;
     return this.transact(async (scope) => {
-      const worker = await lockWorker(scope.em, input.workerId);
+      const worker = await lockRow(scope.em, WorkerSchema, input.workerId);
       assertActsFor(actor, worker);
       assertHasRoom(worker);
       if (runId !== null) {
@@ -185,9 +179,9 @@ export class TaskQueue {
   /** An operator hands a particular pending task to a worker. */
   async assign(actor: WorkerActor, input: { workerId: string; taskId: string }): Promise<TaskAndWorker> {
     return this.transact(async (scope) => {
-      const worker = await lockWorker(scope.em, input.workerId);
+      const worker = await lockRow(scope.em, WorkerSchema, input.workerId);
       assertActsFor(actor, worker);
-      const task = await lockTask(scope.em, input.taskId);
+      const task = await lockRow(scope.em, TaskSchema, input.taskId);
       await leaseTask(scope, worker, task);
       return { task, worker: remembered(scope, this.live, worker) };
     });
@@ -208,7 +202,7 @@ export class TaskQueue {
       throw badInput('executionTimeSeconds', `must be from 0 to ${MAX_EXECUTION_SECONDS}`);
     }
     return this.transact(async (scope) => {
-      const worker = await lockWorker(scope.em, input.workerId);
+      const worker = await lockRow(scope.em, WorkerSchema, input.workerId);
       assertActsFor(actor, worker);
       const task = await this.heldTask(scope.em, worker, input.taskId ?? null);
       const executionTimeSeconds = reported ?? Math.max(0, (scope.now.getTime() - task.startedAt!.getTime()) / 1000);
@@ -227,28 +221,16 @@ export class TaskQueue {
 
   /** The task a completion refers to: the one named, or the only one the worker holds. */
   private async heldTask(em: Parameters<typeof heldTasks>[0], worker: Worker, taskId: string | null): Promise<Task> {
-    if (worker.state !== 'busy') {
-      throw new DomainError('INVALID_TRANSITION', `Worker ${worker.id} is ${worker.state.toUpperCase()} and holds no task to complete`, {
-        entity: 'Worker',
-        id: worker.id,
-        currentState: worker.state.toUpperCase(),
-        attemptedState: 'IDLE',
-      });
-    }
+    if (worker.state !== 'busy') workerMachine.forbid(worker.state, worker.id, ' and holds no task to complete', { attemptedState: 'IDLE' });
     if (taskId !== null) {
-      const task = await lockTask(em, taskId);
-      if (task.state !== 'running' || task.workerId !== worker.id) {
-        throw new DomainError('INVALID_TRANSITION', `Task ${task.id} is ${task.state.toUpperCase()} and not held by worker ${worker.id}`, {
-          entity: 'Task',
-          id: task.id,
-          currentState: task.state.toUpperCase(),
-        });
-      }
+      const task = await lockRow(em, TaskSchema, taskId);
+      if (task.state !== 'running' || task.workerId !== worker.id) taskMachine.forbid(task.state, task.id, ` and not held by worker ${worker.id}`);
       return task;
     }
     const held = await heldTasks(em, worker.id);
     if (held.length > 1) throw badInput('taskId', `worker ${worker.id} holds ${held.length} tasks: name the one that ended`);
-    if (held.length === 0) throw new Error(`worker ${worker.id} is busy but holds no task`);
-    return held[0];
+    const [task] = held;
+    if (!task) throw new Error(`worker ${worker.id} is busy but holds no task`);
+    return task;
   }
 }

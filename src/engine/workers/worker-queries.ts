@@ -3,16 +3,9 @@ import type { FilterQuery } from '@mikro-orm/core';
 import type { Clock } from '../core/clock.js';
 import { badInput } from '../core/errors.js';
 import { MAX_PAGE_SIZE, type Page, type PageArgs } from '../core/pagination.js';
-import { pageNewestFirst } from '../db/newest-first.js';
-import {
-  TaskSchema,
-  WorkerSchema,
-  type Task,
-  type TaskState,
-  type Worker,
-  type WorkerState,
-  type WorkerType,
-} from '../db/entities.js';
+import { pageNewestFirst } from '../core/newest-first.js';
+import { TaskSchema, type Task, type TaskState } from '../runs/entities.js';
+import { WorkerSchema, type Worker, type WorkerState, type WorkerType } from './entities.js';
 import type { LiveWorkers } from './live-workers.js';
 import { LIVE_WORKER_STATES } from './machines.js';
 

@@ -1,26 +1,21 @@
 import type { WorkerActor } from '../auth/identity.js';
 import type { Clock } from '../core/clock.js';
-import { DomainError, badInput, notFound } from '../core/errors.js';
-import type { EventBus } from '../core/event-bus.js';
+import { badInput, notFound } from '../core/errors.js';
+import type { EventBus, Topics } from '../core/event-bus.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
-import { jsonObject, optionalText, requireText } from '../core/validate.js';
+import { TEXT_LIMIT, jsonObject, optionalText, requireText } from '../core/validate.js';
+import { lockRow } from '../core/lock-row.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
-import { WorkerSchema, type Worker, type WorkerConfig, type WorkerState, type WorkerType } from '../db/entities.js';
+import { WorkerSchema, type Worker, type WorkerConfig, type WorkerState, type WorkerType } from './entities.js';
 import type { LiveWorkers } from './live-workers.js';
 import { isTerminalWorker, workerMachine } from './machines.js';
-import {
-  WORKER_HEARTBEAT_TOPIC,
-  WORKER_STATE_TOPIC,
-  type WorkerHeartbeatNotice,
-  type WorkerStateNotice,
-} from './notices.js';
-import { announceWorkerState, assertActsFor, lockWorker, moveWorker, releaseAll, remembered } from './worker-writes.js';
+import type { WorkerTopic } from './notices.js';
+import { announceWorkerState, assertActsFor, moveWorker, releaseAll, remembered } from './worker-writes.js';
 
 export const WORKER_TYPES: readonly WorkerType[] = ['executor', 'monitor', 'validator', 'scheduler', 'custom'];
-/** DOMAIN.md 2: a worker whose config names no timeout is stale after this long without a heartbeat. */
+/** docs/domain.md#workers: a worker whose config names no timeout is stale after this long without a heartbeat. */
 export const DEFAULT_WORKER_TIMEOUT_SECONDS = 60;
 const MAX_PARALLEL_TASKS = 1000;
-const TEXT_LIMIT = 1_000_000;
 
 export interface RegisterWorkerInput {
   type: WorkerType;
@@ -49,7 +44,7 @@ export interface WorkerStateChange {
   at: Date;
 }
 
-/** Worker lifecycle (DOMAIN.md 2), heartbeats, and the live views of both. */
+/** Worker lifecycle (docs/domain.md#workers), heartbeats, and the live views of both. */
 export class WorkerService {
   constructor(
     private readonly transact: Transact,
@@ -100,21 +95,15 @@ export class WorkerService {
     const worker = await this.live.get(input.workerId);
     if (!worker) throw notFound('Worker', input.workerId);
     assertActsFor(actor, worker);
-    if (isTerminalWorker(worker.state)) {
-      throw new DomainError('INVALID_TRANSITION', `Worker ${worker.id} is ${worker.state.toUpperCase()}; a terminal worker cannot heartbeat`, {
-        entity: 'Worker',
-        id: worker.id,
-        currentState: worker.state.toUpperCase(),
-      });
-    }
+    if (isTerminalWorker(worker.state)) workerMachine.forbid(worker.state, worker.id, '; a terminal worker cannot heartbeat');
     const at = this.clock.now();
     this.live.beat(worker, at, progress);
-    this.bus.publish(WORKER_HEARTBEAT_TOPIC, {
+    this.bus.publish('worker.heartbeat', {
       workerId: worker.id,
       type: worker.type,
       at: at.toISOString(),
       progress,
-    } satisfies WorkerHeartbeatNotice);
+    });
     return worker;
   }
 
@@ -155,7 +144,7 @@ export class WorkerService {
 
   /** Heartbeats as they arrive, filtered on the server by worker and type. */
   heartbeats(filter: WorkerFilter): AsyncIterableIterator<WorkerHeartbeat> {
-    return this.follow<WorkerHeartbeatNotice, WorkerHeartbeat>(WORKER_HEARTBEAT_TOPIC, filter, (worker, notice) => ({
+    return this.follow('worker.heartbeat', filter, (worker, notice) => ({
       worker,
       at: new Date(notice.at),
       progress: notice.progress,
@@ -164,7 +153,7 @@ export class WorkerService {
 
   /** Registrations and state changes, filtered on the server by worker and type. */
   stateChanges(filter: WorkerFilter): AsyncIterableIterator<WorkerStateChange> {
-    return this.follow<WorkerStateNotice, WorkerStateChange>(WORKER_STATE_TOPIC, filter, (worker, notice) => ({
+    return this.follow('worker.state', filter, (worker, notice) => ({
       worker,
       from: notice.from,
       to: notice.to,
@@ -174,13 +163,13 @@ export class WorkerService {
   }
 
   /** Notices of one topic that pass the filter, each with the worker it names (from memory when known). */
-  private follow<N extends { workerId: string; type: WorkerType }, T>(
-    topic: string,
+  private follow<K extends WorkerTopic, T>(
+    topic: K,
     filter: WorkerFilter,
-    shape: (worker: Worker, notice: N) => T,
+    shape: (worker: Worker, notice: Topics[K]) => T,
   ): AsyncIterableIterator<T> {
     const types = filter.types?.length ? new Set(filter.types) : null;
-    return this.streams.follow<N, T>(
+    return this.streams.follow(
       topic,
       async (notice) => {
         const worker = await this.live.get(notice.workerId);
@@ -192,7 +181,7 @@ export class WorkerService {
 
   private change(actor: WorkerActor, id: string, apply: (scope: WriteScope, worker: Worker) => Promise<void>): Promise<Worker> {
     return this.transact(async (scope) => {
-      const worker = await lockWorker(scope.em, id);
+      const worker = await lockRow(scope.em, WorkerSchema, id);
       assertActsFor(actor, worker);
       await apply(scope, worker);
       return remembered(scope, this.live, worker);

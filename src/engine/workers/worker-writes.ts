@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import { LockMode } from '@mikro-orm/core';
 import type { WorkerActor } from '../auth/identity.js';
-import { DomainError, badInput, notFound } from '../core/errors.js';
+import { DomainError, badInput } from '../core/errors.js';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunSchema, TaskSchema, WorkerSchema, type RunEventKind, type Task, type Worker, type WorkerState } from '../db/entities.js';
-import { assertNotHalted } from '../costs/budget-guard.js';
+import { RunSchema, TaskSchema, type RunEventKind, type Task } from '../runs/entities.js';
+import type { Worker, WorkerState } from './entities.js';
+import { assertNotHalted } from '../budgets/budget-guard.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { isEndedRun } from '../runs/machines.js';
 import { describeExhausted, retryDelayMs } from '../routing/backoff.js';
@@ -12,25 +13,13 @@ import { toolAttemptEnded, toolLeased } from '../routing/routing-service.js';
 import { openExecutionRequest } from '../workstreams/execution-requests.js';
 import { afterAttempt, onLease } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
-import { taskMachine, workerMachine } from './machines.js';
-import { WORKER_STATE_TOPIC, type WorkerStateNotice } from './notices.js';
+import { taskMachine } from '../runs/machines.js';
+import { workerMachine } from './machines.js';
 
 /** The latest instant a Date can hold (+275760-09-13). */
 const LAST_INSTANT_MS = 8.64e15;
 
 /** The pieces every worker and task write shares; each runs inside the caller's transaction. */
-
-export async function lockWorker(em: EntityManager, id: string): Promise<Worker> {
-  const worker = await em.findOne(WorkerSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!worker) throw notFound('Worker', id);
-  return worker;
-}
-
-export async function lockTask(em: EntityManager, id: string): Promise<Task> {
-  const task = await em.findOne(TaskSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!task) throw notFound('Task', id);
-  return task;
-}
 
 /** A `worker` token acts only for the workers it registered. */
 export function assertActsFor(actor: WorkerActor, worker: Worker): void {
@@ -55,14 +44,14 @@ export function moveWorker(scope: WriteScope, worker: Worker, to: WorkerState, r
 }
 
 export function announceWorkerState(scope: WriteScope, worker: Worker, from: WorkerState | null, reason: string): void {
-  scope.announce(WORKER_STATE_TOPIC, {
+  scope.announce('worker.state', {
     workerId: worker.id,
     type: worker.type,
     from,
     to: worker.state,
     reason,
     at: scope.now.toISOString(),
-  } satisfies WorkerStateNotice);
+  });
 }
 
 /** Appends a task's run event (tasks of no run have no log). */
@@ -106,11 +95,10 @@ function assertCanRun(worker: Worker, task: Task): void {
 /** Idle or busy with a free slot: anything else is refused with the worker's state. */
 export function assertHasRoom(worker: Worker): void {
   if (worker.state === 'busy' && worker.activeTasks >= worker.config.max_parallel_tasks) {
-    throw new DomainError(
-      'INVALID_TRANSITION',
-      `Worker ${worker.id} is BUSY with ${worker.activeTasks} of ${worker.config.max_parallel_tasks} tasks and cannot take another`,
-      { entity: 'Worker', id: worker.id, currentState: 'BUSY', attemptedState: 'BUSY', maxParallelTasks: worker.config.max_parallel_tasks },
-    );
+    workerMachine.forbid(worker.state, worker.id, ` with ${worker.activeTasks} of ${worker.config.max_parallel_tasks} tasks and cannot take another`, {
+      attemptedState: 'BUSY',
+      maxParallelTasks: worker.config.max_parallel_tasks,
+    });
   }
   if (worker.state !== 'busy') workerMachine.assert(worker.state, 'busy', worker.id);
 }

@@ -3,13 +3,14 @@ import type { FilterQuery } from '@mikro-orm/core';
 import type { Page, PageArgs } from '../core/pagination.js';
 import type { WriteScope } from '../core/write-scope.js';
 import { sharedContracts } from '../contracts/registry.js';
-import { WorkstreamSchema, type Task } from '../db/entities.js';
-import { pageNewestFirst } from '../db/newest-first.js';
+import { WorkstreamSchema } from '../workstreams/entities.js';
+import type { Task } from '../runs/entities.js';
+import { pageNewestFirst } from '../core/newest-first.js';
 import { rowsByIds } from '../db/plain-rows.js';
-import { ExecutionRequestSchema, type ExecutionRequest } from '../db/routing-entities.js';
+import { ExecutionRequestSchema, type ExecutionRequest } from './entities.js';
 
 /**
- * Inside a lease: the execution_request (DOMAIN.md 6) that describes this
+ * Inside a lease: the execution_request (docs/domain.md#routing-and-execution-requests) that describes this
  * attempt of a workstream task, built from its task spec, its workstream's
  * resource scope and constraints, and the routing decision, and checked
  * against the contract. Steps, patches, gates and costs of the attempt name

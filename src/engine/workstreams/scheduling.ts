@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import { LockMode } from '@mikro-orm/core';
+import { lockRow } from '../core/lock-row.js';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunSchema, TaskSchema, WorkstreamSchema, type Task, type Worker, type Workstream } from '../db/entities.js';
+import { RunSchema, TaskSchema, type Task } from '../runs/entities.js';
+import { WorkstreamSchema, type Workstream } from './entities.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { moveRunState } from '../runs/run-service.js';
 import { routeTask } from '../routing/routing-service.js';
@@ -13,7 +15,7 @@ import { downstream } from './task-graph.js';
  * its tools), no retry delay still running, and its workstream below
  * max_parallel running tasks. Tasks outside workstreams have none of these.
  */
-export async function claimableWhere(em: EntityManager, worker: Pick<Worker, 'tools'>, now: Date): Promise<Record<string, unknown>> {
+export async function claimableWhere(em: EntityManager, worker: { tools: readonly string[] }, now: Date): Promise<Record<string, unknown>> {
   const full = await em.find(WorkstreamSchema, { runningTasks: { $gt: 0 } }, { fields: ['id', 'runningTasks', 'maxParallel'] });
   const atLimit = full.filter((ws) => ws.runningTasks >= ws.maxParallel).map((ws) => ws.id);
   return {
@@ -27,14 +29,10 @@ export async function claimableWhere(em: EntityManager, worker: Pick<Worker, 'to
   };
 }
 
-async function lockWorkstream(em: EntityManager, id: string): Promise<Workstream> {
-  return em.findOneOrFail(WorkstreamSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-}
-
 /** A workstream task is leased: it counts against max_parallel, and the first lease starts the run. */
 export async function onLease(scope: WriteScope, task: Task): Promise<void> {
   if (!task.workstreamId) return;
-  const workstream = await lockWorkstream(scope.em, task.workstreamId);
+  const workstream = await lockRow(scope.em, WorkstreamSchema, task.workstreamId);
   workstream.runningTasks += 1;
   const run = await scope.em.findOneOrFail(RunSchema, { id: workstream.runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (run.state === 'pending') await moveRunState(scope, run, 'running', { reason: `task ${task.specTaskId} was claimed` });
@@ -48,7 +46,7 @@ export async function onLease(scope: WriteScope, task: Task): Promise<void> {
  */
 export async function afterAttempt(scope: WriteScope, task: Task): Promise<void> {
   if (!task.workstreamId) return;
-  const workstream = await lockWorkstream(scope.em, task.workstreamId);
+  const workstream = await lockRow(scope.em, WorkstreamSchema, task.workstreamId);
   workstream.runningTasks = Math.max(0, workstream.runningTasks - 1);
   if (task.state === 'pending') {
     // Another attempt: the tool that failed may be passed over now.

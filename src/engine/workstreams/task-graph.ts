@@ -15,7 +15,7 @@ export interface TaskGraph {
 }
 
 /**
- * Orders a workstream's tasks along depends_on (DOMAIN.md 6). A dependency
+ * Orders a workstream's tasks along depends_on (docs/domain.md#workstreams-and-scheduling). A dependency
  * on a task that does not exist, or a cycle, is BAD_USER_INPUT naming it
  * (the cycle as a path: a -> b -> c -> a).
  */
@@ -59,7 +59,7 @@ export function orderTasks(nodes: readonly GraphNode[]): TaskGraph {
   return { level, levels, dependents };
 }
 
-/** Cuts each level into batches of at most `maxParallel` (DOMAIN.md 6). */
+/** Cuts each level into batches of at most `maxParallel` (docs/domain.md#workstreams-and-scheduling). */
 export function batches(levels: readonly string[][], maxParallel: number): string[][] {
   const out: string[][] = [];
   for (const ids of levels) for (let i = 0; i < ids.length; i += maxParallel) out.push(ids.slice(i, i + maxParallel));

@@ -2,9 +2,10 @@ import type { EntityManager } from '@mikro-orm/knex';
 import { ulidTime } from '../core/ids.js';
 import type { Transact } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import { TaskSchema, WorkstreamSchema, type Task, type Workstream, type WorkstreamErrorStrategy } from '../db/entities.js';
+import { TaskSchema, type Task } from '../runs/entities.js';
+import { WorkstreamSchema, type Workstream, type WorkstreamErrorStrategy } from './entities.js';
 import { rowsByIds } from '../db/plain-rows.js';
-import { checkGlobs } from '../patches/globs.js';
+import { checkGlobs } from '../core/globs.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { routeTask } from '../routing/routing-service.js';
 import { insertRun } from '../runs/run-service.js';
@@ -35,7 +36,7 @@ interface TaskSpec {
   [field: string]: unknown;
 }
 
-/** Submitted workstreams (DOMAIN.md 6): a run, and its tasks queued along their dependencies. */
+/** Submitted workstreams (docs/domain.md#workstreams-and-scheduling): a run, and its tasks queued along their dependencies. */
 export class WorkstreamService {
   constructor(
     private readonly transact: Transact,

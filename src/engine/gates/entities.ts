@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { ulidPrimaryKey as ulid } from '../db/columns.js';
 
 export type GateType = 'unit_tests' | 'integration_tests' | 'e2e_tests' | 'security_scan' | 'lint' | 'custom';
 export type GateState = 'pending' | 'running' | 'passed' | 'failed' | 'error' | 'skipped';
@@ -36,7 +37,7 @@ export interface GateDecision {
   criteria_met: { coverage?: boolean; failures?: boolean; required_tests?: boolean };
 }
 
-/** A test gate (DOMAIN.md 4). */
+/** A test gate (docs/domain.md#test-gates). */
 export interface TestGate {
   id: string;
   name: string;
@@ -62,7 +63,7 @@ export const TestGateSchema = new EntitySchema<TestGate>({
   name: 'TestGate',
   tableName: 'test_gate',
   properties: {
-    id: { type: 'string', length: 26, primary: true },
+    id: ulid,
     name: { type: 'string', length: 200 },
     type: { type: 'string', length: 20 },
     state: { type: 'string', length: 10 },

@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import { DomainError } from '../core/errors.js';
-import { BudgetSchema } from '../db/cost-entities.js';
-import type { Run } from '../db/entities.js';
+import { BudgetSchema } from './entities.js';
 
 /**
  * Refuses new work for a run that a HALT budget stopped, or whose project's
@@ -31,7 +30,7 @@ export async function haltedRunsWithPendingTasks(em: EntityManager): Promise<str
   return rows.map((row) => row.run_id);
 }
 
-export async function assertNotHalted(em: EntityManager, run: Pick<Run, 'id' | 'projectId' | 'haltedByBudgetId'>): Promise<void> {
+export async function assertNotHalted(em: EntityManager, run: { id: string; projectId: string; haltedByBudgetId?: string | null }): Promise<void> {
   let budgetId = run.haltedByBudgetId ?? null;
   if (!budgetId) {
     const spent = (await em.find(BudgetSchema, { scope: 'project', projectId: run.projectId, action: 'halt' })).find(

@@ -24,7 +24,7 @@ const WILDCARD = /\*\*|[*?[{(]/g;
  * they cannot change a verdict here: a diff path with a `.`, `..` or empty
  * segment is refused before any glob sees it (see canonicalPathProblem).
  */
-const chars = picomatch.constants.globChars(false) as Record<string, string>;
+const chars = picomatch.constants.globChars(false);
 const DOT_GUARDS = [chars.NO_DOTS, chars.NO_DOTS_SLASH, chars.NO_DOT_SLASH, chars.NO_DOT, chars.ONE_CHAR];
 
 /**

@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { ulidPrimaryKey as ulid } from '../db/columns.js';
 import type { Breaker } from '../routing/circuit-breaker.js';
 import type { RouterConfig } from '../routing/router.js';
 
@@ -28,24 +29,11 @@ export interface RouteRotation {
   counter: number;
 }
 
-/** One attempt of a task as a worker takes it: an execution_request document (DOMAIN.md 6). */
-export interface ExecutionRequest {
-  id: string;
-  projectId: string;
-  runId?: string | null;
-  taskId: string;
-  taskKind: string;
-  attempt: number;
-  toolId?: string | null;
-  document: Record<string, unknown>;
-  createdAt: Date;
-}
-
 export const RouterConfigSchema = new EntitySchema<RouterConfigRow>({
   name: 'RouterConfigRow',
   tableName: 'router_config',
   properties: {
-    id: { type: 'string', length: 26, primary: true },
+    id: ulid,
     config: { type: 'json' },
     createdAt: { type: 'Date' },
   },
@@ -74,25 +62,4 @@ export const RouteRotationSchema = new EntitySchema<RouteRotation>({
   },
 });
 
-export const ExecutionRequestSchema = new EntitySchema<ExecutionRequest>({
-  name: 'ExecutionRequest',
-  tableName: 'execution_request',
-  properties: {
-    id: { type: 'string', length: 26, primary: true },
-    projectId: { type: 'string', length: 200 },
-    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', nullable: true, deleteRule: 'cascade', index: false },
-    taskId: { kind: 'm:1', entity: 'Task', mapToPk: true, fieldName: 'task_id', deleteRule: 'cascade' },
-    taskKind: { type: 'string', length: 200 },
-    attempt: { type: 'integer' },
-    toolId: { type: 'string', length: 200, nullable: true },
-    document: { type: 'json' },
-    createdAt: { type: 'Date' },
-  },
-  indexes: [
-    { name: 'execution_request_project_id_id_idx', properties: ['projectId', 'id'] },
-    { name: 'execution_request_run_id_id_idx', properties: ['runId', 'id'] },
-    { name: 'execution_request_task_kind_id_idx', properties: ['taskKind', 'id'] },
-  ],
-});
-
-export const routingEntities = [RouterConfigSchema, ToolStateSchema, RouteRotationSchema, ExecutionRequestSchema];
+export const routingEntities = [RouterConfigSchema, ToolStateSchema, RouteRotationSchema];

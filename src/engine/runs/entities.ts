@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { ulidPrimaryKey as ulid } from '../db/columns.js';
 
 export type RunState = 'pending' | 'running' | 'succeeded' | 'failed' | 'quarantined' | 'canceled';
 export type StepState = 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -19,14 +20,14 @@ export const RUN_EVENT_KINDS = [
   'error_pipeline_triggered',
   'phase_transition',
   'note',
-  // Tasks that belong to a run (DOMAIN.md 1 lets the gateway add kinds).
+  // Tasks that belong to a run (kinds the gateway added: docs/domain.md#the-run-event-log).
   'task_created',
   'task_started',
   'task_completed',
   'task_failed',
   'task_requeued',
   'task_skipped',
-  // Patch ledger transitions that DOMAIN.md names no kind for (entering QUEUED is patch_apply_started), and test gates.
+  // Patch ledger transitions the contract's first list named no kind for (entering QUEUED is patch_apply_started), and test gates.
   'patch_verified',
   'patch_committed',
   'patch_rolled_back',
@@ -113,8 +114,6 @@ export interface LogSequence {
   name: string;
   value: number;
 }
-
-const ulid = { type: 'string', length: 26, primary: true } as const;
 
 export const RunSchema = new EntitySchema<Run>({
   name: 'Run',
@@ -210,115 +209,7 @@ export const LogSequenceSchema = new EntitySchema<LogSequence>({
   },
 });
 
-export type Scope = 'read' | 'operate' | 'worker' | 'admin';
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  /** SHA-256 of the secret, hex: the secret itself is never stored. */
-  secretHash: string;
-  createdAt: Date;
-  lastUsedAt?: Date | null;
-  expiresAt?: Date | null;
-  revokedAt?: Date | null;
-}
-
-export const ApiTokenSchema = new EntitySchema<ApiToken>({
-  name: 'ApiToken',
-  tableName: 'api_token',
-  properties: {
-    id: ulid,
-    name: { type: 'string', length: 200 },
-    scopes: { type: 'json' },
-    secretHash: { type: 'string', length: 64, unique: 'api_token_secret_hash_unique' },
-    createdAt: { type: 'Date' },
-    lastUsedAt: { type: 'Date', nullable: true },
-    expiresAt: { type: 'Date', nullable: true },
-    revokedAt: { type: 'Date', nullable: true },
-  },
-  // Each instance polls for the tokens revoked lately (TokenService.pollRevocations).
-  indexes: [{ name: 'api_token_revoked_at_idx', properties: ['revokedAt'] }],
-});
-
-export type WorkerType = 'executor' | 'monitor' | 'validator' | 'scheduler' | 'custom';
-export type WorkerState = 'idle' | 'busy' | 'paused' | 'stopped' | 'crashed';
 export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
-
-/** The worker_lifecycle config, as given at registration (snake_case like the contract). */
-export interface WorkerConfig {
-  max_parallel_tasks: number;
-  heartbeat_interval?: number;
-  timeout_seconds?: number;
-}
-
-export interface CrashInfo {
-  crashed_at: string;
-  error_message: string;
-  stack_trace?: string;
-}
-
-export interface Worker {
-  id: string;
-  type: WorkerType;
-  state: WorkerState;
-  /** The task it took last among those it holds; null when it holds none. */
-  currentTaskId?: string | null;
-  /** How many tasks it holds (at most config.max_parallel_tasks). */
-  activeTasks: number;
-  startedAt: Date;
-  /** As last flushed; the engine's heartbeat buffer may hold a newer one (live-workers.ts). */
-  lastHeartbeatAt?: Date | null;
-  heartbeatProgress?: number | null;
-  /** When it turns stale without another heartbeat: last heartbeat (or start) + timeout. */
-  staleAfter: Date;
-  /** config.timeout_seconds, or the server default when the config names none. */
-  timeoutSeconds: number;
-  stoppedAt?: Date | null;
-  crashInfo?: CrashInfo | null;
-  tasksCompleted: number;
-  tasksFailed: number;
-  /** Seconds. */
-  totalExecutionTime: number;
-  config: WorkerConfig;
-  metadata: Record<string, unknown>;
-  /** The token that registered it; only that token's `worker` scope may act for it. Null: the env admin secret. */
-  registeredByTokenId?: string | null;
-  /** The tools it can run; empty: any. */
-  tools: string[];
-}
-
-export const WorkerSchema = new EntitySchema<Worker>({
-  name: 'Worker',
-  tableName: 'worker',
-  properties: {
-    id: ulid,
-    type: { type: 'string', length: 16 },
-    state: { type: 'string', length: 16 },
-    currentTaskId: { type: 'string', length: 26, nullable: true },
-    activeTasks: { type: 'integer', default: 0 },
-    startedAt: { type: 'Date' },
-    lastHeartbeatAt: { type: 'Date', nullable: true },
-    heartbeatProgress: { type: 'double', nullable: true },
-    staleAfter: { type: 'Date' },
-    timeoutSeconds: { type: 'double' },
-    stoppedAt: { type: 'Date', nullable: true },
-    crashInfo: { type: 'json', nullable: true },
-    tasksCompleted: { type: 'integer', default: 0 },
-    tasksFailed: { type: 'integer', default: 0 },
-    totalExecutionTime: { type: 'double', default: 0 },
-    config: { type: 'json' },
-    metadata: { type: 'json' },
-    registeredByTokenId: { type: 'string', length: 26, nullable: true },
-    tools: { type: 'json', defaultRaw: `'[]'` },
-  },
-  // `workers` filters on state or type, newest first; staleness and the reaper scan by deadline.
-  indexes: [
-    { name: 'worker_state_id_idx', properties: ['state', 'id'] },
-    { name: 'worker_type_id_idx', properties: ['type', 'id'] },
-    { name: 'worker_stale_after_idx', properties: ['staleAfter'] },
-  ],
-});
 
 export interface Task {
   id: string;
@@ -416,44 +307,4 @@ export const TaskSchema = new EntitySchema<Task>({
   ],
 });
 
-export type WorkstreamErrorStrategy = 'fail_fast' | 'continue';
-
-/** A submitted workstream_spec: its run, and the tasks it became (DOMAIN.md 6). */
-export interface Workstream {
-  id: string;
-  /** The spec's workstream_id. */
-  specId: string;
-  projectId: string;
-  phaseId: string;
-  name: string;
-  objective: string;
-  runId: string;
-  maxParallel: number;
-  errorStrategy: WorkstreamErrorStrategy;
-  /** Tasks leased now (at most maxParallel). */
-  runningTasks: number;
-  spec: Record<string, unknown>;
-  createdAt: Date;
-}
-
-export const WorkstreamSchema = new EntitySchema<Workstream>({
-  name: 'Workstream',
-  tableName: 'workstream',
-  properties: {
-    id: ulid,
-    specId: { type: 'string', length: 200 },
-    projectId: { type: 'string', length: 200 },
-    phaseId: { type: 'string', length: 200 },
-    name: { type: 'string', length: 200 },
-    objective: { type: 'text' },
-    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', deleteRule: 'cascade', unique: 'workstream_run_id_unique', index: false },
-    maxParallel: { type: 'integer' },
-    errorStrategy: { type: 'string', length: 12 },
-    runningTasks: { type: 'integer', default: 0 },
-    spec: { type: 'json' },
-    createdAt: { type: 'Date' },
-  },
-  indexes: [{ name: 'workstream_project_id_id_idx', properties: ['projectId', 'id'] }],
-});
-
-export const entities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, ApiTokenSchema, WorkerSchema, TaskSchema, WorkstreamSchema];
+export const runEntities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, TaskSchema];

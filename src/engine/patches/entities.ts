@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { ulidPrimaryKey as ulid } from '../db/columns.js';
 
 export type PatchState =
   | 'created'
@@ -29,7 +30,7 @@ export interface PatchScope {
   hunks: number;
 }
 
-/** A patch artifact (DOMAIN.md 3): the diff as given, and what the engine computed from it. */
+/** A patch artifact (docs/domain.md#patch-ledger): the diff as given, and what the engine computed from it. */
 export interface Patch {
   id: string;
   format: 'unified_diff';
@@ -139,8 +140,6 @@ export interface PatchPolicy {
   createdAt: Date;
   updatedAt: Date;
 }
-
-const ulid = { type: 'string', length: 26, primary: true } as const;
 
 export const PatchSchema = new EntitySchema<Patch>({
   name: 'Patch',

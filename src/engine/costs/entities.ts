@@ -1,10 +1,9 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { ulidPrimaryKey as ulid } from '../db/columns.js';
 
 export type ResourceType = 'api_call' | 'compute_time' | 'storage' | 'network' | 'tool_usage' | 'custom';
-export type BudgetScope = 'project' | 'run';
-export type BudgetAction = 'notify' | 'halt';
 
-/** A cost_record (DOMAIN.md 5). Money is integer nano-units (see costs/money.ts). */
+/** A cost_record (docs/domain.md#costs-and-budgets). Money is integer nano-units (see budgets/money.ts). */
 export interface CostRecord {
   id: string;
   runId?: string | null;
@@ -24,31 +23,11 @@ export interface CostRecord {
   metadata: Record<string, unknown>;
 }
 
-export interface Budget {
-  id: string;
-  scope: BudgetScope;
-  projectId?: string | null;
-  runId?: string | null;
-  currency: string;
-  /** Nano-units, decimal strings: compared as bigint, never as floats. */
-  limitNanos: string;
-  spentNanos: string;
-  /** Percentages of the limit, ascending (e.g. [80, 100]). */
-  thresholds: number[];
-  /** Thresholds already crossed (each announced once). */
-  crossed: number[];
-  action: BudgetAction;
-  /** 'run:<id>:<CUR>' or 'project:<id>:<CUR>': one budget per place and currency. */
-  scopeKey: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
 export const CostRecordSchema = new EntitySchema<CostRecord>({
   name: 'CostRecord',
   tableName: 'cost_record',
   properties: {
-    id: { type: 'string', length: 26, primary: true },
+    id: ulid,
     runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', nullable: true, deleteRule: 'cascade', index: false },
     projectId: { type: 'string', length: 200, nullable: true },
     executionRequestId: { type: 'string', length: 26, nullable: true },
@@ -70,25 +49,4 @@ export const CostRecordSchema = new EntitySchema<CostRecord>({
   ],
 });
 
-export const BudgetSchema = new EntitySchema<Budget>({
-  name: 'Budget',
-  tableName: 'budget',
-  properties: {
-    id: { type: 'string', length: 26, primary: true },
-    scope: { type: 'string', length: 8 },
-    projectId: { type: 'string', length: 200, nullable: true },
-    runId: { kind: 'm:1', entity: 'Run', mapToPk: true, fieldName: 'run_id', nullable: true, deleteRule: 'cascade', index: false },
-    currency: { type: 'string', length: 3 },
-    limitNanos: { type: 'string', length: 40 },
-    spentNanos: { type: 'string', length: 40 },
-    thresholds: { type: 'json' },
-    crossed: { type: 'json' },
-    action: { type: 'string', length: 8 },
-    scopeKey: { type: 'string', length: 260, unique: 'budget_scope_key_unique' },
-    createdAt: { type: 'Date' },
-    updatedAt: { type: 'Date' },
-  },
-  indexes: [{ name: 'budget_project_id_idx', properties: ['projectId'] }],
-});
-
-export const costEntities = [CostRecordSchema, BudgetSchema];
+export const costEntities = [CostRecordSchema];

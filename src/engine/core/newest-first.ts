@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/knex';
 import type { EntitySchema, FilterQuery } from '@mikro-orm/core';
 import { badInput } from '../core/errors.js';
 import { isUlid } from '../core/ids.js';
-import { findRows, queryRows, rowExists, rowMapper, type RowFilter } from './plain-rows.js';
+import { findRows, queryRows, rowExists, rowMapper, type RowFilter } from '../db/plain-rows.js';
 import { assemblePage, decodeCursor, encodeCursor, parsePageArgs, type Page, type PageArgs } from '../core/pagination.js';
 
 /**

@@ -2,11 +2,12 @@ import type { EntityManager } from '@mikro-orm/knex';
 import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
-import { RunEventSchema, RunSchema, TaskSchema, WorkerSchema, type Run, type Task } from '../db/entities.js';
-import { ERROR_EVENT_KINDS, RUN_EVENT_TOPIC, type RunEventNotice } from '../runs/event-log.js';
-import type { LiveWorkers } from '../workers/live-workers.js';
+import { RunEventSchema, RunSchema, TaskSchema, type Run, type Task } from '../runs/entities.js';
+import { WorkerSchema } from './entities.js';
+import { ERROR_EVENT_KINDS } from '../runs/event-log.js';
+import type { LiveWorkers } from './live-workers.js';
 
-/** DOMAIN.md 7: where a run's tasks stand, computed from stored state (so it is right after a restart too). */
+/** docs/domain.md#progress-and-monitoring: where a run's tasks stand, computed from stored state (so it is right after a restart too). */
 export interface ProgressSnapshot {
   runId: string;
   total: number;
@@ -45,7 +46,10 @@ export interface RunSummary {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** Progress, metrics and the all-runs summary, and progress as it changes. */
+/**
+ * Progress, metrics and the all-runs summary, and progress as it changes.
+ * It reads the workers' live heartbeats, so it sits with the workers.
+ */
 export class ProgressQueries {
   constructor(
     private readonly fork: () => EntityManager,
@@ -129,8 +133,8 @@ export class ProgressQueries {
 
   /** A new snapshot each time one of the run's tasks (or the run itself) changes. */
   follow(runId: string): AsyncIterableIterator<ProgressSnapshot> {
-    return this.streams.follow<RunEventNotice, ProgressSnapshot>(
-      RUN_EVENT_TOPIC,
+    return this.streams.follow(
+      'run.event',
       () => this.snapshot(runId),
       (notice) => notice.runId === runId && (notice.kind.startsWith('task_') || notice.kind.startsWith('run_')),
     );
