@@ -8,12 +8,10 @@ export class Migration20261125300000Workstreams extends Migration {
     );
     this.addSql('create unique index `workstream_run_id_unique` on `workstream` (`run_id`)');
     this.addSql('create index `workstream_project_id_id_idx` on `workstream` (`project_id`, `id`)');
-    this.addSql(
-      'alter table `task` add column `workstream_id` text null constraint `task_workstream_id_foreign` references `workstream` (`id`) on update cascade on delete cascade',
-    );
+    this.addSql('alter table `task` add column `workstream_id` text null constraint `task_workstream_id_foreign` references `workstream` (`id`) on update cascade on delete cascade');
     this.addSql('alter table `task` add column `spec_task_id` text null');
     this.addSql('alter table `task` add column `name` text null');
-    this.addSql('alter table `task` add column `depends_on` json not null default \'[]\'');
+    this.addSql("alter table `task` add column `depends_on` json not null default '[]'");
     this.addSql('alter table `task` add column `unmet_dependencies` integer not null default 0');
     this.addSql('alter table `task` add column `level` integer null');
     this.addSql('alter table `task` add column `on_failure` text null');

@@ -29,6 +29,9 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     },
     { write },
   );
-  const at = (level: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => log[level](fields, message);
+  const at =
+    (level: LogLevel) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      log[level](fields, message);
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -20,9 +20,7 @@ async function main(): Promise<void> {
   logger.info('database ready', { database: describeDatabase(config), migrationsApplied: applied });
 
   // With REDIS_URL, instances share events and rate limits; the database stays the only state.
-  const redis = config.redisUrl
-    ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) })
-    : null;
+  const redis = config.redisUrl ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) }) : null;
   if (redis) {
     const connected = await redis.ready(5000);
     if (connected) logger.info('event bus ready', { redis: redactUrl(config.redisUrl!), prefix: config.redisPrefix });

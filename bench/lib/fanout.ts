@@ -408,11 +408,7 @@ export async function measureFanout(target: FanoutTarget, stream: StreamName, n:
       outOfOrder: fixed.outOfOrder,
       stray: fleet.stray,
       messageBytes: fleet.firstMessageBytes,
-      problems: [
-        ...problems.slice(0, 5),
-        ...fleet.problems,
-        ...(fleet.retries > 0 ? [`${target.name} ${stream} N=${n}: ${fleet.retries} handshake(s) retried`] : []),
-      ],
+      problems: [...problems.slice(0, 5), ...fleet.problems, ...(fleet.retries > 0 ? [`${target.name} ${stream} N=${n}: ${fleet.retries} handshake(s) retried`] : [])],
       fixed,
       saturated,
     };
@@ -457,8 +453,7 @@ export const quickGoals = <G extends { text: string }>(quick: boolean, goals: G[
 
 /** The note on the load generator's CPU share: near a full core, the client bounds the saturation figures. */
 export const clientCpuNote = (maxClient: number, bounded: string) =>
-  `client CPU (share of the load core) reached ${round(maxClient)} in a saturation phase` +
-  (maxClient > 0.85 ? `: the client is near a full core there, so that figure is bounded by ${bounded}` : '');
+  `client CPU (share of the load core) reached ${round(maxClient)} in a saturation phase` + (maxClient > 0.85 ? `: the client is near a full core there, so that figure is bounded by ${bounded}` : '');
 
 // ---------------------------------------------------------------- the gateway
 
@@ -496,13 +491,7 @@ export async function createSubjects(url: string, projectId: string): Promise<Ga
  * operation; events are published by heartbeat (progress = seq / 1000) and
  * addRunNote (message s<seq>) mutations to `publishUrl`.
  */
-export function gatewayTarget(options: {
-  name: string;
-  wsUrlOf(index: number): string;
-  publishUrl: string;
-  subjects: GatewaySubjects;
-  servers: ServerProcess[];
-}): FanoutTarget {
+export function gatewayTarget(options: { name: string; wsUrlOf(index: number): string; publishUrl: string; subjects: GatewaySubjects; servers: ServerProcess[] }): FanoutTarget {
   const { name, wsUrlOf, publishUrl, subjects, servers } = options;
   return {
     name,
@@ -526,4 +515,3 @@ export function gatewayTarget(options: {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-

@@ -48,12 +48,7 @@ function summarize(latencies: number[], failed: number, seconds: number, cpu: No
  * `seconds` (calls still in flight at the end are awaited, not counted: with
  * hundreds of lanes, counting them would stretch the window by one latency).
  */
-export async function closedLoop(options: {
-  lanes: number;
-  warmupSeconds: number;
-  seconds: number;
-  call: (lane: number, n: number) => Promise<string | undefined>;
-}): Promise<LoopResult> {
+export async function closedLoop(options: { lanes: number; warmupSeconds: number; seconds: number; call: (lane: number, n: number) => Promise<string | undefined> }): Promise<LoopResult> {
   const latencies: number[] = [];
   let failed = 0;
   let firstFailure: string | undefined;
@@ -133,10 +128,7 @@ export async function openLoop(options: { rate: number; seconds: number; call: C
   let timedOut = 0;
   if (outstanding > 0) {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => (onIdle = resolve)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? 10_000))),
-    ]);
+    await Promise.race([new Promise<void>((resolve) => (onIdle = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? 10_000)))]);
     clearTimeout(timer);
     timedOut = outstanding;
     if (timedOut > 0) firstFailure ??= `${timedOut} call(s) unanswered after the drain`;

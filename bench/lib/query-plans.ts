@@ -19,10 +19,7 @@ export interface PlannedStatement {
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Runs each piece of work in turn on one engine; returns each one's statements with their plans. */
-export async function planEngineWork<K extends string>(
-  path: string,
-  works: Record<K, (engine: Engine) => Promise<unknown>>,
-): Promise<Record<K, PlannedStatement[]>> {
+export async function planEngineWork<K extends string>(path: string, works: Record<K, (engine: Engine) => Promise<unknown>>): Promise<Record<K, PlannedStatement[]>> {
   let logged: string[] | null = null;
   const orm = await openDatabase({ sqlitePath: path, debug: true, logger: (message) => logged?.push(message) });
   const engine = createEngine({ orm });

@@ -60,12 +60,7 @@ const fmt = (value: number) => (Math.abs(value) >= 100 ? Math.round(value).toLoc
 
 export function printReport(report: BenchmarkReport): void {
   console.log(`\n## ${report.title} (${report.rounds} round${report.rounds === 1 ? '' : 's'})`);
-  const rows = report.figures.map((f) => [
-    f.name,
-    f.unit,
-    `${fmt(f.value.min)} / ${fmt(f.value.median)} / ${fmt(f.value.max)}`,
-    f.ratio === undefined ? '' : `${round(f.ratio)}x ${f.baseline}`,
-  ]);
+  const rows = report.figures.map((f) => [f.name, f.unit, `${fmt(f.value.min)} / ${fmt(f.value.median)} / ${fmt(f.value.max)}`, f.ratio === undefined ? '' : `${round(f.ratio)}x ${f.baseline}`]);
   const header = ['figure', 'unit', 'min / median / max', 'ratio (median) vs'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

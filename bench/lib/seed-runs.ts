@@ -108,8 +108,7 @@ const PRAGMAS = [
   'PRAGMA cache_size = -262144',
 ].join(';');
 
-const exec = (db: sqlite3.Database, sql: string) =>
-  new Promise<void>((resolve, reject) => db.exec(sql, (error) => (error ? reject(error) : resolve())));
+const exec = (db: sqlite3.Database, sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (error) => (error ? reject(error) : resolve())));
 
 /** Multi-row INSERTs of one table from prepared statements (one per batch size). */
 class BulkInserter {
@@ -217,11 +216,7 @@ export async function seedRunsDatabase(path: string, seed: RunSeed, sample: numb
       const long = i < longCount;
       if (long) longRuns[i]!.id = id;
       const roll = random();
-      const state = long
-        ? 'running'
-        : i >= activeFrom
-          ? roll < 0.33 ? 'pending' : 'running'
-          : roll < 0.75 ? 'succeeded' : roll < 0.95 ? 'failed' : 'canceled';
+      const state = long ? 'running' : i >= activeFrom ? (roll < 0.33 ? 'pending' : 'running') : roll < 0.75 ? 'succeeded' : roll < 0.95 ? 'failed' : 'canceled';
       const stepCount = state === 'pending' ? 0 : stepsOf(i);
       const ended = state !== 'pending' && state !== 'running';
       const startedAt = state === 'pending' ? null : createdAt + 100;

@@ -25,14 +25,57 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 
 const typeDefs = /* GraphQL */ `
   scalar DateTime
-  enum RunState { PENDING RUNNING SUCCEEDED FAILED QUARANTINED CANCELED }
-  enum StepState { RUNNING SUCCEEDED FAILED CANCELED }
-  input RunFilter { projectId: String phaseId: String workstreamId: String states: [RunState!] createdAfter: DateTime createdBefore: DateTime }
-  type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String }
-  type RunCounters { stepAttempts: Int! patchesCreated: Int! patchesApplied: Int! errors: Int! }
-  type StepAttempt { id: ID! sequence: Int! toolId: String! state: StepState! startedAt: DateTime! endedAt: DateTime }
-  type StepAttemptEdge { cursor: String! node: StepAttempt! }
-  type StepAttemptConnection { edges: [StepAttemptEdge!]! pageInfo: PageInfo! totalCount: Int! }
+  enum RunState {
+    PENDING
+    RUNNING
+    SUCCEEDED
+    FAILED
+    QUARANTINED
+    CANCELED
+  }
+  enum StepState {
+    RUNNING
+    SUCCEEDED
+    FAILED
+    CANCELED
+  }
+  input RunFilter {
+    projectId: String
+    phaseId: String
+    workstreamId: String
+    states: [RunState!]
+    createdAfter: DateTime
+    createdBefore: DateTime
+  }
+  type PageInfo {
+    hasNextPage: Boolean!
+    hasPreviousPage: Boolean!
+    startCursor: String
+    endCursor: String
+  }
+  type RunCounters {
+    stepAttempts: Int!
+    patchesCreated: Int!
+    patchesApplied: Int!
+    errors: Int!
+  }
+  type StepAttempt {
+    id: ID!
+    sequence: Int!
+    toolId: String!
+    state: StepState!
+    startedAt: DateTime!
+    endedAt: DateTime
+  }
+  type StepAttemptEdge {
+    cursor: String!
+    node: StepAttempt!
+  }
+  type StepAttemptConnection {
+    edges: [StepAttemptEdge!]!
+    pageInfo: PageInfo!
+    totalCount: Int!
+  }
   type Run {
     id: ID!
     projectId: String!
@@ -44,9 +87,18 @@ const typeDefs = /* GraphQL */ `
     counters: RunCounters!
     steps(first: Int, after: String): StepAttemptConnection!
   }
-  type RunEdge { cursor: String! node: Run! }
-  type RunConnection { edges: [RunEdge!]! pageInfo: PageInfo! totalCount: Int! }
-  type Query { runs(first: Int, after: String, last: Int, before: String, filter: RunFilter): RunConnection! }
+  type RunEdge {
+    cursor: String!
+    node: Run!
+  }
+  type RunConnection {
+    edges: [RunEdge!]!
+    pageInfo: PageInfo!
+    totalCount: Int!
+  }
+  type Query {
+    runs(first: Int, after: String, last: Int, before: String, filter: RunFilter): RunConnection!
+  }
 `;
 
 const yoga = createYoga({

@@ -17,9 +17,7 @@ import { config, logger, serveGateway } from './serve-gateway.js';
 
 const orm = await openDatabase(databaseOptions(config));
 await migrateDatabase(orm);
-const redis = config.redisUrl
-  ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) })
-  : null;
+const redis = config.redisUrl ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) }) : null;
 if (redis && !(await redis.ready(5000))) {
   console.error(`gateway-shared: Redis at ${config.redisUrl} did not answer within 5 s`);
   process.exit(1);

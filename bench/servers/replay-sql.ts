@@ -19,21 +19,16 @@ const path = process.env.BENCH_DB;
 if (!path) throw new Error('BENCH_DB is not set');
 /** The page size of the feed's replay (event-feed.ts READ_BATCH). */
 const FEED_PAGE = 500;
-const SELECT =
-  'select `id`, `position`, `run_id`, `step_id`, `ts`, `kind`, `payload` from `run_event` where `run_id` = ? and `position` > ? order by `position` asc';
+const SELECT = 'select `id`, `position`, `run_id`, `step_id`, `ts`, `kind`, `payload` from `run_event` where `run_id` = ? and `position` > ? order by `position` asc';
 
 const db = new sqlite3.Database(path);
-await new Promise<void>((resolve, reject) =>
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000', (error) => (error ? reject(error) : resolve())),
-);
+await new Promise<void>((resolve, reject) => db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000', (error) => (error ? reject(error) : resolve())));
 const orm = await openDatabase({ sqlitePath: path });
 const reader = new RunEventReader(() => orm.em.fork());
 
 async function raw(runId: string, after: number) {
   const began = performance.now();
-  const rows = await new Promise<{ position: number }[]>((resolve, reject) =>
-    db.all<{ position: number }>(SELECT, [runId, after], (error, result) => (error ? reject(error) : resolve(result))),
-  );
+  const rows = await new Promise<{ position: number }[]>((resolve, reject) => db.all<{ position: number }>(SELECT, [runId, after], (error, result) => (error ? reject(error) : resolve(result))));
   return { rows: rows.length, last: rows.at(-1)?.position ?? after, ms: performance.now() - began };
 }
 

@@ -37,12 +37,34 @@ const yoga = createYoga({
   schema: createSchema({
     typeDefs: /* GraphQL */ `
       scalar JSON
-      type Worker { id: ID! type: String! state: String! }
-      type WorkerHeartbeat { worker: Worker! at: String! progress: Float }
-      type RunEvent { id: ID! kind: String! ts: String! cursor: String! payload: JSON! }
-      type Query { ok: Boolean }
-      type Mutation { beat(progress: Float!): Boolean note(runId: ID, message: String!): Boolean }
-      type Subscription { workerHeartbeats(types: [String!]): WorkerHeartbeat! runEvents(runId: ID): RunEvent! }
+      type Worker {
+        id: ID!
+        type: String!
+        state: String!
+      }
+      type WorkerHeartbeat {
+        worker: Worker!
+        at: String!
+        progress: Float
+      }
+      type RunEvent {
+        id: ID!
+        kind: String!
+        ts: String!
+        cursor: String!
+        payload: JSON!
+      }
+      type Query {
+        ok: Boolean
+      }
+      type Mutation {
+        beat(progress: Float!): Boolean
+        note(runId: ID, message: String!): Boolean
+      }
+      type Subscription {
+        workerHeartbeats(types: [String!]): WorkerHeartbeat!
+        runEvents(runId: ID): RunEvent!
+      }
     `,
     resolvers: {
       Query: { ok: () => true },

@@ -31,10 +31,7 @@ function message(body: { stream: Stream; progress?: number; message?: string }):
   const ulid = `01JT5X9RZ6PS4F3D21HV${String(position).padStart(6, '0')}`;
   const id = Buffer.from(`RunEvent:${ulid}`).toString('base64url');
   const cursor = Buffer.from(`01JT5X9RZ6PS4F3D21HV7W8NQA:${position}`).toString('base64url');
-  return (
-    `{"id":"1","type":"next","payload":{"data":{"runEvents":{"id":"${id}","kind":"NOTE","ts":"${at}","cursor":"${cursor}",` +
-    `"payload":{"message":${JSON.stringify(body.message ?? '')}}}}}}`
-  );
+  return `{"id":"1","type":"next","payload":{"data":{"runEvents":{"id":"${id}","kind":"NOTE","ts":"${at}","cursor":"${cursor}",` + `"payload":{"message":${JSON.stringify(body.message ?? '')}}}}}}`;
 }
 
 const server = createServer((req, res) => {

@@ -89,19 +89,12 @@ const query: Benchmark = {
 
     const dbPath = join(ctx.dir, 'query.sqlite');
     const seeded = await seedRunsDatabase(dbPath, { runs, projects: 10, events: 'created', steps: (i) => (i % 7) + 1 });
-    ctx.log(
-      `seeded ${seeded.rows.runs} runs, ${seeded.rows.steps} steps, ${seeded.rows.events} events in ${round(seeded.seconds, 1)} s ` +
-        `(${round(seeded.fileBytes / 2 ** 20, 1)} MiB)`,
-    );
+    ctx.log(`seeded ${seeded.rows.runs} runs, ${seeded.rows.steps} steps, ${seeded.rows.events} events in ${round(seeded.seconds, 1)} s ` + `(${round(seeded.fileBytes / 2 ** 20, 1)} MiB)`);
 
     let running: ServerProcess[] = [];
     try {
       // Started together (the baselines get their payload once the gateway has answered).
-      const started = await Promise.allSettled([
-        startServerProcess('gateway.ts', { BENCH_DB: dbPath }),
-        startServerProcess('raw-json.ts'),
-        startServerProcess('bare-yoga-query.ts'),
-      ]);
+      const started = await Promise.allSettled([startServerProcess('gateway.ts', { BENCH_DB: dbPath }), startServerProcess('raw-json.ts'), startServerProcess('bare-yoga-query.ts')]);
       running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       for (const s of started) if (s.status === 'rejected') throw s.reason;
       const [gateway, raw, yoga] = running as [ServerProcess, ServerProcess, ServerProcess];
@@ -157,15 +150,27 @@ const query: Benchmark = {
       const rps = (t: Target) => series(t, (p) => p.perSecond);
       const gatewayVsYoga = figure('gateway', 'req/s', rps('gateway'), { name: LABEL.yoga, values: rps('yoga') });
       const gatewayVsRaw = figure('gateway vs (a)', 'req/s', rps('gateway'), { name: LABEL.raw, values: rps('raw') });
-      const figures = [
-        figure(LABEL.raw, 'req/s', rps('raw')),
-        figure(LABEL.yoga, 'req/s', rps('yoga'), { name: LABEL.raw, values: rps('raw') }),
-        gatewayVsYoga,
-        gatewayVsRaw,
-      ];
-      for (const [key, unit] of [['p50Ms', 'p50 ms'], ['p99Ms', 'p99 ms']] as const) {
-        for (const t of ['raw', 'yoga'] as const) figures.push(figure(`${LABEL[t]} ${unit}`, 'ms', series(t, (p) => p[key])));
-        figures.push(figure(`gateway ${unit}`, 'ms', series('gateway', (p) => p[key]), { name: `${LABEL.yoga} ${unit}`, values: series('yoga', (p) => p[key]) }));
+      const figures = [figure(LABEL.raw, 'req/s', rps('raw')), figure(LABEL.yoga, 'req/s', rps('yoga'), { name: LABEL.raw, values: rps('raw') }), gatewayVsYoga, gatewayVsRaw];
+      for (const [key, unit] of [
+        ['p50Ms', 'p50 ms'],
+        ['p99Ms', 'p99 ms'],
+      ] as const) {
+        for (const t of ['raw', 'yoga'] as const)
+          figures.push(
+            figure(
+              `${LABEL[t]} ${unit}`,
+              'ms',
+              series(t, (p) => p[key]),
+            ),
+          );
+        figures.push(
+          figure(
+            `gateway ${unit}`,
+            'ms',
+            series('gateway', (p) => p[key]),
+            { name: `${LABEL.yoga} ${unit}`, values: series('yoga', (p) => p[key]) },
+          ),
+        );
       }
       for (const t of targets) {
         const cpu = series(t, (p) => p.serverCpuMsPerRequest);
@@ -175,7 +180,14 @@ const query: Benchmark = {
             : figure(`${LABEL[t]} server CPU per request`, 'ms', cpu),
         );
       }
-      for (const t of targets) figures.push(figure(`load generator CPU, ${LABEL[t]} phase`, 'cores', series(t, (p) => p.clientCpu)));
+      for (const t of targets)
+        figures.push(
+          figure(
+            `load generator CPU, ${LABEL[t]} phase`,
+            'cores',
+            series(t, (p) => p.clientCpu),
+          ),
+        );
 
       notes.push(
         `Closed loop: ${CONCURRENCY} keep-alive connections, ${seconds} s per server per round after ${warmup} s of warm-up; ` +

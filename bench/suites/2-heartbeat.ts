@@ -279,13 +279,13 @@ export default {
             `graphql-ws: ${W} connections (one per worker, each beating sequentially, so ${W} in flight); the baseline uses the same concurrency and connections`,
           `each phase: ${settings.warmupSeconds} s warm-up, then ${settings.seconds} s measured; the open loop starts beats on a fixed schedule at half the ` +
             'rate the gateway reached in the same round and times each from its scheduled start',
-          'per server CPU-second: the rate divided by the server process\'s CPU share (from /proc), a cost per request that holds up better than the rate ' +
+          "per server CPU-second: the rate divided by the server process's CPU share (from /proc), a cost per request that holds up better than the rate " +
             'when other processes share the server core (a server share well below 1 in a closed loop means it was waiting for the CPU, or for the client)',
           `CPU rows: share of one core over the measured window, the load generator's (client) and the server process's; the highest client share in a closed-loop phase was ` +
             `${round(maxClient)}${maxClient > 0.85 ? ': near a full core, so the client may bound the rate' : ''}`,
-          'SQL statements per heartbeat: the gateway\'s statement count (/metrics, uet_db_query_duration_seconds_count) over the measured HTTP phase ' +
+          "SQL statements per heartbeat: the gateway's statement count (/metrics, uet_db_query_duration_seconds_count) over the measured HTTP phase " +
             'divided by its heartbeats; heartbeats are buffered in memory and flushed once a second, so it counts the flushes, reaper passes and ' +
-            'the scrape\'s own query, not one write per beat',
+            "the scrape's own query, not one write per beat",
           ...problems,
         ],
       };

@@ -33,7 +33,21 @@
  */
 import { join } from 'node:path';
 import type { Benchmark, BenchContext } from '../lib/benchmark.js';
-import { clientCpuNote, createSubjects, gatewayTarget, measureFanout, quickGoals, SATURATION_CONCURRENCY, seqMessage, socketUrl, STREAM_LABEL, Tally, type FanoutTarget, type PhaseSettings, type StreamName } from '../lib/fanout.js';
+import {
+  clientCpuNote,
+  createSubjects,
+  gatewayTarget,
+  measureFanout,
+  quickGoals,
+  SATURATION_CONCURRENCY,
+  seqMessage,
+  socketUrl,
+  STREAM_LABEL,
+  Tally,
+  type FanoutTarget,
+  type PhaseSettings,
+  type StreamName,
+} from '../lib/fanout.js';
 import { startServerProcess, type ServerProcess } from '../lib/processes.js';
 import { figure, type BenchmarkReport, type Figure } from '../lib/report.js';
 import { round, spread } from '../lib/stats.js';
@@ -160,7 +174,11 @@ export default {
             figure(`${label}, saturated: raw broadcast`, 'deliveries/s', k('raw', 'rate')),
             figure(`${label}, saturated: trivial resolver`, 'deliveries/s', k('trivial', 'rate'), { name: 'raw', values: k('raw', 'rate') }),
             figure(`${label}, saturated: gateway`, 'deliveries/s', k('gateway', 'rate'), { name: 'trivial', values: k('trivial', 'rate') }),
-            figure(`${label}, saturated: gateway / raw`, 'x', k('gateway', 'rate').map((v, i) => v / k('raw', 'rate')[i]!)),
+            figure(
+              `${label}, saturated: gateway / raw`,
+              'x',
+              k('gateway', 'rate').map((v, i) => v / k('raw', 'rate')[i]!),
+            ),
             figure(`${label}, saturated: raw server CPU per delivery`, 'us', k('raw', 'cost')),
             figure(`${label}, saturated: trivial server CPU per delivery`, 'us', k('trivial', 'cost'), { name: 'raw', values: k('raw', 'cost') }),
             figure(`${label}, saturated: gateway server CPU per delivery`, 'us', k('gateway', 'cost'), { name: 'trivial', values: k('trivial', 'cost') }),
@@ -214,7 +232,7 @@ export default {
             `saturation: ${settings.saturationDeliveries.toLocaleString('en-US')} deliveries (events = that / N), ${SATURATION_CONCURRENCY} mutations in flight, ` +
             'deliveries / (last receipt - first send)',
           `next message sizes: ${sizes}`,
-          'server CPU per delivery: the server process\'s CPU time (from /proc, 10 ms ticks) over the saturation phase / its deliveries; unlike deliveries/s it ' +
+          "server CPU per delivery: the server process's CPU time (from /proc, 10 ms ticks) over the saturation phase / its deliveries; unlike deliveries/s it " +
             'does not depend on the share of the core the server got, so it is the steadier comparison on a shared machine',
           clientCpuNote(maxClient, 'the client, not the server'),
           ...tally.problems,

@@ -83,11 +83,16 @@ export async function seed(path: string, n: number): Promise<Seeded> {
       [runA, 'bench-replay'],
       [runB, 'bench-other'],
     ] as const) {
-      await run(
-        db,
-        'insert into `run` (`id`, `project_id`, `phase_id`, `state`, `created_at`, `started_at`, `origin`, `metadata`) values (?, ?, ?, ?, ?, ?, ?, ?)',
-        [id, project, 'phase-1', 'running', now, now, '{"trigger_type":"manual"}', '{}'],
-      );
+      await run(db, 'insert into `run` (`id`, `project_id`, `phase_id`, `state`, `created_at`, `started_at`, `origin`, `metadata`) values (?, ?, ?, ?, ?, ?, ?, ?)', [
+        id,
+        project,
+        'phase-1',
+        'running',
+        now,
+        now,
+        '{"trigger_type":"manual"}',
+        '{}',
+      ]);
     }
     // Multi-row INSERTs of ROWS_PER_INSERT rows (7 parameters each, under SQLite's 32,766).
     const columns = '(`id`, `position`, `run_id`, `step_id`, `ts`, `kind`, `payload`)';

@@ -65,9 +65,7 @@ interface Size {
 function requestBodies(db: SeededDatabase, runs: number): Record<QueryKey, string[]> {
   const filters = Array.from({ length: PROJECTS }, (_, p) => ({ projectId: `project-${p}`, states: ['FAILED'] }));
   const deepId = db.sampled.get(Math.floor(runs * 0.75))!;
-  const cursors = db.longRuns.flatMap((run) =>
-    [50, 100, 150].map((k) => ({ runId: globalId('Run', run.id), after: encodeCursor('RunEvent', run.positions[k - 1]!) })),
-  );
+  const cursors = db.longRuns.flatMap((run) => [50, 100, 150].map((k) => ({ runId: globalId('Run', run.id), after: encodeCursor('RunEvent', run.positions[k - 1]!) })));
   return {
     runs: filters.map((filter) => JSON.stringify({ query: RUNS, variables: { filter } })),
     deep: filters.map((filter) => JSON.stringify({ query: RUNS, variables: { filter, after: encodeCursor('Run', deepId) } })),
@@ -132,11 +130,9 @@ const growth: Benchmark = {
     const sizes: Size[] = [];
     for (const runs of counts) {
       const label = sizeLabel(runs);
-      const db = await seedRunsDatabase(
-        join(ctx.dir, `growth-${label}.sqlite`),
-        { runs, projects: PROJECTS, events: 'created', longLogs: { runs: LONG_RUNS, events: LONG_EVENTS } },
-        [Math.floor(runs * 0.75)],
-      );
+      const db = await seedRunsDatabase(join(ctx.dir, `growth-${label}.sqlite`), { runs, projects: PROJECTS, events: 'created', longLogs: { runs: LONG_RUNS, events: LONG_EVENTS } }, [
+        Math.floor(runs * 0.75),
+      ]);
       ctx.log(`seeded ${label}: ${db.rows.runs} runs, ${db.rows.events} events in ${round(db.seconds, 1)} s (${round(db.fileBytes / 2 ** 20, 1)} MiB)`);
       sizes.push({ runs, label, db, bodies: requestBodies(db, runs) });
     }
@@ -144,7 +140,10 @@ const growth: Benchmark = {
     notes.push(
       'Databases: ' +
         sizes
-          .map((s) => `${s.label}: ${s.db.rows.runs.toLocaleString('en-US')} runs, ${s.db.rows.events.toLocaleString('en-US')} run events, ${round(s.db.fileBytes / 2 ** 20, 1)} MiB, seeded in ${round(s.db.seconds, 1)} s`)
+          .map(
+            (s) =>
+              `${s.label}: ${s.db.rows.runs.toLocaleString('en-US')} runs, ${s.db.rows.events.toLocaleString('en-US')} run events, ${round(s.db.fileBytes / 2 ** 20, 1)} MiB, seeded in ${round(s.db.seconds, 1)} s`,
+          )
           .join('; ') +
         `. Runs spread over ${PROJECTS} projects, about 20% FAILED; ${LONG_RUNS} long runs with ${LONG_EVENTS} events each spread over the whole log.`,
     );

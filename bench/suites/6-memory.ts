@@ -84,11 +84,16 @@ async function seedRuns(path: string, count: number): Promise<string[]> {
     const now = Date.now() - 60_000;
     for (let i = 0; i < count; i++) {
       const id = ulid(now);
-      await sql(
-        db,
-        'insert into `run` (`id`, `project_id`, `phase_id`, `state`, `created_at`, `started_at`, `origin`, `metadata`) values (?, ?, ?, ?, ?, ?, ?, ?)',
-        [id, `bench-memory-${i % 10}`, 'phase-1', 'running', now, now, '{"trigger_type":"manual"}', '{}'],
-      );
+      await sql(db, 'insert into `run` (`id`, `project_id`, `phase_id`, `state`, `created_at`, `started_at`, `origin`, `metadata`) values (?, ?, ?, ?, ?, ?, ?, ?)', [
+        id,
+        `bench-memory-${i % 10}`,
+        'phase-1',
+        'running',
+        now,
+        now,
+        '{"trigger_type":"manual"}',
+        '{}',
+      ]);
       ids.push(encodeGlobalId('Run', id));
     }
     await sql(db, 'COMMIT');
@@ -216,11 +221,7 @@ async function measureLevel(ctx: BenchContext, shared: Shared, n: number, round:
       subscribeDistinct([warm!], 20, shared.runIds, distinct.handlers, `warm-${round}`);
       subscribeIdentical([warm!], 20, shared.runIds, identical.handlers);
       await until('the warm-up subscriptions', async () => (await openStreams(metricsUrl)) >= 20 + SHARED_RUNS + 1, failures);
-      await until(
-        'the warm-up probe',
-        async () => identical.reached() >= 20 || (await probe(url, shared.runIds, workerId), await sleep(200), false),
-        failures,
-      );
+      await until('the warm-up probe', async () => identical.reached() >= 20 || (await probe(url, shared.runIds, workerId), await sleep(200), false), failures);
       failures.length = 0;
       await warm!.close();
       await until('the warm-up subscriptions to end', async () => (await openStreams(metricsUrl)) === 0, []);
@@ -240,11 +241,7 @@ async function measureLevel(ctx: BenchContext, shared: Shared, n: number, round:
     const identicalWatch = watcher(failures);
     subscribeIdentical(open, n, shared.runIds, identicalWatch.handlers);
     // Registered once each has received the probe; a stream that starts after a probe misses it, so probe again until all have one.
-    await until(
-      `${n} identical subscriptions to receive a probe`,
-      async () => identicalWatch.reached() >= n || (await probe(url, shared.runIds, workerId), await sleep(200), false),
-      failures,
-    );
+    await until(`${n} identical subscriptions to receive a probe`, async () => identicalWatch.reached() >= n || (await probe(url, shared.runIds, workerId), await sleep(200), false), failures);
     const identical = await gc();
     // The cost of a connection alone: EXTRA_CONNECTIONS more, with no subscription (more of them than N/100, for a steadier figure).
     open.push(...(await connectMany(wsUrl, EXTRA_CONNECTIONS, AUTH)));
@@ -283,21 +280,52 @@ export default {
     const goals: Goal[] = [];
     for (const n of levels) {
       const list = samples.get(n)!;
-      const per = (from: keyof Sample, to: keyof Sample, field: keyof Memory, count: (s: Sample) => number) =>
-        list.map((s) => kib((s[to] as Memory)[field] - (s[from] as Memory)[field]) / count(s));
+      const per = (from: keyof Sample, to: keyof Sample, field: keyof Memory, count: (s: Sample) => number) => list.map((s) => kib((s[to] as Memory)[field] - (s[from] as Memory)[field]) / count(s));
       const perSub = per('before', 'distinct', 'rss', () => n);
       const heapPerSub = per('before', 'distinct', 'heapUsed', () => n);
       figures.push(
-        figure(`N = ${n}: RSS before (after GC)`, 'MiB', list.map((s) => mib(s.before.rss))),
-        figure(`N = ${n}: RSS with 2N subscriptions (after GC)`, 'MiB', list.map((s) => mib(s.identical.rss))),
+        figure(
+          `N = ${n}: RSS before (after GC)`,
+          'MiB',
+          list.map((s) => mib(s.before.rss)),
+        ),
+        figure(
+          `N = ${n}: RSS with 2N subscriptions (after GC)`,
+          'MiB',
+          list.map((s) => mib(s.identical.rss)),
+        ),
         figure(`N = ${n}: RSS per distinct subscription, connections included`, 'KiB', perSub),
         figure(`N = ${n}: V8 heap per distinct subscription, connections included`, 'KiB', heapPerSub),
-        figure(`N = ${n}: RSS per distinct subscription, without connections`, 'KiB', per('connected', 'distinct', 'rss', () => n)),
-        figure(`N = ${n}: V8 heap per distinct subscription, without connections`, 'KiB', per('connected', 'distinct', 'heapUsed', () => n)),
-        figure(`N = ${n}: RSS per identical subscription`, 'KiB', per('distinct', 'identical', 'rss', () => n)),
-        figure(`N = ${n}: V8 heap per identical subscription`, 'KiB', per('distinct', 'identical', 'heapUsed', () => n)),
-        figure(`N = ${n}: RSS per idle connection (${EXTRA_CONNECTIONS} more)`, 'KiB', per('identical', 'extra', 'rss', () => EXTRA_CONNECTIONS)),
-        figure(`N = ${n}: V8 heap per idle connection`, 'KiB', per('identical', 'extra', 'heapUsed', () => EXTRA_CONNECTIONS)),
+        figure(
+          `N = ${n}: RSS per distinct subscription, without connections`,
+          'KiB',
+          per('connected', 'distinct', 'rss', () => n),
+        ),
+        figure(
+          `N = ${n}: V8 heap per distinct subscription, without connections`,
+          'KiB',
+          per('connected', 'distinct', 'heapUsed', () => n),
+        ),
+        figure(
+          `N = ${n}: RSS per identical subscription`,
+          'KiB',
+          per('distinct', 'identical', 'rss', () => n),
+        ),
+        figure(
+          `N = ${n}: V8 heap per identical subscription`,
+          'KiB',
+          per('distinct', 'identical', 'heapUsed', () => n),
+        ),
+        figure(
+          `N = ${n}: RSS per idle connection (${EXTRA_CONNECTIONS} more)`,
+          'KiB',
+          per('identical', 'extra', 'rss', () => EXTRA_CONNECTIONS),
+        ),
+        figure(
+          `N = ${n}: V8 heap per idle connection`,
+          'KiB',
+          per('identical', 'extra', 'heapUsed', () => EXTRA_CONNECTIONS),
+        ),
       );
       const median = spread(perSub).median;
       goals.push({

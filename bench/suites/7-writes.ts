@@ -97,10 +97,7 @@ async function graphqlTransactions(url: string, seconds: number) {
     concurrency: CONCURRENCY,
     seconds,
     headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
-    body: () =>
-      started < created.length && Math.random() < 0.5
-        ? JSON.stringify({ query: START, variables: { id: created[started++] } })
-        : JSON.stringify({ query: CREATE }),
+    body: () => (started < created.length && Math.random() < 0.5 ? JSON.stringify({ query: START, variables: { id: created[started++] } }) : JSON.stringify({ query: CREATE })),
     check: (_status, body) => {
       const parsed = JSON.parse(body) as { data?: any; errors?: unknown[] };
       if (parsed.errors) return JSON.stringify(parsed.errors).slice(0, 300);

@@ -45,7 +45,21 @@ import { join } from 'node:path';
 import { knex, type Knex } from '@mikro-orm/knex';
 import { Redis } from 'ioredis';
 import type { Benchmark, BenchContext } from '../lib/benchmark.js';
-import { clientCpuNote, createSubjects, gatewayTarget, measureFanout, quickGoals, SATURATION_CONCURRENCY, socketUrl, STREAM_LABEL, Tally, type FanoutMeasurement, type FanoutTarget, type PhaseSettings, type StreamName } from '../lib/fanout.js';
+import {
+  clientCpuNote,
+  createSubjects,
+  gatewayTarget,
+  measureFanout,
+  quickGoals,
+  SATURATION_CONCURRENCY,
+  socketUrl,
+  STREAM_LABEL,
+  Tally,
+  type FanoutMeasurement,
+  type FanoutTarget,
+  type PhaseSettings,
+  type StreamName,
+} from '../lib/fanout.js';
 import { startServerProcess, type ServerProcess } from '../lib/processes.js';
 import { figure, type BenchmarkReport, type Figure } from '../lib/report.js';
 import { round, spread } from '../lib/stats.js';

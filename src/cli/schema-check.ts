@@ -39,8 +39,6 @@ export async function schemaCheckCommand(args: string[]): Promise<number> {
   list('breaking', result.breaking);
   list('dangerous', result.dangerous);
   list('safe', result.safe);
-  console.log(
-    `${result.breaking.length} breaking, ${result.dangerous.length} dangerous, ${result.safe.length} safe change(s) against ${against}`,
-  );
+  console.log(`${result.breaking.length} breaking, ${result.dangerous.length} dangerous, ${result.safe.length} safe change(s) against ${against}`);
   return result.breaking.length > 0 ? 1 : 0;
 }

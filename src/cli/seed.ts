@@ -8,8 +8,7 @@ import { createEngine, type Engine } from '../engine/index.js';
 export const SEED_USAGE = 'usage: uet-gateway seed --demo [--runs 24]';
 
 const admin: WorkerActor = { tokenId: null, tokenName: 'seed', anyWorker: true };
-const DIFF = (file: string, n: number) =>
-  `diff --git a/${file} b/${file}\n--- a/${file}\n+++ b/${file}\n@@ -1,2 +1,2 @@\n context\n-old line ${n}\n+new line ${n}\n`;
+const DIFF = (file: string, n: number) => `diff --git a/${file} b/${file}\n--- a/${file}\n+++ b/${file}\n@@ -1,2 +1,2 @@\n context\n-old line ${n}\n+new line ${n}\n`;
 
 /** A progress bar on stderr, redrawn in place (plain lines when stderr is not a terminal). */
 function progress(total: number) {
@@ -76,7 +75,13 @@ async function seedRuns(engine: Engine, count: number, step: (label: string) => 
           metadata: { model: s === 1 ? 'claude-sonnet' : 'gpt-4o', tokensInput: 1_500 + i, tokensOutput: 500 + s },
         });
       }
-      const { entry } = await engine.patches.create(admin, { projectId, runId: run.id, targetRepo: `git@example.test:${projectId}.git`, diffText: DIFF('src/app.ts', i), summary: `demo change #${i + 1}` });
+      const { entry } = await engine.patches.create(admin, {
+        projectId,
+        runId: run.id,
+        targetRepo: `git@example.test:${projectId}.git`,
+        diffText: DIFF('src/app.ts', i),
+        summary: `demo change #${i + 1}`,
+      });
       await engine.patches.validate(entry.id);
       await engine.patches.queue(entry.id);
       await engine.patches.recordApply(admin, { ledgerId: entry.id, success: true, appliedFiles: ['src/app.ts'] });

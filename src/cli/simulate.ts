@@ -103,18 +103,26 @@ async function simulateWorker(client: Client, index: number, signal: AbortSignal
     }
     const success = Math.random() >= 0.1;
     // A cost of a run belongs to the run's project; one of a task without a run to the simulation's.
-    await call(client, `mutation($r: ID, $p: String, $q: Decimal!) { recordCost(input: {runId: $r, projectId: $p, resourceType: API_CALL, currency: "USD", usage: {quantity: $q, unit: "tokens", rate: "0.000003"}, metadata: {model: "simulated"}}) { cost { id } } }`, {
-      r: task.run?.id ?? null,
-      p: task.run ? null : 'simulation',
-      q: String(Math.round(500 + Math.random() * 4000)),
-    });
+    await call(
+      client,
+      `mutation($r: ID, $p: String, $q: Decimal!) { recordCost(input: {runId: $r, projectId: $p, resourceType: API_CALL, currency: "USD", usage: {quantity: $q, unit: "tokens", rate: "0.000003"}, metadata: {model: "simulated"}}) { cost { id } } }`,
+      {
+        r: task.run?.id ?? null,
+        p: task.run ? null : 'simulation',
+        q: String(Math.round(500 + Math.random() * 4000)),
+      },
+    );
     if (task.run) await reportGate(client, task.run.id, success);
-    await call(client, `mutation($w: ID!, $t: ID!, $s: Boolean!, $x: Float) { completeTask(input: {workerId: $w, taskId: $t, success: $s, executionTimeSeconds: $x, error: "simulated failure"}) { task { id } } }`, {
-      w: workerId,
-      t: task.id,
-      s: success,
-      x: seconds,
-    });
+    await call(
+      client,
+      `mutation($w: ID!, $t: ID!, $s: Boolean!, $x: Float) { completeTask(input: {workerId: $w, taskId: $t, success: $s, executionTimeSeconds: $x, error: "simulated failure"}) { task { id } } }`,
+      {
+        w: workerId,
+        t: task.id,
+        s: success,
+        x: seconds,
+      },
+    );
     if (success) totals.completed += 1;
     else totals.failed += 1;
   }
@@ -127,10 +135,14 @@ async function reportGate(client: Client, runId: string, passed: boolean): Promi
   const gate = testGates.edges[0]?.node;
   if (!gate) return;
   await call(client, `mutation($g: ID!) { startTestGate(input: {id: $g, command: "npm test"}) { gate { id } } }`, { g: gate.id });
-  await call(client, `mutation($g: ID!, $f: Int!) { completeTestGate(input: {id: $g, exitCode: 0, results: {totalTests: 40, passedTests: ${passed ? 40 : 38}, failedTests: $f, skippedTests: 0, coveragePercent: 81}}) { gate { id } } }`, {
-    g: gate.id,
-    f: passed ? 0 : 2,
-  });
+  await call(
+    client,
+    `mutation($g: ID!, $f: Int!) { completeTestGate(input: {id: $g, exitCode: 0, results: {totalTests: 40, passedTests: ${passed ? 40 : 38}, failedTests: $f, skippedTests: 0, coveragePercent: 81}}) { gate { id } } }`,
+    {
+      g: gate.id,
+      f: passed ? 0 : 2,
+    },
+  );
 }
 
 function parseOptions(argv: string[]): Options | null {

@@ -28,7 +28,7 @@ export async function tokenCommand(argv: string[]): Promise<number> {
       console.log(`created ${token.name} (${token.scopes.join(', ')}), id ${token.id}`);
       console.log(secret);
     } else if (command === 'list') {
-      for (let after: string | null = null; ; ) {
+      for (let after: string | null = null; ;) {
         const page = await tokens.list({ first: 100, after });
         for (const { node } of page.edges) {
           const status = node.revokedAt ? 'revoked' : node.expiresAt && node.expiresAt <= new Date() ? 'expired' : 'active';

@@ -35,21 +35,10 @@ type SqliteHandle = { exec(sql: string, done: (err: Error | null) => void): void
 // WAL lets readers run beside the writer; the busy timeout makes a second
 // process wait for the lock instead of failing at once (a write that still
 // finds it locked is retried once, then refused as UNAVAILABLE: write-scope.ts).
-const connectionPragmas = (busyTimeoutMs: number) =>
-  ['PRAGMA journal_mode = WAL', 'PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'].join(';');
+const connectionPragmas = (busyTimeoutMs: number) => ['PRAGMA journal_mode = WAL', 'PRAGMA foreign_keys = ON', `PRAGMA busy_timeout = ${busyTimeoutMs}`, 'PRAGMA synchronous = NORMAL'].join(';');
 
 // Every module's entities, in the module order (docs/architecture.md).
-const allEntities = [
-  ...authEntities,
-  ...budgetEntities,
-  ...runEntities,
-  ...routingEntities,
-  ...workstreamEntities,
-  ...workerEntities,
-  ...costEntities,
-  ...gateEntities,
-  ...patchEntities,
-];
+const allEntities = [...authEntities, ...budgetEntities, ...runEntities, ...routingEntities, ...workstreamEntities, ...workerEntities, ...costEntities, ...gateEntities, ...patchEntities];
 const migrationSettings = { transactional: true, allOrNothing: true, snapshot: false, silent: true };
 
 function sqliteConfig(options: DatabaseOptions): Options<AbstractSqlDriver> {

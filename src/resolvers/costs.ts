@@ -123,8 +123,7 @@ builder.relayMutationField(
           '(a tenth of the largest 64-bit integer of nano-units, so that sums of spend cannot overflow); else BAD_USER_INPUT.',
       }),
       thresholds: t.intList({
-        description:
-          'Percentages of the limit to announce, whole numbers from 1 to 1000 (duplicates dropped); [80, 100] when not given. A HALT budget announces 100 % in any case.',
+        description: 'Percentages of the limit to announce, whole numbers from 1 to 1000 (duplicates dropped); [80, 100] when not given. A HALT budget announces 100 % in any case.',
       }),
       action: t.field({
         type: BudgetActionEnum,

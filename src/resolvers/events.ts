@@ -15,11 +15,7 @@ builder.queryField('runEvents', (t) =>
       first: t.arg.int({ description: 'Page size: 20 when not given, at most 100 (more is BAD_USER_INPUT).' }),
       kinds: t.arg({ type: [RunEventKindEnum], description: 'Only events of these kinds; every kind when omitted or empty.' }),
     },
-    resolve: (_, args, ctx) =>
-      ctx.engine.queries.eventsPage(
-        { runId: parseId(args.runId, 'Run', 'runId'), kinds: args.kinds },
-        { first: args.first, after: args.after },
-      ),
+    resolve: (_, args, ctx) => ctx.engine.queries.eventsPage({ runId: parseId(args.runId, 'Run', 'runId'), kinds: args.kinds }, { first: args.first, after: args.after }),
   }),
 );
 

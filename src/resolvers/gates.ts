@@ -47,9 +47,7 @@ builder.relayMutationField(
   },
   {
     authScopes: OPERATE,
-    description:
-      'Creates a gate, PENDING (logged as GATE_CREATED on its run, if it has one). Needs the operate scope; ' +
-      'invalid input is BAD_USER_INPUT and an unknown run NOT_FOUND.',
+    description: 'Creates a gate, PENDING (logged as GATE_CREATED on its run, if it has one). Needs the operate scope; ' + 'invalid input is BAD_USER_INPUT and an unknown run NOT_FOUND.',
     resolve: async (_, { input }, ctx) => ({ gate: await ctx.engine.gates.create({ ...input, runId: parseOptionalId(input.runId, 'Run', 'runId') }) }),
   },
   {
@@ -144,7 +142,6 @@ builder.subscriptionField('gateOutcomes', (t) =>
       projectId: t.arg.id({ description: 'Only the gates of this project (a project name, not a global id).' }),
       types: t.arg({ type: [GateTypeEnum], description: 'Only gates of one of these types; left out or empty, every type.' }),
     },
-    subscribe: (_, args, ctx) =>
-      ctx.engine.gates.outcomes({ runId: parseOptionalId(args.runId, 'Run', 'runId'), projectId: args.projectId, types: args.types }),
+    subscribe: (_, args, ctx) => ctx.engine.gates.outcomes({ runId: parseOptionalId(args.runId, 'Run', 'runId'), projectId: args.projectId, types: args.types }),
   }),
 );

@@ -3,15 +3,7 @@ import type { LedgerEntry } from '../engine/patches/entities.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import type { GatewayContext } from '../schema/context.js';
 import { liveSubscription } from '../schema/field-policy.js';
-import {
-  LedgerEntryRef,
-  LedgerFilterInput,
-  PatchConstraintsInput,
-  PatchPolicyRef,
-  PatchRef,
-  PatchRelationsInput,
-  PolicyLevelEnum,
-} from '../schema/patches.js';
+import { LedgerEntryRef, LedgerFilterInput, PatchConstraintsInput, PatchPolicyRef, PatchRef, PatchRelationsInput, PolicyLevelEnum } from '../schema/patches.js';
 import { ADMIN, OPERATE, REPORT, workerActor } from './scopes.js';
 
 builder.queryFields((t) => ({
@@ -58,8 +50,7 @@ builder.queryFields((t) => ({
   effectivePatchPolicy: t.field({
     type: PatchPolicyRef,
     nullable: true,
-    description:
-      "The policy validation applies: the phase's, else the project's, else the global one; null when none is set (validation then uses the default constraints).",
+    description: "The policy validation applies: the phase's, else the project's, else the global one; null when none is set (validation then uses the default constraints).",
     args: {
       projectId: t.arg.string({ required: true, description: 'The project whose patches are validated.' }),
       phaseId: t.arg.string({ description: "The patch's phase; left out, only the project's and the global policy are considered." }),
@@ -75,8 +66,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       projectId: t.string({ required: true, description: "The project it belongs to; with runId, it must be the run's project (else BAD_USER_INPUT)." }),
       runId: t.id({
-        description:
-          'The Run global id of the run that produced it: its log records every transition, and its gates decide verification. NOT_FOUND when no run has it.',
+        description: 'The Run global id of the run that produced it: its log records every transition, and its gates decide verification. NOT_FOUND when no run has it.',
       }),
       phaseId: t.string({ description: "The phase, which picks the effective policy at validation; defaults to the run's." }),
       workstreamId: t.string({ description: "Defaults to the run's." }),
@@ -196,31 +186,26 @@ ledgerMutation('retryPatch', {
   run: (ctx, id) => ctx.engine.patches.retry(id),
 });
 ledgerMutation('commitPatch', {
-  description:
-    'VERIFIED -> COMMITTED, final; refused while a gate of its run is open (GATES_PENDING) or did not pass (GATES_FAILED). ' +
-    'Operate scope; INVALID_TRANSITION unless VERIFIED.',
+  description: 'VERIFIED -> COMMITTED, final; refused while a gate of its run is open (GATES_PENDING) or did not pass (GATES_FAILED). ' + 'Operate scope; INVALID_TRANSITION unless VERIFIED.',
   input: 'The ledger entry to commit.',
   scopes: OPERATE,
   run: (ctx, id) => ctx.engine.patches.commit(id),
 });
-ledgerMutation<{ success: boolean; workspacePath?: string | null; appliedFiles?: string[] | null; errorCode?: string | null; errorMessage?: string | null }>(
-  'recordPatchApply',
-  {
-    description:
-      'Counts an apply attempt of a QUEUED patch: -> APPLIED with its files, or -> APPLY_FAILED with its error. Operate or worker scope; a WORKER-only token only on the run of a task one of its workers holds now (and its execution request, if the patch names one), else FORBIDDEN; ' +
-      'INVALID_TRANSITION unless QUEUED, BAD_USER_INPUT for a failure with neither errorCode nor errorMessage.',
-    input: 'The outcome of one apply attempt.',
-    scopes: REPORT,
-    extra: (t) => ({
-      success: t.boolean({ required: true, description: 'Whether the patch applied: true -> APPLIED, false -> APPLY_FAILED.' }),
-      workspacePath: t.string({ description: 'Where it was applied (at most 4,096 characters); left out, the one reported before is kept.' }),
-      appliedFiles: t.stringList({ description: 'On success, the files written (each at most 4,096 characters); ignored on failure.' }),
-      errorCode: t.string({ description: 'On failure, a short error code (at most 200 characters); ignored on success.' }),
-      errorMessage: t.string({ description: 'On failure, what went wrong; a failure needs this or errorCode. Ignored on success.' }),
-    }),
-    run: (ctx, ledgerId, input) => ctx.engine.patches.recordApply(workerActor(ctx, true), { ...input, ledgerId }),
-  },
-);
+ledgerMutation<{ success: boolean; workspacePath?: string | null; appliedFiles?: string[] | null; errorCode?: string | null; errorMessage?: string | null }>('recordPatchApply', {
+  description:
+    'Counts an apply attempt of a QUEUED patch: -> APPLIED with its files, or -> APPLY_FAILED with its error. Operate or worker scope; a WORKER-only token only on the run of a task one of its workers holds now (and its execution request, if the patch names one), else FORBIDDEN; ' +
+    'INVALID_TRANSITION unless QUEUED, BAD_USER_INPUT for a failure with neither errorCode nor errorMessage.',
+  input: 'The outcome of one apply attempt.',
+  scopes: REPORT,
+  extra: (t) => ({
+    success: t.boolean({ required: true, description: 'Whether the patch applied: true -> APPLIED, false -> APPLY_FAILED.' }),
+    workspacePath: t.string({ description: 'Where it was applied (at most 4,096 characters); left out, the one reported before is kept.' }),
+    appliedFiles: t.stringList({ description: 'On success, the files written (each at most 4,096 characters); ignored on failure.' }),
+    errorCode: t.string({ description: 'On failure, a short error code (at most 200 characters); ignored on success.' }),
+    errorMessage: t.string({ description: 'On failure, what went wrong; a failure needs this or errorCode. Ignored on success.' }),
+  }),
+  run: (ctx, ledgerId, input) => ctx.engine.patches.recordApply(workerActor(ctx, true), { ...input, ledgerId }),
+});
 ledgerMutation<{ testsPassed?: boolean | null }>('verifyPatch', {
   description:
     'APPLIED -> VERIFIED or APPLY_FAILED. A run with gates decides (all passed, or one did not; GATES_PENDING while one is open); only a run without gates takes testsPassed. ' +
@@ -294,15 +279,12 @@ builder.relayMutationField(
 builder.subscriptionField('patchStateChanged', (t) =>
   t.field({
     ...liveSubscription(LedgerEntryRef),
-    description:
-      'Each ledger entry when it is created and each time it changes state (as it stands when delivered), filtered on the server; ' +
-      'without arguments, every entry.',
+    description: 'Each ledger entry when it is created and each time it changes state (as it stands when delivered), filtered on the server; ' + 'without arguments, every entry.',
     args: {
       projectId: t.arg.id({ description: 'Only entries of this project (a project id, not a global id).' }),
       runId: t.arg.id({ description: 'Only entries of this run (a Run global id; any other kind of id is BAD_USER_INPUT).' }),
     },
-    subscribe: (_, args, ctx) =>
-      ctx.engine.patches.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
+    subscribe: (_, args, ctx) => ctx.engine.patches.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
   }),
 );
 

@@ -1,14 +1,6 @@
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { liveSubscription } from '../schema/field-policy.js';
-import {
-  ExecutionRequestFilterInput,
-  ExecutionRequestRef,
-  RiskLevelEnum,
-  RouteDecisionRef,
-  RouterConfigRef,
-  ToolCircuitChangeRef,
-  ToolRef,
-} from '../schema/routing.js';
+import { ExecutionRequestFilterInput, ExecutionRequestRef, RiskLevelEnum, RouteDecisionRef, RouterConfigRef, ToolCircuitChangeRef, ToolRef } from '../schema/routing.js';
 import { ADMIN } from './scopes.js';
 
 builder.queryFields((t) => ({
@@ -28,12 +20,16 @@ builder.queryFields((t) => ({
       riskTier: t.arg({ type: RiskLevelEnum, description: "The task's risk tier; a rule whose match names risk tiers never matches without one." }),
       complexity: t.arg({ type: RiskLevelEnum, description: "The task's complexity; a rule whose match names a complexity matches only that level." }),
       domain: t.arg.string({
-        description: 'The task\'s domain; without a matching rule, only tools listing it (or listing no domains) are taken. Not used by rules.',
+        description: "The task's domain; without a matching rule, only tools listing it (or listing no domains) are taken. Not used by rules.",
       }),
     },
     resolve: (_, args, ctx) => ctx.engine.routing.explain(args),
   }),
-  tools: t.field({ type: [ToolRef], description: 'The tools of the router configuration in force, with their breakers and measurements; empty before the first setRouterConfig.', resolve: (_, __, ctx) => ctx.engine.routing.tools() }),
+  tools: t.field({
+    type: [ToolRef],
+    description: 'The tools of the router configuration in force, with their breakers and measurements; empty before the first setRouterConfig.',
+    resolve: (_, __, ctx) => ctx.engine.routing.tools(),
+  }),
   executionRequest: t.field({
     type: ExecutionRequestRef,
     nullable: true,
@@ -46,8 +42,7 @@ builder.queryFields((t) => ({
       type: ExecutionRequestRef,
       description: 'Execution requests (one per leased attempt of a workstream task), newest first.',
       args: { filter: t.arg({ type: ExecutionRequestFilterInput, description: 'Only the requests that match it; all of them when omitted.' }) },
-      resolve: (_, { filter, ...page }, ctx) =>
-        ctx.engine.executionRequests.list({ ...filter, runId: parseOptionalId(filter?.runId, 'Run', 'filter.runId') }, page),
+      resolve: (_, { filter, ...page }, ctx) => ctx.engine.executionRequests.list({ ...filter, runId: parseOptionalId(filter?.runId, 'Run', 'filter.runId') }, page),
     },
     {
       name: 'ExecutionRequestConnection',

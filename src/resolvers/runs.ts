@@ -32,7 +32,6 @@ builder.queryFields((t) => ({
   ),
 }));
 
-
 builder.relayMutationField(
   'createRun',
   {
@@ -158,13 +157,11 @@ builder.relayMutationField(
 builder.subscriptionField('runStateChanged', (t) =>
   t.field({
     ...liveSubscription(RunRef),
-    description:
-      'A run each time it is created or changes state, as stored when delivered. A subscriber 10,000 notices behind is ended with SLOW_CONSUMER.',
+    description: 'A run each time it is created or changes state, as stored when delivered. A subscriber 10,000 notices behind is ended with SLOW_CONSUMER.',
     args: {
       projectId: t.arg.id({ description: 'Only runs of this project (the plain project name, as in Run.projectId, not a global id).' }),
-      runId: t.arg.id({ description: "Only this run (its global id); an unknown run simply never emits." }),
+      runId: t.arg.id({ description: 'Only this run (its global id); an unknown run simply never emits.' }),
     },
-    subscribe: (_, args, ctx) =>
-      ctx.engine.runs.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
+    subscribe: (_, args, ctx) => ctx.engine.runs.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
   }),
 );

@@ -4,15 +4,7 @@ import type { Worker } from '../engine/workers/entities.js';
 import type { GatewayContext } from '../schema/context.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { heartbeatBudget, liveSubscription } from '../schema/field-policy.js';
-import {
-  WorkerConfigInput,
-  WorkerFilterInput,
-  WorkerHeartbeatRef,
-  WorkerRef,
-  WorkerStateChangeRef,
-  WorkerSummaryRef,
-  WorkerTypeEnum,
-} from '../schema/workers.js';
+import { WorkerConfigInput, WorkerFilterInput, WorkerHeartbeatRef, WorkerRef, WorkerStateChangeRef, WorkerSummaryRef, WorkerTypeEnum } from '../schema/workers.js';
 import { REPORT, WORKER, workerActor } from './scopes.js';
 
 builder.queryFields((t) => ({
@@ -48,8 +40,7 @@ builder.queryFields((t) => ({
       `(most overdue first); at most \`first\` (default and maximum ${MAX_PAGE_SIZE}). Page through all with workers(filter: {stale: true}).`,
     args: {
       timeoutSeconds: t.arg.int({
-        description:
-          "Count a worker stale after this many seconds (0 or more) without a heartbeat, or since registering before its first; each worker's config.timeoutSeconds when not given.",
+        description: "Count a worker stale after this many seconds (0 or more) without a heartbeat, or since registering before its first; each worker's config.timeoutSeconds when not given.",
       }),
       first: t.arg.int({ description: `How many to return at most, 0..${MAX_PAGE_SIZE}; ${MAX_PAGE_SIZE} when not given.` }),
     },
@@ -117,17 +108,10 @@ builder.relayMutationField(
 );
 
 /** Who may steer a worker, and the errors every steering mutation shares (appended to their descriptions). */
-const STEERING_ACCESS =
-  'An operate token may steer any worker, a worker token only those it registered. Errors: NOT_FOUND, FORBIDDEN, RATE_LIMITED,';
+const STEERING_ACCESS = 'An operate token may steer any worker, a worker token only those it registered. Errors: NOT_FOUND, FORBIDDEN, RATE_LIMITED,';
 
 /** pauseWorker, resumeWorker, shutdownWorker: input {id}, payload {worker}; `verb` and `after` word their input and payload. */
-function steeringMutation(
-  name: string,
-  description: string,
-  verb: string,
-  after: string,
-  act: (ctx: GatewayContext, actor: WorkerActor, id: string) => Promise<Worker>,
-) {
+function steeringMutation(name: string, description: string, verb: string, after: string, act: (ctx: GatewayContext, actor: WorkerActor, id: string) => Promise<Worker>) {
   builder.relayMutationField(
     name,
     {
@@ -148,23 +132,17 @@ function steeringMutation(
 
 steeringMutation(
   'pauseWorker',
-  'IDLE or BUSY -> PAUSED: it takes no task until resumed, and the tasks it holds go back to the queue without counting an attempt. ' +
-    `${STEERING_ACCESS} INVALID_TRANSITION (not IDLE or BUSY).`,
+  'IDLE or BUSY -> PAUSED: it takes no task until resumed, and the tasks it holds go back to the queue without counting an attempt. ' + `${STEERING_ACCESS} INVALID_TRANSITION (not IDLE or BUSY).`,
   'pause',
   'PAUSED',
   (ctx, actor, id) => ctx.engine.workers.pause(actor, id),
 );
-steeringMutation(
-  'resumeWorker',
-  `PAUSED -> IDLE: it may take tasks again. ${STEERING_ACCESS} INVALID_TRANSITION (not PAUSED).`,
-  'resume',
-  'IDLE',
-  (ctx, actor, id) => ctx.engine.workers.resume(actor, id),
+steeringMutation('resumeWorker', `PAUSED -> IDLE: it may take tasks again. ${STEERING_ACCESS} INVALID_TRANSITION (not PAUSED).`, 'resume', 'IDLE', (ctx, actor, id) =>
+  ctx.engine.workers.resume(actor, id),
 );
 steeringMutation(
   'shutdownWorker',
-  'Stops the worker for good (STOPPED, stoppedAt set); the tasks it holds go back to the queue without counting an attempt. ' +
-    `${STEERING_ACCESS} INVALID_TRANSITION (already STOPPED or CRASHED).`,
+  'Stops the worker for good (STOPPED, stoppedAt set); the tasks it holds go back to the queue without counting an attempt. ' + `${STEERING_ACCESS} INVALID_TRANSITION (already STOPPED or CRASHED).`,
   'shut down',
   'STOPPED',
   (ctx, actor, id) => ctx.engine.workers.shutdown(actor, id),
@@ -203,8 +181,7 @@ builder.subscriptionField('workerHeartbeats', (t) =>
       workerId: t.arg.id({ description: 'Only this worker.' }),
       types: t.arg({ type: [WorkerTypeEnum], description: 'Only workers of these types.' }),
     },
-    subscribe: (_, args, ctx) =>
-      ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
+    subscribe: (_, args, ctx) => ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
   }),
 );
 
@@ -216,7 +193,6 @@ builder.subscriptionField('workerStateChanged', (t) =>
       workerId: t.arg.id({ description: 'Only this worker.' }),
       types: t.arg({ type: [WorkerTypeEnum], description: 'Only workers of these types.' }),
     },
-    subscribe: (_, args, ctx) =>
-      ctx.engine.workers.stateChanges({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
+    subscribe: (_, args, ctx) => ctx.engine.workers.stateChanges({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
   }),
 );

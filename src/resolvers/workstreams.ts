@@ -8,7 +8,7 @@ builder.queryFields((t) => ({
     type: WorkstreamRef,
     nullable: true,
     description: 'One workstream by its id; null when none has it.',
-    args: { id: t.arg.id({ required: true, description: 'A Workstream id (not the spec\'s workstream_id); an id of another type is BAD_USER_INPUT.' }) },
+    args: { id: t.arg.id({ required: true, description: "A Workstream id (not the spec's workstream_id); an id of another type is BAD_USER_INPUT." }) },
     resolve: (_, args, ctx) => ctx.loaders.workstream.load(parseId(args.id, 'Workstream', 'id')),
   }),
   runProgress: t.field({
@@ -53,8 +53,7 @@ builder.subscriptionField('runProgress', (t) =>
   t.field({
     ...liveSubscription(ProgressSnapshotRef),
     description:
-      "A progress snapshot each time one of the run's tasks (or the run itself) changes; nothing before the first change, so query runProgress for the start. " +
-      'NOT_FOUND for an unknown run.',
+      "A progress snapshot each time one of the run's tasks (or the run itself) changes; nothing before the first change, so query runProgress for the start. " + 'NOT_FOUND for an unknown run.',
     args: { runId: t.arg.id({ required: true, description: 'A Run id; an id of another type is BAD_USER_INPUT.' }) },
     subscribe: async (_, args, ctx) => {
       const runId = parseId(args.runId, 'Run', 'runId');

@@ -10,14 +10,11 @@ export const ScopeEnum = builder.enumType('Scope', {
     READ: { value: 'read', description: 'Every query and subscription (apiTokens excepted).' },
     OPERATE: {
       value: 'operate',
-      description:
-        'Operator writes: runs, steps and notes, tasks and workstreams, patch ledger moves, test gates, costs, and steering any worker.',
+      description: 'Operator writes: runs, steps and notes, tasks and workstreams, patch ledger moves, test gates, costs, and steering any worker.',
     },
     WORKER: {
       value: 'worker',
-      description:
-        "A worker's own calls: registerWorker, then heartbeat, claim and complete tasks for the workers this token registered; " +
-        'also its reports (steps, patches, gate results, costs).',
+      description: "A worker's own calls: registerWorker, then heartbeat, claim and complete tasks for the workers this token registered; " + 'also its reports (steps, patches, gate results, costs).',
     },
     ADMIN: { value: 'admin', description: 'Every scope, plus API tokens, patch policies, budgets and the router configuration.' },
   } as const,

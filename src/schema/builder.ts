@@ -71,8 +71,7 @@ export const builder = new SchemaBuilder<{
     idFieldOptions: { description: 'Opaque global id: pass it to node(id:), or to any argument that takes an id of this type.' },
     nodeQueryOptions: {
       description:
-        'Loads any Node (run, step attempt, run event, worker, task, patch, ledger entry, test gate, cost record, workstream, ' +
-        'execution request) by its global id; null when none has that id.',
+        'Loads any Node (run, step attempt, run event, worker, task, patch, ledger entry, test gate, cost record, workstream, ' + 'execution request) by its global id; null when none has that id.',
       args: { id: { description: 'A global id; one that names no Node type is BAD_USER_INPUT.' } },
     },
     nodesQueryOptions: {
@@ -139,8 +138,7 @@ builder.queryType({
   authScopes: { read: true },
 });
 builder.mutationType({
-  description:
-    'Writes, each in one transaction: a refused mutation writes nothing and nulls only its own payload, not the results of the mutations before it.',
+  description: 'Writes, each in one transaction: a refused mutation writes nothing and nulls only its own payload, not the results of the mutations before it.',
   authScopes: { authenticated: true },
 });
 builder.subscriptionType({

@@ -220,8 +220,7 @@ export const BudgetRef = builder.objectRef<Budget>('Budget').implement({
     }),
     thresholds: t.exposeIntList('thresholds', { description: 'Percentages of the limit, as set (a HALT budget announces 100 % as well, listed or not).' }),
     crossedThresholds: t.intList({
-      description:
-        'The thresholds already crossed and announced, ascending (for a HALT budget 100 % too); a raised limit re-arms those the spend is now below.',
+      description: 'The thresholds already crossed and announced, ascending (for a HALT budget 100 % too); a raised limit re-arms those the spend is now below.',
       resolve: (b) => b.crossed,
     }),
     action: t.expose('action', { type: BudgetActionEnum, description: 'Whether reaching the limit only notifies or also halts.' }),
@@ -232,8 +231,7 @@ export const BudgetRef = builder.objectRef<Budget>('Budget').implement({
 });
 
 export const BudgetAlertRef = builder.objectRef<BudgetAlert>('BudgetAlert').implement({
-  description:
-    'A budget threshold crossed, sent once per threshold; when it concerns a run it is also logged as a budget_threshold_crossed run event.',
+  description: 'A budget threshold crossed, sent once per threshold; when it concerns a run it is also logged as a budget_threshold_crossed run event.',
   fields: (t) => ({
     budget: t.field({ type: BudgetRef, description: 'The budget, as it is now.', resolve: async (a, _, ctx) => (await ctx.loaders.budget.load(a.budgetId))! }),
     threshold: t.exposeInt('threshold', { description: 'The percentage of the limit crossed.' }),

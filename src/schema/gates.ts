@@ -15,9 +15,7 @@ export const GateTypeEnum = builder.enumType('GateType', {
 });
 
 export const GateStateEnum = builder.enumType('GateState', {
-  description:
-    "A gate's state (docs/domain.md#test-gates): PENDING -> RUNNING or SKIPPED; RUNNING -> PASSED, FAILED, ERROR or SKIPPED; " +
-    'PASSED, FAILED, ERROR and SKIPPED are final.',
+  description: "A gate's state (docs/domain.md#test-gates): PENDING -> RUNNING or SKIPPED; RUNNING -> PASSED, FAILED, ERROR or SKIPPED; " + 'PASSED, FAILED, ERROR and SKIPPED are final.',
   values: {
     PENDING: { value: 'pending', description: "Created, not started yet; its run's patches wait for it (GATES_PENDING)." },
     RUNNING: { value: 'running', description: "Started (startTestGate) and waiting for completeTestGate, a skip, or its timeout; its run's patches wait for it." },
@@ -153,8 +151,7 @@ const DecisionRef = builder.objectRef<GateDecision>('TestGateDecision').implemen
   fields: (t) => ({
     passed: t.exposeBoolean('passed', { description: 'Whether the gate passed: true only for PASSED.' }),
     reason: t.exposeString('reason', {
-      description:
-        'Names each criterion that failed (e.g. "coverage: 72% is below 80%"), joined by "; "; else "all N criteria met" or "no criteria set"; for a skip, "skipped: <reason>".',
+      description: 'Names each criterion that failed (e.g. "coverage: 72% is below 80%"), joined by "; "; else "all N criteria met" or "no criteria set"; for a skip, "skipped: <reason>".',
     }),
     criteriaMet: t.field({ type: CriteriaMetRef, description: 'The outcome of each criterion judged (none for a skip).', resolve: (d) => d.criteria_met }),
   }),
@@ -221,9 +218,7 @@ builder.node(TestGateRef, {
 });
 
 export const GateCriteriaInput = builder.inputType('TestGateCriteriaInput', {
-  description:
-    'What a gate must meet to pass; leave a criterion out to not judge it (with none set, exit code 0 passes). ' +
-    'Values outside the test_gate contract are BAD_USER_INPUT.',
+  description: 'What a gate must meet to pass; leave a criterion out to not judge it (with none set, exit code 0 passes). ' + 'Values outside the test_gate contract are BAD_USER_INPUT.',
   fields: (t) => ({
     minCoverage: t.float({ description: 'Lowest coverage that passes, in percent (0-100); a completion that reports no coverage fails it.' }),
     maxFailures: t.int({ description: 'Most failed tests (results.failedTests) that still pass; 0 or more.' }),
@@ -244,8 +239,7 @@ const FailureInput = builder.inputType('TestFailureInput', {
 });
 
 export const GateResultsInput = builder.inputType('TestGateResultsInput', {
-  description:
-    'Test results to judge the criteria against. Counts are 0 or more, and passed + failed + skipped may not exceed total (else BAD_USER_INPUT).',
+  description: 'Test results to judge the criteria against. Counts are 0 or more, and passed + failed + skipped may not exceed total (else BAD_USER_INPUT).',
   fields: (t) => ({
     totalTests: t.int({ required: true, description: 'Tests in the suite.' }),
     passedTests: t.int({ required: true, description: 'Tests that passed.' }),

@@ -18,12 +18,7 @@ export const DEFAULT_LIST_SIZE = 10;
 /** Whether a list field counts for DEFAULT_LIST_SIZE: no paging argument, no declared size, so nothing caps it at that. */
 export function assumesListSize(field: GraphQLField<unknown, unknown>): boolean {
   const declared = field.extensions as ListSizeExtensions;
-  return (
-    isListType(getNullableType(field.type)) &&
-    declared.listSize === undefined &&
-    declared.listSizeArg === undefined &&
-    !field.args.some((arg) => arg.name === 'first')
-  );
+  return isListType(getNullableType(field.type)) && declared.listSize === undefined && declared.listSizeArg === undefined && !field.args.some((arg) => arg.name === 'first');
 }
 
 /** A workstream's tasks (tasks, executionOrder, batches): more are paged with tasks(filter: { runId }). */

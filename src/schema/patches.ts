@@ -9,7 +9,7 @@ const PATCH_STATE_DESCRIPTIONS: Record<LedgerEntry['state'], string> = {
   queued: 'Waiting for an apply attempt, which recordPatchApply reports.',
   applied: 'An apply attempt succeeded; verifyPatch judges it next.',
   apply_failed: 'Validation, an apply attempt or verification failed (see validation and apply); retryPatch queues it again.',
-  verified: "Its tests (or every gate of its run) passed after applying; commitPatch may land it.",
+  verified: 'Its tests (or every gate of its run) passed after applying; commitPatch may land it.',
   quarantined: 'Set aside by quarantinePatch; only DROPPED may follow.',
   committed: 'Landed by commitPatch; final.',
   rolled_back: 'Undone after it was applied or verified (rollbackPatch); final.',
@@ -34,7 +34,7 @@ export const PolicyLevelEnum = builder.enumType('PolicyLevel', {
   values: {
     GLOBAL: { value: 'global', description: 'Every project; the policy names no project or phase.' },
     PROJECT: { value: 'project', description: "One project's patches; the policy names its projectId." },
-    PHASE: { value: 'phase', description: "The patches of one phase of a project; the policy names its projectId and phaseId." },
+    PHASE: { value: 'phase', description: 'The patches of one phase of a project; the policy names its projectId and phaseId.' },
   } as const,
 });
 
@@ -60,7 +60,7 @@ builder.node(PatchRef, {
   loadOne: (id, ctx) => ctx.loaders.patch.load(id),
   fields: (t) => ({
     format: t.exposeString('format', { description: 'Always "unified_diff", the only format the gateway accepts.' }),
-    projectId: t.exposeString('projectId', { description: 'The project it belongs to (its run\'s project, when it has a run).' }),
+    projectId: t.exposeString('projectId', { description: "The project it belongs to (its run's project, when it has a run)." }),
     run: t.field({
       type: RunRef,
       nullable: true,
@@ -99,14 +99,12 @@ builder.node(PatchRef, {
 });
 
 const StateHistoryItemRef = builder.objectRef<LedgerEntry['stateHistory'][number]>('PatchStateHistoryItem').implement({
-  description: 'One step of a ledger entry\'s history: a state it entered, when, and why.',
+  description: "One step of a ledger entry's history: a state it entered, when, and why.",
   fields: (t) => ({
     state: t.expose('state', { type: PatchStateEnum, description: 'The state entered.' }),
     at: t.field({ type: 'DateTime', description: 'When it was entered.', resolve: (h) => new Date(h.at) }),
     reason: t.exposeString('reason', {
-      description:
-        'Why: the gateway\'s wording (e.g. "created", "validation failed: ...", "apply failed: ...", "tests passed"), ' +
-        'or for rollback, drop and quarantine the reason the caller gave.',
+      description: 'Why: the gateway\'s wording (e.g. "created", "validation failed: ...", "apply failed: ...", "tests passed"), ' + 'or for rollback, drop and quarantine the reason the caller gave.',
     }),
   }),
 });
@@ -292,8 +290,7 @@ const ConstraintsRef = builder.objectRef<PatchPolicy['constraints']>('PatchConst
       resolve: (c) => c.oscillation_window,
     }),
     oscillationThreshold: t.int({
-      description:
-        'Flips within the window at which a file counts as oscillating; a flip is a change that removes a line the change before it added, or adds back one it removed.',
+      description: 'Flips within the window at which a file counts as oscillating; a flip is a change that removes a line the change before it added, or adds back one it removed.',
       resolve: (c) => c.oscillation_threshold,
     }),
   }),
@@ -316,9 +313,7 @@ export const PatchPolicyRef = builder.objectRef<PatchPolicy>('PatchPolicy').impl
 });
 
 export const PatchConstraintsInput = builder.inputType('PatchConstraintsInput', {
-  description:
-    "A policy's full constraint set: any left out take their defaults (not the current policy's values), which limit nothing in practice. " +
-    'A value out of range is BAD_USER_INPUT.',
+  description: "A policy's full constraint set: any left out take their defaults (not the current policy's values), which limit nothing in practice. " + 'A value out of range is BAD_USER_INPUT.',
   fields: (t) => ({
     allowedFormats: t.stringList({ description: 'Formats to accept: at least one, and "unified_diff" is the only one. Default ["unified_diff"].' }),
     maxLinesChanged: t.int({ description: 'Most lines (insertions plus deletions) a patch may change; at least 1, default 1,000,000.' }),
@@ -330,7 +325,7 @@ export const PatchConstraintsInput = builder.inputType('PatchConstraintsInput', 
     }),
     requireTestsForPaths: t.stringList({ description: 'Globs (as forbidTouchingPaths): a change there must also touch a test file; default none.' }),
     requireIssueRef: t.boolean({ description: 'The summary must name an issue: #123, ABC-123 or an issue link; default false.' }),
-    minReviewers: t.int({ description: "Fewest reviewers the patch must list (its reviewers); at least 0, default 0." }),
+    minReviewers: t.int({ description: 'Fewest reviewers the patch must list (its reviewers); at least 0, default 0.' }),
     oscillationWindow: t.int({ description: "How many of a file's latest changes (this one included) are examined; at least 1, default 10." }),
     oscillationThreshold: t.int({ description: 'Flips within the window that count as oscillation; at least 1, default 5.' }),
   }),

@@ -1,15 +1,4 @@
-import {
-  defaultFieldResolver,
-  getNamedType,
-  getNullableType,
-  isEnumType,
-  isLeafType,
-  isListType,
-  isObjectType,
-  type GraphQLFieldResolver,
-  type GraphQLLeafType,
-  type GraphQLSchema,
-} from 'graphql';
+import { defaultFieldResolver, getNamedType, getNullableType, isEnumType, isLeafType, isListType, isObjectType, type GraphQLFieldResolver, type GraphQLLeafType, type GraphQLSchema } from 'graphql';
 import { assumesListSize, DEFAULT_LIST_SIZE } from './list-size.js';
 
 /** At most this many bytes for a short value in JSON: a Float (-1.7976931348623157e+308: 24), a DateTime ("+275760-09-13T00:00:00.000Z": 29), a boolean, null. */

@@ -7,22 +7,17 @@ import { RunRef } from './runs.js';
 import { TaskRef } from './workers.js';
 
 export const RoutingStrategyEnum = builder.enumType('RoutingStrategy', {
-  description:
-    'How a routing rule (or, without a matching rule, defaults.strategy) picks one tool among its candidates; ' +
-    'a candidate whose circuit breaker would not admit a call is passed over.',
+  description: 'How a routing rule (or, without a matching rule, defaults.strategy) picks one tool among its candidates; ' + 'a candidate whose circuit breaker would not admit a call is passed over.',
   values: {
     FIXED: { value: 'fixed', description: "The first eligible candidate, in the rule's select_from order (or the apps order without a rule)." },
     ROUND_ROBIN: {
       value: 'round_robin',
-      description:
-        'Takes the candidates in turn, one per routed task, with the rotation stored per rule so it survives a restart; ' +
-        "a passed-over candidate's turn goes to the next in line.",
+      description: 'Takes the candidates in turn, one per routed task, with the rotation stored per rule so it survives a restart; ' + "a passed-over candidate's turn goes to the next in line.",
     },
     AUTO: {
       value: 'auto',
       description:
-        'The eligible candidate with the highest success rate, then the lowest median latency, then the first in config order; ' +
-        'a tool not yet measured counts as best, so it gets tried.',
+        'The eligible candidate with the highest success rate, then the lowest median latency, then the first in config order; ' + 'a tool not yet measured counts as best, so it gets tried.',
     },
   } as const,
 });
@@ -72,7 +67,7 @@ export const RouterConfigRef = builder.objectRef<RouterConfigRow>('RouterConfig'
 const CandidateRef = builder.objectRef<RouteDecision['candidates'][number]>('RouteCandidate').implement({
   description: 'A tool that routing considered for a task, and whether it was eligible.',
   fields: (t) => ({
-    toolId: t.exposeString('toolId', { description: 'The tool id (a key of the router configuration\'s apps).' }),
+    toolId: t.exposeString('toolId', { description: "The tool id (a key of the router configuration's apps)." }),
     skipped: t.exposeString('skipped', { nullable: true, description: 'Why it was passed over (e.g. "circuit open"); null when it was eligible.' }),
   }),
 });
@@ -176,8 +171,7 @@ builder.objectField(TaskRef, 'executionRequest', (t) =>
 );
 
 export const ToolCircuitChangeRef = builder.objectRef<ToolStateNotice>('ToolCircuitChange').implement({
-  description:
-    "A tool's circuit breaker changing state: as an attempt on the tool ended, or (OPEN to HALF_OPEN) when the gateway first saw its recovery timeout over.",
+  description: "A tool's circuit breaker changing state: as an attempt on the tool ended, or (OPEN to HALF_OPEN) when the gateway first saw its recovery timeout over.",
   fields: (t) => ({
     toolId: t.exposeString('toolId', { description: 'The tool whose breaker changed.' }),
     from: t.expose('from', { type: CircuitStateEnum, description: 'Its state before the change.' }),

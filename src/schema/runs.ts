@@ -31,7 +31,7 @@ export const StepStateEnum = builder.enumType('StepState', {
   values: {
     RUNNING: { value: 'running', description: 'Started by startStep and not ended yet.' },
     SUCCEEDED: { value: 'succeeded', description: 'Ended well, as completeStep reported; logged as TOOL_CALL_COMPLETED.' },
-    FAILED: { value: 'failed', description: 'Ended in failure; logged as TOOL_CALL_ERROR, which counts in the run\'s errors.' },
+    FAILED: { value: 'failed', description: "Ended in failure; logged as TOOL_CALL_ERROR, which counts in the run's errors." },
     CANCELED: { value: 'canceled', description: 'Canceled by completeStep, or because its run ended while it was running.' },
   } as const,
 });
@@ -55,8 +55,7 @@ const RUN_EVENT_KIND_DESCRIPTIONS: Record<RunEventKind, string> = {
   tool_call_error: "A step attempt ended FAILED; counted in the run's errors.",
   patch_created: 'A patch of the run was recorded (ledger entry CREATED); payload {ledgerId, patchId, files (how many)}.',
   patch_validated: 'A ledger entry passed validation: CREATED -> VALIDATED.',
-  patch_apply_started:
-    'A ledger entry was handed to the applier: VALIDATED (queuePatch) or APPLY_FAILED (retryPatch) -> QUEUED; payload {ledgerId, patchId, from, to}, plus retry: true for a retry.',
+  patch_apply_started: 'A ledger entry was handed to the applier: VALIDATED (queuePatch) or APPLY_FAILED (retryPatch) -> QUEUED; payload {ledgerId, patchId, from, to}, plus retry: true for a retry.',
   patch_apply_succeeded: 'An apply attempt succeeded: QUEUED -> APPLIED.',
   patch_apply_failed: "A ledger entry entered APPLY_FAILED (validation, apply or verification failed); counted in the run's errors.",
   patch_quarantined: 'A ledger entry was set aside: -> QUARANTINED.',
@@ -110,8 +109,7 @@ const RunCountersRef = builder.objectRef<Run>('RunCounters').implement({
     patchesCreated: t.exposeInt('patchesCreated', { description: 'Patches recorded for the run (createPatch with its runId).' }),
     patchesApplied: t.exposeInt('patchesApplied', { description: 'Successful apply attempts of its patches (recordPatchApply with success).' }),
     errors: t.exposeInt('errors', {
-      description:
-        'Error events in the log: TOOL_CALL_ERROR, PATCH_APPLY_FAILED, ERROR_PIPELINE_TRIGGERED, TASK_FAILED, GATE_FAILED and GATE_ERRORED.',
+      description: 'Error events in the log: TOOL_CALL_ERROR, PATCH_APPLY_FAILED, ERROR_PIPELINE_TRIGGERED, TASK_FAILED, GATE_FAILED and GATE_ERRORED.',
     }),
   }),
 });
@@ -133,9 +131,7 @@ export const StepAttemptConnection = builder.connectionObject(
   { type: StepAttemptRef, name: 'StepAttemptConnection', description: "A page of a run's step attempts, in sequence order." },
   { name: 'StepAttemptEdge', description: 'A step attempt and its cursor.' },
 );
-builder.objectField(StepAttemptConnection, 'totalCount', (t) =>
-  t.int({ description: 'Step attempts of the run in all, on every page.', resolve: (c) => c.totalCount() }),
-);
+builder.objectField(StepAttemptConnection, 'totalCount', (t) => t.int({ description: 'Step attempts of the run in all, on every page.', resolve: (c) => c.totalCount() }));
 
 export const RunEventConnection = builder.connectionObject(
   { type: RunEventRef, name: 'RunEventConnection', description: 'A page of the run event log, in log order (oldest first).' },
@@ -146,12 +142,7 @@ builder.objectField(RunEventConnection, 'totalCount', (t) =>
 );
 
 /** A per-run slice loaded in a batch, shaped as a connection page. */
-function sliceToPage<T>(
-  slice: RunSlice<T>,
-  cursorOf: (row: T) => string,
-  hasPreviousPage: boolean,
-  totalCount: () => Promise<number>,
-): Page<T> {
+function sliceToPage<T>(slice: RunSlice<T>, cursorOf: (row: T) => string, hasPreviousPage: boolean, totalCount: () => Promise<number>): Page<T> {
   const edges = slice.rows.map((node) => ({ cursor: cursorOf(node), node }));
   return {
     edges,
@@ -176,7 +167,7 @@ builder.node(RunRef, {
     phaseId: t.exposeString('phaseId', { description: 'The project phase it executes (a phase_spec phase_id), as given at creation.' }),
     workstreamId: t.exposeString('workstreamId', {
       nullable: true,
-      description: "The workstream_id of the spec it runs (submitWorkstream), or as given to createRun; null when it belongs to none.",
+      description: 'The workstream_id of the spec it runs (submitWorkstream), or as given to createRun; null when it belongs to none.',
     }),
     executionRequestId: t.exposeString('executionRequestId', {
       nullable: true,
@@ -185,8 +176,7 @@ builder.node(RunRef, {
     state: t.expose('state', { type: RunStateEnum, description: 'Where it is in the run state machine.' }),
     stateReason: t.exposeString('stateReason', {
       nullable: true,
-      description:
-        'The reason given to cancelRun or quarantineRun (for a HALT budget: the budget and its spend); null otherwise, or when cancelRun gave none.',
+      description: 'The reason given to cancelRun or quarantineRun (for a HALT budget: the budget and its spend); null otherwise, or when cancelRun gave none.',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created (taken from its id, so it orders runs).' }),
     startedAt: t.expose('startedAt', { ...nullableDate, description: 'When it went RUNNING; null before that.' }),

@@ -18,8 +18,7 @@ function parseDateTime(value: unknown): Date {
 
 builder.scalarType('DateTime', {
   description:
-    'An instant, as an ISO-8601 string in UTC with milliseconds (2026-11-24T12:00:00.000Z). Input may use any offset (Z or +02:00) ' +
-    'and omit seconds; one without a time zone is BAD_USER_INPUT.',
+    'An instant, as an ISO-8601 string in UTC with milliseconds (2026-11-24T12:00:00.000Z). Input may use any offset (Z or +02:00) ' + 'and omit seconds; one without a time zone is BAD_USER_INPUT.',
   serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
   parseValue: parseDateTime,
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
@@ -64,9 +63,7 @@ function parseDecimalText(value: unknown): string {
 }
 
 builder.scalarType('Decimal', {
-  description:
-    'An exact decimal number as a string ("1000", "0.1", "12.000000001"): money is never a binary float. ' +
-    'Input may also be a number literal, read from its exact text.',
+  description: 'An exact decimal number as a string ("1000", "0.1", "12.000000001"): money is never a binary float. ' + 'Input may also be a number literal, read from its exact text.',
   serialize: (value) => String(value),
   parseValue: parseDecimalText,
   // A literal's own text is exact, 0.1 included.

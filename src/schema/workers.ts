@@ -8,8 +8,7 @@ import { RunRef } from './runs.js';
 import { BEYOND_TASK, BEYOND_TASK_NOTE } from './task-scope.js';
 
 export const WorkerTypeEnum = builder.enumType('WorkerType', {
-  description:
-    'The role a worker declares when it registers (worker_type). The gateway records it and filters on it; every type may take any task.',
+  description: 'The role a worker declares when it registers (worker_type). The gateway records it and filters on it; every type may take any task.',
   values: {
     EXECUTOR: { value: 'executor', description: 'Declares that it executes tasks.' },
     MONITOR: { value: 'monitor', description: 'Declares that it monitors other work.' },
@@ -82,8 +81,7 @@ const CrashInfoRef = builder.objectRef<NonNullable<Worker['crashInfo']>>('CrashI
 });
 
 const WorkerStatisticsRef = builder.objectRef<Worker>('WorkerStatistics').implement({
-  description:
-    'What a worker reported through completeTask. Tasks that timed out, or that it lost by crashing, pausing or shutting down, are not counted.',
+  description: 'What a worker reported through completeTask. Tasks that timed out, or that it lost by crashing, pausing or shutting down, are not counted.',
   fields: (t) => ({
     tasksCompleted: t.exposeInt('tasksCompleted', { description: 'Tasks it reported as completed (completeTask with success: true).' }),
     tasksFailed: t.exposeInt('tasksFailed', {
@@ -124,8 +122,7 @@ const WorkerConfigRef = builder.objectRef<Worker>('WorkerConfig').implement({
 });
 
 builder.node(WorkerRef, {
-  description:
-    'A process that executes tasks (docs/domain.md#workers): it registers, heartbeats, and claims and completes tasks; the reaper crashes it when it falls silent.',
+  description: 'A process that executes tasks (docs/domain.md#workers): it registers, heartbeats, and claims and completes tasks; the reaper crashes it when it falls silent.',
   id: {
     resolve: (worker) => worker.id,
     description: 'Opaque global id: pass it to worker(id:), node(id:), or as workerId or id to the worker and task mutations.',
@@ -157,8 +154,7 @@ builder.node(WorkerRef, {
       resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).progress,
     }),
     stale: t.boolean({
-      description:
-        'True when it is live (IDLE, BUSY or PAUSED) but silent for longer than config.timeoutSeconds; the reaper marks such a worker CRASHED on a later pass.',
+      description: 'True when it is live (IDLE, BUSY or PAUSED) but silent for longer than config.timeoutSeconds; the reaper marks such a worker CRASHED on a later pass.',
       resolve: (w, _, ctx) => ctx.engine.workerQueries.liveness(w).stale,
     }),
     secondsSinceHeartbeat: t.float({
@@ -186,8 +182,7 @@ builder.node(WorkerRef, {
 });
 
 builder.node(TaskRef, {
-  description:
-    'A unit of work in the queue (from createTask or a submitted workstream): PENDING until a worker claims it or is assigned it, then leased to that worker.',
+  description: 'A unit of work in the queue (from createTask or a submitted workstream): PENDING until a worker claims it or is assigned it, then leased to that worker.',
   id: {
     resolve: (task) => task.id,
     description: 'Opaque global id: pass it to task(id:), node(id:), or as taskId to assignTask and completeTask.',
@@ -210,8 +205,7 @@ builder.node(TaskRef, {
     }),
     payload: t.expose('payload', { type: 'JSON', description: 'The JSON object handed to the worker ({} when none was given).' }),
     attempts: t.exposeInt('attempts', {
-      description:
-        'Counted attempts that ended: completed, failed, timed out, or lost with a crashed worker (not those handed back by a pause or shutdown).',
+      description: 'Counted attempts that ended: completed, failed, timed out, or lost with a crashed worker (not those handed back by a pause or shutdown).',
     }),
     maxAttempts: t.exposeInt('maxAttempts', {
       description: 'Counted attempts allowed: a failed attempt that reaches it fails the task for good (3 by default for createTask).',
@@ -256,8 +250,7 @@ builder.node(TaskRef, {
       description: "Its level in its workstream's execution order; null for a task from createTask.",
     }),
     ready: t.boolean({
-      description:
-        'PENDING with every dependency completed. A worker can claim it once, besides, any retry delay (nextAttemptAt) has passed, it has a route, and its workstream has a free slot.',
+      description: 'PENDING with every dependency completed. A worker can claim it once, besides, any retry delay (nextAttemptAt) has passed, it has a route, and its workstream has a free slot.',
       resolve: (task) => task.state === 'pending' && task.unmetDependencies === 0,
     }),
     dependsOn: t.field({
@@ -280,7 +273,10 @@ builder.node(TaskRef, {
       authScopes: BEYOND_TASK,
       extensions: { listSize: TASK_LINKS_CAP },
       resolve: async (task, _, ctx) =>
-        capList((await loadTasks(ctx, task.dependsOn)).filter((d) => d.state !== 'completed'), TASK_LINKS_CAP),
+        capList(
+          (await loadTasks(ctx, task.dependsOn)).filter((d) => d.state !== 'completed'),
+          TASK_LINKS_CAP,
+        ),
     }),
     dependents: t.field({
       type: [TaskRef],
@@ -289,7 +285,10 @@ builder.node(TaskRef, {
       extensions: { listSize: TASK_LINKS_CAP },
       resolve: async (task, _, ctx) =>
         task.workstreamId
-          ? capList((await ctx.loaders.workstreamTasks.load(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)), TASK_LINKS_CAP)
+          ? capList(
+              (await ctx.loaders.workstreamTasks.load(task.workstreamId)).filter((t) => t.dependsOn.includes(task.id)),
+              TASK_LINKS_CAP,
+            )
           : [],
     }),
   }),

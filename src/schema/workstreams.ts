@@ -20,9 +20,7 @@ builder.node(WorkstreamRef, {
     objective: t.exposeString('objective', { description: "The spec's objective: what the workstream is meant to achieve." }),
     maxParallel: t.exposeInt('maxParallel', { description: 'concurrency.max_parallel: at most this many of its tasks run at once.' }),
     errorStrategy: t.exposeString('errorStrategy', {
-      description:
-        'error_handling.strategy: fail_fast (a task that fails for good skips every pending task) or continue ' +
-        "(the failed task's on_failure decides what still runs).",
+      description: 'error_handling.strategy: fail_fast (a task that fails for good skips every pending task) or continue ' + "(the failed task's on_failure decides what still runs).",
     }),
     run: t.field({
       type: RunRef,
@@ -41,17 +39,14 @@ builder.node(WorkstreamRef, {
     }),
     executionOrder: t.field({
       type: t.listRef(t.listRef(TaskRef)),
-      description:
-        'The execution order as levels: the first holds the tasks without dependencies, and each depends only on earlier ones; ' +
-        `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
+      description: 'The execution order as levels: the first holds the tasks without dependencies, and each depends only on earlier ones; ' + `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
       extensions: { listSize: WORKSTREAM_TASKS_CAP },
       resolve: async (ws, _, ctx) => capLevels((await ctx.engine.workstreams.order(ws)).levels, WORKSTREAM_TASKS_CAP),
     }),
     batches: t.field({
       type: t.listRef(t.listRef(TaskRef)),
       description:
-        'The levels cut into batches of at most maxParallel tasks, for planning: workers claim a task as soon as its dependencies completed; ' +
-        `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
+        'The levels cut into batches of at most maxParallel tasks, for planning: workers claim a task as soon as its dependencies completed; ' + `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
       extensions: { listSize: WORKSTREAM_TASKS_CAP },
       resolve: async (ws, _, ctx) => capLevels((await ctx.engine.workstreams.order(ws)).batches, WORKSTREAM_TASKS_CAP),
     }),
@@ -71,15 +66,12 @@ export const ProgressSnapshotRef = builder.objectRef<ProgressSnapshot>('Progress
     running: t.exposeInt('running', { description: 'Tasks a worker is running now.' }),
     pending: t.exposeInt('pending', { description: 'Not started: waiting for dependencies, a route, a worker or a retry.' }),
     completionPercent: t.exposeFloat('completionPercent', {
-      description:
-        "Percent from 0 to 100: completed / total, plus the running tasks' reported progress as partial credit; 100 without tasks. " +
-        'Failed and skipped tasks earn nothing.',
+      description: "Percent from 0 to 100: completed / total, plus the running tasks' reported progress as partial credit; 100 without tasks. " + 'Failed and skipped tasks earn nothing.',
     }),
     elapsedSeconds: t.exposeFloat('elapsedSeconds', { description: 'Seconds since the run started (until it ended, once it has); 0 before it starts.' }),
     estimatedRemainingSeconds: t.exposeFloat('estimatedRemainingSeconds', {
       nullable: true,
-      description:
-        'Seconds: average duration of the finished tasks x tasks left (less the running ones\' reported progress); null before the first task finishes.',
+      description: "Seconds: average duration of the finished tasks x tasks left (less the running ones' reported progress); null before the first task finishes.",
     }),
     estimatedCompletionAt: t.expose('estimatedCompletionAt', {
       type: 'DateTime',

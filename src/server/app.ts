@@ -80,8 +80,10 @@ query Overview {
  * already logged by the masker itself, so they go to debug.
  */
 function yogaLogger(logger: Logger) {
-  const forward = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) =>
-    logger[level](String(args[0]), args.length > 1 ? { details: args.slice(1) } : {});
+  const forward =
+    (level: 'debug' | 'info' | 'warn') =>
+    (...args: unknown[]) =>
+      logger[level](String(args[0]), args.length > 1 ? { details: args.slice(1) } : {});
   return {
     debug: forward('debug'),
     info: forward('info'),

@@ -67,10 +67,7 @@ function limitExceeded(message: string, extensions: Record<string, unknown>): Gr
  * too large a document to analyse. One that passes leaves its shape for
  * its context value (answerShape).
  */
-export function operationCostError(
-  args: Pick<ExecutionArgs, 'schema' | 'document' | 'operationName' | 'variableValues' | 'contextValue'>,
-  maxCost: number,
-): GraphQLError | null {
+export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'document' | 'operationName' | 'variableValues' | 'contextValue'>, maxCost: number): GraphQLError | null {
   if (maxCost === 0) return null;
   const operation = getOperationAST(args.document, args.operationName);
   // No such operation, or bad variables: execution refuses it with the right error.

@@ -45,9 +45,7 @@ export function createErrorMasker(logger: Logger) {
     // Errors about the request itself carry no path; one with a path came from execution.
     if (located && !located.originalError && !located.path) {
       // Keep what Yoga put there (extensions.http sets the status, e.g. 403 for CSRF).
-      return located.extensions.code
-        ? located
-        : new GraphQLError(located.message, { ...at, extensions: { ...located.extensions, code: 'BAD_USER_INPUT' } });
+      return located.extensions.code ? located : new GraphQLError(located.message, { ...at, extensions: { ...located.extensions, code: 'BAD_USER_INPUT' } });
     }
     const requestId = currentRequestId();
     logger.error('unexpected error while executing an operation', { requestId, error: original, path: located?.path?.join('.') });

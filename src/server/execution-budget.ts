@@ -19,10 +19,9 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 function tooLargeError(what: string, bytes: number, max: number, env: string, atLeast: boolean): GraphQLError {
-  return new GraphQLError(
-    `${what} is ${atLeast ? 'at least ' : ''}${bytes} bytes, over the limit of ${max} (${env}): select fewer fields or ask for smaller pages`,
-    { extensions: { code: TOO_LARGE_CODE, bytes, maxBytes: max, env } },
-  );
+  return new GraphQLError(`${what} is ${atLeast ? 'at least ' : ''}${bytes} bytes, over the limit of ${max} (${env}): select fewer fields or ask for smaller pages`, {
+    extensions: { code: TOO_LARGE_CODE, bytes, maxBytes: max, env },
+  });
 }
 
 /**

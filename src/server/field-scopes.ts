@@ -24,10 +24,9 @@ export function useFieldScopesUpFront(): Plugin {
       setResultAndStopExecution({
         errors: refused.map(
           (field) =>
-            new GraphQLError(
-              `token "${context.identity?.tokenName ?? '(none)'}" may not use ${field}: it needs the read or operate scope; leave it out of the selection`,
-              { extensions: { code: context.identity ? 'FORBIDDEN' : 'UNAUTHENTICATED', field } },
-            ),
+            new GraphQLError(`token "${context.identity?.tokenName ?? '(none)'}" may not use ${field}: it needs the read or operate scope; leave it out of the selection`, {
+              extensions: { code: context.identity ? 'FORBIDDEN' : 'UNAUTHENTICATED', field },
+            }),
         ),
       });
     },

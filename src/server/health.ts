@@ -25,10 +25,7 @@ export function handleHealth(req: IncomingMessage, res: ServerResponse, engine: 
   // A lost event bus (Redis) leaves the instance ready: HTTP is served from the database; the body tells.
   const eventBus = engine.bus.connected() ? 'connected' : 'disconnected';
   readiness(engine).then(
-    (pending) =>
-      pending.length === 0
-        ? reply(res, 200, { status: 'ready', eventBus })
-        : reply(res, 503, { status: 'unavailable', reason: `migrations not applied: ${pending.join(', ')}` }),
+    (pending) => (pending.length === 0 ? reply(res, 200, { status: 'ready', eventBus }) : reply(res, 503, { status: 'unavailable', reason: `migrations not applied: ${pending.join(', ')}` })),
     (error: unknown) => reply(res, 503, { status: 'unavailable', reason: error instanceof Error ? error.message : String(error) }),
   );
   return true;

@@ -68,7 +68,7 @@ export function createMetrics(engine: Engine, wss: () => WebSocketServer | null,
   const names = new Set<string>();
   const label = (name: string | undefined) => {
     if (!name || !OPERATION_NAME.test(name)) return 'anonymous';
-    if (names.has(name) || names.size < MAX_OPERATION_NAMES) return names.add(name), name;
+    if (names.has(name) || names.size < MAX_OPERATION_NAMES) return (names.add(name), name);
     return 'other';
   };
   const operations = new Counter({

@@ -49,10 +49,9 @@ export class LiveSubscriptions extends PerTokenCap {
 
   constructor(max: number) {
     super(max);
-    this.refusal = new GraphQLError(
-      `at most ${max} live subscriptions at once per token (UET_MAX_SUBSCRIPTIONS_PER_TOKEN); end one before starting another`,
-      { extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit: 'maxSubscriptionsPerToken', max } },
-    );
+    this.refusal = new GraphQLError(`at most ${max} live subscriptions at once per token (UET_MAX_SUBSCRIPTIONS_PER_TOKEN); end one before starting another`, {
+      extensions: { code: 'QUERY_LIMIT_EXCEEDED', limit: 'maxSubscriptionsPerToken', max },
+    });
   }
 }
 

@@ -46,8 +46,7 @@ function withoutSuggestions(errors: readonly GraphQLError[]): GraphQLError[] {
  */
 type SchemaView = 'full' | 'anonymous' | 'off';
 
-const INTROSPECTION_NEEDS_TOKEN = (message: string) =>
-  `introspection needs a token: send Authorization: Bearer <token> (${message.replace(/^GraphQL introspection has been disabled, but the /, '')})`;
+const INTROSPECTION_NEEDS_TOKEN = (message: string) => `introspection needs a token: send Authorization: Bearer <token> (${message.replace(/^GraphQL introspection has been disabled, but the /, '')})`;
 
 export interface ValidationPolicy {
   limits: Limits;
@@ -94,12 +93,9 @@ export function useValidationPolicy({ limits, introspection }: ValidationPolicy)
     off: { rules: rulesOf('off'), cacheKey: cacheKey('noSchemaView') },
   };
   // HTTP and SSE requests carry the identity in their server context (app.ts), graphql-ws operations in theirs.
-  const viewOf = (context: unknown): SchemaView =>
-    !introspection ? 'off' : (context as { identity?: Identity | null } | undefined)?.identity ? 'full' : 'anonymous';
+  const viewOf = (context: unknown): SchemaView => (!introspection ? 'off' : (context as { identity?: Identity | null } | undefined)?.identity ? 'full' : 'anonymous');
   const noSuggestions = <T>(result: T): T =>
-    result && typeof result === 'object' && 'errors' in result && Array.isArray(result.errors)
-      ? { ...result, errors: withoutSuggestions(result.errors) }
-      : result;
+    result && typeof result === 'object' && 'errors' in result && Array.isArray(result.errors) ? { ...result, errors: withoutSuggestions(result.errors) } : result;
   return {
     onParse({ parseFn, setParseFn }) {
       setParseFn((source, options) => {

@@ -26,16 +26,12 @@ async function admin<T = any>(query: string, variables?: Record<string, unknown>
 }
 
 async function createToken(name: string, scopes: string[], expiresAt?: string): Promise<{ secret: string; id: string }> {
-  const data = await admin(
-    `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } } }`,
-    { input: { name, scopes, expiresAt } },
-  );
+  const data = await admin(`mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } } }`, { input: { name, scopes, expiresAt } });
   return { secret: data.createApiToken.token, id: data.createApiToken.apiToken.id };
 }
 
 const revoke = (id: string) => admin(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id });
-const addNote = (runId: string, message: string) =>
-  admin(`mutation($runId: ID!, $m: String!) { addRunNote(input: {runId: $runId, message: $m}) { event { id } } }`, { runId, m: message });
+const addNote = (runId: string, message: string) => admin(`mutation($runId: ID!, $m: String!) { addRunNote(input: {runId: $runId, message: $m}) { event { id } } }`, { runId, m: message });
 
 async function runningRun(): Promise<string> {
   const id = await createRun(server);
@@ -57,11 +53,11 @@ const NOT_COMPARED: Record<string, string[]> = { api_token: ['last_used_at'] };
 
 /** Every table of the database (read from the catalog, so a new table is covered without editing this list). */
 async function tableNames(): Promise<string[]> {
-  const rows = await server.engine.orm.em.getConnection().execute<{ name: string }[]>(
-    onPostgres
-      ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
-      : `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
-  );
+  const rows = await server.engine.orm.em
+    .getConnection()
+    .execute<{ name: string }[]>(
+      onPostgres ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name` : `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
+    );
   return rows.map((r) => r.name);
 }
 
@@ -539,8 +535,7 @@ const TABLE: Record<string, Entry> = {
   },
 };
 
-const allows = (entry: Entry, caller: Caller) =>
-  caller !== 'none' && (entry.allowed === 'any' || caller === 'admin' || entry.allowed.includes(caller));
+const allows = (entry: Entry, caller: Caller) => caller !== 'none' && (entry.allowed === 'any' || caller === 'admin' || entry.allowed.includes(caller));
 
 beforeAll(async () => {
   server = await startTestServer({ limits: { mutationsPerMinute: 100_000 } });
@@ -720,10 +715,7 @@ async function readSse(res: Response, timeoutMs = 5_000): Promise<any[]> {
       throw new Error(`stream did not end: ${text}`);
     }
     let timer: NodeJS.Timeout | undefined;
-    const chunk = await Promise.race([
-      reader.read(),
-      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left))),
-    ]).finally(() => clearTimeout(timer));
+    const chunk = await Promise.race([reader.read(), new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left)))]).finally(() => clearTimeout(timer));
     if (chunk === 'timeout') continue;
     if (chunk.done) break;
     text += decoder.decode(chunk.value, { stream: true });

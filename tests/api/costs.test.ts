@@ -66,7 +66,12 @@ describe('recording costs', () => {
   });
 
   it('never mixes currencies in totals', async () => {
-    for (const [amount, currency] of [['1.5', 'USD'], ['2.25', 'EUR'], ['0.5', 'USD'], ['100', 'JPY']]) {
+    for (const [amount, currency] of [
+      ['1.5', 'USD'],
+      ['2.25', 'EUR'],
+      ['0.5', 'USD'],
+      ['100', 'JPY'],
+    ]) {
       expect((await record({ projectId: 'fx', amount, currency })).errors).toBeUndefined();
     }
     const summary = await ok(`{ costSummary(filter: {projectId: "fx"}) { currency total count } }`);
@@ -146,7 +151,7 @@ describe('budgets', () => {
     ]);
   });
 
-  it('a project HALT budget stops the project\'s active runs', async () => {
+  it("a project HALT budget stops the project's active runs", async () => {
     const [a, b] = [await runningRun('halt-project'), await runningRun('halt-project')];
     await ok(SET, { input: { scope: 'PROJECT', projectId: 'halt-project', currency: 'EUR', limit: '1', action: 'HALT' } });
     await record({ runId: a, amount: '1', currency: 'EUR' });
@@ -193,9 +198,10 @@ describe('HALT is always announced, once, by the crossing that halts', () => {
     };
   }
   const crossedEvents = async (runId: string) =>
-    (await ok(`query($r: ID!) { runEvents(runId: $r, kinds: [BUDGET_THRESHOLD_CROSSED]) { edges { node { payload } } } }`, { r: runId })).runEvents.edges.map(
-      (e: any) => [e.node.payload.threshold, e.node.payload.halted],
-    );
+    (await ok(`query($r: ID!) { runEvents(runId: $r, kinds: [BUDGET_THRESHOLD_CROSSED]) { edges { node { payload } } } }`, { r: runId })).runEvents.edges.map((e: any) => [
+      e.node.payload.threshold,
+      e.node.payload.halted,
+    ]);
   const stateOf = async (runId: string) => (await ok(`query($r: ID!) { run(id: $r) { state } }`, { r: runId })).run.state;
 
   it('a HALT budget whose thresholds leave out 100 % still announces the halt, with halted true', async () => {
@@ -300,8 +306,7 @@ describe('budget limits', () => {
 describe('claims and HALT budgets', () => {
   const SET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { id exhausted } } }`;
   const CLAIM = `mutation($w: ID!, $k: [String!], $r: ID) { claimTask(input: {workerId: $w, kinds: $k, runId: $r}) { task { id } } }`;
-  const worker = async () =>
-    (await ok(`mutation { registerWorker(input: {type: EXECUTOR, config: {maxParallelTasks: 5}}) { worker { id } } }`)).registerWorker.worker.id as string;
+  const worker = async () => (await ok(`mutation { registerWorker(input: {type: EXECUTOR, config: {maxParallelTasks: 5}}) { worker { id } } }`)).registerWorker.worker.id as string;
   const createTask = async (kind: string, runId?: string) =>
     (await ok(`mutation($k: String!, $r: ID) { createTask(input: {kind: $k, runId: $r, maxAttempts: 3}) { task { id } } }`, { k: kind, r: runId })).createTask.task.id as string;
   const taskState = async (id: string) => (await ok(`query($t: ID!) { task(id: $t) { state } }`, { t: id })).task.state;
@@ -342,7 +347,7 @@ describe('claims and HALT budgets', () => {
     expect((await ok(CLAIM, { w, k: ['lint'], r: runId })).claimTask.task).toEqual({ id: submitWorkstream.workstream.tasks[0].id });
   });
 
-  it('a claim for one run takes only that run\'s tasks', async () => {
+  it("a claim for one run takes only that run's tasks", async () => {
     const [a, b] = [await runningRun('claim-by-run'), await runningRun('claim-by-run')];
     const taskA = await createTask('by-run', a);
     const taskB = await createTask('by-run', b);
@@ -360,7 +365,15 @@ describe('costSummary against a hand-computed fixture', () => {
     const models = ['alpha', 'beta', null];
     const types = ['API_CALL', 'COMPUTE_TIME', 'TOOL_USAGE'];
     // 300 records, one every 20 minutes from 2026-11-22T00:00Z: 100 hours, 5 days (the last partly).
-    const expected = { usd: 0n, eur: 0n, byType: new Map<string, bigint>(), byModel: new Map<string | null, bigint>(), byRun: new Map<string, bigint>(), hours: new Map<string, bigint>(), days: new Map<string, bigint>() };
+    const expected = {
+      usd: 0n,
+      eur: 0n,
+      byType: new Map<string, bigint>(),
+      byModel: new Map<string | null, bigint>(),
+      byRun: new Map<string, bigint>(),
+      hours: new Map<string, bigint>(),
+      days: new Map<string, bigint>(),
+    };
     const add = <K>(map: Map<K, bigint>, key: K, value: bigint) => map.set(key, (map.get(key) ?? 0n) + value);
     for (let i = 0; i < 300; i++) {
       const at = new Date(Date.parse('2026-11-22T00:00:00.000Z') + i * 20 * 60_000);

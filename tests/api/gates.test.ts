@@ -66,9 +66,7 @@ const MOVES: { name: string; to: State; from: State[]; call: (id: string) => Pro
 describe('the gate state machine (docs/domain.md#test-gates)', () => {
   it('the mutations together allow exactly the transitions of the table', () => {
     const allowed = new Set(MOVES.flatMap((m) => m.from.map((from) => `${from}->${m.to}`)));
-    const table = STATES.flatMap((from) =>
-      STATES.filter((to) => gateMachine.allows(from.toLowerCase() as never, to.toLowerCase() as never)).map((to) => `${from}->${to}`),
-    );
+    const table = STATES.flatMap((from) => STATES.filter((to) => gateMachine.allows(from.toLowerCase() as never, to.toLowerCase() as never)).map((to) => `${from}->${to}`));
     expect(allowed).toEqual(new Set(table));
   });
 

@@ -308,9 +308,7 @@ describe('mutation rate limit', () => {
     // Open both sockets first, so that the burst does not wait on a handshake.
     for (const c of [clientA, clientB]) expect((await wsOnce(c, { query: '{ viewer { tokenName } }' })).errors).toBeUndefined();
 
-    const burst = Array.from({ length: LIMIT + 5 }, (_, i) =>
-      i % 2 ? wsOnce(clientA, { query: CREATE_RUN, variables: runInput }) : server.gql(CREATE_RUN, runInput, { token: a }),
-    );
+    const burst = Array.from({ length: LIMIT + 5 }, (_, i) => (i % 2 ? wsOnce(clientA, { query: CREATE_RUN, variables: runInput }) : server.gql(CREATE_RUN, runInput, { token: a })));
     // In flight at the same time as the burst: mutations and queries of another token.
     const during = [
       server.gql(CREATE_RUN, runInput, { token: b }),
@@ -365,7 +363,13 @@ describe('batching', () => {
   afterAll(() => server.stop());
 
   it.each([
-    { name: 'two mutations', body: [{ query: CREATE_RUN, variables: runInput }, { query: CREATE_RUN, variables: runInput }] },
+    {
+      name: 'two mutations',
+      body: [
+        { query: CREATE_RUN, variables: runInput },
+        { query: CREATE_RUN, variables: runInput },
+      ],
+    },
     { name: 'a single mutation in an array', body: [{ query: CREATE_RUN, variables: runInput }] },
   ])('is off: a JSON array of $name is 400 BAD_REQUEST and nothing runs', async ({ body }) => {
     const count = () => server.engine.orm.em.fork().count('Run', {});

@@ -7,11 +7,28 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
 
 type State = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
-interface Seeded { id: string; gid: string; projectId: string; phaseId: string; workstreamId: string | null; state: State; createdAt: string }
+interface Seeded {
+  id: string;
+  gid: string;
+  projectId: string;
+  phaseId: string;
+  workstreamId: string | null;
+  state: State;
+  createdAt: string;
+}
 type Filter = Partial<Pick<Seeded, 'projectId' | 'phaseId' | 'workstreamId'>> & { states?: string[]; createdAfter?: string; createdBefore?: string };
 type Ends = { newest: string; oldest: string };
-interface PageInfo { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }
-interface Conn<N = any> { totalCount: number; pageInfo: PageInfo; edges: { cursor: string; node: N }[] }
+interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+interface Conn<N = any> {
+  totalCount: number;
+  pageInfo: PageInfo;
+  edges: { cursor: string; node: N }[];
+}
 
 const PROJECTS = ['proj-a', 'proj-b', 'proj-c'];
 const PHASES = ['plan', 'build'];
@@ -56,13 +73,16 @@ function expectedIds(f: Filter): string[] {
     (f.states == null || f.states.includes(r.state)) &&
     (f.createdAfter == null || r.createdAt > f.createdAfter) &&
     (f.createdBefore == null || r.createdAt < f.createdBefore);
-  return seeded.filter(match).sort((a, b) => (a.id < b.id ? 1 : -1)).map((r) => r.gid);
+  return seeded
+    .filter(match)
+    .sort((a, b) => (a.id < b.id ? 1 : -1))
+    .map((r) => r.gid);
 }
 
 /** Fetches pages until the walking direction says nothing more; pages in fetch order. */
 async function walk(fetch: (cursor: string | null) => Promise<Conn>, backward = false, between?: () => Promise<unknown>): Promise<Conn[]> {
   const pages: Conn[] = [];
-  for (let cursor: string | null = null; ; ) {
+  for (let cursor: string | null = null; ;) {
     const page = await fetch(cursor);
     pages.push(page);
     if (!(backward ? page.pageInfo.hasPreviousPage : page.pageInfo.hasNextPage) || pages.length > 300) return pages;
@@ -123,21 +143,18 @@ const FILTERS: { name: string; filter: () => Filter }[] = [
 const WALKS = [...FILTERS.flatMap((f) => [7, 100].map((size) => ({ ...f, size }))), { ...FILTERS[0]!, size: 25 }];
 
 describe('runs: keyset pagination', () => {
-  it.each(WALKS)(
-    '$name, pages of $size: forwards and backwards',
-    async ({ filter, size }) => {
-      const expected = expectedIds(filter());
-      expect(expected.length).toBeGreaterThan(0);
-      for (const backward of [false, true]) {
-        const args = (cursor: string | null) => (backward ? { last: size, before: cursor } : { first: size, after: cursor });
-        const pages = await walk((cursor) => runsPage({ filter: filter(), ...args(cursor) }), backward);
-        const nodes = checkWalk(pages, { size, count: expected.length, backward });
-        expect(nodes.map((n) => n.id)).toEqual(expected);
-        const createdAt = nodes.map((n) => n.createdAt);
-        expect(createdAt).toEqual([...createdAt].sort().reverse());
-      }
-    },
-  );
+  it.each(WALKS)('$name, pages of $size: forwards and backwards', async ({ filter, size }) => {
+    const expected = expectedIds(filter());
+    expect(expected.length).toBeGreaterThan(0);
+    for (const backward of [false, true]) {
+      const args = (cursor: string | null) => (backward ? { last: size, before: cursor } : { first: size, after: cursor });
+      const pages = await walk((cursor) => runsPage({ filter: filter(), ...args(cursor) }), backward);
+      const nodes = checkWalk(pages, { size, count: expected.length, backward });
+      expect(nodes.map((n) => n.id)).toEqual(expected);
+      const createdAt = nodes.map((n) => n.createdAt);
+      expect(createdAt).toEqual([...createdAt].sort().reverse());
+    }
+  });
 
   it('the seeded batches are apart in time, so the bounds split them', () => {
     expect(expectedIds({ createdAfter: bounds.after })).toHaveLength(4 * PER_BATCH);
@@ -228,8 +245,7 @@ describe('nested and event-log connections', () => {
 
   const EVENT_NODE = 'id cursor kind step { sequence }';
   const eventKey = (n: any) => `${n.kind}#${n.step?.sequence ?? 0}`;
-  const onRun = (field: string, node: string) =>
-    `query($id: ID!, $first: Int, $after: String) { run(id: $id) { conn: ${field}(first: $first, after: $after) { ${CONN(node)} } } }`;
+  const onRun = (field: string, node: string) => `query($id: ID!, $first: Int, $after: String) { run(id: $id) { conn: ${field}(first: $first, after: $after) { ${CONN(node)} } } }`;
   const CONNECTIONS = {
     'Run.steps': { query: onRun('steps', 'id sequence'), pick: (d: any) => d.run.conn, key: (n: any) => String(n.sequence) },
     'Run.events': { query: onRun('events', EVENT_NODE), pick: (d: any) => d.run.conn, key: eventKey },
@@ -241,7 +257,10 @@ describe('nested and event-log connections', () => {
     },
   };
   const allSteps = () => Array.from({ length: STEPS }, (_, i) => String(i + 1));
-  const ofKinds = (...kinds: string[]) => () => logA.filter((k) => kinds.includes(k.split('#')[0]!));
+  const ofKinds =
+    (...kinds: string[]) =>
+    () =>
+      logA.filter((k) => kinds.includes(k.split('#')[0]!));
 
   it.each([
     ...[1, 5, 6, 12, 100].map((size) => ({ conn: 'Run.steps' as const, size, kinds: undefined, expected: allSteps })),

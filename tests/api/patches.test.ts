@@ -40,8 +40,7 @@ async function createPatch(input: Record<string, unknown> = {}): Promise<any> {
   return data.createPatch;
 }
 
-const call = (mutation: string, id: string, extra = '') =>
-  server.gql(`mutation($id: ID!) { ${mutation}(input: {ledgerId: $id${extra}}) { ledgerEntry { ${ENTRY_FIELDS} } } }`, { id });
+const call = (mutation: string, id: string, extra = '') => server.gql(`mutation($id: ID!) { ${mutation}(input: {ledgerId: $id${extra}}) { ledgerEntry { ${ENTRY_FIELDS} } } }`, { id });
 
 type State = 'CREATED' | 'VALIDATED' | 'QUEUED' | 'APPLIED' | 'APPLY_FAILED' | 'VERIFIED' | 'QUARANTINED' | 'COMMITTED' | 'ROLLED_BACK' | 'DROPPED';
 const STATES: State[] = ['CREATED', 'VALIDATED', 'QUEUED', 'APPLIED', 'APPLY_FAILED', 'VERIFIED', 'QUARANTINED', 'COMMITTED', 'ROLLED_BACK', 'DROPPED'];
@@ -50,13 +49,40 @@ const STATES: State[] = ['CREATED', 'VALIDATED', 'QUEUED', 'APPLIED', 'APPLY_FAI
 const PATH: Record<State, [string, string][]> = {
   CREATED: [],
   VALIDATED: [['validatePatch', '']],
-  QUEUED: [['validatePatch', ''], ['queuePatch', '']],
-  APPLIED: [['validatePatch', ''], ['queuePatch', ''], ['recordPatchApply', ', success: true, appliedFiles: ["src/app.ts"]']],
-  APPLY_FAILED: [['validatePatch', ''], ['queuePatch', ''], ['recordPatchApply', ', success: false, errorCode: "conflict", errorMessage: "hunk 1 failed"']],
-  VERIFIED: [['validatePatch', ''], ['queuePatch', ''], ['recordPatchApply', ', success: true'], ['verifyPatch', ', testsPassed: true']],
+  QUEUED: [
+    ['validatePatch', ''],
+    ['queuePatch', ''],
+  ],
+  APPLIED: [
+    ['validatePatch', ''],
+    ['queuePatch', ''],
+    ['recordPatchApply', ', success: true, appliedFiles: ["src/app.ts"]'],
+  ],
+  APPLY_FAILED: [
+    ['validatePatch', ''],
+    ['queuePatch', ''],
+    ['recordPatchApply', ', success: false, errorCode: "conflict", errorMessage: "hunk 1 failed"'],
+  ],
+  VERIFIED: [
+    ['validatePatch', ''],
+    ['queuePatch', ''],
+    ['recordPatchApply', ', success: true'],
+    ['verifyPatch', ', testsPassed: true'],
+  ],
   QUARANTINED: [['quarantinePatch', ', reason: "suspicious"']],
-  COMMITTED: [['validatePatch', ''], ['queuePatch', ''], ['recordPatchApply', ', success: true'], ['verifyPatch', ', testsPassed: true'], ['commitPatch', '']],
-  ROLLED_BACK: [['validatePatch', ''], ['queuePatch', ''], ['recordPatchApply', ', success: true'], ['rollbackPatch', ', reason: "bad"']],
+  COMMITTED: [
+    ['validatePatch', ''],
+    ['queuePatch', ''],
+    ['recordPatchApply', ', success: true'],
+    ['verifyPatch', ', testsPassed: true'],
+    ['commitPatch', ''],
+  ],
+  ROLLED_BACK: [
+    ['validatePatch', ''],
+    ['queuePatch', ''],
+    ['recordPatchApply', ', success: true'],
+    ['rollbackPatch', ', reason: "bad"'],
+  ],
   DROPPED: [['dropPatch', ', reason: "obsolete"']],
 };
 
@@ -113,9 +139,7 @@ const stored = async (id: string) => {
 describe('the ledger state machine (docs/domain.md#patch-ledger)', () => {
   it('the mutations together allow exactly the transitions of the table', () => {
     const allowed = new Set(MOVES.flatMap((m) => m.from.map((from) => `${from}->${m.to}`)));
-    const table = STATES.flatMap((from) =>
-      STATES.filter((to) => ledgerMachine.allows(from.toLowerCase() as never, to.toLowerCase() as never)).map((to) => `${from}->${to}`),
-    );
+    const table = STATES.flatMap((from) => STATES.filter((to) => ledgerMachine.allows(from.toLowerCase() as never, to.toLowerCase() as never)).map((to) => `${from}->${to}`));
     expect(allowed).toEqual(new Set(table));
   });
 
@@ -239,10 +263,13 @@ describe('gates decide verification and commit', () => {
     return id;
   }
   const finish = (id: string, failed: number) =>
-    ok(`mutation($id: ID!, $f: Int!) { completeTestGate(input: {id: $id, exitCode: 0, results: {totalTests: 10, passedTests: ${10 - failed}, failedTests: $f, skippedTests: 0}}) { gate { state } } }`, {
-      id,
-      f: failed,
-    });
+    ok(
+      `mutation($id: ID!, $f: Int!) { completeTestGate(input: {id: $id, exitCode: 0, results: {totalTests: 10, passedTests: ${10 - failed}, failedTests: $f, skippedTests: 0}}) { gate { state } } }`,
+      {
+        id,
+        f: failed,
+      },
+    );
 
   async function appliedPatch(runId: string): Promise<string> {
     const { ledgerEntry } = await createPatch({ runId });
@@ -314,8 +341,7 @@ describe("an execution request's resource scope", () => {
     spec.resource_scope = { read: ['**'], write: ['src/**'], create: ['src/**'], forbidden: ['src/secrets/**'] };
     const ws = (await ok(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } } } }`, { s: spec })).submitWorkstream.workstream;
     const workerId = (await ok(`mutation { registerWorker(input: {type: EXECUTOR}) { worker { id } } }`)).registerWorker.worker.id;
-    const task = (await ok(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["scoped_edit"]}) { task { executionRequest { id document } } } }`, { w: workerId }))
-      .claimTask.task;
+    const task = (await ok(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["scoped_edit"]}) { task { executionRequest { id document } } } }`, { w: workerId })).claimTask.task;
     request = { id: task.executionRequest.id, requestId: task.executionRequest.document.request_id, runId: ws.run.id };
     // The run's own scope would let everything through: only the request's scope can refuse the patches below.
     const em = server.engine.orm.em.fork();
@@ -324,7 +350,7 @@ describe("an execution request's resource scope", () => {
     await em.flush();
   });
 
-  it('takes precedence over the run\'s: a forbidden path fails validation, naming the rule and the file', async () => {
+  it("takes precedence over the run's: a forbidden path fails validation, naming the rule and the file", async () => {
     const { ledgerEntry } = await createPatch({ runId: request.runId, executionRequestId: request.requestId, diffText: diffOf('src/secrets/key.ts') });
     const res = await call('validatePatch', ledgerEntry.id);
     expect(res.data!.validatePatch.ledgerEntry).toMatchObject({
@@ -343,9 +369,7 @@ describe("an execution request's resource scope", () => {
     }
     // Without the run, the request's scope still applies.
     const { ledgerEntry } = await createPatch({ executionRequestId: request.requestId, diffText: diffOf('docs/readme.md') });
-    expect((await call('validatePatch', ledgerEntry.id)).data!.validatePatch.ledgerEntry.validation.validationErrors).toEqual([
-      'scope: docs/readme.md may not be changed (not in write)',
-    ]);
+    expect((await call('validatePatch', ledgerEntry.id)).data!.validatePatch.ledgerEntry.validation.validationErrors).toEqual(['scope: docs/readme.md may not be changed (not in write)']);
   });
 
   it('an unknown request is NOT_FOUND, a malformed one or one of another project or run BAD_USER_INPUT, and nothing is written', async () => {

@@ -37,18 +37,17 @@ const DIFF = 'diff --git a/src/a.ts b/src/a.ts\n--- a/src/a.ts\n+++ b/src/a.ts\n
  */
 async function fixtures(runId: string | null, projectId: string, stepToken?: string) {
   const step =
-    runId === null
-      ? null
-      : (await server.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "fixture"}) { step { id } } }`, { r: runId }, { token: stepToken })).startStep.step.id;
-  const created = await ok(
-    `mutation($p: String!, $r: ID, $d: String!) { createPatch(input: {projectId: $p, runId: $r, targetRepo: "repo", diffText: $d}) { ledgerEntry { id } } }`,
-    { p: projectId, r: runId, d: DIFF },
-  );
+    runId === null ? null : (await server.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "fixture"}) { step { id } } }`, { r: runId }, { token: stepToken })).startStep.step.id;
+  const created = await ok(`mutation($p: String!, $r: ID, $d: String!) { createPatch(input: {projectId: $p, runId: $r, targetRepo: "repo", diffText: $d}) { ledgerEntry { id } } }`, {
+    p: projectId,
+    r: runId,
+    d: DIFF,
+  });
   const ledgerId = created.createPatch.ledgerEntry.id;
   for (const field of ['validatePatch', 'queuePatch']) await ok(`mutation($id: ID!) { ${field}(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: ledgerId });
   const gate = async () =>
-    (await ok(`mutation($r: ID, $p: String) { createTestGate(input: {name: "g", type: LINT, runId: $r, projectId: $p}) { gate { id } } }`, { r: runId, p: projectId }))
-      .createTestGate.gate.id as string;
+    (await ok(`mutation($r: ID, $p: String) { createTestGate(input: {name: "g", type: LINT, runId: $r, projectId: $p}) { gate { id } } }`, { r: runId, p: projectId })).createTestGate.gate
+      .id as string;
   const pendingGate = await gate();
   const runningGate = await gate();
   await ok(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: runningGate });
@@ -71,11 +70,7 @@ function reports(runId: string | null, projectId: string, f: Fixtures): [string,
       `mutation($p: String!, $r: ID, $d: String!) { createPatch(input: {projectId: $p, runId: $r, targetRepo: "repo", diffText: $d}) { ledgerEntry { state } } }`,
       { p: projectId, r: runId, d: DIFF },
     ],
-    [
-      'recordPatchApply',
-      `mutation($id: ID!) { recordPatchApply(input: {ledgerId: $id, success: true, appliedFiles: ["src/a.ts"]}) { ledgerEntry { state } } }`,
-      { id: f.ledgerId },
-    ],
+    ['recordPatchApply', `mutation($id: ID!) { recordPatchApply(input: {ledgerId: $id, success: true, appliedFiles: ["src/a.ts"]}) { ledgerEntry { state } } }`, { id: f.ledgerId }],
     ['startTestGate', `mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`, { id: f.pendingGate }],
     ['completeTestGate', `mutation($id: ID!) { completeTestGate(input: {id: $id, exitCode: 0}) { gate { state } } }`, { id: f.runningGate }],
     [
@@ -193,13 +188,16 @@ describe('reports by worker tokens', () => {
     const untouchedRun = await createRun(server, { projectId: 'own' });
     const cases: [string, string, Record<string, unknown>, RegExp][] = [
       ...onR2.map(([field, op, vars]) => [`${field} on R2`, op, vars, /may not report .+ on run .+: none of the workers it registered/] as [string, string, Record<string, unknown>, RegExp]),
-      ...noRun.map(([field, op, vars]) => [`${field} without a run`, op, vars, /may not report .+: a WORKER-only token reports only on the run of a task its workers hold, and this names no run/] as [string, string, Record<string, unknown>, RegExp]),
-      [
-        'startStep on a run of no task',
-        `mutation($r: ID!) { startStep(input: {runId: $r, toolId: "t"}) { step { id } } }`,
-        { r: untouchedRun },
-        /none of the workers it registered/,
-      ],
+      ...noRun.map(
+        ([field, op, vars]) =>
+          [`${field} without a run`, op, vars, /may not report .+: a WORKER-only token reports only on the run of a task its workers hold, and this names no run/] as [
+            string,
+            string,
+            Record<string, unknown>,
+            RegExp,
+          ],
+      ),
+      ['startStep on a run of no task', `mutation($r: ID!) { startStep(input: {runId: $r, toolId: "t"}) { step { id } } }`, { r: untouchedRun }, /none of the workers it registered/],
       // FORBIDDEN rather than NOT_FOUND: a worker token learns nothing about runs it has no part in.
       [
         'recordCost on an unknown run',
@@ -234,7 +232,7 @@ describe('reports by worker tokens', () => {
     }
   });
 
-  it("token A may no longer report on R1 once its worker has completed the task (it holds none now), and nothing is written", async () => {
+  it('token A may no longer report on R1 once its worker has completed the task (it holds none now), and nothing is written', async () => {
     const done = await server.gql(`mutation($w: ID!) { completeTask(input: {workerId: $w, success: true}) { task { state } } }`, { w: workerA }, { token: tokenA });
     expect(done.errors).toBeUndefined();
     expect(done.data.completeTask.task.state).toBe('COMPLETED');

@@ -123,10 +123,7 @@ describe('resumable run event subscription (graphql-ws)', () => {
     await server.gql(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: runId });
     await sub.next(2);
     sub.stop();
-    expect(sub.results.map((r) => r.data)).toEqual([
-      { runStateChanged: { id: runId, state: 'PENDING' } },
-      { runStateChanged: { id: runId, state: 'RUNNING' } },
-    ]);
+    expect(sub.results.map((r) => r.data)).toEqual([{ runStateChanged: { id: runId, state: 'PENDING' } }, { runStateChanged: { id: runId, state: 'RUNNING' } }]);
   });
 });
 

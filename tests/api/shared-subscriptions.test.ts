@@ -254,8 +254,7 @@ describe('shared subscriptions and slow consumers', () => {
     const identity = { tokenId: null, tokenName: 'unit', scopes: ['read'] as const, expiresAt: null };
     const stream = source();
     const [fast, slow] = [fakeSocket(), fakeSocket()];
-    const join = (socket: ReturnType<typeof fakeSocket>, id: string) =>
-      shared.subscribe({ key: 'k', socket: socket as never, id, identity }, () => stream) as Promise<AsyncIterableIterator<never>>;
+    const join = (socket: ReturnType<typeof fakeSocket>, id: string) => shared.subscribe({ key: 'k', socket: socket as never, id, identity }, () => stream) as Promise<AsyncIterableIterator<never>>;
     const [fastIterator, slowIterator] = [await join(fast, 'f'), await join(slow, 's')];
     // graphql-ws starts iterating; neither ever yields (the messages go to the socket directly).
     const fastEnd = fastIterator.next();

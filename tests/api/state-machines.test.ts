@@ -60,8 +60,7 @@ const ok = <T = any>(res: GraphQLResponse<T>): T => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The database id inside a global id (base64url of "Type:ULID"). */
 const dbId = (globalId: string) => Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1];
-const rows = (entity: 'Run' | 'StepAttempt' | 'RunEvent', where: Record<string, unknown> = {}) =>
-  server.engine.orm.em.fork().count(entity, where);
+const rows = (entity: 'Run' | 'StepAttempt' | 'RunEvent', where: Record<string, unknown> = {}) => server.engine.orm.em.fork().count(entity, where);
 
 function move(id: string, to: Target): Promise<GraphQLResponse> {
   const { mutation, input } = MOVES[to];
@@ -99,15 +98,13 @@ function expectInvalidTransition(res: GraphQLResponse, currentState: string, att
   expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_TRANSITION', currentState, attemptedState });
 }
 
-const startStep = (runId: string, toolId = 'codex') =>
-  gql(`mutation($input: StartStepInput!) { startStep(input: $input) { step { ${STEP_FIELDS} } } }`, { input: { runId, toolId } });
+const startStep = (runId: string, toolId = 'codex') => gql(`mutation($input: StartStepInput!) { startStep(input: $input) { step { ${STEP_FIELDS} } } }`, { input: { runId, toolId } });
 const startStepOk = async (runId: string) => ok(await startStep(runId)).startStep.step;
 const completeStep = (id: string, state: string, extra: Record<string, unknown> = {}) =>
   gql(`mutation($input: CompleteStepInput!) { completeStep(input: $input) { step { ${STEP_FIELDS} } } }`, {
     input: { id, state, ...extra },
   });
-const completeStepOk = async (id: string, state: string, extra: Record<string, unknown> = {}) =>
-  ok(await completeStep(id, state, extra)).completeStep.step;
+const completeStepOk = async (id: string, state: string, extra: Record<string, unknown> = {}) => ok(await completeStep(id, state, extra)).completeStep.step;
 
 /** The events appended to a run's log since the previous call for that run, read through the API. */
 const readUpTo = new Map<string, string>();
@@ -223,16 +220,13 @@ describe('step state machine', () => {
     }
   });
 
-  it.each(['PENDING', 'SUCCEEDED', 'FAILED', 'QUARANTINED', 'CANCELED'] as const)(
-    'startStep on a %s run is INVALID_TRANSITION and creates no step',
-    async (state) => {
-      const runId = await runIn(state);
-      const before = await snapshot(runId);
-      expectInvalidTransition(await startStep(runId), state, 'RUNNING');
-      expect(await snapshot(runId)).toEqual(before);
-      expect(before.steps).toBe(0);
-    },
-  );
+  it.each(['PENDING', 'SUCCEEDED', 'FAILED', 'QUARANTINED', 'CANCELED'] as const)('startStep on a %s run is INVALID_TRANSITION and creates no step', async (state) => {
+    const runId = await runIn(state);
+    const before = await snapshot(runId);
+    expectInvalidTransition(await startStep(runId), state, 'RUNNING');
+    expect(await snapshot(runId)).toEqual(before);
+    expect(before.steps).toBe(0);
+  });
 
   it.each(ENDINGS)('ending a run as %s cancels its still-RUNNING steps and leaves ended ones alone', async (end) => {
     const runId = await runIn('RUNNING');

@@ -26,11 +26,10 @@ async function over<T = any>(client: Client, query: string, variables: Record<st
 }
 
 const register = async (type: string, config: Record<string, unknown> = {}) =>
-  (await ok(`mutation($type: WorkerType!, $config: WorkerConfigInput) { registerWorker(input: {type: $type, config: $config}) { worker { id } } }`, { type, config }))
-    .registerWorker.worker.id as string;
+  (await ok(`mutation($type: WorkerType!, $config: WorkerConfigInput) { registerWorker(input: {type: $type, config: $config}) { worker { id } } }`, { type, config })).registerWorker.worker
+    .id as string;
 
-const heartbeat = (workerId: string, progress: number) =>
-  ok(`mutation($w: ID!, $p: Float) { heartbeat(input: {workerId: $w, progress: $p}) { worker { id } } }`, { w: workerId, p: progress });
+const heartbeat = (workerId: string, progress: number) => ok(`mutation($w: ID!, $p: Float) { heartbeat(input: {workerId: $w, progress: $p}) { worker { id } } }`, { w: workerId, p: progress });
 
 describe('live fleet subscriptions', () => {
   it('a subscriber filtered by type receives only those workers’ heartbeats, in order', async () => {
@@ -174,9 +173,13 @@ describe('the whole worker lifecycle over one graphql-ws socket', () => {
     expect(handedBack.task).toEqual({ state: 'PENDING', attempts: 0 });
     expect(await act('resumeWorker')).toEqual({ state: 'IDLE', currentTask: null });
     expect(await act('shutdownWorker')).toEqual({ state: 'STOPPED', currentTask: null });
-    const crashed = await over(client, `mutation($id: ID!) { crashWorker(input: {id: $id, errorMessage: "segfault", stackTrace: "at main"}) { worker { state crashInfo { errorMessage stackTrace } } } }`, {
-      id: b.id,
-    });
+    const crashed = await over(
+      client,
+      `mutation($id: ID!) { crashWorker(input: {id: $id, errorMessage: "segfault", stackTrace: "at main"}) { worker { state crashInfo { errorMessage stackTrace } } } }`,
+      {
+        id: b.id,
+      },
+    );
     expect(crashed.crashWorker.worker).toEqual({ state: 'CRASHED', crashInfo: { errorMessage: 'segfault', stackTrace: 'at main' } });
     // A refusal over the socket is an error result, and the socket stays usable.
     const refused = subscribe(client, `mutation($id: ID!) { resumeWorker(input: {id: $id}) { worker { id } } }`, { id: a.id });
@@ -231,7 +234,9 @@ describe('concurrent claims', () => {
     expect(new Set(all).size).toBe(TASKS);
     // The work was shared, not done by one worker while the others waited.
     expect([...claimedBy.values()].filter((ids) => ids.length > 0).length).toBeGreaterThan(10);
-    const counts = await ok(`{ pending: tasks(filter: {kinds: ["${KIND}"], states: [PENDING, RUNNING, FAILED]}) { totalCount } done: tasks(filter: {kinds: ["${KIND}"], states: [COMPLETED]}) { totalCount } }`);
+    const counts = await ok(
+      `{ pending: tasks(filter: {kinds: ["${KIND}"], states: [PENDING, RUNNING, FAILED]}) { totalCount } done: tasks(filter: {kinds: ["${KIND}"], states: [COMPLETED]}) { totalCount } }`,
+    );
     expect(counts).toEqual({ pending: { totalCount: 0 }, done: { totalCount: TASKS } });
     const stats = await ok(`{ workers(first: 100, filter: {types: [EXECUTOR], states: [IDLE]}) { edges { node { id statistics { tasksCompleted } } } } }`);
     const byWorker = new Map(stats.workers.edges.map((e: any) => [e.node.id, e.node.statistics.tasksCompleted]));

@@ -42,21 +42,14 @@ const assign = (workerId: string, taskId: string) =>
   });
 
 const complete = (input: Record<string, unknown>) =>
-  server.gql(
-    `mutation($input: CompleteTaskInput!) { completeTask(input: $input) { task { id state attempts error result executionTimeSeconds } worker { ${WORKER_FIELDS} } } }`,
-    { input },
-  );
+  server.gql(`mutation($input: CompleteTaskInput!) { completeTask(input: $input) { task { id state attempts error result executionTimeSeconds } worker { ${WORKER_FIELDS} } } }`, { input });
 
 /** Rows that a refused call must leave alone. */
 async function snapshot() {
   // Buffered heartbeats first: the 1 s flush timer would otherwise write them between two snapshots.
   await server.engine.liveWorkers.flush();
   const em = server.engine.orm.em.fork();
-  const [workers, tasks, events] = await Promise.all([
-    em.find(WorkerSchema, {}, { orderBy: { id: 'asc' } }),
-    em.find(TaskSchema, {}, { orderBy: { id: 'asc' } }),
-    em.count(RunEventSchema, {}),
-  ]);
+  const [workers, tasks, events] = await Promise.all([em.find(WorkerSchema, {}, { orderBy: { id: 'asc' } }), em.find(TaskSchema, {}, { orderBy: { id: 'asc' } }), em.count(RunEventSchema, {})]);
   return { workers: workers.map((w) => JSON.stringify(w)), tasks: tasks.map((t) => JSON.stringify(t)), events };
 }
 
@@ -133,7 +126,7 @@ describe('the worker state machine (docs/domain.md#workers)', () => {
   });
 
   it('records stoppedAt on shutdown and crashInfo on a crash', async () => {
-    const stopped = (await (MOVES[4]!.call(await workerIn('IDLE')))).data!.shutdownWorker.worker;
+    const stopped = (await MOVES[4]!.call(await workerIn('IDLE'))).data!.shutdownWorker.worker;
     expect(stopped.stoppedAt).toBe(clock.now().toISOString());
     const crashed = (await MOVES[5]!.call(await workerIn('BUSY'))).data!.crashWorker.worker;
     expect(crashed.crashInfo).toEqual({ errorMessage: 'segfault', stackTrace: 'at main' });
@@ -199,14 +192,7 @@ describe('tasks and statistics', () => {
     expect(twice.data!.completeTask.task).toMatchObject({ state: 'FAILED', attempts: 2, error: 'exit 2' });
 
     const log = await ok(`query($id: ID!) { run(id: $id) { counters { errors } events(first: 20) { edges { node { kind payload } } } } }`, { id: runId });
-    expect(log.run.events.edges.map((e: any) => e.node.kind)).toEqual([
-      'RUN_CREATED',
-      'TASK_CREATED',
-      'TASK_STARTED',
-      'TASK_REQUEUED',
-      'TASK_STARTED',
-      'TASK_FAILED',
-    ]);
+    expect(log.run.events.edges.map((e: any) => e.node.kind)).toEqual(['RUN_CREATED', 'TASK_CREATED', 'TASK_STARTED', 'TASK_REQUEUED', 'TASK_STARTED', 'TASK_FAILED']);
     expect(log.run.events.edges[5].node.payload).toMatchObject({ attempts: 2, error: 'failed after 2 attempts: exit 2', kind: 'flaky' });
     expect(log.run.counters.errors).toBe(1);
   });
@@ -390,9 +376,7 @@ describe('queries', () => {
     await createTask({ kind: 'q-lint' });
     await assign(workerId, b.id);
     const ids = async (filter: Record<string, unknown>) =>
-      (await ok(`query($f: TaskFilter) { tasks(first: 10, filter: $f) { totalCount edges { node { id } } } }`, { f: filter })).tasks.edges.map(
-        (e: any) => e.node.id,
-      );
+      (await ok(`query($f: TaskFilter) { tasks(first: 10, filter: $f) { totalCount edges { node { id } } } }`, { f: filter })).tasks.edges.map((e: any) => e.node.id);
     expect(await ids({ runId })).toEqual([b.id, a.id]);
     expect(await ids({ runId, kinds: ['q-lint'] })).toEqual([a.id]);
     expect(await ids({ workerId })).toEqual([b.id]);

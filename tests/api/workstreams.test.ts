@@ -33,16 +33,18 @@ async function worker(tools?: string[]): Promise<string> {
 }
 
 const claim = async (workerId: string, kinds?: string[]) =>
-  (await ok(`mutation($w: ID!, $k: [String!]) { claimTask(input: {workerId: $w, kinds: $k}) { task { ${TASK_FIELDS} executionRequest { id document } } } }`, { w: workerId, k: kinds }))
-    .claimTask.task;
+  (await ok(`mutation($w: ID!, $k: [String!]) { claimTask(input: {workerId: $w, kinds: $k}) { task { ${TASK_FIELDS} executionRequest { id document } } } }`, { w: workerId, k: kinds })).claimTask.task;
 
 const complete = (workerId: string, taskId: string, success = true, seconds = 10) =>
-  ok(`mutation($w: ID!, $t: ID!, $s: Boolean!, $x: Float) { completeTask(input: {workerId: $w, taskId: $t, success: $s, executionTimeSeconds: $x, error: "boom"}) { task { state attempts nextAttemptAt } } }`, {
-    w: workerId,
-    t: taskId,
-    s: success,
-    x: seconds,
-  });
+  ok(
+    `mutation($w: ID!, $t: ID!, $s: Boolean!, $x: Float) { completeTask(input: {workerId: $w, taskId: $t, success: $s, executionTimeSeconds: $x, error: "boom"}) { task { state attempts nextAttemptAt } } }`,
+    {
+      w: workerId,
+      t: taskId,
+      s: success,
+      x: seconds,
+    },
+  );
 
 const runOf = async (ws: { run: { id: string } }) => (await ok(`query($r: ID!) { run(id: $r) { state errorMessage } }`, { r: ws.run.id })).run;
 
@@ -153,9 +155,7 @@ describe('scheduling', () => {
 describe('a 20-task workstream end to end', () => {
   it('three graphql-ws workers run it; one task fails once and succeeds on retry; progress reaches 100 with an ETA on the way', async () => {
     const kind = unique('e2e');
-    const tasks = Array.from({ length: 20 }, (_, i) =>
-      taskSpec(`t${i}`, i < 4 ? [] : [`t${i - 4}`], { kind, maxAttempts: 2, retry: 'fixed', onFailure: 'skip_dependents' }),
-    );
+    const tasks = Array.from({ length: 20 }, (_, i) => taskSpec(`t${i}`, i < 4 ? [] : [`t${i - 4}`], { kind, maxAttempts: 2, retry: 'fixed', onFailure: 'skip_dependents' }));
     const ws = await submit(tasks, { maxParallel: 3 });
     const streams = server.engine.openStreams();
     const watcher = server.wsClient();
@@ -175,7 +175,10 @@ describe('a 20-task workstream end to end', () => {
     const done = new Set<string>();
     for (let round = 0; round < 200 && done.size < 20; round++) {
       const claimed = await Promise.all(
-        workers.map(async (w) => ({ w, task: (await over(w.client, `mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["${kind}"]}) { task { id specTaskId } } }`, { w: w.id })).claimTask.task })),
+        workers.map(async (w) => ({
+          w,
+          task: (await over(w.client, `mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["${kind}"]}) { task { id specTaskId } } }`, { w: w.id })).claimTask.task,
+        })),
       );
       if (claimed.every((c) => !c.task)) clock.advance(1_000); // waiting for a retry's backoff
       for (const { w, task } of claimed) {
@@ -215,9 +218,12 @@ describe('a 20-task workstream end to end', () => {
     expect(snapshots.at(-1)!.estimatedRemainingSeconds).toBe(0);
     const requests = (await ok(`query($r: ID) { executionRequests(first: 100, filter: {runId: $r}) { totalCount } }`, { r: ws.run.id })).executionRequests.totalCount;
     expect(requests).toBe(21);
-    const metrics = (await ok(`query($r: ID!) { runMetrics(runId: $r) { steps { total } events { total errors } startedAt endedAt durationSeconds } runSummary { activeRuns runsByState { state count } } }`, {
-      r: ws.run.id,
-    }));
+    const metrics = await ok(
+      `query($r: ID!) { runMetrics(runId: $r) { steps { total } events { total errors } startedAt endedAt durationSeconds } runSummary { activeRuns runsByState { state count } } }`,
+      {
+        r: ws.run.id,
+      },
+    );
     expect(metrics.runMetrics).toMatchObject({ steps: { total: 0 }, events: { total: changes.length + 21, errors: 0 } });
     expect(metrics.runMetrics.durationSeconds).toBe((Date.parse(metrics.runMetrics.endedAt) - Date.parse(metrics.runMetrics.startedAt)) / 1000);
     expect(metrics.runSummary.runsByState.find((r: any) => r.state === 'SUCCEEDED').count).toBeGreaterThanOrEqual(1);
@@ -319,8 +325,7 @@ describe("a half-open tool's trial call", () => {
   }
 
   const circuit = async (tool: string) => (await ok(`{ tools { id circuitState inFlight } }`)).tools.find((t: any) => t.id === tool);
-  const tasksOf = async (ws: { id: string }) =>
-    (await ok(`query($id: ID!) { workstream(id: $id) { tasks { id specTaskId state toolId routeError } } }`, { id: ws.id })).workstream.tasks as any[];
+  const tasksOf = async (ws: { id: string }) => (await ok(`query($id: ID!) { workstream(id: $id) { tasks { id specTaskId state toolId routeError } } }`, { id: ws.id })).workstream.tasks as any[];
 
   /** Sets the configuration, opens `tool`'s breaker with 5 failed attempts, and waits out the recovery timeout: it reads HALF_OPEN. */
   async function halfOpenTool(withBackup = false) {

@@ -18,15 +18,7 @@ if (!haveChromium) {
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 
 // Flags for a closed network: without them Chromium keeps trying Google's hosts.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe.skipIf(!haveChromium)('GraphiQL in a real browser', () => {
   let server: TestServer;

@@ -5,14 +5,29 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // docs/domain.md#data-contracts: the twenty contracts the gateway ships a JSON Schema for.
 const CONTRACTS = [
-  'doc-meta', 'run_record', 'step_attempt', 'run_event', 'patch_artifact', 'patch_ledger_entry', 'patch_policy',
-  'prompt_instance', 'execution_request', 'router_config', 'phase_spec', 'workstream_spec', 'task_spec',
-  'project_profile', 'profile_extension', 'bootstrap_discovery', 'bootstrap_report', 'worker_lifecycle', 'test_gate',
+  'doc-meta',
+  'run_record',
+  'step_attempt',
+  'run_event',
+  'patch_artifact',
+  'patch_ledger_entry',
+  'patch_policy',
+  'prompt_instance',
+  'execution_request',
+  'router_config',
+  'phase_spec',
+  'workstream_spec',
+  'task_spec',
+  'project_profile',
+  'profile_extension',
+  'bootstrap_discovery',
+  'bootstrap_report',
+  'worker_lifecycle',
+  'test_gate',
   'cost_record',
 ];
 
-const fixture = (name: string, kind: 'valid' | 'invalid') =>
-  JSON.parse(readFileSync(new URL(`../fixtures/contracts/${name}.${kind}.json`, import.meta.url), 'utf8')) as unknown;
+const fixture = (name: string, kind: 'valid' | 'invalid') => JSON.parse(readFileSync(new URL(`../fixtures/contracts/${name}.${kind}.json`, import.meta.url), 'utf8')) as unknown;
 
 describe('JSON Schema contracts', () => {
   const registry = new ContractRegistry();
@@ -20,7 +35,12 @@ describe('JSON Schema contracts', () => {
   it('ships exactly the twenty contracts, each a draft 2020-12 schema that compiles in strict mode', () => {
     const files = readdirSync(new URL('../../schema-json/', import.meta.url)).sort();
     expect(files).toEqual(CONTRACTS.map((c) => `${c}.v1.json`).sort());
-    expect(registry.list().map((c) => c.name).sort()).toEqual([...CONTRACTS].sort());
+    expect(
+      registry
+        .list()
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual([...CONTRACTS].sort());
     for (const contract of registry.list()) {
       expect(contract.schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
       expect(contract.id).toBe(`urn:uet-gateway:contract:${contract.name}:v1`);
@@ -49,9 +69,7 @@ describe('contracts over GraphQL', () => {
   it('lists the contracts with their schemas', async () => {
     const res = await server.gql(`{ contracts { name id title schema } }`);
     expect(res.data.contracts).toHaveLength(20);
-    expect(res.data.contracts.find((c: { name: string }) => c.name === 'run_record').schema.$id).toBe(
-      'urn:uet-gateway:contract:run_record:v1',
-    );
+    expect(res.data.contracts.find((c: { name: string }) => c.name === 'run_record').schema.$id).toBe('urn:uet-gateway:contract:run_record:v1');
   });
 
   it('validates documents and names the failing paths', async () => {

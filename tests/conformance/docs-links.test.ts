@@ -124,8 +124,14 @@ describe('docs/domain.md', () => {
       for (const row of lines.slice(index + 2)) {
         const cells = /^\| ([A-Z_]+) \|(.*)\|$/.exec(row);
         if (!cells) break;
-        const targets = cells[2]!.split(',').map((state) => state.trim()).filter(Boolean);
-        rows.set(cells[1]!.toLowerCase(), targets.map((state) => state.toLowerCase()));
+        const targets = cells[2]!
+          .split(',')
+          .map((state) => state.trim())
+          .filter(Boolean);
+        rows.set(
+          cells[1]!.toLowerCase(),
+          targets.map((state) => state.toLowerCase()),
+        );
       }
       tables.set(header[1]!, rows);
     });

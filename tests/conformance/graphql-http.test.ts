@@ -21,7 +21,13 @@ describe('GraphQL over HTTP (graphql-http server audits)', () => {
   it.each(audits.map((audit) => [audit.name, audit] as const))('%s', async (_name, audit) => {
     const result = await audit.fn();
     if (result.status !== 'ok') {
-      const body = 'response' in result ? await result.response.clone().text().catch(() => '') : '';
+      const body =
+        'response' in result
+          ? await result.response
+              .clone()
+              .text()
+              .catch(() => '')
+          : '';
       expect.fail(`${audit.id} ${result.status}: ${result.reason}${body ? `\n${body.slice(0, 500)}` : ''}`);
     }
   });

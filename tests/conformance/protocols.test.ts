@@ -251,11 +251,7 @@ describe('graphql-ws protocol (graphql-transport-ws) with a raw socket', () => {
     // Without a payload, the pong has none either.
     raw.send({ type: 'ping' });
     await until(() => raw.messages.filter((m) => m.type === 'pong').length === 3, 'the third pong');
-    expect(raw.messages.filter((m) => m.type === 'pong')).toEqual([
-      { type: 'pong', payload: { early: true } },
-      { type: 'pong', payload },
-      { type: 'pong' },
-    ]);
+    expect(raw.messages.filter((m) => m.type === 'pong')).toEqual([{ type: 'pong', payload: { early: true } }, { type: 'pong', payload }, { type: 'pong' }]);
     expect(raw.isOpen()).toBe(true);
     raw.socket.close();
   });
@@ -409,8 +405,7 @@ describe('Relay connections of the Query type', () => {
   const SEEDS: Record<string, (i: number) => Promise<unknown>> = {
     apiTokens: (i) => server.ok(`mutation($name: String!) { createApiToken(input: { name: $name, scopes: [READ] }) { token } }`, { name: `relay-${i}` }),
     costs: () => server.ok(`mutation { recordCost(input: { projectId: "relay", resourceType: API_CALL, amount: "0.01", currency: "USD" }) { cost { id } } }`),
-    patchLedger: () =>
-      server.ok(`mutation($d: String!) { createPatch(input: { projectId: "relay", targetRepo: "relay.git", diffText: $d }) { patch { id } } }`, { d: DIFF }),
+    patchLedger: () => server.ok(`mutation($d: String!) { createPatch(input: { projectId: "relay", targetRepo: "relay.git", diffText: $d }) { patch { id } } }`, { d: DIFF }),
     tasks: () => server.ok(`mutation { createTask(input: { kind: "relay" }) { task { id } } }`),
     testGates: (i) => server.ok(`mutation($name: String!) { createTestGate(input: { name: $name, type: LINT }) { gate { id } } }`, { name: `relay-${i}` }),
     workers: () => server.ok(`mutation { registerWorker(input: { type: EXECUTOR }) { worker { id } } }`),
@@ -449,8 +444,14 @@ describe('Relay connections of the Query type', () => {
     for (const field of connections) {
       const name = field.name;
       const unknownRequired = field.args.filter((a) => a.type.kind === 'NON_NULL' && a.defaultValue === null && !(name in REQUIRED_ARGS));
-      expect(unknownRequired.map((a) => a.name), `${name} has required arguments this test does not know how to fill`).toEqual([]);
-      expect(field.args.map((a) => a.name), `${name} takes first/after`).toEqual(expect.arrayContaining(['first', 'after']));
+      expect(
+        unknownRequired.map((a) => a.name),
+        `${name} has required arguments this test does not know how to fill`,
+      ).toEqual([]);
+      expect(
+        field.args.map((a) => a.name),
+        `${name} takes first/after`,
+      ).toEqual(expect.arrayContaining(['first', 'after']));
       const required = REQUIRED_ARGS[name]?.({ runId }) ?? {};
       const page = async (args: Record<string, unknown>) => {
         const list = Object.entries({ ...required, ...args }).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
@@ -485,7 +486,12 @@ describe('Relay connections of the Query type', () => {
       const two = await page({ first: 2 });
       expect(two.errors, `${name}(first: 2)`).toBeUndefined();
       const c2 = two.data.c;
-      expect.soft(c2.edges.map((e: any) => e.node.id), `${name}(first: 2) begins with the first page`).toHaveLength(2);
+      expect
+        .soft(
+          c2.edges.map((e: any) => e.node.id),
+          `${name}(first: 2) begins with the first page`,
+        )
+        .toHaveLength(2);
       expect.soft(c2.edges[0].node.id, `${name}(first: 2) first node`).toBe(c1.edges[0].node.id);
       expect.soft(c2.pageInfo.startCursor, `${name}(first: 2) startCursor`).toBe(c2.edges[0].cursor);
       expect.soft(c2.pageInfo.endCursor, `${name}(first: 2) endCursor`).toBe(c2.edges[1].cursor);
@@ -493,7 +499,12 @@ describe('Relay connections of the Query type', () => {
       const next = await page({ first: 1, after: c1.pageInfo.endCursor });
       expect(next.errors, `${name}(first: 1, after)`).toBeUndefined();
       const cn = next.data.c;
-      expect.soft(cn.edges.map((e: any) => e.node.id), `${name}(first: 1, after) is the next node`).toEqual([c2.edges[1].node.id]);
+      expect
+        .soft(
+          cn.edges.map((e: any) => e.node.id),
+          `${name}(first: 1, after) is the next node`,
+        )
+        .toEqual([c2.edges[1].node.id]);
       expect.soft(cn.edges[0]?.cursor, `${name}(first: 1, after) cursor`).toBe(c2.edges[1].cursor);
       expect.soft(cn.pageInfo.startCursor, `${name}(first: 1, after) startCursor`).toBe(cn.edges[0]?.cursor);
       expect.soft(cn.pageInfo.endCursor, `${name}(first: 1, after) endCursor`).toBe(cn.edges[0]?.cursor);

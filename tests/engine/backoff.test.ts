@@ -48,16 +48,12 @@ describe('retry delays', () => {
 
   it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses attempt %s as BAD_USER_INPUT', (attempt) => {
     for (const strategy of ['fixed', 'exponential', 'none'] as RetryStrategy[]) {
-      expect(() => retryDelayMs(strategy, attempt)).toThrow(
-        expect.objectContaining({ code: 'BAD_USER_INPUT', message: 'attempt: must be a positive integer (1 = the first retry)' }),
-      );
+      expect(() => retryDelayMs(strategy, attempt)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: 'attempt: must be a positive integer (1 = the first retry)' }));
     }
   });
 
   it('refuses bad options and an unknown strategy', () => {
-    expect(() => retryDelayMs('fixed', 1, low, { fixedMs: -1 })).toThrow(
-      expect.objectContaining({ code: 'BAD_USER_INPUT', message: 'fixedMs: must be a non-negative number' }),
-    );
+    expect(() => retryDelayMs('fixed', 1, low, { fixedMs: -1 })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: 'fixedMs: must be a non-negative number' }));
     expect(() => retryDelayMs('exponential', 1, low, { capMs: Number.NaN })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     expect(() => retryDelayMs('linear' as RetryStrategy, 1)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });

@@ -66,7 +66,7 @@ describe('circuit breaker', () => {
     expect(currentState(b, T0 + 3_600_000)).toBe('half_open');
   });
 
-  it('half-opens and admits exactly halfOpenMaxCalls trial calls, each in its caller\'s name', () => {
+  it("half-opens and admits exactly halfOpenMaxCalls trial calls, each in its caller's name", () => {
     const first = admit(opened(), T0 + 60_000, 'task-1');
     expect(first).toEqual({ allowed: true, breaker: { state: 'half_open', consecutiveFailures: 5, openedAt: T0, trials: ['task-1'] } });
     expect(admit(first.breaker, T0 + 60_001, 'task-2').allowed).toBe(false);

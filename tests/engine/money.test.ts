@@ -84,7 +84,11 @@ describe('exact money', () => {
       expect(usd).toEqual({ currency: 'USD', totalNanos: '1000000000000', count: 10_000 });
       expect(formatNanos(BigInt(usd!.totalNanos))).toBe('1000');
       // What floating point would have said.
-      expect(Array(10_000).fill(0.1).reduce((a: number, b: number) => a + b, 0)).not.toBe(1000);
+      expect(
+        Array(10_000)
+          .fill(0.1)
+          .reduce((a: number, b: number) => a + b, 0),
+      ).not.toBe(1000);
     } finally {
       await engine.dispose();
     }

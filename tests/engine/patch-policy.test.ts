@@ -72,7 +72,12 @@ describe('patch policy: each constraint broken alone yields exactly its error', 
 
   it('a change that also touches a test satisfies require_tests_for_paths', async () => {
     await engine.policies.set({ level: 'project', projectId: 'matrix', constraints: { requireTestsForPaths: ['src/**'] } });
-    const entry = await validate(diffOf([['src/app.ts', ['a'], ['b']], ['src/app.test.ts', ['it()'], []]]));
+    const entry = await validate(
+      diffOf([
+        ['src/app.ts', ['a'], ['b']],
+        ['src/app.test.ts', ['it()'], []],
+      ]),
+    );
     expect(entry.validation.validation_errors).toEqual([]);
   });
 
@@ -91,9 +96,7 @@ describe('patch policy: each constraint broken alone yields exactly its error', 
     expect((await validate(flip('true', 'false'))).state).toBe('validated');
     expect((await validate(flip('false', 'true'))).state).toBe('validated');
     const fourth = await validate(flip('true', 'false'));
-    expect(fourth.validation.validation_errors).toEqual([
-      'oscillation: src/flag.ts flipped back and forth 3 times in its last 4 changes (threshold 3)',
-    ]);
+    expect(fourth.validation.validation_errors).toEqual(['oscillation: src/flag.ts flipped back and forth 3 times in its last 4 changes (threshold 3)']);
     // Another file, or another project, has its own history.
     expect((await validate(diffOf([['src/other.ts', ['on = true;'], ['on = false;']]]))).state).toBe('validated');
     expect((await validate(flip('true', 'false'), { projectId: 'elsewhere' })).state).toBe('validated');

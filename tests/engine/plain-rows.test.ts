@@ -70,7 +70,10 @@ describe('plain rows', () => {
       for (const meta of metas) {
         const mapper = rowMapper(em as never, meta.className);
         expect(mapper.columns).toHaveLength(meta.props.length);
-        for (const [i, nulls] of [[1, false], [2, true]] as const) {
+        for (const [i, nulls] of [
+          [1, false],
+          [2, true],
+        ] as const) {
           const row = driverRow(meta, driver, i, nulls);
           expect(mapper.map(row), `${meta.className} (${driver}${nulls ? ', nulls' : ''})`).toEqual(hydrated(em, meta, row));
         }

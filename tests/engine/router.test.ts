@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ContractRegistry } from '../../src/engine/contracts/registry.js';
-import {
-  NoRouteError,
-  route,
-  validateRouterConfig,
-  type RouteDecision,
-  type RouteRequest,
-  type RouterConfig,
-  type RoutingStrategy,
-  type ToolView,
-} from '../../src/engine/routing/router.js';
+import { NoRouteError, route, validateRouterConfig, type RouteDecision, type RouteRequest, type RouterConfig, type RoutingStrategy, type ToolView } from '../../src/engine/routing/router.js';
 
 const CONFIG: RouterConfig = {
   version: 1,
@@ -102,14 +93,7 @@ describe('route: strategies', () => {
   it.each([
     // fixed: the first eligible candidate.
     ['fixed', { taskKind: 'lint' }, {}, 0, 'ruff', 'rule "lint" matched, strategy fixed: chose ruff, the first eligible candidate'],
-    [
-      'fixed past an open breaker',
-      { taskKind: 'lint' },
-      open('ruff'),
-      0,
-      'aider',
-      'rule "lint" matched, strategy fixed: chose aider, the first eligible candidate; passed over ruff (circuit open)',
-    ],
+    ['fixed past an open breaker', { taskKind: 'lint' }, open('ruff'), 0, 'aider', 'rule "lint" matched, strategy fixed: chose aider, the first eligible candidate; passed over ruff (circuit open)'],
     // round_robin: candidates[counter % n].
     ['round_robin at 0', { taskKind: 'test' }, {}, 0, 'pytest_runner', 'rule "tests" matched, strategy round_robin: chose pytest_runner at rotation 0'],
     ['round_robin at 1', { taskKind: 'test' }, {}, 1, 'claude_code', 'rule "tests" matched, strategy round_robin: chose claude_code at rotation 1'],
@@ -129,8 +113,7 @@ describe('route: strategies', () => {
       { aider: { successRate: 0.9, p50LatencyMs: 800 }, claude_code: { successRate: 0.95, p50LatencyMs: 1200 } },
       0,
       'claude_code',
-      'rule "edits" matched, strategy auto: chose claude_code (success 95%, p50 1200 ms) over aider (success 90%, p50 800 ms) ' +
-        'on success rate',
+      'rule "edits" matched, strategy auto: chose claude_code (success 95%, p50 1200 ms) over aider (success 90%, p50 800 ms) ' + 'on success rate',
     ],
     [
       'auto by latency',
@@ -138,8 +121,7 @@ describe('route: strategies', () => {
       { aider: { successRate: 0.9, p50LatencyMs: 800 }, claude_code: { successRate: 0.9, p50LatencyMs: 700 } },
       0,
       'claude_code',
-      'rule "edits" matched, strategy auto: chose claude_code (success 90%, p50 700 ms) over aider (success 90%, p50 800 ms) ' +
-        'on latency at equal success rate',
+      'rule "edits" matched, strategy auto: chose claude_code (success 90%, p50 700 ms) over aider (success 90%, p50 800 ms) ' + 'on latency at equal success rate',
     ],
     [
       'auto tries an unmeasured tool before a measured one',
@@ -276,13 +258,7 @@ describe('route: without a matching rule', () => {
     ['fixed', { taskKind: 'docs' }, {}, 'aider', ['aider', 'claude_code']],
     ['fixed', { taskKind: 'format', domain: 'backend' }, {}, 'ruff', ['ruff']],
     ['fixed', { taskKind: 'format' }, {}, 'ruff', ['ruff']],
-    [
-      'auto',
-      { taskKind: 'docs', domain: 'backend' },
-      { aider: { successRate: 0.5 }, claude_code: { successRate: 0.7 } },
-      'claude_code',
-      ['aider', 'claude_code'],
-    ],
+    ['auto', { taskKind: 'docs', domain: 'backend' }, { aider: { successRate: 0.5 }, claude_code: { successRate: 0.7 } }, 'claude_code', ['aider', 'claude_code']],
     ['round_robin', { taskKind: 'docs' }, {}, 'aider', ['aider', 'claude_code']],
   ] as [RoutingStrategy, RouteRequest, Views, string, string[]][])('%s: %j', (strategy, request, views, toolId, candidates) => {
     const decision = routeOf(request, views, 0, withDefault(strategy));
@@ -292,33 +268,17 @@ describe('route: without a matching rule', () => {
 
   it('says in its reason that no rule matched', () => {
     expect(routeOf({ taskKind: 'docs', domain: 'frontend' }, open('aider')).reason).toBe(
-      'no rule matched, so tools listing task kind "docs" and domain "frontend" were taken, strategy fixed: ' +
-        'chose claude_code, the first eligible candidate; passed over aider (circuit open)',
+      'no rule matched, so tools listing task kind "docs" and domain "frontend" were taken, strategy fixed: ' + 'chose claude_code, the first eligible candidate; passed over aider (circuit open)',
     );
   });
 });
 
 describe('route: no route', () => {
   it.each([
-    [
-      'every candidate of the rule is open',
-      { taskKind: 'lint' },
-      open('ruff', 'aider'),
-      'no tool can take task kind "lint" under rule "lint": ruff (circuit open), aider (circuit open)',
-    ],
-    [
-      'every capable tool is open',
-      { taskKind: 'analysis' },
-      open('claude_code'),
-      'no tool can take task kind "analysis" (no rule matches): claude_code (circuit open)',
-    ],
+    ['every candidate of the rule is open', { taskKind: 'lint' }, open('ruff', 'aider'), 'no tool can take task kind "lint" under rule "lint": ruff (circuit open), aider (circuit open)'],
+    ['every capable tool is open', { taskKind: 'analysis' }, open('claude_code'), 'no tool can take task kind "analysis" (no rule matches): claude_code (circuit open)'],
     ['no tool lists the task kind', { taskKind: 'deploy' }, {}, 'no rule matches and no tool lists task kind "deploy"'],
-    [
-      'no tool lists the task kind for the domain',
-      { taskKind: 'format', domain: 'frontend' },
-      {},
-      'no rule matches and no tool lists task kind "format" for domain "frontend"',
-    ],
+    ['no tool lists the task kind for the domain', { taskKind: 'format', domain: 'frontend' }, {}, 'no rule matches and no tool lists task kind "format" for domain "frontend"'],
   ] as [string, RouteRequest, Views, string][])('%s', (_name, request, views, message) => {
     let error: unknown;
     try {
@@ -345,11 +305,7 @@ describe('validateRouterConfig', () => {
       rules({ id: 'go', match: { task_kind: ['code_edit'] }, select_from: ['aider', 'gopls'], strategy: 'fixed' }),
       'router_config: routing.rules[6].select_from: rule "go" names unknown tool "gopls" (known: aider, claude_code, ruff, pytest_runner)',
     ],
-    [
-      'a rule id used twice',
-      rules({ id: 'lint', match: {}, select_from: ['ruff'], strategy: 'fixed' }),
-      'router_config: routing.rules[6].id: "lint" is used by an earlier rule',
-    ],
+    ['a rule id used twice', rules({ id: 'lint', match: {}, select_from: ['ruff'], strategy: 'fixed' }), 'router_config: routing.rules[6].id: "lint" is used by an earlier rule'],
     [
       'the reserved rule id "*"',
       rules({ id: '*', match: {}, select_from: ['ruff'], strategy: 'round_robin' }),
@@ -366,18 +322,11 @@ describe('validateRouterConfig', () => {
   });
 
   it('names every problem at once', () => {
-    const config = rules(
-      { id: 'a', match: {}, select_from: ['x'], strategy: 'fixed' },
-      { id: 'a', match: {}, select_from: ['y'], strategy: 'fixed' },
-    );
+    const config = rules({ id: 'a', match: {}, select_from: ['x'], strategy: 'fixed' }, { id: 'a', match: {}, select_from: ['y'], strategy: 'fixed' });
     expect(() => validateRouterConfig(config)).toThrow(
       expect.objectContaining({
         details: expect.objectContaining({
-          problems: [
-            expect.stringContaining('unknown tool "x"'),
-            'routing.rules[7].id: "a" is used by an earlier rule',
-            expect.stringContaining('unknown tool "y"'),
-          ],
+          problems: [expect.stringContaining('unknown tool "x"'), 'routing.rules[7].id: "a" is used by an earlier rule', expect.stringContaining('unknown tool "y"')],
         }),
       }),
     );

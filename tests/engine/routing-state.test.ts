@@ -10,7 +10,12 @@ const dir = mkdtempSync(join(tmpdir(), 'uet-routing-'));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function toolsOf(engine: Awaited<ReturnType<typeof createTestEngine>>, id: string, count: number): Promise<string[]> {
-  const ws = await engine.workstreams.submit(workstreamSpec(Array.from({ length: count }, (_, i) => taskSpec(`t${i}`)), { id }));
+  const ws = await engine.workstreams.submit(
+    workstreamSpec(
+      Array.from({ length: count }, (_, i) => taskSpec(`t${i}`)),
+      { id },
+    ),
+  );
   const tasks = await engine.orm.em.fork().find(TaskSchema, { workstreamId: ws.id }, { orderBy: { id: 'asc' } });
   return tasks.map((t) => t.toolId!);
 }
@@ -44,7 +49,10 @@ describe('claims and a tool that takes no call', () => {
     engine.clock.advance(60_000);
     // 61 ready tasks, all routed to the half-open linter (routing reserves nothing); the first lease is the trial.
     const ws = await engine.workstreams.submit(
-      workstreamSpec(Array.from({ length: 61 }, (_, i) => taskSpec(`t${String(i).padStart(2, '0')}`, [], { kind: 'lint' })), { id: 'backlog', maxParallel: 100 }),
+      workstreamSpec(
+        Array.from({ length: 61 }, (_, i) => taskSpec(`t${String(i).padStart(2, '0')}`, [], { kind: 'lint' })),
+        { id: 'backlog', maxParallel: 100 },
+      ),
     );
     const rows = () => engine.orm.em.fork().find(TaskSchema, { workstreamId: ws.id, state: 'pending' }, { orderBy: { id: 'asc' } });
     expect((await rows()).every((t) => t.toolId === 'linter' && t.routeError === null)).toBe(true);

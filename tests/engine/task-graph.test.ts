@@ -14,13 +14,7 @@ describe('ordering a task graph', () => {
       2,
       [['root'], ['t1', 't2'], ['t3', 't4'], ['t5'], ['join']],
     ],
-    [
-      'independent groups',
-      { x1: [], y1: [], x2: ['x1'], y2: ['y1'], y3: ['y2'] },
-      [['x1', 'y1'], ['x2', 'y2'], ['y3']],
-      3,
-      [['x1', 'y1'], ['x2', 'y2'], ['y3']],
-    ],
+    ['independent groups', { x1: [], y1: [], x2: ['x1'], y2: ['y1'], y3: ['y2'] }, [['x1', 'y1'], ['x2', 'y2'], ['y3']], 3, [['x1', 'y1'], ['x2', 'y2'], ['y3']]],
     ['a task listed before its dependency', { late: ['early'], early: [] }, [['early'], ['late']], 4, [['early'], ['late']]],
     ['the deepest dependency decides the level', { a: [], b: ['a'], c: ['b'], d: ['a', 'c'] }, [['a'], ['b'], ['c'], ['d']], 4, [['a'], ['b'], ['c'], ['d']]],
   ])('%s', (_name, edges, levels, maxParallel, expectedBatches) => {
@@ -41,7 +35,12 @@ describe('ordering a task graph', () => {
 
   it('refuses a dependency on a task that does not exist, and a task_id used twice', () => {
     expect(() => orderTasks(graph({ a: [], b: ['ghost'] }))).toThrow(/task "b" depends on "ghost", which is not a task of this workstream/);
-    expect(() => orderTasks([{ id: 'a', dependsOn: [] }, { id: 'a', dependsOn: [] }])).toThrow(/task_id "a" is used twice/);
+    expect(() =>
+      orderTasks([
+        { id: 'a', dependsOn: [] },
+        { id: 'a', dependsOn: [] },
+      ]),
+    ).toThrow(/task_id "a" is used twice/);
   });
 
   it('finds everything downstream of a task', () => {

@@ -52,11 +52,7 @@ const FIXTURES: { name: string; files: FileSummary[]; filesTouched: string[]; to
   },
   {
     name: 'no-newline.diff',
-    files: [
-      file('1\t1', 'after-only.txt', 'after-only.txt', 'modified', 1),
-      file('1\t1', 'before-only.txt', 'before-only.txt', 'modified', 1),
-      file('1\t1', 'both.txt', 'both.txt', 'modified', 1),
-    ],
+    files: [file('1\t1', 'after-only.txt', 'after-only.txt', 'modified', 1), file('1\t1', 'before-only.txt', 'before-only.txt', 'modified', 1), file('1\t1', 'both.txt', 'both.txt', 'modified', 1)],
     filesTouched: ['after-only.txt', 'before-only.txt', 'both.txt'],
     totals: [3, 3, 3],
   },
@@ -96,19 +92,13 @@ const FIXTURES: { name: string; files: FileSummary[]; filesTouched: string[]; to
   },
   {
     name: 'binary.diff',
-    files: [
-      file('-\t-', 'assets/icon.bin', 'assets/icon.bin', 'modified', 0, { binary: true }),
-      file('-\t-', null, 'assets/logo.png', 'added', 0, { binary: true, newMode: '100644' }),
-    ],
+    files: [file('-\t-', 'assets/icon.bin', 'assets/icon.bin', 'modified', 0, { binary: true }), file('-\t-', null, 'assets/logo.png', 'added', 0, { binary: true, newMode: '100644' })],
     filesTouched: ['assets/icon.bin', 'assets/logo.png'],
     totals: [0, 0, 0],
   },
   {
     name: 'binary-literal.diff',
-    files: [
-      file('-\t-', 'assets/icon.bin', 'assets/icon.bin', 'modified', 0, { binary: true }),
-      file('-\t-', null, 'assets/logo.png', 'added', 0, { binary: true, newMode: '100644' }),
-    ],
+    files: [file('-\t-', 'assets/icon.bin', 'assets/icon.bin', 'modified', 0, { binary: true }), file('-\t-', null, 'assets/logo.png', 'added', 0, { binary: true, newMode: '100644' })],
     filesTouched: ['assets/icon.bin', 'assets/logo.png'],
     totals: [0, 0, 0],
   },
@@ -176,11 +166,7 @@ describe('parseUnifiedDiff on real git and diff output', () => {
     const lines = (name: string) => parseUnifiedDiff(fixture(name)).files.map((f) => [f.path, f.added, f.removed]);
     expect(lines('multi-hunk.diff')).toEqual([
       ['README.md', ['Some better words.', 'And more.'], ['Some words.']],
-      [
-        'src/server.ts',
-        ['export const v5 = 500;', '// added one', '// added two', '// added three'],
-        ['export const v5 = 5;', 'export const v30 = 30;', 'export const v31 = 31;'],
-      ],
+      ['src/server.ts', ['export const v5 = 500;', '// added one', '// added two', '// added three'], ['export const v5 = 5;', 'export const v30 = 30;', 'export const v31 = 31;']],
     ]);
     expect(lines('no-newline.diff')).toEqual([
       ['after-only.txt', ['green'], ['green']],

@@ -39,8 +39,7 @@ async function statements(engine: TestEngine, work: () => Promise<unknown>): Pro
   return seen;
 }
 
-const storedHeartbeat = async (engine: TestEngine, id: string) =>
-  (await engine.orm.em.fork().findOneOrFail(WorkerSchema, { id })).lastHeartbeatAt?.toISOString() ?? null;
+const storedHeartbeat = async (engine: TestEngine, id: string) => (await engine.orm.em.fork().findOneOrFail(WorkerSchema, { id })).lastHeartbeatAt?.toISOString() ?? null;
 
 describe('heartbeats in memory', () => {
   it('cost no SQL once the worker is known, read fresh, and are written by one UPDATE per flush', async () => {

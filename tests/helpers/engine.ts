@@ -10,10 +10,7 @@ import { createPostgresDatabase, TEST_POSTGRES_URL } from './database.js';
  * when UET_TEST_POSTGRES_URL is set), with a manual clock standing at
  * `start` (the engine's start too).
  */
-export async function createTestEngine(
-  sqlitePath?: string,
-  start: Date | string = '2026-11-24T12:00:00.000Z',
-): Promise<Engine & { clock: ManualClock; dispose(): Promise<void> }> {
+export async function createTestEngine(sqlitePath?: string, start: Date | string = '2026-11-24T12:00:00.000Z'): Promise<Engine & { clock: ManualClock; dispose(): Promise<void> }> {
   const postgres = TEST_POSTGRES_URL && sqlitePath === undefined ? await createPostgresDatabase(TEST_POSTGRES_URL) : null;
   const orm = await openDatabase(postgres?.options ?? { sqlitePath: sqlitePath ?? ':memory:' });
   await migrateDatabase(orm);

@@ -90,7 +90,9 @@ describe('crash consistency', () => {
             console.log(
               `crash-consistency: ${KILLS} SIGKILLs and restarts (seed ${seed}, ${CLIENTS} writers + ${HEARTBEATERS} heartbeater; ` +
                 `start to listening ${Math.round(startups.reduce((a, b) => a + b, 0) / startups.length)} ms on average); ` +
-                `acknowledged writes ${model.acked} (${Object.entries(model.ackedByOp).map(([op, n]) => `${op} ${n}`).join(', ')}), ` +
+                `acknowledged writes ${model.acked} (${Object.entries(model.ackedByOp)
+                  .map(([op, n]) => `${op} ${n}`)
+                  .join(', ')}), ` +
                 `${figures.checks} checks after the ${KILLS} restarts, lost ${figures.lost}; in flight at a kill ${figures.inFlight}, of which committed ${figures.unansweredApplied}; ` +
                 `heartbeats: ${audit.heartbeats.checked} checked stored, ${audit.heartbeats.inWindow} in the last ${FLUSH_MS} ms flush window (+${SCHEDULING_SLACK_MS} ms slack) before a kill, not checked; ` +
                 `rows ${JSON.stringify(audit.rows)}; integrity_check ok ${figures.integrityOk}/${KILLS}`,

@@ -222,9 +222,7 @@ function check(t: Tables, model: WriteModel): AuditResult {
       state = to;
     }
     if (state !== task.state) problem(`${name}: state ${task.state} but its events lead to ${state}`);
-    const attempts = events.filter(
-      (e) => e.kind === 'task_completed' || e.kind === 'task_failed' || ((e.kind === 'task_requeued' || e.kind === 'task_skipped') && e.payload.counted === true),
-    ).length;
+    const attempts = events.filter((e) => e.kind === 'task_completed' || e.kind === 'task_failed' || ((e.kind === 'task_requeued' || e.kind === 'task_skipped') && e.payload.counted === true)).length;
     if (task.attempts !== attempts) problem(`${name}: attempts ${task.attempts} but ${attempts} ended attempts in its events`);
   }
 

@@ -109,7 +109,10 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
 
   const eventsByRun = group(events, (e) => e.runId);
   const stepsByRun = group(steps, (s) => s.runId);
-  const patchesByRun = group(patches.filter((p) => p.runId), (p) => p.runId!);
+  const patchesByRun = group(
+    patches.filter((p) => p.runId),
+    (p) => p.runId!,
+  );
 
   for (const run of runs) {
     const what = `Run ${run.id}`;
@@ -155,7 +158,10 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
     // Steps: sequences 1..n, one start and (once ended) one end event each.
     const sequences = runSteps.map((s) => s.sequence).sort((a, b) => a - b);
     if (sequences.some((s, i) => s !== i + 1)) v.push(`${what}: step sequences ${sequences.join(',')} are not 1..${sequences.length}`);
-    const stepEvents = group(log.filter((e) => e.stepId), (e) => e.stepId!);
+    const stepEvents = group(
+      log.filter((e) => e.stepId),
+      (e) => e.stepId!,
+    );
     for (const step of runSteps) {
       const sw = `StepAttempt ${step.id}`;
       inMachine(stepMachine, step.state, sw);
@@ -178,7 +184,10 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
     const entries = ledgerByPatch.get(patch.id)?.length ?? 0;
     if (entries !== 1) v.push(`Patch ${patch.id} has ${entries} ledger entries`);
   }
-  const patchEvents = group(events.filter((e) => typeof e.payload.ledgerId === 'string'), (e) => e.payload.ledgerId as string);
+  const patchEvents = group(
+    events.filter((e) => typeof e.payload.ledgerId === 'string'),
+    (e) => e.payload.ledgerId as string,
+  );
   for (const entry of ledger) {
     const what = `LedgerEntry ${entry.id}`;
     inMachine(ledgerMachine, entry.state, what);
@@ -196,7 +205,10 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
   }
 
   // Gates: events, replayed, end in the gate's state.
-  const gateEvents = group(events.filter((e) => typeof e.payload.gateId === 'string'), (e) => e.payload.gateId as string);
+  const gateEvents = group(
+    events.filter((e) => typeof e.payload.gateId === 'string'),
+    (e) => e.payload.gateId as string,
+  );
   for (const gate of gates) {
     const what = `TestGate ${gate.id}`;
     inMachine(gateMachine, gate.state, what);
@@ -217,8 +229,14 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
 
   // Tasks and workers.
   const workerById = new Map(workers.map((w) => [w.id, w]));
-  const taskEvents = group(events.filter((e) => typeof e.payload.taskId === 'string'), (e) => e.payload.taskId as string);
-  const runningByWorker = group(tasks.filter((t) => t.state === 'running'), (t) => t.workerId ?? '');
+  const taskEvents = group(
+    events.filter((e) => typeof e.payload.taskId === 'string'),
+    (e) => e.payload.taskId as string,
+  );
+  const runningByWorker = group(
+    tasks.filter((t) => t.state === 'running'),
+    (t) => t.workerId ?? '',
+  );
   for (const task of tasks) {
     const what = `Task ${task.id}`;
     inMachine(taskMachine, task.state, what);
@@ -259,7 +277,10 @@ export async function checkDomainInvariants(orm: Orm): Promise<InvariantReport> 
     if (worker.state === 'stopped' && !worker.stoppedAt) v.push(`${what} is STOPPED without stoppedAt`);
     if (worker.state === 'crashed' && !worker.crashInfo) v.push(`${what} is CRASHED without crashInfo`);
   }
-  const runningByWorkstream = group(tasks.filter((t) => t.state === 'running' && t.workstreamId), (t) => t.workstreamId!);
+  const runningByWorkstream = group(
+    tasks.filter((t) => t.state === 'running' && t.workstreamId),
+    (t) => t.workstreamId!,
+  );
   for (const ws of workstreams) {
     const running = runningByWorkstream.get(ws.id)?.length ?? 0;
     if (ws.runningTasks !== running) v.push(`Workstream ${ws.id}: runningTasks ${ws.runningTasks}, RUNNING tasks ${running}`);

@@ -100,12 +100,44 @@ type Damage =
 
 const LINE_NOISE = fc.oneof(
   fc.constantFrom(
-    '', ' ', '+', '-', '\\', '@@', '@@ -1 +1 @@', '@@ -0,0 +0,0 @@', '@@ -1,999999999 +1,999999999 @@', '@@ -9999999999,1 +1 @@',
-    '--- a/x', '+++ b/x', '--- /dev/null', '+++ /dev/null', 'diff --git a/x b/x', 'diff --git', 'diff --git "a/\\777" b/x',
-    'diff --git "a/unterminated b/x', 'diff --cc x', 'new file mode 100644', 'deleted file mode 12345', 'old mode 100644',
-    'rename from ', 'rename to x', 'copy from "x\\', 'GIT binary patch', 'literal 5', 'delta 999999999999', 'zcmV?d00001',
-    'Binary files a/x and b/x differ', 'Binary files  and  differ', 'Only in a: x', '-- ', '\\ No newline at end of file',
-    'index 0000000..1111111', '\u0000', '\r', '\uFEFF+x',
+    '',
+    ' ',
+    '+',
+    '-',
+    '\\',
+    '@@',
+    '@@ -1 +1 @@',
+    '@@ -0,0 +0,0 @@',
+    '@@ -1,999999999 +1,999999999 @@',
+    '@@ -9999999999,1 +1 @@',
+    '--- a/x',
+    '+++ b/x',
+    '--- /dev/null',
+    '+++ /dev/null',
+    'diff --git a/x b/x',
+    'diff --git',
+    'diff --git "a/\\777" b/x',
+    'diff --git "a/unterminated b/x',
+    'diff --cc x',
+    'new file mode 100644',
+    'deleted file mode 12345',
+    'old mode 100644',
+    'rename from ',
+    'rename to x',
+    'copy from "x\\',
+    'GIT binary patch',
+    'literal 5',
+    'delta 999999999999',
+    'zcmV?d00001',
+    'Binary files a/x and b/x differ',
+    'Binary files  and  differ',
+    'Only in a: x',
+    '-- ',
+    '\\ No newline at end of file',
+    'index 0000000..1111111',
+    '\u0000',
+    '\r',
+    '\uFEFF+x',
   ),
   fc.string({ unit: 'binary', maxLength: 30 }),
   fc.tuple(fc.constantFrom('+', '-', ' ', '@@ ', 'diff --git ', '--- ', '+++ '), fc.string({ maxLength: 20 })).map(([a, b]) => a + b),
@@ -367,9 +399,7 @@ describe('unified diff parser', { timeout: size(60_000, 900_000) }, () => {
   });
 
   it('real diffs damaged: a ParsedDiff that keeps the invariants, or a DiffParseError', () => {
-    const mutated = fc
-      .tuple(fc.constantFrom(...FIXTURE_DIFFS), fc.array(damage, { minLength: 1, maxLength: 4 }))
-      .map(([text, damages]) => damages.reduce(applyDamage, text));
+    const mutated = fc.tuple(fc.constantFrom(...FIXTURE_DIFFS), fc.array(damage, { minLength: 1, maxLength: 4 })).map(([text, damages]) => damages.reduce(applyDamage, text));
     diffProperty(mutated, 'mutated', RUNS.mutated);
   });
 
@@ -430,7 +460,14 @@ describe('contract validation (JSON Schema)', { timeout: size(60_000, 900_000) }
     const cases: [string, unknown[], boolean][] = [
       ['35,000 distinct ULIDs', Array.from({ length: 35_000 }, (_, i) => ulid(i)), true],
       ['20,000 small objects', Array.from({ length: 20_000 }, (_, i) => ({ i })), false],
-      ['two equal objects, keys in another order', [{ a: 1, b: 2 }, { b: 2, a: 1 }], false],
+      [
+        'two equal objects, keys in another order',
+        [
+          { a: 1, b: 2 },
+          { b: 2, a: 1 },
+        ],
+        false,
+      ],
     ];
     for (const [what, items, valid] of cases) {
       const started = performance.now();

@@ -84,7 +84,11 @@ function argumentsFor(field: GraphQLField<unknown, unknown>, owner: string): { t
   for (const arg of field.args as GraphQLArgument[]) {
     if (!isRequiredArgument(arg) && chance(0.6)) continue;
     const ctx: ArbContext = { mutation: field.name, hostile: chance(0.7) };
-    const value = resolveRefs(draw(`${owner}.${field.name}.${arg.name}.${ctx.hostile}`, () => fieldArb(arg.type, arg.name, ctx)), arg.type, pool);
+    const value = resolveRefs(
+      draw(`${owner}.${field.name}.${arg.name}.${ctx.hostile}`, () => fieldArb(arg.type, arg.name, ctx)),
+      arg.type,
+      pool,
+    );
     if (typeof value === 'symbol') continue;
     if (chance(0.4)) {
       const name = `v${declarations.length}`;
@@ -396,15 +400,7 @@ function buildRequest(url: string, token: string): Sent {
       describe: full.slice(0, 300),
       url: full,
       init: { method: 'GET', headers: { ...acceptHeader, ...auth, ...(withCsrf ? csrf : {}) } },
-      expected: tooLong
-        ? [200, 400, 403, 405, 406, 414, 431]
-        : !withCsrf
-          ? [403]
-          : !varsOk || !extOk
-            ? paramStatuses(accept)
-            : kind === 'mutation'
-              ? [405]
-              : graphqlStatuses(kind, accept, true),
+      expected: tooLong ? [200, 400, 403, 405, 406, 414, 431] : !withCsrf ? [403] : !varsOk || !extOk ? paramStatuses(accept) : kind === 'mutation' ? [405] : graphqlStatuses(kind, accept, true),
       kind: varsOk && extOk && withCsrf && !tooLong ? kind : undefined,
       accept,
       tooLong,
@@ -413,15 +409,7 @@ function buildRequest(url: string, token: string): Sent {
   if (roll < 0.95) {
     // Other content types.
     const { query } = randomDocument();
-    const type = pick([
-      'text/plain',
-      'application/graphql',
-      'application/x-www-form-urlencoded',
-      'multipart/form-data; boundary=x',
-      'application/json; charset=utf-16',
-      'application/xml',
-      '',
-    ]);
+    const type = pick(['text/plain', 'application/graphql', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/xml', '']);
     const body =
       type === 'application/graphql'
         ? query
@@ -437,11 +425,12 @@ function buildRequest(url: string, token: string): Sent {
       url,
       init: { method: 'POST', headers: { ...(type ? { 'content-type': type } : {}), ...acceptHeader, ...auth, ...(withCsrf ? csrf : {}) }, body },
       // text/plain, a missing type and the like are simple requests: refused by CSRF prevention without its header, else 415.
-      expected: Buffer.byteLength(body) > MAX_BODY
-        ? [413]
-        : ['text/plain', '', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'].includes(type) && !withCsrf
-          ? [403]
-          : [200, 400, 405, 406, 415],
+      expected:
+        Buffer.byteLength(body) > MAX_BODY
+          ? [413]
+          : ['text/plain', '', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'].includes(type) && !withCsrf
+            ? [403]
+            : [200, 400, 405, 406, 415],
       accept,
       tooLong: Buffer.byteLength(body) > MAX_BODY,
       mayStream: classify(query, undefined) === 'subscription',
@@ -454,7 +443,11 @@ function buildRequest(url: string, token: string): Sent {
       category: `method ${method}`,
       describe: method,
       url,
-      init: { method, headers: { 'content-type': 'application/json', ...acceptHeader, ...auth, ...(withCsrf ? csrf : {}) }, ...(['PUT', 'PATCH'].includes(method) ? { body: '{"query":"{ __typename }"}' } : {}) },
+      init: {
+        method,
+        headers: { 'content-type': 'application/json', ...acceptHeader, ...auth, ...(withCsrf ? csrf : {}) },
+        ...(['PUT', 'PATCH'].includes(method) ? { body: '{"query":"{ __typename }"}' } : {}),
+      },
       // With content-type application/json the request is not a simple one: CSRF prevention lets it through to the method check.
       expected: method === 'OPTIONS' ? [204] : [405],
       accept,
@@ -745,17 +738,41 @@ afterAll(async () => {
 });
 
 describe('protocol fuzzing against a child-process gateway', () => {
-  it('inputs that once broke it: answered as the client\'s error, quickly, with nothing logged', async () => {
+  it("inputs that once broke it: answered as the client's error, quickly, with nothing logged", async () => {
     const json = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_SECRET}` };
     const csrf = { 'x-graphql-yoga-csrf': '1', authorization: `Bearer ${ADMIN_SECRET}` };
     const deepList = `mutation { submitWorkstream(input: {spec: ${'['.repeat(1990)}}) { __typename } }`;
     const cases: { name: string; url: string; init: RequestInit; status: number; code: string }[] = [
       // graphql-js's recursive parser overflowed the stack: INTERNAL_SERVER_ERROR (500 with graphql-response+json).
-      { name: 'a 2 KB document of 1,990 nested lists (json)', url: gateway.url, init: { method: 'POST', headers: { ...json, accept: 'application/json' }, body: JSON.stringify({ query: deepList }) }, status: 200, code: 'QUERY_LIMIT_EXCEEDED' },
-      { name: 'the same (graphql-response+json)', url: gateway.url, init: { method: 'POST', headers: { ...json, accept: 'application/graphql-response+json' }, body: JSON.stringify({ query: deepList }) }, status: 400, code: 'QUERY_LIMIT_EXCEEDED' },
+      {
+        name: 'a 2 KB document of 1,990 nested lists (json)',
+        url: gateway.url,
+        init: { method: 'POST', headers: { ...json, accept: 'application/json' }, body: JSON.stringify({ query: deepList }) },
+        status: 200,
+        code: 'QUERY_LIMIT_EXCEEDED',
+      },
+      {
+        name: 'the same (graphql-response+json)',
+        url: gateway.url,
+        init: { method: 'POST', headers: { ...json, accept: 'application/graphql-response+json' }, body: JSON.stringify({ query: deepList }) },
+        status: 400,
+        code: 'QUERY_LIMIT_EXCEEDED',
+      },
       // Yoga's JSON.parse of GET, form and multipart parameters threw a SyntaxError: INTERNAL_SERVER_ERROR.
-      { name: 'GET with variables that are not JSON', url: `${gateway.url}?query=${encodeURIComponent('{ __typename }')}&variables=%7B`, init: { headers: { ...csrf, accept: 'application/json' } }, status: 400, code: 'BAD_REQUEST' },
-      { name: 'GET with extensions that are not JSON', url: `${gateway.url}?query=${encodeURIComponent('{ __typename }')}&extensions=x`, init: { headers: { ...csrf, accept: 'application/json' } }, status: 400, code: 'BAD_REQUEST' },
+      {
+        name: 'GET with variables that are not JSON',
+        url: `${gateway.url}?query=${encodeURIComponent('{ __typename }')}&variables=%7B`,
+        init: { headers: { ...csrf, accept: 'application/json' } },
+        status: 400,
+        code: 'BAD_REQUEST',
+      },
+      {
+        name: 'GET with extensions that are not JSON',
+        url: `${gateway.url}?query=${encodeURIComponent('{ __typename }')}&extensions=x`,
+        init: { headers: { ...csrf, accept: 'application/json' } },
+        status: 400,
+        code: 'BAD_REQUEST',
+      },
       {
         name: 'a form POST with variables that are not JSON',
         url: gateway.url,
@@ -812,7 +829,7 @@ describe('protocol fuzzing against a child-process gateway', () => {
       let rssLate = 0;
       let rssPeak = 0;
       const started = Date.now();
-      for (let done = 0; done < HTTP_REQUESTS; ) {
+      for (let done = 0; done < HTTP_REQUESTS;) {
         const genStart = performance.now();
         const batch = Array.from({ length: Math.min(CONCURRENCY, HTTP_REQUESTS - done) }, () => buildRequest(gateway.url, ADMIN_SECRET));
         timing.generateMs += performance.now() - genStart;

@@ -206,7 +206,10 @@ describe('graceful shutdown', () => {
         for (const s of subscribers.filter((s) => s.name.startsWith('runEvents'))) {
           const positions = s.results.map((r) => audit.positions.get(rawId(r.data.runEvents.id)));
           expect(positions.every((p) => p !== undefined)).toBe(true);
-          expect(positions.every((p, i) => i === 0 || p === positions[i - 1]! + 1), `${s.name} got every event once, in order`).toBe(true);
+          expect(
+            positions.every((p, i) => i === 0 || p === positions[i - 1]! + 1),
+            `${s.name} got every event once, in order`,
+          ).toBe(true);
           delivered += positions.length;
         }
         const read = await post(gateway.url, `query($p: String!) { runs(first: 1, filter: { projectId: $p }) { totalCount } }`, { p: PROJECT });

@@ -220,13 +220,40 @@ const SPECIAL_CHAR = fc.constantFrom('\u0000', '\uFEFF', '\u202E', '\u200B', '\n
 const HOSTILE_UNIT = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), LONE_SURROGATE, SPECIAL_CHAR);
 /** Lengths just under and over the limits the gateway documents (200, 1000, 4096, 1,000,000 characters). */
 const HUGE_LENGTH = fc.constantFrom(200, 201, 1000, 1001, 4096, 4097, 65_536, 1_000_000, 1_000_001);
-export const hugeString = fc
-  .tuple(HUGE_LENGTH, fc.constantFrom('x', 'é', '😀', '\u0000', '\ud800', ' '))
-  .map(([n, c]) => c.repeat(Math.ceil(n / c.length)));
+export const hugeString = fc.tuple(HUGE_LENGTH, fc.constantFrom('x', 'é', '😀', '\u0000', '\ud800', ' ')).map(([n, c]) => c.repeat(Math.ceil(n / c.length)));
 const NASTY_STRINGS = [
-  '', ' ', '   ', '\n\t', '\u0000', 'null', 'undefined', '__proto__', 'constructor', 'prototype', "'; DROP TABLE run; --",
-  '../../../etc/passwd', '%s%s%n', '${7*7}', '{{7*7}}', '<script>x</script>', 'NaN', 'Infinity', '-0', '1e999', '0x10',
-  '*', '**', '[', '\\', '{', 'a'.repeat(201), 'USD ', 'usd', 'RUNNING', 'Run:', 'Run:x',
+  '',
+  ' ',
+  '   ',
+  '\n\t',
+  '\u0000',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'prototype',
+  "'; DROP TABLE run; --",
+  '../../../etc/passwd',
+  '%s%s%n',
+  '${7*7}',
+  '{{7*7}}',
+  '<script>x</script>',
+  'NaN',
+  'Infinity',
+  '-0',
+  '1e999',
+  '0x10',
+  '*',
+  '**',
+  '[',
+  '\\',
+  '{',
+  'a'.repeat(201),
+  'USD ',
+  'usd',
+  'RUNNING',
+  'Run:',
+  'Run:x',
 ];
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.array(HOSTILE_UNIT, { maxLength: 40 }).map((a) => a.join('')), weight: 5 },
@@ -236,8 +263,32 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 );
 
 const NASTY_NUMBERS = [
-  0, -1, 1, 2, 100, 101, 2147483647, 2147483648, -2147483648, -2147483649, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2,
-  1e21, -1e21, 1e308, -1e308, 0.5, -0.5, 1.0000001, 5e-324, NaN, Infinity, -Infinity, -0, 86400, 86401,
+  0,
+  -1,
+  1,
+  2,
+  100,
+  101,
+  2147483647,
+  2147483648,
+  -2147483648,
+  -2147483649,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_SAFE_INTEGER + 2,
+  1e21,
+  -1e21,
+  1e308,
+  -1e308,
+  0.5,
+  -0.5,
+  1.0000001,
+  5e-324,
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  86400,
+  86401,
 ];
 export const hostileNumber: fc.Arbitrary<number> = fc.oneof(
   { arbitrary: fc.constantFrom(...NASTY_NUMBERS), weight: 4 },
@@ -247,9 +298,21 @@ export const hostileNumber: fc.Arbitrary<number> = fc.oneof(
 );
 
 const NASTY_DATES = [
-  '', 'yesterday', '2026-11-24', '2026-11-24T12:00:00', '2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '0000-01-01T00:00:00Z',
-  '9999-12-31T23:59:59.999999999+23:59', '275760-09-13T00:00:00.001Z', '+275760-09-13T00:00:00Z', '1970-01-01T00:00:00Z',
-  '2026-11-24T25:61:61Z', '2026-11-24T12:00:00-24:00', '2026-11-24T12:00Z', '1969-12-31T23:59:59.999Z',
+  '',
+  'yesterday',
+  '2026-11-24',
+  '2026-11-24T12:00:00',
+  '2026-02-30T00:00:00Z',
+  '2026-13-01T00:00:00Z',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999999999+23:59',
+  '275760-09-13T00:00:00.001Z',
+  '+275760-09-13T00:00:00Z',
+  '1970-01-01T00:00:00Z',
+  '2026-11-24T25:61:61Z',
+  '2026-11-24T12:00:00-24:00',
+  '2026-11-24T12:00Z',
+  '1969-12-31T23:59:59.999Z',
 ];
 const hostileDate = fc.oneof(
   fc.constantFrom(...NASTY_DATES),
@@ -259,8 +322,27 @@ const benignDate = fc.integer({ min: -86_400_000, max: 30 * 86_400_000 }).map((m
 
 /** Decimals that are refused, huge, or ruinous to compute with naively (10^(10^9), millions of trailing zeros). */
 const NASTY_DECIMALS = [
-  '-1', '-0', '0', '0.0000000001', '1e-10', '1e400', '1e999999999', '1e-999999999', '1e99999999', '9'.repeat(1000),
-  `1${'0'.repeat(20_000)}e-20000`, ' 12 ', '1,5', '0x10', 'NaN', 'Infinity', '0e999999999', '12.', '.5', '1e', '1E+5',
+  '-1',
+  '-0',
+  '0',
+  '0.0000000001',
+  '1e-10',
+  '1e400',
+  '1e999999999',
+  '1e-999999999',
+  '1e99999999',
+  '9'.repeat(1000),
+  `1${'0'.repeat(20_000)}e-20000`,
+  ' 12 ',
+  '1,5',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '0e999999999',
+  '12.',
+  '.5',
+  '1e',
+  '1E+5',
 ];
 const hostileDecimal = fc.oneof(
   { arbitrary: fc.constantFrom<unknown>(...NASTY_DECIMALS), weight: 4 },
@@ -331,15 +413,7 @@ const mutatedFixture = fc
   .tuple(fc.constantFrom(...Object.values(VALID_CONTRACTS)), fc.nat(), fc.oneof(fc.jsonValue(), hostileString, hostileNumber))
   .map(([doc, seed, replacement]) => mutateJson(doc, seed, replacement));
 
-const wrongType: fc.Arbitrary<unknown> = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.string(),
-  fc.constant({}),
-  fc.constant([]),
-  fc.jsonValue({ maxDepth: 2 }),
-);
+const wrongType: fc.Arbitrary<unknown> = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string(), fc.constant({}), fc.constant([]), fc.jsonValue({ maxDepth: 2 }));
 
 const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.jsonValue({ maxDepth: 4 }), weight: 4 },
@@ -466,9 +540,7 @@ function idArb(field: string, mutation: string, hostile: boolean): fc.Arbitrary<
 
 function scalarArb(name: string, field: string, mutation: string, hostile: boolean): fc.Arbitrary<unknown> {
   const either = (benign: fc.Arbitrary<unknown>, bad: fc.Arbitrary<unknown>) =>
-    hostile
-      ? fc.oneof({ arbitrary: benign, weight: 3 }, { arbitrary: bad, weight: 3 }, { arbitrary: wrongType, weight: 1 })
-      : benign;
+    hostile ? fc.oneof({ arbitrary: benign, weight: 3 }, { arbitrary: bad, weight: 3 }, { arbitrary: wrongType, weight: 1 }) : benign;
   switch (name) {
     case 'String':
       return either(benignString(field), hostileString);
@@ -505,11 +577,7 @@ export function fieldArb(type: GraphQLInputType, field: string, ctx: ArbContext,
     return fc.oneof({ arbitrary: value, weight: 14 }, { arbitrary: fc.constant(OMIT), weight: 1 }, { arbitrary: fc.constant(null), weight: 1 });
   }
   const value = valueArb(type, field, ctx, depth);
-  return fc.oneof(
-    { arbitrary: value, weight: ctx.hostile ? 6 : 2 },
-    { arbitrary: fc.constant(OMIT), weight: 3 },
-    { arbitrary: fc.constant(null), weight: ctx.hostile ? 1 : 0 },
-  );
+  return fc.oneof({ arbitrary: value, weight: ctx.hostile ? 6 : 2 }, { arbitrary: fc.constant(OMIT), weight: 3 }, { arbitrary: fc.constant(null), weight: ctx.hostile ? 1 : 0 });
 }
 
 /** A value (never OMIT) of a nullable or named type. */
@@ -531,11 +599,7 @@ export function valueArb(type: GraphQLInputType, field: string, ctx: ArbContext,
   if (isEnumType(type)) {
     const values = fc.constantFrom(...type.getValues().map((v) => v.name));
     if (!ctx.hostile) return values;
-    return fc.oneof(
-      { arbitrary: values, weight: 8 },
-      { arbitrary: values.map((v) => v.toLowerCase()), weight: 1 },
-      { arbitrary: fc.oneof(hostileString, wrongType), weight: 1 },
-    );
+    return fc.oneof({ arbitrary: values, weight: 8 }, { arbitrary: values.map((v) => v.toLowerCase()), weight: 1 }, { arbitrary: fc.oneof(hostileString, wrongType), weight: 1 });
   }
   if (isInputObjectType(type)) {
     if (depth > 6) return fc.constant({});

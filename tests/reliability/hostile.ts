@@ -11,9 +11,7 @@ import type { TestServer } from '../helpers/server.js';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []));
 }
 
 /**
@@ -154,9 +152,7 @@ export function errorLogLines(server: TestServer, from = 0): string[] {
 /** What is wrong with a GraphQL response's errors: codes outside `allowed`, INTERNAL_SERVER_ERROR, missing codes. */
 export function badCodes(json: any, allowed: ReadonlySet<string>): string[] {
   const errors: any[] = Array.isArray(json?.errors) ? json.errors : [];
-  return errors
-    .filter((e) => typeof e?.extensions?.code !== 'string' || !allowed.has(e.extensions.code))
-    .map((e) => `${e?.extensions?.code ?? '(no code)'}: ${String(e?.message).slice(0, 200)}`);
+  return errors.filter((e) => typeof e?.extensions?.code !== 'string' || !allowed.has(e.extensions.code)).map((e) => `${e?.extensions?.code ?? '(no code)'}: ${String(e?.message).slice(0, 200)}`);
 }
 
 /** Counts of each value, for summaries. */

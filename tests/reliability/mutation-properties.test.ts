@@ -75,9 +75,7 @@ function argsArb(field: GraphQLField<unknown, unknown>, ctx: ArbContext): fc.Arb
 
 /** Sends one mutation and returns what is wrong with the answer (nothing, if all is well). */
 async function send(field: GraphQLField<unknown, unknown>, rawArgs: Record<string, unknown>, inline: boolean): Promise<{ problems: string[]; json: any }> {
-  const args = Object.fromEntries(
-    Object.entries(rawArgs).map(([k, v]) => [k, resolveRefs(v, field.args.find((a) => a.name === k)!.type, pool)]),
-  );
+  const args = Object.fromEntries(Object.entries(rawArgs).map(([k, v]) => [k, resolveRefs(v, field.args.find((a) => a.name === k)!.type, pool)]));
   const body = jsonText(documentFor(field, args, inline));
   // Over the body limit the server answers 413 and closes while the client may still be writing (ECONNRESET):
   // not sent; the limit itself is fuzz-protocol's.
@@ -155,11 +153,14 @@ async function createScene(): Promise<void> {
   const running = pool.resolve(new Ref('Run', 0));
   await checked(`mutation($id: ID!) { startRun(input: {id: $id}) { run { __typename id } } }`, { id: running });
   await checked(`mutation($id: ID!) { startStep(input: {runId: $id, toolId: "codex"}) { step { __typename id } } }`, { id: running });
-  await checked(`mutation($id: ID!, $p: String!, $d: String!) { createPatch(input: {runId: $id, projectId: $p, targetRepo: "r", diffText: $d}) { ledgerEntry { __typename id } patch { __typename id } } }`, {
-    id: running,
-    p: project,
-    d: FIXTURE_DIFFS[scenes % FIXTURE_DIFFS.length],
-  });
+  await checked(
+    `mutation($id: ID!, $p: String!, $d: String!) { createPatch(input: {runId: $id, projectId: $p, targetRepo: "r", diffText: $d}) { ledgerEntry { __typename id } patch { __typename id } } }`,
+    {
+      id: running,
+      p: project,
+      d: FIXTURE_DIFFS[scenes % FIXTURE_DIFFS.length],
+    },
+  );
   await checked(`mutation($id: ID!) { createTestGate(input: {runId: $id, name: "unit", type: UNIT_TESTS}) { gate { __typename id } } }`, { id: running });
   await checked(`mutation { registerWorker(input: {type: EXECUTOR, config: {maxParallelTasks: 2}}) { worker { __typename id } } }`);
   await checked(`mutation($id: ID!) { createTask(input: {kind: "build", runId: $id}) { task { __typename id } } }`, { id: running });
@@ -281,11 +282,7 @@ describe('inputs that once broke a mutation', () => {
 describe('random sequences of plausible mutations on a few entities', () => {
   /** Runs, steps, patches, gates, workers and tasks: the state machines. */
   const STATEFUL = MUTATIONS.filter((f) => !['createApiToken', 'revokeApiToken', 'setRouterConfig', 'setPatchPolicy'].includes(f.name));
-  const command = fc.oneof(
-    ...STATEFUL.map((field) =>
-      fc.tuple(fc.constant(field.name), argsArb(field, { mutation: field.name, hostile: false }), fc.boolean()),
-    ),
-  );
+  const command = fc.oneof(...STATEFUL.map((field) => fc.tuple(fc.constant(field.name), argsArb(field, { mutation: field.name, hostile: false }), fc.boolean())));
 
   it(
     'every answer is data or a documented error, and the domain invariants hold after each sequence',

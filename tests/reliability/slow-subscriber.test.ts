@@ -221,10 +221,7 @@ describe('slow subscribers', () => {
           await sleep(250);
         }
       })();
-      const writers = [
-        ...Array.from({ length: HOT_WRITERS }, (_, w) => writer(w, hot, 'x'.repeat(NOTE_BYTES))),
-        writer(HOT_WRITERS, other, 'y'.repeat(1024)),
-      ];
+      const writers = [...Array.from({ length: HOT_WRITERS }, (_, w) => writer(w, hot, 'x'.repeat(NOTE_BYTES))), writer(HOT_WRITERS, other, 'y'.repeat(1024))];
 
       // Baseline: the same load, no slow client.
       const t0 = Date.now();
@@ -266,7 +263,11 @@ describe('slow subscribers', () => {
       // Every healthy subscriber gets every acknowledged note of its run.
       const hotWriters = Array.from({ length: HOT_WRITERS }, (_, w) => w);
       const count = (ws: number[]) => ws.reduce((n, w) => n + written.get(w)!, 0);
-      await until(() => hotSubs.every((s) => s.notes.length >= count(hotWriters)) && otherSubs.every((s) => s.notes.length >= count([HOT_WRITERS])), 'the healthy subscribers to catch up', 30_000).catch(() => {});
+      await until(
+        () => hotSubs.every((s) => s.notes.length >= count(hotWriters)) && otherSubs.every((s) => s.notes.length >= count([HOT_WRITERS])),
+        'the healthy subscribers to catch up',
+        30_000,
+      ).catch(() => {});
       sampling = false;
       await sampler;
       const after = await metrics(gateway);

@@ -82,8 +82,7 @@ describe('soak', () => {
         UET_WS_MAX_CONNECTIONS_PER_TOKEN: '0',
         UET_MAX_SUBSCRIPTIONS_PER_TOKEN: '0',
       });
-      const connect = () =>
-        createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${ADMIN_SECRET}` } });
+      const connect = () => createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${ADMIN_SECRET}` } });
       const failures: string[] = [];
 
       // Workers: one socket each, as workers run.

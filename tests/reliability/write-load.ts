@@ -191,11 +191,9 @@ function decimal(nanos: bigint): string {
 
 /** Sets a NOTIFY project budget (never crossed) so that every cost also moves a counter: budget.spent. */
 export async function setProjectBudget(url: string, model: WriteModel): Promise<void> {
-  const outcome = await post(
-    url,
-    `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { id } } }`,
-    { input: { scope: 'PROJECT', projectId: PROJECT, currency: 'USD', limit: '900000000', thresholds: [100], action: 'NOTIFY' } },
-  );
+  const outcome = await post(url, `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { id } } }`, {
+    input: { scope: 'PROJECT', projectId: PROJECT, currency: 'USD', limit: '900000000', thresholds: [100], action: 'NOTIFY' },
+  });
   if (!model.count('setBudget', outcome)) throw new Error(`setBudget: ${JSON.stringify(outcome)}`);
 }
 
@@ -327,11 +325,8 @@ class ClientSession {
     model.write('run', runId, 'createRun', [lower(created.run.state)], true);
     model.stepsOfRun.set(runId, []);
     model.tasksOfRun.set(runId, []);
-    const started = await this.send(
-      'startRun',
-      `mutation($input: StartRunInput!) { startRun(input: $input) { run { id state } } }`,
-      { input: { id: runGid } },
-      () => model.write('run', runId, 'startRun', ['running'], false),
+    const started = await this.send('startRun', `mutation($input: StartRunInput!) { startRun(input: $input) { run { id state } } }`, { input: { id: runGid } }, () =>
+      model.write('run', runId, 'startRun', ['running'], false),
     );
     model.write('run', runId, 'startRun', [lower(started.run.state)], true);
 

@@ -132,12 +132,12 @@ export interface StoredEvent {
 /** Every stored event of a run after `after` (from the start when null), read page by page on `server`. */
 export async function storedLog(server: TestServer, runId: string, after: string | null = null): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
-  for (let cursor = after; ; ) {
+  for (let cursor = after; ;) {
     const page = (
-      await server.ok(
-        `query($r: ID!, $after: String) { runEvents(runId: $r, after: $after, first: 100) { edges { node { id kind cursor payload } } pageInfo { hasNextPage endCursor } } }`,
-        { r: runId, after: cursor },
-      )
+      await server.ok(`query($r: ID!, $after: String) { runEvents(runId: $r, after: $after, first: 100) { edges { node { id kind cursor payload } } pageInfo { hasNextPage endCursor } } }`, {
+        r: runId,
+        after: cursor,
+      })
     ).runEvents;
     events.push(...page.edges.map((e: any) => e.node));
     if (!page.pageInfo.hasNextPage) return events;
@@ -147,14 +147,11 @@ export async function storedLog(server: TestServer, runId: string, after: string
 
 /** A new API token (OPERATE, READ) named `name`, created on `server`: its secret and its id. */
 export async function createToken(server: TestServer, name: string): Promise<{ token: string; id: string }> {
-  const { token, apiToken } = (
-    await server.ok(`mutation($n: String!) { createApiToken(input: {name: $n, scopes: [OPERATE, READ]}) { token apiToken { id } } }`, { n: name })
-  ).createApiToken;
+  const { token, apiToken } = (await server.ok(`mutation($n: String!) { createApiToken(input: {name: $n, scopes: [OPERATE, READ]}) { token apiToken { id } } }`, { n: name })).createApiToken;
   return { token, id: apiToken.id };
 }
 
-export const revokeToken = (server: TestServer, id: string) =>
-  server.ok(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id });
+export const revokeToken = (server: TestServer, id: string) => server.ok(`mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`, { id });
 
 export type Subscription = ReturnType<typeof subscribe<any>>;
 
@@ -216,10 +213,11 @@ export function endCodes(failure: unknown, results: GraphQLResponse[]): unknown[
 }
 
 /** Settles to the reason `done` rejected with, or to 'complete'. */
-export const outcome = (done: Promise<void>): Promise<unknown> => done.then(
-  () => 'complete',
-  (reason: unknown) => reason,
-);
+export const outcome = (done: Promise<void>): Promise<unknown> =>
+  done.then(
+    () => 'complete',
+    (reason: unknown) => reason,
+  );
 
 /** Log lines of `servers` with this message, parsed. */
 export function logged(servers: TestServer[], message: string): Record<string, any>[] {

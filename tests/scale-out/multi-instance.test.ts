@@ -61,12 +61,16 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
       })
     ).registerWorker.worker.id as string;
   const createTask = async (server: TestServer, kind: string, runId?: string) =>
-    (await server.ok(`mutation($k: String!, $r: ID) { createTask(input: {kind: $k, runId: $r}) { task { id } } }`, { k: kind, r: runId })).createTask.task
-      .id as string;
+    (await server.ok(`mutation($k: String!, $r: ID) { createTask(input: {kind: $k, runId: $r}) { task { id } } }`, { k: kind, r: runId })).createTask.task.id as string;
   /** Waits until `server` has `count` more streams open than `before`, and Redis has a subscriber on `topic`. */
   const opened = async (server: TestServer, before: number, count: number, topics: string[]) => {
     await until(() => server.engine.openStreams() >= before + count, 'the streams to open');
-    for (const topic of topics) await eventually(() => redisSubscribers(REDIS_URL, prefix + topic), (n) => n >= 1, `a Redis subscriber on ${topic}`);
+    for (const topic of topics)
+      await eventually(
+        () => redisSubscribers(REDIS_URL, prefix + topic),
+        (n) => n >= 1,
+        `a Redis subscriber on ${topic}`,
+      );
   };
 
   it('a subscriber on A receives, in order, what mutations on B (and C) cause: runEvents, runStateChanged, workerStateChanged, workerHeartbeats', async () => {
@@ -215,9 +219,8 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     for (const w of busy) expect((await b.ok(`mutation($w: ID!, $k: [String!]) { claimTask(input: {workerId: $w, kinds: $k}) { task { id } } }`, { w, k: [kind] })).claimTask.task).not.toBeNull();
     const gates: string[] = [];
     for (const name of ['e2e', 'unit']) {
-      const { id } = (
-        await c.ok(`mutation($r: ID) { createTestGate(input: {name: "${name}", type: UNIT_TESTS, runId: $r, criteria: {timeoutSeconds: 1}}) { gate { id } } }`, { r: runId })
-      ).createTestGate.gate;
+      const { id } = (await c.ok(`mutation($r: ID) { createTestGate(input: {name: "${name}", type: UNIT_TESTS, runId: $r, criteria: {timeoutSeconds: 1}}) { gate { id } } }`, { r: runId }))
+        .createTestGate.gate;
       await b.ok(`mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { id } } }`, { id });
       gates.push(id);
     }
@@ -245,13 +248,26 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     const byJob = (message: string, field: string) => logged(cluster.servers, message).flatMap((entry) => entry[field] as string[]);
     const crashes = [...direct.workers, ...byJob('reaper acted', 'crashedWorkers')];
     const timeouts = [...direct.gates, ...byJob('gates timed out', 'timedOutGates')];
-    for (const w of workers) expect(crashes.filter((id) => id === rawId(w)), `crashes of worker ${w}`).toHaveLength(1);
-    for (const g of gates) expect(timeouts.filter((id) => id === rawId(g)), `timeouts of gate ${g}`).toHaveLength(1);
+    for (const w of workers)
+      expect(
+        crashes.filter((id) => id === rawId(w)),
+        `crashes of worker ${w}`,
+      ).toHaveLength(1);
+    for (const g of gates)
+      expect(
+        timeouts.filter((id) => id === rawId(g)),
+        `timeouts of gate ${g}`,
+      ).toHaveLength(1);
 
     const crashChanges = changes.results.map((r) => r.data!.workerStateChanged).filter((ch: any) => workers.includes(ch.worker.id) && ch.to === 'CRASHED');
     expect(crashChanges.map((ch: any) => ch.worker.id).sort()).toEqual([...workers].sort());
     for (const ch of crashChanges) expect(ch.reason).toMatch(/^heartbeat lost: /);
-    expect(outcomes.results.map((r) => r.data!.gateOutcomes).map((g: any) => [g.id, g.state]).sort()).toEqual(gates.map((g) => [g, 'ERROR']).sort());
+    expect(
+      outcomes.results
+        .map((r) => r.data!.gateOutcomes)
+        .map((g: any) => [g.id, g.state])
+        .sort(),
+    ).toEqual(gates.map((g) => [g, 'ERROR']).sort());
 
     // The run's log: each held task failed one attempt and was requeued once; each gate errored once.
     const log = await storedLog(a, runId);
@@ -273,12 +289,15 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     await startRun(a, runId);
     const SET = `mutation($input: SetBudgetInput!) { setBudget(input: $input) { budget { id } } }`;
     const runBudget = (await a.ok(SET, { input: { scope: 'RUN', runId, currency: 'USD', limit: '1', action: 'NOTIFY' } })).setBudget.budget.id;
-    const projectBudget = (await b.ok(SET, { input: { scope: 'PROJECT', projectId: project, currency: 'USD', limit: '2', thresholds: [25, 50, 75], action: 'NOTIFY' } }))
-      .setBudget.budget.id;
+    const projectBudget = (await b.ok(SET, { input: { scope: 'PROJECT', projectId: project, currency: 'USD', limit: '2', thresholds: [25, 50, 75], action: 'NOTIFY' } })).setBudget.budget.id;
     const ALERTS = `subscription($p: ID) { budgetAlerts(projectId: $p) { threshold spent halted budget { id } run { id } } }`;
     const watchers = [];
     for (const server of [a, b]) watchers.push(await openStream(server, ALERTS, { p: project }));
-    await eventually(() => redisSubscribers(REDIS_URL, `${prefix}budget.alert`), (n) => n >= 2, 'both instances subscribed to budget alerts');
+    await eventually(
+      () => redisSubscribers(REDIS_URL, `${prefix}budget.alert`),
+      (n) => n >= 2,
+      'both instances subscribed to budget alerts',
+    );
 
     // 30 x 0.06 = 1.8, all at once over A, B and C: the run budget crosses 80 and 100 %, the project budget 25, 50 and 75 %.
     const servers = [a, b, c];
@@ -334,7 +353,7 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
 
     // 3.5 s of beats every 200 ms: more than twice the timeout.
     let last = '';
-    for (const start = Date.now(); Date.now() - start < 3500; ) {
+    for (const start = Date.now(); Date.now() - start < 3500;) {
       last = (await beat()).heartbeat.worker.lastHeartbeat;
       await sleep(200);
     }
@@ -385,7 +404,12 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
 
     await revokeToken(a, id);
     expect(await outcome(sub.done)).toMatchObject({ code: 4403 });
-    await eventually(() => b.gql(`{ viewer { tokenName } }`, {}, { token }).then(codes), (got) => got[0] === 'UNAUTHENTICATED', 'B to refuse the token', 2_000);
+    await eventually(
+      () => b.gql(`{ viewer { tokenName } }`, {}, { token }).then(codes),
+      (got) => got[0] === 'UNAUTHENTICATED',
+      'B to refuse the token',
+      2_000,
+    );
     expect(codes(await b.gql(`mutation { createRun(input: {projectId: "p", phaseId: "x"}) { run { id } } }`, {}, { token }))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await c.gql(`{ viewer { tokenName } }`, {}, { token }))).toEqual(['UNAUTHENTICATED']);
     // Nothing more on that socket; a new socket on B with it is refused.

@@ -126,7 +126,11 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     const onB = follower(b, runId, created.cursor);
     const workersOnA = await openStream(a, `subscription { workerStateChanged { to worker { id } } }`);
     const runsOnB = await openStream(b, `subscription($p: ID) { runStateChanged(projectId: $p) { id state } }`, { p: project });
-    await eventually(() => redisSubscribers(redis.url, `${prefix}run.state`), (n) => n >= 1, 'B subscribed to run states');
+    await eventually(
+      () => redisSubscribers(redis.url, `${prefix}run.state`),
+      (n) => n >= 1,
+      'B subscribed to run states',
+    );
     for (let i = 0; i < 3; i++) await note(i % 2 ? b : a, runId, `before ${i}`);
     await until(() => onA.all().length === 4 && onB.all().length === 4, 'the events before the outage');
     expect(await ready(a)).toEqual({ http: 200, status: 'ready', eventBus: 'connected' });
@@ -177,8 +181,16 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     // New notice subscriptions work again, across instances.
     const runsOnA = await openStream(a, `subscription($p: ID) { runStateChanged(projectId: $p) { id state } }`, { p: project });
     const workersOnB = await openStream(b, `subscription($w: ID) { workerStateChanged(workerId: $w) { from to } }`, { w: workerId });
-    await eventually(() => redisSubscribers(redis.url, `${prefix}run.state`), (n) => n >= 1, 'A subscribed to run states');
-    await eventually(() => redisSubscribers(redis.url, `${prefix}worker.state`), (n) => n >= 2, 'both subscribed to worker states');
+    await eventually(
+      () => redisSubscribers(redis.url, `${prefix}run.state`),
+      (n) => n >= 1,
+      'A subscribed to run states',
+    );
+    await eventually(
+      () => redisSubscribers(redis.url, `${prefix}worker.state`),
+      (n) => n >= 2,
+      'both subscribed to worker states',
+    );
     await startRun(b, second);
     await a.ok(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { id } } }`, { id: workerId });
     await runsOnA.next(1);
@@ -247,7 +259,12 @@ describeWithServices('scale-out: Redis outages', problem, () => {
     await until(() => a.engine.bus.connected() && b.engine.bus.connected(), 'both instances to reconnect', 10_000);
 
     // Once the bus is back (well before B's 30 s identity cache would run out): refused over HTTP, its socket closed.
-    await eventually(() => b.gql(`{ viewer { tokenName } }`, {}, { token }).then(codes), (got) => got[0] === 'UNAUTHENTICATED', 'B to refuse the revoked token', 3_000);
+    await eventually(
+      () => b.gql(`{ viewer { tokenName } }`, {}, { token }).then(codes),
+      (got) => got[0] === 'UNAUTHENTICATED',
+      'B to refuse the revoked token',
+      3_000,
+    );
     const ended = await Promise.race([outcome(sub.done), sleep(3_000).then(() => 'still open after 3 s')]);
     expect(ended).toMatchObject({ code: 4403 });
     await expectShutOut(b, token, runId, a, sub);

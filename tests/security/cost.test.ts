@@ -58,10 +58,7 @@ function sseOnce(server: TestServer, query: string, variables: Record<string, un
   const client = createSseClient({ url: server.url, headers: { authorization: `Bearer ${ADMIN_SECRET}` }, retryAttempts: 0 });
   return new Promise<GraphQLResponse>((resolve, reject) => {
     let result: GraphQLResponse | null = null;
-    client.subscribe(
-      { query, variables },
-      { next: (value) => (result = value as GraphQLResponse), error: reject, complete: () => resolve(result!) },
-    );
+    client.subscribe({ query, variables }, { next: (value) => (result = value as GraphQLResponse), error: reject, complete: () => resolve(result!) });
   }).finally(() => client.dispose());
 }
 
@@ -79,7 +76,12 @@ describe('cost analysis: lists are counted, whatever gives their size', () => {
     runId = encodeGlobalId('Run', run.id);
     // The densest graph: every task depends on every earlier one.
     const ids = Array.from({ length: 150 }, (_, i) => `t${i}`);
-    const ws = await server.engine.workstreams.submit(workstreamSpec(ids.map((id, i) => taskSpec(id, ids.slice(0, i))), { id: 'dense' }));
+    const ws = await server.engine.workstreams.submit(
+      workstreamSpec(
+        ids.map((id, i) => taskSpec(id, ids.slice(0, i))),
+        { id: 'dense' },
+      ),
+    );
     workstreamId = encodeGlobalId('Workstream', ws.id);
   }, 60_000);
   afterAll(() => server.stop());

@@ -72,8 +72,7 @@ function rawWsOnce(server: TestServer, subscribeMessage: string): Promise<GraphQ
 }
 
 const messages = (res: GraphQLResponse) => (res.errors ?? []).map((e) => e.message);
-const page = (server: TestServer, path = '/graphql') =>
-  fetch(new URL(path, server.url), { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+const page = (server: TestServer, path = '/graphql') => fetch(new URL(path, server.url), { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
 
 describe('config: the HTTP edge', () => {
   it('defaults: GraphiQL on, same-origin only, /metrics open with a 5 s cache, variables 64 levels deep', () => {
@@ -262,7 +261,10 @@ describe('introspection and "Did you mean"', () => {
     ];
     for (const [name, res] of hidden) {
       expect(res.errors?.length, name).toBeGreaterThan(0);
-      expect(codes(res).every((code) => code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED'), `${name}: ${JSON.stringify(res)}`).toBe(true);
+      expect(
+        codes(res).every((code) => code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED'),
+        `${name}: ${JSON.stringify(res)}`,
+      ).toBe(true);
       for (const message of messages(res)) expect(message, name).not.toMatch(/Did you mean/);
     }
   });
@@ -402,8 +404,7 @@ describe('deeply nested JSON', () => {
   const nestedJson = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
   const CREATE_RUN = 'mutation($input: CreateRunInput!) { createRun(input: $input) { run { id metadata } } }';
   /** The body of a createRun whose metadata is `metadataJson`. */
-  const createRunBody = (metadataJson: string) =>
-    `{"query":${JSON.stringify(CREATE_RUN)},"variables":{"input":{"projectId":"deep","phaseId":"phase-1","metadata":${metadataJson}}}}`;
+  const createRunBody = (metadataJson: string) => `{"query":${JSON.stringify(CREATE_RUN)},"variables":{"input":{"projectId":"deep","phaseId":"phase-1","metadata":${metadataJson}}}}`;
   const post = async (body: string): Promise<GraphQLResponse> => {
     const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_SECRET}` }, body });
     return (await res.json()) as GraphQLResponse;

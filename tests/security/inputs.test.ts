@@ -39,9 +39,13 @@ const manyFiles = (n: number) => diffOf(Array.from({ length: n }, (_, i) => adde
 const ENTRY = 'ledgerEntry { id state validation { formatOk scopeOk constraintsOk validationErrors } }';
 
 function createPatch(input: Record<string, unknown>, token = operator): Promise<GraphQLResponse> {
-  return server.gql(`mutation($input: CreatePatchInput!) { createPatch(input: $input) { ${ENTRY} } }`, { input: { targetRepo: 'git@example.test:app.git', ...input } }, {
-    token,
-  });
+  return server.gql(
+    `mutation($input: CreatePatchInput!) { createPatch(input: $input) { ${ENTRY} } }`,
+    { input: { targetRepo: 'git@example.test:app.git', ...input } },
+    {
+      token,
+    },
+  );
 }
 
 async function validatePatch(ledgerId: string, token = operator): Promise<any> {
@@ -132,9 +136,12 @@ describe('globs match in linear time (finding 3)', () => {
   });
 
   it('a policy with the hostile glob is accepted and judged fast', async () => {
-    await server.ok(`mutation($g: [String!]) { setPatchPolicy(input: {level: PROJECT, projectId: "glob-policy", constraints: {forbidTouchingPaths: $g, requireTestsForPaths: $g}}) { policy { id } } }`, {
-      g: [HOSTILE],
-    });
+    await server.ok(
+      `mutation($g: [String!]) { setPatchPolicy(input: {level: PROJECT, projectId: "glob-policy", constraints: {forbidTouchingPaths: $g, requireTestsForPaths: $g}}) { policy { id } } }`,
+      {
+        g: [HOSTILE],
+      },
+    );
     const created = await createPatch({ projectId: 'glob-policy', diffText: diffOf([modified('a'.repeat(4_000))]) });
     const report = await underAttack(server, () => validatePatch(created.data!.createPatch.ledgerEntry.id));
     expectBystanderServed(`validatePatch, policy forbidTouchingPaths ${HOSTILE} against 4,000 "a"s`, report);
@@ -145,9 +152,12 @@ describe('globs match in linear time (finding 3)', () => {
   it('the most complex glob lists allowed, against 1 MiB of long paths, keep other clients served', async () => {
     // 64 wildcards per list, the most allowed, all live at once on paths of "a"s.
     const globs = [`${'*a'.repeat(16)}b`, ...Array.from({ length: 48 }, (_, i) => `*a${i}b`)];
-    await server.ok(`mutation($g: [String!]) { setPatchPolicy(input: {level: PROJECT, projectId: "glob-worst", constraints: {forbidTouchingPaths: $g, requireTestsForPaths: $g}}) { policy { id } } }`, {
-      g: globs,
-    });
+    await server.ok(
+      `mutation($g: [String!]) { setPatchPolicy(input: {level: PROJECT, projectId: "glob-worst", constraints: {forbidTouchingPaths: $g, requireTestsForPaths: $g}}) { policy { id } } }`,
+      {
+        g: globs,
+      },
+    );
     const runId = await createRun(server, { projectId: 'glob-worst', metadata: { resource_scope: { read: globs, write: globs, create: globs, forbidden: globs } } });
     const files = Array.from({ length: 500 }, (_, i) => modified(`${'a'.repeat(1000)}${i}`));
     const diffText = diffOf(files);

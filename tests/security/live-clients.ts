@@ -58,18 +58,12 @@ export async function openSocket(server: TestServer, secret: string): Promise<Op
     run: (query) =>
       new Promise((resolve) => {
         let result: GraphQLResponse | null = null;
-        client.subscribe(
-          { query },
-          { next: (value) => (result = value as GraphQLResponse), error: (refused) => resolve({ refused }), complete: () => resolve(result ?? {}) },
-        );
+        client.subscribe({ query }, { next: (value) => (result = value as GraphQLResponse), error: (refused) => resolve({ refused }), complete: () => resolve(result ?? {}) });
       }),
     subscribe(query) {
       let errors: (value: GraphQLResponse['errors']) => void = () => {};
       const promise = new Promise<GraphQLResponse['errors']>((resolve) => (errors = resolve));
-      client.subscribe(
-        { query },
-        { next: (value) => value.errors && errors(value.errors as GraphQLResponse['errors']), error: (error) => errors(error as never), complete: () => {} },
-      );
+      client.subscribe({ query }, { next: (value) => value.errors && errors(value.errors as GraphQLResponse['errors']), error: (error) => errors(error as never), complete: () => {} });
       return { errors: promise };
     },
   };

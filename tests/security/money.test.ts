@@ -118,7 +118,14 @@ describe('money never overflows', () => {
     // Created in the reverse of their rank. Digit by digit (10^6 nano-units each), without
     // carrying, W (1000.001) would pass X (2 x 999.999) and U (0.001000001) would pass V (2 x 0.000999999).
     const [u, v, w, x] = [await startedRun('money-carry'), await startedRun('money-carry'), await startedRun('money-carry'), await startedRun('money-carry')];
-    for (const [runId, amount] of [[u, '0.001000001'], [v, '0.000999999'], [v, '0.000999999'], [w, '1000.001'], [x, '999.999'], [x, '999.999']]) {
+    for (const [runId, amount] of [
+      [u, '0.001000001'],
+      [v, '0.000999999'],
+      [v, '0.000999999'],
+      [w, '1000.001'],
+      [x, '999.999'],
+      [x, '999.999'],
+    ]) {
       expect((await record({ runId, amount })).errors).toBeUndefined();
     }
     const { costSummary } = await ok(`{ costSummary(filter: {projectId: "money-carry"}) { byRun(top: 4) { run { id } total } } }`);

@@ -61,11 +61,7 @@ async function expectRevocationBites(created: TestServer, watched: TestServer, d
   expect(codes(await watched.gql('{ runs(first: 1) { totalCount } }', {}, { token: token.secret }))).toEqual([]);
 
   // Watched from now: the CLI takes a second or two to start, and may commit before it exits.
-  const refusal = settledWithin(
-    Promise.all([httpRefused(watched, token.secret), socket.closed, stream.ended]),
-    WITHIN_MS + 10_000,
-    `${label}: refusal after revocation`,
-  );
+  const refusal = settledWithin(Promise.all([httpRefused(watched, token.secret), socket.closed, stream.ended]), WITHIN_MS + 10_000, `${label}: refusal after revocation`);
   await revokeFromCli(token.id, databaseUrl);
   const [refusedAt, closed, endedAt] = await refusal;
   const revoked = await revokedAt(created, token.id);
@@ -103,9 +99,7 @@ describe.skipIf(onPostgres)('revocation on SQLite (security finding 7)', () => {
     const [closed, endedAt] = await settledWithin(Promise.all([socket.closed, stream.ended]), 6000, 'expiry');
     // performance.now() and the wall clock: the offset between them.
     const expiry = expiresAt.getTime() - (Date.now() - performance.now());
-    console.info(
-      `[security] expiry: socket closed ${closed.code} ${(closed.at - expiry).toFixed(0)} ms after expiry, SSE ended ${(endedAt - expiry).toFixed(0)} ms after`,
-    );
+    console.info(`[security] expiry: socket closed ${closed.code} ${(closed.at - expiry).toFixed(0)} ms after expiry, SSE ended ${(endedAt - expiry).toFixed(0)} ms after`);
     expect(closed.code).toBe(4403);
     expect(closed.at - expiry).toBeGreaterThan(-50);
     expect(closed.at - expiry).toBeLessThan(1000);

@@ -114,7 +114,7 @@ describe('per-token caps on WebSockets and live subscriptions', () => {
     // Ending a stream gives its place back.
     streams.pop()!.abort();
     let reopened: OpenStream | null = null;
-    for (const deadline = Date.now() + 3000; !reopened && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 3000; !reopened && Date.now() < deadline;) {
       const stream = await openStream(server, token.secret);
       if (await accepted(stream)) reopened = stream;
     }

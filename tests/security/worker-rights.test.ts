@@ -103,10 +103,10 @@ async function expectRefused(name: string, calls: [string, () => Promise<GraphQL
 }
 
 async function createGate(executionRequestId: string | null, start = false): Promise<string> {
-  const { createTestGate } = await admin(
-    `mutation($r: ID!, $e: String) { createTestGate(input: {name: "wr-gate", type: UNIT_TESTS, runId: $r, executionRequestId: $e}) { gate { id } } }`,
-    { r: runId, e: executionRequestId },
-  );
+  const { createTestGate } = await admin(`mutation($r: ID!, $e: String) { createTestGate(input: {name: "wr-gate", type: UNIT_TESTS, runId: $r, executionRequestId: $e}) { gate { id } } }`, {
+    r: runId,
+    e: executionRequestId,
+  });
   if (start) await admin(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: createTestGate.gate.id });
   return createTestGate.gate.id;
 }
@@ -201,21 +201,35 @@ describe('what a WORKER-only token reports', () => {
     const otherGate = await createGate(otherRequest);
     const otherRun = (await admin(`mutation { createRun(input: {projectId: "wr", phaseId: "p"}) { run { id } } }`)).createRun.run.id;
     await admin(`mutation { setBudget(input: {scope: PROJECT, projectId: "wr", currency: "USD", limit: "150", action: HALT}) { budget { id } } }`);
-    const cost = (amount: string, e: string | null = null, run = runId) => () =>
-      asWorker(`mutation($r: ID!, $e: ID, $a: Decimal) { recordCost(input: {runId: $r, executionRequestId: $e, resourceType: API_CALL, amount: $a, currency: "USD"}) { cost { id } } }`, {
-        r: run,
-        e: requestGid(e),
-        a: amount,
-      });
+    const cost =
+      (amount: string, e: string | null = null, run = runId) =>
+      () =>
+        asWorker(`mutation($r: ID!, $e: ID, $a: Decimal) { recordCost(input: {runId: $r, executionRequestId: $e, resourceType: API_CALL, amount: $a, currency: "USD"}) { cost { id } } }`, {
+          r: run,
+          e: requestGid(e),
+          a: amount,
+        });
     await expectRefused('worker token reports beyond its task', [
-      ['completeStep of an operator step', () => asWorker(`mutation($id: ID!) { completeStep(input: {id: $id, state: SUCCEEDED}) { step { state } } }`, { id: operatorStep }), /completes only the steps it started/],
-      ["startTestGate of the run's gate", () => asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: runGate }), /names no execution request, so it is the run's own/],
+      [
+        'completeStep of an operator step',
+        () => asWorker(`mutation($id: ID!) { completeStep(input: {id: $id, state: SUCCEEDED}) { step { state } } }`, { id: operatorStep }),
+        /completes only the steps it started/,
+      ],
+      [
+        "startTestGate of the run's gate",
+        () => asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: runGate }),
+        /names no execution request, so it is the run's own/,
+      ],
       [
         "completeTestGate (passing) of the run's gate",
         () => asWorker(`mutation($id: ID!) { completeTestGate(input: {id: $id, exitCode: 0}) { gate { state } } }`, { id: runningRunGate }),
         /names no execution request, so it is the run's own/,
       ],
-      ["startTestGate of another task's gate", () => asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: otherGate }), /execution request .+ is not that of a task its workers hold now/],
+      [
+        "startTestGate of another task's gate",
+        () => asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: otherGate }),
+        /execution request .+ is not that of a task its workers hold now/,
+      ],
       [
         "startStep naming another task's execution request",
         () => asWorker(`mutation($r: ID!, $e: String) { startStep(input: {runId: $r, toolId: "t", executionRequestId: $e}) { step { id } } }`, { r: runId, e: otherRequest }),
@@ -268,7 +282,10 @@ describe('what a WORKER-only token reports', () => {
         e: requestGid(e),
         a: amount,
       });
-    for (const [amount, e] of [['60', ownRequest], ['39.5', null]] as const) {
+    for (const [amount, e] of [
+      ['60', ownRequest],
+      ['39.5', null],
+    ] as const) {
       const res = await cost(amount, e);
       expect(res.errors, amount).toBeUndefined();
       expect(res.data.recordCost.cost.amount).toBe(amount);
@@ -305,9 +322,7 @@ describe('what a WORKER-only token reports', () => {
     expect((await asWorker(`mutation($w: ID!) { claimTask(input: {workerId: $w, kinds: ["wr-race"]}) { task { id } } }`, { w: workerId })).errors).toBeUndefined();
     const report = await underAttack(server, () =>
       Promise.all(
-        Array.from({ length: 12 }, () =>
-          asWorker(`mutation($r: ID!) { recordCost(input: {runId: $r, resourceType: API_CALL, amount: "15", currency: "USD"}) { cost { id } } }`, { r: raceRun }),
-        ),
+        Array.from({ length: 12 }, () => asWorker(`mutation($r: ID!) { recordCost(input: {runId: $r, resourceType: API_CALL, amount: "15", currency: "USD"}) { cost { id } } }`, { r: raceRun })),
       ),
     );
     const results = report.result;

@@ -21,10 +21,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   async hit(key: string, windowStart: number, windowMs: number): Promise<number> {
     const redisKey = `${this.prefix}rate:${key}:${windowStart}`;
     try {
-      const [[incrError, hits], [expireError]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, windowMs).exec()) as [
-        [Error | null, number],
-        [Error | null, unknown],
-      ];
+      const [[incrError, hits], [expireError]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, windowMs).exec()) as [[Error | null, number], [Error | null, unknown]];
       const failed = incrError ?? expireError;
       if (failed) throw failed;
       this.degraded = false;

@@ -54,10 +54,7 @@ export async function assertMayReport(em: EntityManager, actor: WorkerActor, tar
     });
   };
   if (runId === null) refuse('a WORKER-only token reports only on the run of a task its workers hold, and this names no run');
-  const rows =
-    actor.tokenId === null
-      ? []
-      : await em.execute<{ id: string; execution_request_id: string | null }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
+  const rows = actor.tokenId === null ? [] : await em.execute<{ id: string; execution_request_id: string | null }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
   const held = rows.map((row) => ({ id: row.id, executionRequestId: row.execution_request_id }));
   const [first] = held;
   if (!first) refuse('none of the workers it registered holds a task of that run now');

@@ -33,9 +33,7 @@ export async function haltedRunsWithPendingTasks(em: EntityManager): Promise<str
 export async function assertNotHalted(em: EntityManager, run: { id: string; projectId: string; haltedByBudgetId?: string | null }): Promise<void> {
   let budgetId = run.haltedByBudgetId ?? null;
   if (!budgetId) {
-    const spent = (await em.find(BudgetSchema, { scope: 'project', projectId: run.projectId, action: 'halt' })).find(
-      (b) => BigInt(b.spentNanos) >= BigInt(b.limitNanos),
-    );
+    const spent = (await em.find(BudgetSchema, { scope: 'project', projectId: run.projectId, action: 'halt' })).find((b) => BigInt(b.spentNanos) >= BigInt(b.limitNanos));
     budgetId = spent?.id ?? null;
   }
   if (budgetId) {

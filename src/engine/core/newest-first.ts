@@ -14,13 +14,7 @@ import { assemblePage, decodeCursor, encodeCursor, parsePageArgs, type Page, typ
  * `where` is a filter as em.find takes it, or, on hot paths, a RowFilter
  * that adds its conditions to a hand-built query (cheaper to build).
  */
-export async function pageNewestFirst<T extends { id: string }>(
-  em: EntityManager,
-  entity: EntitySchema<T>,
-  kind: string,
-  where: FilterQuery<T> | RowFilter,
-  args: PageArgs,
-): Promise<Page<T>> {
+export async function pageNewestFirst<T extends { id: string }>(em: EntityManager, entity: EntitySchema<T>, kind: string, where: FilterQuery<T> | RowFilter, args: PageArgs): Promise<Page<T>> {
   const request = parsePageArgs(args, (cursor, field) => {
     const id = decodeCursor(kind, cursor, field);
     if (!isUlid(id)) throw badInput(field, `is not a valid ${kind} cursor`);
@@ -68,7 +62,15 @@ function builtQueries<T extends { id: string }>(em: EntityManager, entity: Entit
   };
   return {
     page: async (bound, order, limit) =>
-      (await queryRows(em, from(bound).select(mapper.columns as string[]).orderBy(id, order).limit(limit))).map((row) => mapper.map(row)),
+      (
+        await queryRows(
+          em,
+          from(bound)
+            .select(mapper.columns as string[])
+            .orderBy(id, order)
+            .limit(limit),
+        )
+      ).map((row) => mapper.map(row)),
     exists: async (bound) => (await queryRows(em, from(bound).select(id).limit(1))).length > 0,
     count: async () => Number((await queryRows(em, from(null).count({ count: '*' })))[0]!.count),
   };

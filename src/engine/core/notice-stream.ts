@@ -87,8 +87,7 @@ export function noticeStream<K extends Topic, T>(
   };
 }
 
-const busLost = () =>
-  new DomainError('UNAVAILABLE', 'the event bus lost its connection, so notices may be missed: subscribe again', { retryAfterSeconds: 1 });
+const busLost = () => new DomainError('UNAVAILABLE', 'the event bus lost its connection, so notices may be missed: subscribe again', { retryAfterSeconds: 1 });
 
 /**
  * Every notice stream the engine has open: shutdown ends them, and tests
@@ -108,11 +107,7 @@ export class NoticeStreams {
   }
 
   /** A stream of `topic`'s notices that pass `accept`, each mapped through `load`. */
-  follow<K extends Topic, T>(
-    topic: K,
-    load: (notice: Topics[K]) => T | null | Promise<T | null>,
-    accept?: (notice: Topics[K]) => boolean,
-  ): AsyncIterableIterator<T> {
+  follow<K extends Topic, T>(topic: K, load: (notice: Topics[K]) => T | null | Promise<T | null>, accept?: (notice: Topics[K]) => boolean): AsyncIterableIterator<T> {
     const stream: NoticeStream<T> = noticeStream(this.bus, topic, load, { accept, onClose: () => this.open.delete(stream) });
     if (!this.bus.connected()) stream.fail(busLost());
     else this.open.add(stream);

@@ -16,5 +16,4 @@ export function isUnstorableText(error: unknown): boolean {
   return false;
 }
 
-export const unstorableText = () =>
-  new DomainError('BAD_USER_INPUT', 'text containing the NUL character (U+0000) cannot be stored on this database (PostgreSQL); nothing was written');
+export const unstorableText = () => new DomainError('BAD_USER_INPUT', 'text containing the NUL character (U+0000) cannot be stored on this database (PostgreSQL); nothing was written');

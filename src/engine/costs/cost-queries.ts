@@ -107,13 +107,15 @@ export class CostQueries {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- knex's row type for a raw select; spend() and the callers read it
   private async grouped(filter: CostFilter, columns: string[]): Promise<Record<string, any>[]> {
     const knex = this.fork().getKnex();
-    return this.scoped(knex, filter)
-      .select('currency', ...columns)
-      .select(knex.raw(digitSums('text')))
-      .count({ count: '*' })
-      .groupBy('currency', ...columns)
-      // The unnamed group (null) first on every database (PostgreSQL would put it last).
-      .orderBy([{ column: 'currency' }, ...columns.map((column) => ({ column, order: 'asc', nulls: 'first' as const }))]);
+    return (
+      this.scoped(knex, filter)
+        .select('currency', ...columns)
+        .select(knex.raw(digitSums('text')))
+        .count({ count: '*' })
+        .groupBy('currency', ...columns)
+        // The unnamed group (null) first on every database (PostgreSQL would put it last).
+        .orderBy([{ column: 'currency' }, ...columns.map((column) => ({ column, order: 'asc', nulls: 'first' as const }))])
+    );
   }
 
   private scoped(knex: Knex, filter: CostFilter): Knex.QueryBuilder {

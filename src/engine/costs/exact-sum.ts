@@ -36,11 +36,7 @@ export const digitSumsAsText = DIGITS.map(([name]) => `cast(${name} as text) as 
  * the carries are moved up so that the two lower sums are digits again, and
  * the total then compares as (high, mid, low).
  */
-export const TOTAL_DESCENDING = [
-  `sum_high + (sum_mid + sum_low / ${DIGIT}) / ${DIGIT} desc`,
-  `(sum_mid + sum_low / ${DIGIT}) % ${DIGIT} desc`,
-  `sum_low % ${DIGIT} desc`,
-].join(', ');
+export const TOTAL_DESCENDING = [`sum_high + (sum_mid + sum_low / ${DIGIT}) / ${DIGIT} desc`, `(sum_mid + sum_low / ${DIGIT}) % ${DIGIT} desc`, `sum_low % ${DIGIT} desc`].join(', ');
 
 /** The total of a row's digit sums (read as text); 0 when nothing was summed. */
 export function joinDigitSums(row: Record<string, unknown>): bigint {

@@ -9,8 +9,7 @@ import { formatNanos } from '../budgets/money.js';
  * the sum would pass the bound: one conditional update of the task's row
  * (casts, so that SQLite compares integers, not text).
  */
-export const CHARGE_TASK_COST_SQL =
-  'update task set worker_cost_nanos = worker_cost_nanos + cast(? as bigint) where id = ? and worker_cost_nanos + cast(? as bigint) <= cast(? as bigint)';
+export const CHARGE_TASK_COST_SQL = 'update task set worker_cost_nanos = worker_cost_nanos + cast(? as bigint) where id = ? and worker_cost_nanos + cast(? as bigint) <= cast(? as bigint)';
 
 /**
  * A WORKER-only token's costs through one task total at most `boundNanos`

@@ -16,8 +16,7 @@ export function installNulSafeEscape(orm: Orm): void {
   if (!(orm.em.getPlatform() instanceof SqlitePlatform)) return;
   const platform = orm.em.getPlatform() as unknown as { escape: Escape };
   const escape = platform.escape.bind(platform);
-  const hasNul = (value: unknown): boolean =>
-    (typeof value === 'string' && value.includes('\0')) || (Array.isArray(value) && value.some(hasNul));
+  const hasNul = (value: unknown): boolean => (typeof value === 'string' && value.includes('\0')) || (Array.isArray(value) && value.some(hasNul));
   const nulSafe: Escape = (value) => {
     if (!hasNul(value)) return escape(value);
     if (typeof value === 'string') return `CAST(X'${Buffer.from(value, 'utf8').toString('hex')}' AS TEXT)`;

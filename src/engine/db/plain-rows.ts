@@ -1,14 +1,4 @@
-import {
-  BigIntType,
-  JsonType,
-  ReferenceKind,
-  type EntityMetadata,
-  type EntityName,
-  type EntityProperty,
-  type FilterQuery,
-  type Platform,
-  type QueryOrderMap,
-} from '@mikro-orm/core';
+import { BigIntType, JsonType, ReferenceKind, type EntityMetadata, type EntityName, type EntityProperty, type FilterQuery, type Platform, type QueryOrderMap } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 
@@ -78,11 +68,7 @@ export function rowMapper<T extends object>(em: EntityManager, entity: EntityNam
 }
 
 /** Builds the mapper of one entity; exported for tests (rowMapper caches it). */
-export function buildRowMapper<T>(
-  meta: EntityMetadata<T>,
-  platform: Platform,
-  metadataOf: (entityName: string) => EntityMetadata<unknown>,
-): RowMapper<T> {
+export function buildRowMapper<T>(meta: EntityMetadata<T>, platform: Platform, metadataOf: (entityName: string) => EntityMetadata<unknown>): RowMapper<T> {
   const fields: Field[] = [];
   for (const prop of meta.props as EntityProperty<T>[]) {
     if (prop.persist === false || prop.formula) {
@@ -185,7 +171,11 @@ export async function rowsByIds<T extends object>(em: EntityManager, entity: Ent
   const mapper = rowMapper(em, entity);
   const pk = em.getMetadata().get<T>(mapper.entityName).primaryKeys;
   if (pk.length !== 1) throw new Error(`rowsByIds: ${mapper.entityName} has a composite primary key`);
-  const query = em.getKnex().select(mapper.columns as string[]).from(mapper.table).whereIn(mapper.column(pk[0] as never), [...ids]);
+  const query = em
+    .getKnex()
+    .select(mapper.columns as string[])
+    .from(mapper.table)
+    .whereIn(mapper.column(pk[0] as never), [...ids]);
   return (await queryRows(em, query)).map((row) => mapper.map(row));
 }
 
@@ -201,14 +191,12 @@ export interface FindRowsOptions<T> {
  * more than a hand-built one (see RowFilter). Runs in the manager's
  * transaction when it has one.
  */
-export async function findRows<T extends object>(
-  em: EntityManager,
-  entity: EntityName<T>,
-  where: FilterQuery<T>,
-  options: FindRowsOptions<T> = {},
-): Promise<T[]> {
+export async function findRows<T extends object>(em: EntityManager, entity: EntityName<T>, where: FilterQuery<T>, options: FindRowsOptions<T> = {}): Promise<T[]> {
   const mapper = rowMapper(em, entity);
-  const qb = em.createQueryBuilder(entity).select(mapper.properties as never).where(where);
+  const qb = em
+    .createQueryBuilder(entity)
+    .select(mapper.properties as never)
+    .where(where);
   if (options.orderBy) qb.orderBy(options.orderBy);
   if (options.limit !== undefined) qb.limit(options.limit);
   const rows = (await qb.execute('all', false)) as unknown as Record<string, unknown>[];

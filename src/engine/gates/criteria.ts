@@ -12,11 +12,7 @@ export function judge(criteria: GateCriteria, results: GateResults): GateDecisio
     const coverage = results.coverage_percent;
     met.coverage = coverage != null && coverage >= criteria.min_coverage;
     if (!met.coverage) {
-      failures.push(
-        coverage == null
-          ? `coverage: no coverage reported (at least ${criteria.min_coverage}% required)`
-          : `coverage: ${coverage}% is below ${criteria.min_coverage}%`,
-      );
+      failures.push(coverage == null ? `coverage: no coverage reported (at least ${criteria.min_coverage}% required)` : `coverage: ${coverage}% is below ${criteria.min_coverage}%`);
     }
   }
   if (criteria.max_failures != null) {

@@ -169,11 +169,7 @@ export class GateService {
 
   /** Ends every running gate past its timeout in error; returns their ids. */
   async expireOverdue(): Promise<string[]> {
-    const overdue = await this.fork().find(
-      TestGateSchema,
-      { state: 'running', deadlineAt: { $lt: this.clock.now() } },
-      { fields: ['id'], orderBy: { deadlineAt: 'asc' }, limit: BATCH },
-    );
+    const overdue = await this.fork().find(TestGateSchema, { state: 'running', deadlineAt: { $lt: this.clock.now() } }, { fields: ['id'], orderBy: { deadlineAt: 'asc' }, limit: BATCH });
     const ended: string[] = [];
     for (const { id } of overdue) {
       const gate = await this.transact(async (scope) => {
@@ -193,10 +189,7 @@ export class GateService {
     return this.streams.follow(
       'gate.outcome',
       (notice) => this.fork().findOne(TestGateSchema, { id: notice.gateId }),
-      (notice) =>
-        (filter.runId == null || notice.runId === filter.runId) &&
-        (filter.projectId == null || notice.projectId === filter.projectId) &&
-        (types === null || types.has(notice.type)),
+      (notice) => (filter.runId == null || notice.runId === filter.runId) && (filter.projectId == null || notice.projectId === filter.projectId) && (types === null || types.has(notice.type)),
     );
   }
 
@@ -215,13 +208,7 @@ export class GateService {
   }
 
   /** `actor`: the reporter of a move a worker token may make (null: an operator-only move, already checked by scope). */
-  private move(
-    id: string,
-    to: GateState,
-    payload: Record<string, unknown>,
-    actor: WorkerActor | null,
-    apply: (gate: TestGate, scope: WriteScope) => void,
-  ): Promise<TestGate> {
+  private move(id: string, to: GateState, payload: Record<string, unknown>, actor: WorkerActor | null, apply: (gate: TestGate, scope: WriteScope) => void): Promise<TestGate> {
     return this.transact(async (scope) => {
       const gate = await lockRow(scope.em, TestGateSchema, id);
       if (actor) await assertMayReportGate(scope.em, actor, gate);

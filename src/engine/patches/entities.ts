@@ -1,17 +1,7 @@
 import { EntitySchema } from '@mikro-orm/core';
 import { ulidPrimaryKey as ulid } from '../db/columns.js';
 
-export type PatchState =
-  | 'created'
-  | 'validated'
-  | 'queued'
-  | 'applied'
-  | 'apply_failed'
-  | 'verified'
-  | 'quarantined'
-  | 'committed'
-  | 'rolled_back'
-  | 'dropped';
+export type PatchState = 'created' | 'validated' | 'queued' | 'applied' | 'apply_failed' | 'verified' | 'quarantined' | 'committed' | 'rolled_back' | 'dropped';
 
 export interface PatchOrigin {
   execution_request_id?: string;

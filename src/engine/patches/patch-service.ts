@@ -381,14 +381,7 @@ export class PatchService {
   }
 
   /** One transition: the state, its history entry, its run event, and the announcement. */
-  private async move(
-    scope: WriteScope,
-    entry: LedgerEntry,
-    to: Exclude<PatchState, 'created'>,
-    reason: string,
-    payload: Record<string, unknown>,
-    bump?: (run: Run) => void,
-  ): Promise<void> {
+  private async move(scope: WriteScope, entry: LedgerEntry, to: Exclude<PatchState, 'created'>, reason: string, payload: Record<string, unknown>, bump?: (run: Run) => void): Promise<void> {
     const from = entry.state;
     ledgerMachine.assert(from, to, entry.id);
     entry.state = to;

@@ -97,8 +97,6 @@ export class PolicyStore {
     const where: FilterQuery<PatchPolicy> = filter.projectId != null ? { $or: [{ level: 'global' }, { projectId: filter.projectId }] } : {};
     const rank = { global: 0, project: 1, phase: 2 };
     const policies = await this.fork().find(PatchPolicySchema, where);
-    return policies.sort(
-      (a, b) => (a.projectId ?? '').localeCompare(b.projectId ?? '') || rank[a.level] - rank[b.level] || (a.phaseId ?? '').localeCompare(b.phaseId ?? ''),
-    );
+    return policies.sort((a, b) => (a.projectId ?? '').localeCompare(b.projectId ?? '') || rank[a.level] - rank[b.level] || (a.phaseId ?? '').localeCompare(b.phaseId ?? ''));
   }
 }

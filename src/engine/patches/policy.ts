@@ -90,10 +90,7 @@ export function checkConstraints(policy: PolicyConstraints, diff: ParsedDiff, co
     const earlier = context.history.get(file.path) ?? [];
     const flips = countFlips([...earlier.slice(Math.max(0, earlier.length - (policy.oscillation_window - 1))), file]);
     if (flips >= policy.oscillation_threshold) {
-      errors.push(
-        `oscillation: ${file.path} flipped back and forth ${flips} times in its last ${policy.oscillation_window} changes ` +
-          `(threshold ${policy.oscillation_threshold})`,
-      );
+      errors.push(`oscillation: ${file.path} flipped back and forth ${flips} times in its last ${policy.oscillation_window} changes ` + `(threshold ${policy.oscillation_threshold})`);
     }
   }
   return errors;

@@ -31,7 +31,17 @@ const BINARY_BLOCK = /^(?:literal|delta) \d{1,12}$/;
 const BASE85 = /^[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]+$/;
 /** The timestamp `diff -N` gives the side where a file is missing: the Unix epoch in local time. */
 const EPOCH = /^(1970-01-01|1969-12-31) (\d\d):(\d\d):(\d\d)(?:\.0+)? ([+-])(\d\d)(\d\d)$/;
-const ESCAPES = new Map([['a', 7], ['b', 8], ['t', 9], ['n', 10], ['v', 11], ['f', 12], ['r', 13], ['"', 34], ['\\', 92]]);
+const ESCAPES = new Map([
+  ['a', 7],
+  ['b', 8],
+  ['t', 9],
+  ['n', 10],
+  ['v', 11],
+  ['f', 12],
+  ['r', 13],
+  ['"', 34],
+  ['\\', 92],
+]);
 
 /** The file being read, and what the parser needs to know of it beyond its FileDiff. */
 interface OpenFile {
@@ -104,11 +114,7 @@ class Parser {
 
   /** In free text: whether this line starts a file. */
   private startsFile(line: string, i: number): boolean {
-    return (
-      line.startsWith('diff --git ') ||
-      (line.startsWith('--- ') && this.next(i).startsWith('+++ ')) ||
-      (line.startsWith('Binary files ') && line.endsWith(' differ'))
-    );
+    return line.startsWith('diff --git ') || (line.startsWith('--- ') && this.next(i).startsWith('+++ ')) || (line.startsWith('Binary files ') && line.endsWith(' differ'));
   }
 
   /** A line the current hunk still owes. */
@@ -187,9 +193,7 @@ class Parser {
       return new DiffParseError(n, 'a hunk line outside any hunk (expected a @@ -a,b +c,d @@ header before it)');
     }
     if (c === '\\') return new DiffParseError(n, 'a "\\ No newline at end of file" line that follows no hunk line');
-    const expected = file?.header
-      ? 'a git extended header line, --- and +++, or a hunk'
-      : 'a file header (diff --git, or --- and +++) or a hunk';
+    const expected = file?.header ? 'a git extended header line, --- and +++, or a hunk' : 'a file header (diff --git, or --- and +++) or a hunk';
     return new DiffParseError(n, `expected ${expected}, not ${JSON.stringify(line.slice(0, 80))}`);
   }
 

@@ -23,12 +23,7 @@ export interface BackoffOptions {
  * never exceeds the cap. A bad attempt number is the caller's mistake and is
  * refused as BAD_USER_INPUT.
  */
-export function retryDelayMs(
-  strategy: RetryStrategy,
-  attempt: number,
-  random: () => number = Math.random,
-  options: BackoffOptions = {},
-): number | null {
+export function retryDelayMs(strategy: RetryStrategy, attempt: number, random: () => number = Math.random, options: BackoffOptions = {}): number | null {
   if (!Number.isSafeInteger(attempt) || attempt < 1) throw badInput('attempt', 'must be a positive integer (1 = the first retry)', { attempt });
   for (const [name, value] of Object.entries(options)) {
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw badInput(name, 'must be a non-negative number', { value });

@@ -124,12 +124,7 @@ export function validateRouterConfig(config: RouterConfig): RouterConfig {
  * A tool whose breaker is open is passed over and listed as skipped; with no
  * eligible candidate left, NoRouteError says what was tried and why.
  */
-export function route(
-  config: RouterConfig,
-  request: RouteRequest,
-  view: (toolId: string) => ToolView,
-  rotation: (ruleId: string) => number,
-): RouteDecision {
+export function route(config: RouterConfig, request: RouteRequest, view: (toolId: string) => ToolView, rotation: (ruleId: string) => number): RouteDecision {
   requireText('taskKind', request.taskKind);
   const rule = config.routing.rules.find((r) => matches(r.match, request)) ?? null;
   const strategy = rule ? rule.strategy : config.defaults.strategy;
@@ -142,8 +137,7 @@ export function route(
 
   const head = rule
     ? `rule "${rule.id}" matched, strategy ${strategy}`
-    : `no rule matched, so tools listing task kind "${request.taskKind}"${request.domain ? ` and domain "${request.domain}"` : ''} ` +
-      `were taken, strategy ${strategy}`;
+    : `no rule matched, so tools listing task kind "${request.taskKind}"${request.domain ? ` and domain "${request.domain}"` : ''} ` + `were taken, strategy ${strategy}`;
   const skipped = candidates.filter((c) => c.skipped !== null);
   const tail = skipped.length > 0 ? `; passed over ${skipped.map((c) => `${c.toolId} (${c.skipped})`).join(', ')}` : '';
   const decide = (toolId: string, detail: string, nextRotation: number | null = null): RouteDecision => ({
@@ -172,8 +166,7 @@ export function route(
   // Two or more: the cases above took zero and one.
   const ranked = [...eligible].sort((a, b) => score(b).rate - score(a).rate || score(a).latency - score(b).latency) as [string, string, ...string[]];
   const [best, next] = [score(ranked[0]), score(ranked[1])];
-  const decidedBy =
-    best.rate !== next.rate ? 'success rate' : best.latency !== next.latency ? 'latency at equal success rate' : 'config order at equal figures';
+  const decidedBy = best.rate !== next.rate ? 'success rate' : best.latency !== next.latency ? 'latency at equal success rate' : 'config order at equal figures';
   const figures = (toolId: string) => {
     const { successRate, p50LatencyMs } = views.get(toolId)!;
     if (successRate === null && p50LatencyMs === null) return `${toolId} (unmeasured)`;

@@ -7,20 +7,7 @@ import type { Transact, WriteScope } from '../core/write-scope.js';
 import type { ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, type Task } from '../runs/entities.js';
 import { RouteRotationSchema, RouterConfigSchema, ToolStateSchema, type RouterConfigRow, type ToolState } from './entities.js';
-import {
-  admit,
-  currentState,
-  keepTrials,
-  newBreaker,
-  normalBreaker,
-  observe,
-  recordFailure,
-  recordSuccess,
-  release,
-  wouldAdmit,
-  type Breaker,
-  type CircuitState,
-} from './circuit-breaker.js';
+import { admit, currentState, keepTrials, newBreaker, normalBreaker, observe, recordFailure, recordSuccess, release, wouldAdmit, type Breaker, type CircuitState } from './circuit-breaker.js';
 import { FALLBACK_ROTATION_KEY, NoRouteError, route, validateRouterConfig, type RouteDecision, type RouteRequest, type RouterConfig, type ToolView } from './router.js';
 
 /** How many of a tool's latest durations its median is taken over. */
@@ -76,7 +63,11 @@ export class RoutingService {
 
   /** Breakers as they change state (closed, open, half_open), of one tool or all. */
   circuitChanges(toolId: string | null): AsyncIterableIterator<ToolStateNotice> {
-    return this.streams.follow('tool.state', (notice) => notice, (notice) => toolId === null || notice.toolId === toolId);
+    return this.streams.follow(
+      'tool.state',
+      (notice) => notice,
+      (notice) => toolId === null || notice.toolId === toolId,
+    );
   }
 
   /** Validates (the contract, then every rule's tools) and puts a configuration in force; tasks waiting for a route are tried again. */
@@ -230,13 +221,7 @@ export async function toolLeased(scope: WriteScope, toolId: string, taskId: stri
  * interrupted one (its worker paused or shut down, the task handed back)
  * only frees its slot, and its trial slot if it held one.
  */
-export async function toolAttemptEnded(
-  scope: WriteScope,
-  toolId: string,
-  taskId: string,
-  outcome: 'success' | 'failure' | 'interrupted',
-  durationSeconds: number | null,
-): Promise<void> {
+export async function toolAttemptEnded(scope: WriteScope, toolId: string, taskId: string, outcome: 'success' | 'failure' | 'interrupted', durationSeconds: number | null): Promise<void> {
   const state = await lockToolState(scope, toolId);
   state.inFlight = Math.max(0, state.inFlight - 1);
   const breaker = await settleBreaker(scope, state);
@@ -311,11 +296,7 @@ async function lockToolState(scope: WriteScope, toolId: string): Promise<ToolSta
  * and the tools whose stored breaker is open past its recovery timeout, for a
  * write to store as half_open.
  */
-async function routingState(
-  em: EntityManager,
-  config: RouterConfig,
-  now: number,
-): Promise<{ view: (toolId: string) => ToolView; rotation: (ruleId: string) => number; recovered: string[] }> {
+async function routingState(em: EntityManager, config: RouterConfig, now: number): Promise<{ view: (toolId: string) => ToolView; rotation: (ruleId: string) => number; recovered: string[] }> {
   const [states, rotations] = await Promise.all([em.find(ToolStateSchema, { toolId: { $in: Object.keys(config.apps) } }), em.find(RouteRotationSchema, {})]);
   const byTool = new Map((await liveBreakers(em, states)).map((live) => [live.state.toolId, live]));
   const counters = new Map(rotations.map((r) => [r.ruleKey, r.counter]));

@@ -18,14 +18,7 @@ declare module '../core/event-bus.js' {
 }
 
 /** Kinds that denote an error or a failure; each one counts in the run's `errors` counter. */
-export const ERROR_EVENT_KINDS: ReadonlySet<RunEventKind> = new Set([
-  'tool_call_error',
-  'patch_apply_failed',
-  'error_pipeline_triggered',
-  'task_failed',
-  'gate_failed',
-  'gate_errored',
-]);
+export const ERROR_EVENT_KINDS: ReadonlySet<RunEventKind> = new Set(['tool_call_error', 'patch_apply_failed', 'error_pipeline_triggered', 'task_failed', 'gate_failed', 'gate_errored']);
 
 const pendingEvents = new WeakMap<WriteScope, Omit<RunEvent, 'position'>[]>();
 
@@ -36,10 +29,7 @@ const pendingEvents = new WeakMap<WriteScope, Omit<RunEvent, 'position'>[]>();
  * lock alike), so positions are gap-free and in commit order, and a reader
  * resuming after position P can never miss a later commit of a lower one.
  */
-export function appendRunEvent(
-  scope: WriteScope,
-  event: { runId: string; kind: RunEventKind; payload?: Record<string, unknown>; stepId?: string | null },
-): string {
+export function appendRunEvent(scope: WriteScope, event: { runId: string; kind: RunEventKind; payload?: Record<string, unknown>; stepId?: string | null }): string {
   let pending = pendingEvents.get(scope);
   if (!pending) {
     pending = [];
@@ -60,11 +50,7 @@ export function appendRunEvent(
 }
 
 async function persistEvents(scope: WriteScope, events: Omit<RunEvent, 'position'>[]): Promise<void> {
-  const row = await scope.em.execute<{ value: number }>(
-    `update "log_sequence" set "value" = "value" + ? where "name" = 'run_event' returning "value"`,
-    [events.length],
-    'get',
-  );
+  const row = await scope.em.execute<{ value: number }>(`update "log_sequence" set "value" = "value" + ? where "name" = 'run_event' returning "value"`, [events.length], 'get');
   let position = Number(row.value) - events.length;
   for (const event of events) {
     position += 1;
@@ -109,19 +95,12 @@ export class RunEventReader {
   async exists(query: Omit<EventQuery, 'limit' | 'after'> & { atOrBefore: number }): Promise<boolean> {
     const em = this.fork();
     const events = rowMapper(em, RunEventSchema);
-    const rows = await queryRows(
-      em,
-      this.select(em, events, query).select(events.column('id')).andWhere(events.column('position'), '<=', query.atOrBefore).limit(1),
-    );
+    const rows = await queryRows(em, this.select(em, events, query).select(events.column('id')).andWhere(events.column('position'), '<=', query.atOrBefore).limit(1));
     return rows.length > 0;
   }
 
   async lastPosition(): Promise<number> {
-    const row = await this.fork().execute<{ value: number }>(
-      `select "value" from "log_sequence" where "name" = 'run_event'`,
-      [],
-      'get',
-    );
+    const row = await this.fork().execute<{ value: number }>(`select "value" from "log_sequence" where "name" = 'run_event'`, [], 'get');
     return Number(row?.value ?? 0);
   }
 

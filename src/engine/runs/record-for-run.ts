@@ -8,13 +8,7 @@ import { ERROR_EVENT_KINDS, appendRunEvent } from './event-log.js';
  * patches, gates), inside that module's write, and keeps the run's counters
  * in step: error kinds count in `errors`, `bump` changes the others.
  */
-export async function recordForRun(
-  scope: WriteScope,
-  runId: string,
-  kind: RunEventKind,
-  payload: Record<string, unknown>,
-  bump?: (run: Run) => void,
-): Promise<void> {
+export async function recordForRun(scope: WriteScope, runId: string, kind: RunEventKind, payload: Record<string, unknown>, bump?: (run: Run) => void): Promise<void> {
   const counts = ERROR_EVENT_KINDS.has(kind);
   if (counts || bump) {
     const run = await scope.em.findOne(RunSchema, { id: runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });

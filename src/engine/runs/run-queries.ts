@@ -2,14 +2,7 @@ import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 import { badInput, notFound } from '../core/errors.js';
 import { ulidFloor } from '../core/ids.js';
-import {
-  assemblePage,
-  decodePositionCursor,
-  encodeCursor,
-  parsePageArgs,
-  type Page,
-  type PageArgs,
-} from '../core/pagination.js';
+import { assemblePage, decodePositionCursor, encodeCursor, parsePageArgs, type Page, type PageArgs } from '../core/pagination.js';
 import { RunEventSchema, RunSchema, StepAttemptSchema, type Run, type RunEvent, type RunEventKind, type RunState, type StepAttempt } from './entities.js';
 import type { RunEventReader } from './event-log.js';
 import { pageNewestFirst } from '../core/newest-first.js';
@@ -147,13 +140,7 @@ export class RunQueries {
   }
 
   /** Splits rows ordered by run (at most limit + 1 of each) into per-run slices. */
-  private async slices<T extends { runId: string }>(
-    em: EntityManager,
-    mapper: RowMapper<T>,
-    query: Knex.QueryBuilder,
-    runIds: readonly string[],
-    limit: number,
-  ): Promise<Map<string, RunSlice<T>>> {
+  private async slices<T extends { runId: string }>(em: EntityManager, mapper: RowMapper<T>, query: Knex.QueryBuilder, runIds: readonly string[], limit: number): Promise<Map<string, RunSlice<T>>> {
     const result = new Map<string, RunSlice<T>>(runIds.map((id) => [id, { rows: [], hasMore: false }]));
     for (const row of await queryRows(em, query)) {
       const item = mapper.map(row);

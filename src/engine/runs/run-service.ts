@@ -180,12 +180,7 @@ export class RunService {
     }).then(async (eventId) => (await this.events.byId(eventId))!);
   }
 
-  private moveRun(
-    id: string,
-    to: RunState,
-    payload: Record<string, unknown>,
-    apply: (run: Run, scope: WriteScope) => void,
-  ): Promise<Run> {
+  private moveRun(id: string, to: RunState, payload: Record<string, unknown>, apply: (run: Run, scope: WriteScope) => void): Promise<Run> {
     return this.transact(async (scope) => {
       const run = await lockRow(scope.em, RunSchema, id);
       await moveRunState(scope, run, to, payload, apply);
@@ -195,10 +190,7 @@ export class RunService {
 }
 
 /** Creates a run (pending) inside the caller's write, with its RUN_CREATED event. */
-export function insertRun(
-  scope: WriteScope,
-  fields: Pick<Run, 'projectId' | 'phaseId' | 'workstreamId' | 'executionRequestId' | 'metadata' | 'origin'>,
-): Run {
+export function insertRun(scope: WriteScope, fields: Pick<Run, 'projectId' | 'phaseId' | 'workstreamId' | 'executionRequestId' | 'metadata' | 'origin'>): Run {
   const id = scope.newId();
   const run = scope.em.create(RunSchema, {
     id,
@@ -223,13 +215,7 @@ export function insertRun(
  * RunService and by the modules that end runs themselves (workstreams,
  * HALT budgets).
  */
-export async function moveRunState(
-  scope: WriteScope,
-  run: Run,
-  to: RunState,
-  payload: Record<string, unknown>,
-  apply: (run: Run, scope: WriteScope) => void = () => {},
-): Promise<void> {
+export async function moveRunState(scope: WriteScope, run: Run, to: RunState, payload: Record<string, unknown>, apply: (run: Run, scope: WriteScope) => void = () => {}): Promise<void> {
   const from = run.state;
   runMachine.assert(from, to, run.id);
   run.state = to;
@@ -277,13 +263,7 @@ async function cancelOpenSteps(scope: WriteScope, run: Run): Promise<void> {
   for (const step of open) endStep(scope, run, step, 'canceled', { reason: `run ${run.state}` });
 }
 
-function endStep(
-  scope: WriteScope,
-  run: Run,
-  step: StepAttempt,
-  to: Exclude<StepState, 'running'>,
-  details: { exitCode?: number | null; errorLog?: string | null; reason?: string },
-): void {
+function endStep(scope: WriteScope, run: Run, step: StepAttempt, to: Exclude<StepState, 'running'>, details: { exitCode?: number | null; errorLog?: string | null; reason?: string }): void {
   stepMachine.assert(step.state, to, step.id);
   step.state = to;
   step.endedAt = scope.now;
@@ -307,4 +287,3 @@ function announceState(scope: WriteScope, run: Run): void {
 function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
 }
-

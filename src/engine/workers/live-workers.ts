@@ -128,15 +128,9 @@ export class LiveWorkers {
         // A stored heartbeat only moves forward: with several instances, a worker's beats may land on
         // different ones, and an older beat flushed later must not overwrite a newer one.
         const newer = `("last_heartbeat_at" is null or "last_heartbeat_at" < ${typed('timestamptz')})`;
-        const set = (column: string, type: string) =>
-          `"${column}" = case ${chunk.map(() => `when "id" = ? and ${newer} then ${typed(type)}`).join(' ')} else "${column}" end`;
+        const set = (column: string, type: string) => `"${column}" = case ${chunk.map(() => `when "id" = ? and ${newer} then ${typed(type)}`).join(' ')} else "${column}" end`;
         const values = (value: (beat: Beat) => unknown) => chunk.flatMap(([id, beat]) => [id, date(beat.at), value(beat)]);
-        const params = [
-          ...values((beat) => date(beat.at)),
-          ...values((beat) => beat.progress),
-          ...values((beat) => date(beat.staleAfter)),
-          ...chunk.map(([id]) => id),
-        ];
+        const params = [...values((beat) => date(beat.at)), ...values((beat) => beat.progress), ...values((beat) => date(beat.staleAfter)), ...chunk.map(([id]) => id)];
         await em.execute(
           // Double-quoted names: standard SQL, read alike by SQLite and PostgreSQL.
           `update "worker" set ${set('last_heartbeat_at', 'timestamptz')}, ${set('heartbeat_progress', 'double precision')}, ` +

@@ -50,20 +50,12 @@ export class Reaper {
 
   private async staleCandidates(): Promise<string[]> {
     const now = this.clock.now();
-    const rows = await this.fork().find(
-      WorkerSchema,
-      { state: { $in: [...LIVE_WORKER_STATES] }, staleAfter: { $lt: now } },
-      { fields: ['id'], orderBy: { staleAfter: 'asc' }, limit: BATCH },
-    );
+    const rows = await this.fork().find(WorkerSchema, { state: { $in: [...LIVE_WORKER_STATES] }, staleAfter: { $lt: now } }, { fields: ['id'], orderBy: { staleAfter: 'asc' }, limit: BATCH });
     return rows.map((row) => row.id);
   }
 
   private async overdueCandidates(): Promise<string[]> {
-    const rows = await this.fork().find(
-      TaskSchema,
-      { state: 'running', deadlineAt: { $lt: this.clock.now() } },
-      { fields: ['id'], orderBy: { deadlineAt: 'asc' }, limit: BATCH },
-    );
+    const rows = await this.fork().find(TaskSchema, { state: 'running', deadlineAt: { $lt: this.clock.now() } }, { fields: ['id'], orderBy: { deadlineAt: 'asc' }, limit: BATCH });
     return rows.map((row) => row.id);
   }
 

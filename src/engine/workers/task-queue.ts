@@ -14,16 +14,7 @@ import { routeTask, toolAdmits } from '../routing/routing-service.js';
 import { claimableWhere } from '../workstreams/scheduling.js';
 import type { LiveWorkers } from './live-workers.js';
 import { workerMachine } from './machines.js';
-import {
-  assertActsFor,
-  assertHasRoom,
-  endAttempt,
-  heldTasks,
-  leaseTask,
-  recordTaskEvent,
-  releaseSlot,
-  remembered,
-} from './worker-writes.js';
+import { assertActsFor, assertHasRoom, endAttempt, heldTasks, leaseTask, recordTaskEvent, releaseSlot, remembered } from './worker-writes.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 const MAX_ATTEMPTS_LIMIT = 100;
@@ -116,10 +107,7 @@ export class TaskQueue {
    * each other), so however many workers claim at once, a task is leased
    * to one of them.
    */
-  async claim(
-    actor: WorkerActor,
-    input: { workerId: string; kinds?: readonly string[] | null; runId?: string | null },
-  ): Promise<TaskAndWorker | null> {
+  async claim(actor: WorkerActor, input: { workerId: string; kinds?: readonly string[] | null; runId?: string | null }): Promise<TaskAndWorker | null> {
     const kinds = (input.kinds ?? []).map((kind, i) => requireText(`kinds[${i}]`, kind));
     if (kinds.length > MAX_KINDS) throw badInput('kinds', `may name at most ${MAX_KINDS} kinds`);
     const runId = input.runId ?? null;
@@ -150,11 +138,7 @@ export class TaskQueue {
       let reroutes = 0;
       for (;;) {
         const query = {
-          $and: [
-            where,
-            ...(passedOver.length > 0 ? [{ id: { $nin: passedOver } }] : []),
-            ...(blockedTools.size > 0 ? [{ $or: [{ toolId: null }, { toolId: { $nin: [...blockedTools] } }] }] : []),
-          ],
+          $and: [where, ...(passedOver.length > 0 ? [{ id: { $nin: passedOver } }] : []), ...(blockedTools.size > 0 ? [{ $or: [{ toolId: null }, { toolId: { $nin: [...blockedTools] } }] }] : [])],
         } as FilterQuery<Task>;
         const task = await scope.em.findOne(TaskSchema, query, { orderBy: { id: 'asc' }, lockMode: queueLockMode(scope.em) });
         if (!task) return null;

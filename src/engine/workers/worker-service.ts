@@ -163,11 +163,7 @@ export class WorkerService {
   }
 
   /** Notices of one topic that pass the filter, each with the worker it names (from memory when known). */
-  private follow<K extends WorkerTopic, T>(
-    topic: K,
-    filter: WorkerFilter,
-    shape: (worker: Worker, notice: Topics[K]) => T,
-  ): AsyncIterableIterator<T> {
+  private follow<K extends WorkerTopic, T>(topic: K, filter: WorkerFilter, shape: (worker: Worker, notice: Topics[K]) => T): AsyncIterableIterator<T> {
     const types = filter.types?.length ? new Set(filter.types) : null;
     return this.streams.follow(
       topic,

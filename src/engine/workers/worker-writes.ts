@@ -194,11 +194,7 @@ export async function releaseSlot(scope: WriteScope, worker: Worker, task: Task,
 
 /** Every task the worker holds, oldest lease first. */
 export function heldTasks(em: EntityManager, workerId: string, except?: string): Promise<Task[]> {
-  return em.find(
-    TaskSchema,
-    { workerId, state: 'running', ...(except ? { id: { $ne: except } } : {}) },
-    { orderBy: { startedAt: 'asc', id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
-  );
+  return em.find(TaskSchema, { workerId, state: 'running', ...(except ? { id: { $ne: except } } : {}) }, { orderBy: { startedAt: 'asc', id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
 }
 
 /** A worker that stops, crashes or pauses hands back everything it holds. */
