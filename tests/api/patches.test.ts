@@ -5,6 +5,7 @@ import { ledgerMachine } from '../../src/engine/patches/machines.js';
 import { codes, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { until } from '../helpers/wait.js';
+import { APP_DIFF as DIFF } from '../helpers/diffs.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -15,19 +16,6 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const ok = <T = any>(query: string, variables?: Record<string, unknown>) => server.ok<T>(query, variables);
-
-const DIFF = [
-  'diff --git a/src/app.ts b/src/app.ts',
-  'index 1111111..2222222 100644',
-  '--- a/src/app.ts',
-  '+++ b/src/app.ts',
-  '@@ -1,3 +1,3 @@',
-  ' const a = 1;',
-  '-const b = 2;',
-  '+const b = 3;',
-  ' export { a, b };',
-  '',
-].join('\n');
 
 const ENTRY_FIELDS = `id state stateHistory { state reason } validation { formatOk scopeOk constraintsOk testsRan testsPassed validationErrors }
   apply { attempts appliedFiles lastErrorCode lastErrorMessage } quarantine { isQuarantined quarantineReason quarantinePath }`;

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engineForFile, operator, refused, runLog, runningRun } from '../helpers/domain.js';
+import { APP_DIFF as DIFF } from '../helpers/diffs.js';
 
 // The patch ledger (docs/domain.md#patch-ledger) through the engine: the rules, without HTTP.
 const engine = engineForFile();
@@ -8,19 +9,6 @@ beforeAll(async () => {
   // Patches whose summary names no issue fail validation in this project.
   await engine().policies.set({ level: 'project', projectId: 'strict', constraints: { requireIssueRef: true } });
 });
-
-const DIFF = [
-  'diff --git a/src/app.ts b/src/app.ts',
-  'index 1111111..2222222 100644',
-  '--- a/src/app.ts',
-  '+++ b/src/app.ts',
-  '@@ -1,3 +1,3 @@',
-  ' const a = 1;',
-  '-const b = 2;',
-  '+const b = 3;',
-  ' export { a, b };',
-  '',
-].join('\n');
 
 type State = 'created' | 'validated' | 'queued' | 'applied' | 'apply_failed' | 'verified' | 'quarantined' | 'committed' | 'rolled_back' | 'dropped';
 const STATES: State[] = ['created', 'validated', 'queued', 'applied', 'apply_failed', 'verified', 'quarantined', 'committed', 'rolled_back', 'dropped'];
