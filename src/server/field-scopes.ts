@@ -1,4 +1,4 @@
-import { GraphQLError, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, isObjectType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { grantedScopes, type AuthScope } from '../schema/builder.js';
 import type { GatewayContext } from '../schema/context.js';
@@ -10,15 +10,16 @@ import type { GatewayContext } from '../schema/context.js';
  * time its payload resolves. So an operation that selects a field whose
  * scopes the caller holds none of is refused here, before anything runs:
  * FORBIDDEN, naming each field. One walk of the document (bounded by the
- * query limits), no query. Root fields are left to Pothos (a refused one
- * nulls only itself).
+ * query limits), no query, and only for a caller that lacks the scopes of
+ * some such field (a WORKER-only token): read and operate tokens skip it.
+ * Root fields are left to Pothos (a refused one nulls only itself).
  */
 export function useFieldScopesUpFront(): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue as unknown as GatewayContext;
       const granted = grantedScopes(context.identity ?? null);
-      if (Object.values(granted).every(Boolean)) return;
+      if (scopeMapsOf(args.schema).every((scopes) => holdsAny(scopes, granted))) return;
       const refused = refusedFields(args.schema, args.document, granted);
       if (refused.length === 0) return;
       setResultAndStopExecution({
@@ -43,15 +44,43 @@ function refusedFields(schema: GraphQLSchema, document: DocumentNode, granted: R
     visitWithTypeInfo(typeInfo, {
       Field() {
         const parent = typeInfo.getParentType();
-        const scopes = (typeInfo.getFieldDef()?.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes;
+        const scopes = staticScopes(typeInfo.getFieldDef()?.extensions);
         if (!parent || roots.has(parent as never) || !isScopeMap(scopes)) return;
-        if (!Object.entries(scopes).some(([scope, needed]) => needed && granted[scope as AuthScope])) {
+        if (!holdsAny(scopes, granted)) {
           refused.add(`${parent.name}.${typeInfo.getFieldDef()!.name}`);
         }
       },
     }),
   );
   return [...refused];
+}
+
+/** The `authScopes` a field states in Pothos (read from its extensions). */
+function staticScopes(extensions: { pothosOptions?: unknown } | undefined): unknown {
+  return (extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes;
+}
+
+/** Whether the caller holds one of the scopes the map asks for. */
+function holdsAny(scopes: Record<string, boolean>, granted: Record<AuthScope, boolean>): boolean {
+  return Object.entries(scopes).some(([scope, needed]) => needed && granted[scope as AuthScope]);
+}
+
+const scopeMaps = new WeakMap<GraphQLSchema, Record<string, boolean>[]>();
+
+/** The static scope maps of the schema's non-root fields, found once per schema. */
+function scopeMapsOf(schema: GraphQLSchema): Record<string, boolean>[] {
+  let maps = scopeMaps.get(schema);
+  if (!maps) {
+    const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]);
+    maps = Object.values(schema.getTypeMap())
+      .filter(isObjectType)
+      .filter((type) => !roots.has(type))
+      .flatMap((type) => Object.values(type.getFields()))
+      .map((field) => staticScopes(field.extensions))
+      .filter(isScopeMap);
+    scopeMaps.set(schema, maps);
+  }
+  return maps;
 }
 
 /** A plain map of scopes (`{ read: true, ... }`); functions and `$any`/`$all` forms are left to Pothos. */
