@@ -1,5 +1,6 @@
 import { ConfigError } from '../config.js';
 import { DomainError } from '../engine/core/errors.js';
+import { HelpRequested, UsageError } from './args.js';
 import { migrateCommand } from './migrate.js';
 import { SCHEMA_CHECK_USAGE, schemaCheckCommand } from './schema-check.js';
 import { SEED_USAGE, seedCommand } from './seed.js';
@@ -61,6 +62,16 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof HelpRequested) {
+      console.log(error.usage);
+      process.exitCode = 0;
+      return;
+    }
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\n\n${error.usage}`);
+      process.exitCode = 2;
+      return;
+    }
     const known = error instanceof ConfigError || error instanceof DomainError;
     console.error(known ? `error: ${(error as Error).message}` : error);
     process.exitCode = 1;
