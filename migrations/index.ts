@@ -8,9 +8,11 @@ import { Migration20261125400000Routing } from './Migration20261125400000Routing
 import { Migration20261130000000RunProjectStateIndex } from './Migration20261130000000RunProjectStateIndex.js';
 import { Migration20261206000000ApiTokenRevokedAtIndex } from './Migration20261206000000ApiTokenRevokedAtIndex.js';
 import { Migration20261206100000WorkerReports } from './Migration20261206100000WorkerReports.js';
+import { Migration20261206200000WorkstreamSpecIdUnique } from './Migration20261206200000WorkstreamSpecIdUnique.js';
 import { Migration20261201000000PostgresInit } from './postgresql/Migration20261201000000PostgresInit.js';
 import { Migration20261206000000ApiTokenRevokedAtIndex as PostgresApiTokenRevokedAtIndex } from './postgresql/Migration20261206000000ApiTokenRevokedAtIndex.js';
 import { Migration20261206100000WorkerReports as PostgresWorkerReports } from './postgresql/Migration20261206100000WorkerReports.js';
+import { Migration20261206200000WorkstreamSpecIdUnique as PostgresWorkstreamSpecIdUnique } from './postgresql/Migration20261206200000WorkstreamSpecIdUnique.js';
 
 // SQLite's migrations in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -25,6 +27,7 @@ export const migrationsList = [
   { name: 'Migration20261130000000RunProjectStateIndex', class: Migration20261130000000RunProjectStateIndex },
   { name: 'Migration20261206000000ApiTokenRevokedAtIndex', class: Migration20261206000000ApiTokenRevokedAtIndex },
   { name: 'Migration20261206100000WorkerReports', class: Migration20261206100000WorkerReports },
+  { name: 'Migration20261206200000WorkstreamSpecIdUnique', class: Migration20261206200000WorkstreamSpecIdUnique },
 ];
 
 /** PostgreSQL's migrations (its DDL differs from SQLite's), in order. */
@@ -32,4 +35,5 @@ export const postgresMigrationsList = [
   { name: 'Migration20261201000000PostgresInit', class: Migration20261201000000PostgresInit },
   { name: 'Migration20261206000000ApiTokenRevokedAtIndex', class: PostgresApiTokenRevokedAtIndex },
   { name: 'Migration20261206100000WorkerReports', class: PostgresWorkerReports },
+  { name: 'Migration20261206200000WorkstreamSpecIdUnique', class: PostgresWorkstreamSpecIdUnique },
 ];

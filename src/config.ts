@@ -20,6 +20,8 @@ export interface Config {
   /** How long a write waits for another process's lock (UET_SQLITE_BUSY_TIMEOUT_MS). */
   busyTimeoutMs: number;
   logLevel: LogLevel;
+  /** LOG_FORMAT: `auto` (readable when stdout is a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** A secret that works as an admin token, for automation (UET_ADMIN_TOKEN). */
   adminToken: string | null;
   /** Schema queries (and "Did you mean" hints) for callers with a valid token; false: for no one (UET_INTROSPECTION). */
@@ -186,6 +188,7 @@ function parseSecret(name: string, raw: string | undefined): string | null {
 
 export const DEFAULT_SQLITE_PATH = 'data/uet-gateway.sqlite';
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const LOG_FORMATS: readonly Config['logFormat'][] = ['auto', 'json', 'pretty'];
 
 export class ConfigError extends Error {}
 
@@ -225,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('UET_ADMIN_TOKEN must be at least 16 characters');
   }
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = (env.LOG_FORMAT || 'auto').toLowerCase() as Config['logFormat'];
+  if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
   return {
     port: parsePort(env.PORT),
     host: env.HOST || '127.0.0.1',
@@ -234,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: env.UET_REDIS_PREFIX || 'uet:',
     busyTimeoutMs: parseMs('UET_SQLITE_BUSY_TIMEOUT_MS', env.UET_SQLITE_BUSY_TIMEOUT_MS, 5000, 10),
     logLevel,
+    logFormat,
     adminToken: env.UET_ADMIN_TOKEN || null,
     introspection: parseBoolean('UET_INTROSPECTION', env.UET_INTROSPECTION, true),
     graphiql: parseBoolean('UET_GRAPHIQL', env.UET_GRAPHIQL, true),

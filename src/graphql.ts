@@ -3,6 +3,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './schema/builder.js';
 import { meterResponses } from './schema/response-meter.js';
+import { withRuntimeTypes } from './schema/runtime-types.js';
 import './schema/scalars.js';
 import './schema/runs.js';
 import './schema/contracts.js';
@@ -26,8 +27,11 @@ import './resolvers/costs.js';
 import './resolvers/workstreams.js';
 import './resolvers/routing.js';
 
-/** Its text and JSON fields count the bytes of each answer as they are produced (execution-budget.ts). */
-export const schema = meterResponses(builder.toSchema());
+/**
+ * Its text and JSON fields count the bytes of each answer as they are produced (execution-budget.ts);
+ * its interface fields record what their values resolved to (response-order.ts).
+ */
+export const schema = withRuntimeTypes(meterResponses(builder.toSchema()));
 
 /** The SDL checked in as schema.graphql. */
 export function printGatewaySchema(): string {

@@ -1,5 +1,7 @@
-import { ConfigError, databaseOptions, describeDatabase, loadConfig, redactUrl } from './config.js';
-import { createLogger } from './logger.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, DEFAULT_SQLITE_PATH, databaseOptions, describeDatabase, loadConfig, redactUrl, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
 import { migrateDatabase } from './engine/db/orm.js';
 import { openDatabase } from './engine/database.js';
 import { createEngine, type Engine } from './engine/index.js';
@@ -7,23 +9,29 @@ import { RedisRateLimitStore } from './engine/auth/redis-rate-limit-store.js';
 import { createRedisBus } from './engine/core/redis-bus.js';
 import { buildApp } from './server/app.js';
 
+/** A start that cannot go on for a reason the operator fixes in the environment: one line, exit 1, no stack. */
+class StartupError extends Error {}
+
 /** Start: config, database and migrations, engine, server, signals. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  // A terminal gets readable lines and the bootstrap secret; anything else (a container, systemd, a pipe) JSON lines and a file.
+  const terminal = config.logFormat !== 'json' && process.stdout.isTTY === true;
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && terminal);
+  const logger = createLogger(config.logLevel, undefined, pretty ? 'pretty' : 'json');
   const orm = await openDatabase({
     ...databaseOptions(config),
     debug: config.logLevel === 'debug',
     logger: (message) => logger.debug(message),
   });
   const applied = await migrateDatabase(orm);
-  logger.info('database ready', { database: describeDatabase(config), migrationsApplied: applied });
+  (pretty ? logger.debug : logger.info)('database ready', { database: describeDatabase(config), migrationsApplied: applied });
 
   // With REDIS_URL, instances share events and rate limits; the database stays the only state.
   const redis = config.redisUrl ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) }) : null;
   if (redis) {
     const connected = await redis.ready(5000);
-    if (connected) logger.info('event bus ready', { redis: redactUrl(config.redisUrl!), prefix: config.redisPrefix });
+    if (connected) logger.debug('event bus ready', { redis: redactUrl(config.redisUrl!), prefix: config.redisPrefix });
     else logger.warn('redis unreachable: serving HTTP; subscriptions are refused until it is back', { redis: redactUrl(config.redisUrl!) });
   }
   const engine = createEngine({
@@ -35,7 +43,6 @@ async function main(): Promise<void> {
     rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, config.redisPrefix, (error) => logger.warn('redis', { error })) : undefined,
     workerCostPerTask: config.limits.workerCostPerTask,
   });
-  await announceBootstrapToken(engine, config.adminToken !== null);
   const app = buildApp({
     engine,
     logger,
@@ -47,9 +54,7 @@ async function main(): Promise<void> {
     persistedOperationsFile: config.persistedOperationsFile,
     jobs: config.jobs,
   });
-  const url = await app.start(config.port, config.host);
-  logger.info(`uet-gateway listening on ${url}/graphql`, { url: `${url}/graphql` });
-
+  // Before listening: a signal that comes as soon as the URL is logged must find the handlers.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -71,18 +76,62 @@ async function main(): Promise<void> {
       );
     });
   }
+  const url = `${await app.start(config.port, config.host).catch((error: unknown) => Promise.reject(explainListenFailure(error, config)))}/graphql`;
+  const database = describeDatabase(config);
+  const bus = config.redisUrl ? `${redactUrl(config.redisUrl)} (prefix ${config.redisPrefix})` : 'in-process';
+  if (pretty) process.stdout.write(`uet-gateway listening on ${url} (database: ${database}, bus: ${bus})\n`);
+  else logger.info(`uet-gateway listening on ${url}`, { url, database, bus });
+  // After listening: a start that fails (a taken port) must not spend the one-time secret.
+  await announceBootstrapToken(engine, config, terminal, logger);
+
   // A request never takes the process down; anything that escapes is logged.
   process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error }));
 }
 
+/** The listen errors an operator causes (PORT, HOST) as one line that says what to set; anything else as it is. */
+function explainListenFailure(error: unknown, { port, host }: Config): unknown {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new StartupError(`port ${port} is in use on ${host}; set PORT to a free port`);
+    case 'EACCES':
+      return new StartupError(`port ${port} needs privileges this process lacks; set PORT to 1024 or above`);
+    case 'EADDRNOTAVAIL':
+      return new StartupError(`HOST ${host} is not an address of this machine; set HOST (127.0.0.1, 0.0.0.0, or one of its addresses)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new StartupError(`HOST "${host}" does not resolve to an address; set HOST (127.0.0.1, 0.0.0.0, or one of its addresses)`);
+    default:
+      return error;
+  }
+}
+
+/** Where the bootstrap secret goes when no terminal shows it: beside the SQLite file, or in ./data on PostgreSQL. */
+function bootstrapTokenFile(config: Config): string {
+  // On PostgreSQL, sqlitePath is the default file's path.
+  return join(dirname(config.sqlitePath === ':memory:' ? resolve(DEFAULT_SQLITE_PATH) : config.sqlitePath), 'bootstrap-admin-token');
+}
+
 /**
  * Secure by default, usable at once: on the first start of an empty
- * database (and no UET_ADMIN_TOKEN), an admin token is created and its
- * secret printed this once, with the header to paste into GraphiQL.
+ * database (and no UET_ADMIN_TOKEN), an admin token is created. Its secret
+ * is shown this once on a terminal; otherwise (output that a container
+ * runtime or journald keeps) it goes to a file only this user can read,
+ * and the log says where.
  */
-async function announceBootstrapToken(engine: Engine, hasEnvAdmin: boolean): Promise<void> {
-  if (hasEnvAdmin || (await engine.tokens.any())) return;
+async function announceBootstrapToken(engine: Engine, config: Config, terminal: boolean, logger: Logger): Promise<void> {
+  if (config.adminToken !== null || (await engine.tokens.any())) return;
   const { secret } = await engine.tokens.create({ name: 'bootstrap-admin', scopes: ['admin'] });
+  const lost = 'Lost it? With the same DATABASE_URL, `npm run token -- create --name admin --scopes admin` mints another.';
+  if (!terminal) {
+    const file = bootstrapTokenFile(config);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // A fresh file ('wx' never follows a planted symlink), readable by this user only.
+    rmSync(file, { force: true });
+    writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    logger.warn('first start: created an admin token; its secret is in the file (mode 0600): store it and delete the file', { file, hint: lost });
+    return;
+  }
   process.stdout.write(
     [
       '',
@@ -91,12 +140,15 @@ async function announceBootstrapToken(engine: Engine, hasEnvAdmin: boolean): Pro
       'In GraphiQL, open Headers and paste:',
       `  {"Authorization": "Bearer ${secret}"}`,
       'Create narrower tokens with createApiToken or `npm run token -- create --name NAME --scopes read`.',
+      lost,
       '',
     ].join('\n'),
   );
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : error);
+  if (error instanceof ConfigError) console.error(`configuration error: ${error.message}`);
+  else if (error instanceof StartupError) console.error(`error: ${error.message}`);
+  else console.error(error);
   process.exit(1);
 });

@@ -35,3 +35,6 @@ export function parseCommandArgs<T extends Omit<ParseArgsConfig, 'args' | 'stric
     throw error;
   }
 }
+
+/** The command could not do its job for a reason the user can fix (a file exists, the wrong database): main prints "error: <message>" and exits 1. */
+export class CommandError extends Error {}

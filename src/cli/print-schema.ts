@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { printGatewaySchema } from '../graphql.js';
+import { packageFile } from '../package-files.js';
 
 /** `npm run schema`: rewrites the checked-in schema.graphql from the code. */
-const target = new URL('../../schema.graphql', import.meta.url);
+const target = packageFile('schema.graphql');
 writeFileSync(target, printGatewaySchema());
-console.log(`wrote ${target.pathname}`);
+console.log(`wrote ${target}`);

@@ -1,3 +1,5 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { MikroORM, type Options } from '@mikro-orm/core';
 import type { AbstractSqlDriver } from '@mikro-orm/knex';
 import { Migrator } from '@mikro-orm/migrations';
@@ -79,7 +81,19 @@ export function ormConfig(options: DatabaseOptions): Options<AbstractSqlDriver> 
   };
 }
 
+/**
+ * A new SQLite database is private to the user the gateway runs as: its folder is created 0700 and the file 0600
+ * before SQLite opens it (SQLite gives the -wal and -shm files the database file's mode). An existing file and
+ * folder keep the modes their operator chose.
+ */
+function createPrivateSqliteFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // 'a' creates the file if it is missing and leaves an existing one as it is; an empty file is an empty database.
+  closeSync(openSync(path, 'a', 0o600));
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
+  if (!options.postgresUrl && options.sqlitePath && options.sqlitePath !== ':memory:') createPrivateSqliteFile(options.sqlitePath);
   const orm = await MikroORM.init<AbstractSqlDriver>(ormConfig(options));
   installNulSafeEscape(orm);
   return orm;

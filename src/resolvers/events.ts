@@ -49,21 +49,34 @@ builder.subscriptionField('runEvents', (t) =>
   t.field({
     ...liveSubscription(RunEventRef),
     description:
-      "Run events as they are appended, of one run or of all. With `after` (an event's cursor) it first replays " +
-      'every stored event after it, then continues live, without gap or duplicate. A subscriber 10,000 events behind is ended ' +
-      'with SLOW_CONSUMER; resubscribe with the last cursor it got.',
+      "Run events as they are appended, of one run, of one project's runs, or of all. With `after` (an event's cursor) it first replays " +
+      'every stored event after it, then continues live, without gap or duplicate. With `runId` it completes once the run has ended ' +
+      '(the RUN_STATE_CHANGED event to SUCCEEDED, FAILED, CANCELED or QUARANTINED) and the events its ending wrote with it are delivered; ' +
+      'on a run that has already ended it replays what follows `after` (nothing without it) and completes. `follow: true` keeps it open ' +
+      'instead, for what comes later (notes, a FAILED run quarantined, tasks that still report). Without `runId` it never completes. ' +
+      'A subscriber 10,000 events behind is ended with SLOW_CONSUMER; resubscribe with the last cursor it got.',
     args: {
       runId: t.arg.id({ description: "Only this run's events (its global id); NOT_FOUND for an unknown run. Every run's when omitted." }),
+      projectId: t.arg.id({ description: "Only events of this project's runs (the plain project name, as in Run.projectId, not a global id)." }),
       after: t.arg.string({
         description: "An event's cursor (RunEvent.cursor, of any run): replay every later event first. Live events only when omitted.",
       }),
       kinds: t.arg({ type: [RunEventKindEnum], description: 'Only events of these kinds; every kind when omitted or empty.' }),
+      follow: t.arg.boolean({
+        defaultValue: false,
+        description: "With runId: keep the stream open after the run has ended (false: it completes after the run's final event). No effect without runId.",
+      }),
     },
     subscribe: async (_, args, ctx) => {
       const runId = parseOptionalId(args.runId, 'Run', 'runId');
       const after = args.after != null ? decodeEventCursor(args.after, 'after') : null;
-      if (runId && !(await ctx.loaders.run.load(runId))) throw notFound('Run', runId);
-      return ctx.engine.feed.stream({ runId, after, kinds: args.kinds });
+      const run = runId ? await ctx.loaders.run.load(runId) : null;
+      if (runId && !run) throw notFound('Run', runId);
+      // A run never changes project: no event of it can match.
+      if (run && args.projectId != null && run.projectId !== args.projectId) return emptyStream();
+      return ctx.engine.feed.stream({ runId, projectId: args.projectId, after, kinds: args.kinds, untilRunEnds: !args.follow });
     },
   }),
 );
+
+async function* emptyStream(): AsyncGenerator<never> {}

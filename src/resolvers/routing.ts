@@ -27,7 +27,7 @@ builder.queryFields((t) => ({
   }),
   tools: t.field({
     type: [ToolRef],
-    description: 'The tools of the router configuration in force, with their breakers and measurements; empty before the first setRouterConfig.',
+    description: 'The tools of the router configuration in force, in id order, with their breakers and measurements; empty before the first setRouterConfig.',
     resolve: (_, __, ctx) => ctx.engine.routing.tools(),
   }),
   executionRequest: t.field({
@@ -60,7 +60,13 @@ builder.relayMutationField(
   {
     description: 'The router configuration to put in force.',
     inputFields: (t) => ({
-      config: t.field({ type: 'JSON', required: true, description: 'A router_config document: apps (the tools), routing.rules and defaults.' }),
+      config: t.field({
+        type: 'JSON',
+        required: true,
+        description:
+          'A router_config document: apps (the tools), routing.rules and defaults. What has a default in the contract may be left out (version, routing, defaults, ' +
+          "an app's limits and capabilities.domains); the configuration in force has them filled in. See examples/router_config.v1.json.",
+      }),
     }),
   },
   {

@@ -34,18 +34,35 @@ builder.relayMutationField(
   'submitWorkstream',
   {
     description: 'The workstream to submit.',
-    inputFields: (t) => ({ spec: t.field({ type: 'JSON', required: true, description: 'A workstream_spec document (its tasks are task_specs).' }) }),
+    inputFields: (t) => ({
+      spec: t.field({
+        type: 'JSON',
+        required: true,
+        description:
+          'A workstream_spec document (its tasks are task_specs). What has a default in the contract may be left out: workstream_id, project_id, phase_id, name, ' +
+          'objective and tasks (task_id, name, kind) suffice; see examples/workstream_spec.v1.json. The workstream keeps the spec with its defaults filled in.',
+      }),
+    }),
   },
   {
     authScopes: OPERATE,
     description:
       'Validates the spec, orders its tasks along depends_on, and creates a new workstream with its PENDING run and tasks; each task becomes claimable ' +
-      'once its dependencies completed. BAD_USER_INPUT for a contract violation, a repeated task_id, a missing dependency or a cycle (named). Needs OPERATE.',
+      'once its dependencies completed. A workstream_id names one workstream per project: submitting the same spec again (defaults filled in, key order ' +
+      'aside) returns that workstream and its run and writes nothing, so a retry is safe; a different spec under a workstream_id the project already has is ' +
+      'ALREADY_EXISTS, naming that workstream (choose a new workstream_id). BAD_USER_INPUT for a contract violation (naming the property), a repeated ' +
+      'task_id, a missing dependency or a cycle (named). Needs OPERATE.',
     resolve: async (_, { input }, ctx) => ({ workstream: await ctx.engine.workstreams.submit(input.spec) }),
   },
   {
     description: 'What submitWorkstream returns.',
-    outputFields: (t) => ({ workstream: t.field({ type: WorkstreamRef, description: 'The workstream created, with its run and tasks.', resolve: (p) => p.workstream }) }),
+    outputFields: (t) => ({
+      workstream: t.field({
+        type: WorkstreamRef,
+        description: 'The workstream created (or, for a repeated submission of the same spec, the one created before), with its run and tasks.',
+        resolve: (p) => p.workstream,
+      }),
+    }),
   },
 );
 

@@ -2,9 +2,12 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { hasScope, type Identity } from '../engine/auth/identity.js';
-import { DomainError, badInput } from '../engine/core/errors.js';
+import { unauthenticated } from '../engine/auth/refusal.js';
+import { badInput } from '../engine/core/errors.js';
+import { isUlid } from '../engine/core/ids.js';
 import { MAX_PAGE_SIZE } from '../engine/core/pagination.js';
 import type { GatewayContext } from './context.js';
+import { failedScopes, holdsAny, missingScope, scopesOf, staticScopeMap, useTokenWith } from './scope-refusal.js';
 
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
@@ -25,12 +28,14 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (ctx) => grantedScopes(ctx.identity),
-    unauthorizedError: (_parent, ctx, info) =>
-      ctx.identity
-        ? new DomainError('FORBIDDEN', `token "${ctx.identity.tokenName}" may not use ${info.parentType.name}.${info.fieldName}`, {
-            field: `${info.parentType.name}.${info.fieldName}`,
-          })
-        : new DomainError('UNAUTHENTICATED', 'send a token: Authorization: Bearer <token>'),
+    // FORBIDDEN names the scopes the field accepts; UNAUTHENTICATED says why the request has no identity.
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.identity) return unauthenticated(ctx.authRefusal ?? { reason: 'MISSING_TOKEN' });
+      // The type's scopes are checked first: when the field's own are missing too, those are the ones to name (apiTokens: admin, not read).
+      const own = staticScopeMap(info.parentType.getFields()[info.fieldName]?.extensions);
+      const needed = own && !holdsAny(own, grantedScopes(ctx.identity)) ? scopesOf(own) : failedScopes(result.failure);
+      return missingScope(ctx.identity, `${info.parentType.name}.${info.fieldName}`, needed, useTokenWith(needed));
+    },
   },
   relay: {
     clientMutationId: 'omit',
@@ -68,7 +73,9 @@ export const builder = new SchemaBuilder<{
     nodeTypeOptions: {
       description: 'An object with an opaque global id that node(id:) and nodes(ids:) load, whatever its type.',
     },
-    idFieldOptions: { description: 'Opaque global id: pass it to node(id:), or to any argument that takes an id of this type.' },
+    idFieldOptions: {
+      description: 'Opaque global id: pass it to node(id:), or to any argument that takes an id of this type (such an argument also takes the bare ULID inside it).',
+    },
     nodeQueryOptions: {
       description:
         'Loads any Node (run, step attempt, run event, worker, task, patch, ledger entry, test gate, cost record, workstream, ' + 'execution request) by its global id; null when none has that id.',
@@ -86,7 +93,7 @@ export const builder = new SchemaBuilder<{
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (globalID) => {
       const decoded = decodeGlobalId(globalID, 'id');
-      if (!NODE_TYPES.has(decoded.typename)) throw badInput('id', `"${globalID}" is not a valid ID`);
+      if (!NODE_TYPES.has(decoded.typename)) throw badInput('id', `${quoted(globalID)} names a type node(id:) does not load (${quoted(decoded.typename)})`);
       return decoded;
     },
   },
@@ -113,20 +120,46 @@ export function encodeGlobalId(typename: string, id: string): string {
   return Buffer.from(`${typename}:${id}`).toString('base64url');
 }
 
-export function decodeGlobalId(globalId: string, field: string): { typename: string; id: string } {
+/** The type and entity id a global id names, or null when it is not one. */
+function decoded(globalId: string): { typename: string; id: string } | null {
   const text = Buffer.from(globalId, 'base64url').toString('utf8');
   const colon = text.indexOf(':');
-  if (colon <= 0 || colon === text.length - 1 || encodeGlobalId(text.slice(0, colon), text.slice(colon + 1)) !== globalId) {
-    throw badInput(field, `"${globalId}" is not a valid ID`);
-  }
+  if (colon <= 0 || colon === text.length - 1 || encodeGlobalId(text.slice(0, colon), text.slice(colon + 1)) !== globalId) return null;
   return { typename: text.slice(0, colon), id: text.slice(colon + 1) };
 }
 
-/** The entity id inside a global id that must name `typename`. */
+/** A refused value as messages quote it: enough to recognise, never a whole request body echoed back. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+}
+
+/** A global id of any type (node, nodes): a bare ULID does not say which type it is. */
+export function decodeGlobalId(globalId: string, field: string): { typename: string; id: string } {
+  const found = decoded(globalId);
+  if (found) return found;
+  throw badInput(
+    field,
+    isUlid(globalId)
+      ? `${quoted(globalId)} is a bare ULID, which does not say its type: pass the id field a query returned (a global id), or use a field for one type, e.g. run(id:)`
+      : `${quoted(globalId)} is not a valid ID: pass the id field a query returned (a global id)`,
+  );
+}
+
+/**
+ * The entity id of an argument that takes one type: its global id, or the
+ * bare ULID inside it (as logs, the engine's messages and the database hold
+ * it), which is unambiguous once the argument names the type. Global ids
+ * are far longer than 26 characters, so the two forms never collide.
+ */
 export function parseId(globalId: string, typename: string, field: string): string {
-  const decoded = decodeGlobalId(globalId, field);
-  if (decoded.typename !== typename) throw badInput(field, `"${globalId}" is not a ${typename} ID`);
-  return decoded.id;
+  if (isUlid(globalId)) return globalId;
+  const found = decoded(globalId);
+  if (!found) throw badInput(field, `${quoted(globalId)} is not a valid ${typename} ID: pass a ${typename}'s id field (a global id) or the bare ULID inside it`);
+  if (found.typename !== typename) {
+    const named = NODE_TYPES.has(found.typename) || found.typename === 'ApiToken' ? ` (it is a ${found.typename} ID)` : '';
+    throw badInput(field, `${quoted(globalId)} is not a ${typename} ID${named}`);
+  }
+  return found.id;
 }
 
 export function parseOptionalId(globalId: string | null | undefined, typename: string, field: string): string | null {

@@ -1,4 +1,5 @@
 import type { Identity } from '../engine/auth/identity.js';
+import type { AuthRefusal } from '../engine/auth/refusal.js';
 import type { Engine } from '../engine/index.js';
 import type { Loaders } from './loaders.js';
 
@@ -8,4 +9,6 @@ export interface GatewayContext {
   loaders: Loaders;
   /** Null when the request carried no valid token. */
   identity: Identity | null;
+  /** Why identity is null (the UNAUTHENTICATED message says it); null or absent when there is one. */
+  authRefusal?: AuthRefusal | null;
 }

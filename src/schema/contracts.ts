@@ -15,7 +15,11 @@ const ValidationIssueRef = builder.objectRef<ValidationIssue>('ValidationIssue')
   description: 'One way a document breaks its contract.',
   fields: (t) => ({
     path: t.exposeString('path', { description: 'JSON Pointer to the offending value ("/" for the document).' }),
-    message: t.exposeString('message', { description: "What is wrong there, in the validator's words (e.g. must have required property 'phase_id')." }),
+    message: t.exposeString('message', {
+      description:
+        'What is wrong there: an unknown property by name (with the known one it is probably a typo of), a missing one with its shape, allowed values and ' +
+        'default, an enum with its allowed values (e.g. must have required property "phase_id": a non-empty string).',
+    }),
   }),
 });
 

@@ -59,7 +59,7 @@ export const RouterConfigRef = builder.objectRef<RouterConfigRow>('RouterConfig'
       resolve: (row) => encodeGlobalId('RouterConfig', row.id),
     }),
     version: t.string({ description: "The document's version field, as text.", resolve: (row) => String(row.config.version) }),
-    config: t.expose('config', { type: 'JSON', description: 'The router_config document as set (apps, routing.rules and defaults).' }),
+    config: t.expose('config', { type: 'JSON', description: 'The router_config document as set (apps, routing.rules and defaults), with the defaults it left out filled in.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was set and put in force.' }),
   }),
 });

@@ -50,7 +50,7 @@ builder.node(WorkstreamRef, {
       extensions: { listSize: WORKSTREAM_TASKS_CAP },
       resolve: async (ws, _, ctx) => capLevels((await ctx.engine.workstreams.order(ws)).batches, WORKSTREAM_TASKS_CAP),
     }),
-    spec: t.expose('spec', { type: 'JSON', description: 'The workstream_spec document as submitted.' }),
+    spec: t.expose('spec', { type: 'JSON', description: 'The workstream_spec document as submitted, with the defaults it left out filled in.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was submitted.' }),
   }),
 });

@@ -28,6 +28,7 @@ import { useValidationPolicy } from './validation.js';
 import { useFieldScopesUpFront } from './field-scopes.js';
 import { useOperationCost } from './cost.js';
 import { useExecutionBudget } from './execution-budget.js';
+import { useResponseOrder } from './response-order.js';
 import { LiveSubscriptions } from './token-caps.js';
 import { attachGraphqlWs } from './websocket.js';
 import { boundCloseReasons } from './ws-close-reason.js';
@@ -60,9 +61,10 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const DEFAULT_QUERY = `# The newest runs and the worker fleet. Put your token in the Headers tab:
-#   {"Authorization": "Bearer uet_..."}
-# Subscriptions (runEvents, workerHeartbeats, gateOutcomes, ...) run here too.
+// Short lines: the hint stays in view in a narrow editor.
+const DEFAULT_QUERY = `# Your token goes in the Headers tab below.
+# Subscriptions (runEvents, ...) run here too.
+# The newest runs and the worker fleet:
 query Overview {
   runs(first: 5) {
     totalCount
@@ -101,16 +103,16 @@ export function buildApp(options: AppOptions): App {
   const persisted = persistedOperationsFile ? new PersistedOperations(persistedOperationsFile) : null;
   let wss: WebSocketServer | null = null;
   const metrics = createMetrics(engine, () => wss, { token: metricsToken, cacheMs: limits.metricsCacheMs });
-  const graphiqlPage = authenticatedGraphiQL();
+  const graphiqlPage = graphiql ? authenticatedGraphiQL(GRAPHQL_PATH, logger) : null;
   const live = new LiveSubscriptions(limits.maxSubscriptionsPerToken);
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity'] }, GatewayContext>({
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity']; authRefusal?: GatewayContext['authRefusal'] }, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    // WebSocket operations arrive with their identity; HTTP and SSE carry a header.
+    // WebSocket operations arrive with their identity; HTTP and SSE carry a header (and why it names no one: authRefusal).
     context: async ({ request, identity }) => ({
       engine,
       loaders: createLoaders(engine),
-      identity: identity !== undefined ? identity : await identify(engine, request.headers.get('authorization')),
+      ...(identity !== undefined ? { identity } : await identify(engine, request.headers.get('authorization'))),
     }),
     maskedErrors: { maskError: createErrorMasker(logger) },
     batching: false,
@@ -119,22 +121,23 @@ export function buildApp(options: AppOptions): App {
     plugins: [
       useMalformedParamsAsBadRequest(),
       useJsonDepthLimit(limits.maxJsonDepth),
-      graphiql ? graphiqlPage.plugin : useGraphiQLTurnedOff(GRAPHQL_PATH),
+      graphiqlPage ? graphiqlPage.plugin : useGraphiQLTurnedOff(GRAPHQL_PATH),
       useCloseUnsentStreams(),
       useCSRFPrevention(),
       ...(persisted ? [usePersistedOperationsOnly(persisted)] : []),
       useValidationPolicy({ limits, introspection }),
       useOperationCost(limits.maxCost),
       useExecutionBudget(limits),
+      useResponseOrder(),
       useMutationRateLimit(engine, limits),
       useFieldScopesUpFront(),
       useSubscriptionTokenGuard(engine, live),
       metrics.plugin,
     ],
     // Rendered from the installed package: no CDN, works offline.
-    renderGraphiQL: graphiqlPage.render,
-    // Headers persist so that the WebSocket can take the token from them (graphiql.ts).
-    graphiql: graphiql && { title: 'uet-gateway', subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, shouldPersistHeaders: true },
+    renderGraphiQL: graphiqlPage?.render,
+    // Headers persist, so a token pasted once stays (the page's own fetcher sends them: graphiql-start.ts).
+    graphiql: graphiqlPage !== null && { title: 'uet-gateway', defaultQuery: DEFAULT_QUERY, shouldPersistHeaders: true },
     cors: corsFromAllowList(corsOrigins),
     healthCheckEndpoint: false as unknown as string,
     landingPage: false,
@@ -146,19 +149,22 @@ export function buildApp(options: AppOptions): App {
     // While stopping, a connection whose last response is done is idle: close it now rather than at keep-alive timeout.
     res.once('close', () => stopping && setImmediate(() => server.closeIdleConnections()));
     denyFraming(res);
-    if (handleHealth(req, res, engine) || metrics.handle(req, res)) return;
+    if (handleHealth(req, res, engine) || metrics.handle(req, res) || graphiqlPage?.serveFile(req, res)) return;
     withRequestId(() => {
       readBodyWithin(req, res, limits.maxBodyBytes).then(
         async (ok) => {
           // Known before validation, which hides the schema from callers without a valid token (validation.ts).
           // A failed lookup is left to the context, which answers it as an error.
-          if (ok) await yoga(req, res, { identity: await identify(engine, req.headers.authorization).catch(() => undefined) });
+          if (ok) await yoga(req, res, await identify(engine, req.headers.authorization).catch(() => ({})));
         },
         (error: unknown) => logger.error('reading a request failed', { error }),
       );
     });
   });
-  const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
+  // Upgrades are handed over here (noServer) rather than through ws's `server` option, which re-emits the HTTP
+  // server's errors on the WebSocket server: a taken port would surface as a graphql-ws "internal error" with a stack.
+  const sockets = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
+  server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req)));
   wss = sockets;
   sockets.on('connection', boundCloseReasons);
   attachGraphqlWs({ wss: sockets, yoga, engine, logger, limits, persisted, live });

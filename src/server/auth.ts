@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Plugin } from 'graphql-yoga';
 import type { Identity } from '../engine/auth/identity.js';
+import { refusalMessage, type AuthRefusal } from '../engine/auth/refusal.js';
 import type { Engine } from '../engine/index.js';
 import { PerTokenCap, releasedWhenDone, type LiveSubscriptions } from './token-caps.js';
 
@@ -9,16 +10,27 @@ const WS_FORBIDDEN = 4403;
 /** Close code of a socket over its token's connection cap (429 in the private range). */
 export const WS_TOO_MANY_CONNECTIONS = 4429;
 
-/** Closes a socket whose token is no longer active (revoked or expired): the one way every path does it. */
-export function closeForbidden(socket: WebSocket): void {
-  socket.close(WS_FORBIDDEN, 'Forbidden');
+/**
+ * Closes a socket whose token is missing, bad or no longer active: the one
+ * way every path does it. The reason says which (refusal.ts keeps each
+ * within a close frame); without one, the socket's token was revoked or expired.
+ */
+export function closeForbidden(socket: WebSocket, refusal?: AuthRefusal): void {
+  socket.close(WS_FORBIDDEN, refusal ? refusalMessage(refusal) : 'token revoked or expired: create one with `uet-gateway token create` or createApiToken');
 }
 
-/** The identity an `Authorization: Bearer <token>` value stands for. */
-export async function identify(engine: Engine, authorization: unknown): Promise<Identity | null> {
-  if (typeof authorization !== 'string') return null;
-  const secret = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-  return secret === undefined ? null : engine.tokens.authenticate(secret);
+/** Who a request is: an identity, or why it has none (GatewayContext's two fields). */
+export type Authentication = { identity: Identity; authRefusal: null } | { identity: null; authRefusal: AuthRefusal };
+
+/** The identity an `Authorization: Bearer <token>` value stands for, or why it stands for none. */
+export async function identify(engine: Engine, authorization: unknown): Promise<Authentication> {
+  if (authorization === undefined || authorization === null || (typeof authorization === 'string' && authorization.trim() === '')) {
+    return { identity: null, authRefusal: { reason: 'MISSING_TOKEN' } };
+  }
+  const secret = typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+  if (secret === undefined) return { identity: null, authRefusal: { reason: 'NOT_BEARER' } };
+  const checked = await engine.tokens.authenticate(secret);
+  return checked.identity ? { identity: checked.identity, authRefusal: null } : { identity: null, authRefusal: checked.refusal };
 }
 
 /**
@@ -43,7 +55,7 @@ export class SocketsByToken {
       socket.close(WS_TOO_MANY_CONNECTIONS, `at most ${this.open.max} WebSockets per token (UET_WS_MAX_CONNECTIONS_PER_TOKEN)`);
       return false;
     }
-    const unwatch = this.engine.tokens.watch(identity, () => closeForbidden(socket));
+    const unwatch = this.engine.tokens.watch(identity, (why) => closeForbidden(socket, why));
     socket.once('close', () => {
       unwatch();
       release();
@@ -55,8 +67,8 @@ export class SocketsByToken {
 /** Context fields the subscription guard reads. */
 interface GuardedContext {
   identity?: Identity | null;
-  /** Set for WebSocket operations: closes the socket with 4403. */
-  onTokenInactive?: () => void;
+  /** Set for WebSocket operations: closes the socket with 4403, saying why. */
+  onTokenInactive?: (why: AuthRefusal) => void;
 }
 
 /**
@@ -92,16 +104,17 @@ export function useSubscriptionTokenGuard(engine: Engine, live: LiveSubscription
             inactive();
             return source.return?.() ?? Promise.resolve(done);
           };
-          const unwatch = engine.tokens.watch(identity, () => {
-            context.onTokenInactive?.();
+          const unwatch = engine.tokens.watch(identity, (why) => {
+            context.onTokenInactive?.(why);
             void stop();
           });
           const guarded: AsyncIterableIterator<unknown> = {
             async next() {
               const item = await Promise.race([source.next(), ended]);
               if (item.done) unwatch();
-              if (item.done || engine.tokens.isActive(identity)) return item;
-              context.onTokenInactive?.();
+              const inactive = item.done ? null : engine.tokens.refusalOf(identity);
+              if (!inactive) return item;
+              context.onTokenInactive?.(inactive);
               await stop();
               return done;
             },

@@ -1,76 +1,79 @@
-import { createHash } from 'node:crypto';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { shouldRenderGraphiQL, type Plugin } from 'graphql-yoga';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { shouldRenderGraphiQL, type GraphiQLOptions, type Plugin } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
+import { graphiqlAssets } from './graphiql-assets.js';
 
 /**
- * GraphiQL sends the Headers editor with HTTP requests but not with its
- * WebSocket, whose token belongs in connection_init. This script, run before
- * GraphiQL, copies the editor's Authorization (persisted in localStorage)
- * into the connection_init payload.
+ * The token hint, in view without scrolling: the Headers tab open under the
+ * query, prefilled with the header to complete (a user's saved headers win).
  */
-const WS_AUTH_SCRIPT = `<script>
-(() => {
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    try {
-      const message = JSON.parse(data);
-      if (message.type === 'connection_init') {
-        const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
-        const authorization = headers.Authorization || headers.authorization;
-        if (authorization) data = JSON.stringify({ ...message, payload: { ...message.payload, authorization } });
-      }
-    } catch {}
-    return send.call(this, data);
-  };
-})();
-</script>`;
-
-type GraphiQLOptions = Parameters<typeof renderGraphiQL>[0];
+const TOKEN_HINT = { headers: '{\n  "Authorization": "Bearer "\n}', defaultEditorToolsVisibility: 'headers' };
 
 /**
- * Lets exactly the page's own inline scripts run (by their hashes) and
- * nothing load from or talk to another origin: the page is a token-holding
- * client, so an injected script or a framing page must get nowhere. Styles
- * are inline and set by script; Monaco's workers start from blob: URLs; its
- * icons and fonts are data: URLs.
+ * Only the page's own files run (the options are a JSON block, which is not
+ * run), and nothing loads from or talks to another origin: the page is a
+ * token-holding client, so an injected script or a framing page must get
+ * nowhere. Styles are also set by script; the stylesheet's icons and fonts
+ * are data: URLs.
  */
-function contentSecurityPolicy(html: string): string {
-  const hashes = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(([, code = '']) => `'sha256-${createHash('sha256').update(code).digest('base64')}'`);
-  return [
-    "default-src 'none'",
-    `script-src ${hashes.join(' ')}`,
-    "style-src 'unsafe-inline'",
-    'img-src data:',
-    'font-src data:',
-    "connect-src 'self'",
-    'worker-src blob:',
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(options: GraphiQLOptions, base: string): string {
+  // `<` escaped, so no value can end the JSON block.
+  const json = JSON.stringify({ ...options, ...TOKEN_HINT, assets: base }).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>${escapeHtml(options.title ?? 'GraphiQL')}</title>
+    <link rel="icon" href="${base}favicon.ico" />
+    <link rel="stylesheet" href="${base}graphiql.css" />
+    <script src="${base}graphql-ws.js" defer></script>
+    <script src="${base}graphiql.js" defer></script>
+    <script src="${base}start.js" defer></script>
+  </head>
+  <body id="body" class="no-focus-outline">
+    <noscript>GraphiQL needs JavaScript.</noscript>
+    <div id="root"></div>
+    <script type="application/json" id="graphiql-options">${json}</script>
+  </body>
+</html>
+`;
 }
 
 /**
- * GraphiQL's page, rendered once (it is ~9 MB, and the same for every
- * request), and a Yoga plugin that sends the page's Content-Security-Policy
- * with it.
+ * GraphiQL from the installed packages, offline: a small page, never cached
+ * (it names the current files), and its files (graphiql-assets.ts). The
+ * plugin sends the page's Content-Security-Policy with it.
  */
-export function authenticatedGraphiQL() {
-  let page: { key: string; html: string; policy: string } | null = null;
-  const render = (options: GraphiQLOptions): string => {
-    const key = JSON.stringify(options);
-    if (page?.key !== key) {
-      const html = renderGraphiQL(options).replace('<head>', `<head>${WS_AUTH_SCRIPT}`);
-      page = { key, html, policy: contentSecurityPolicy(html) };
-    }
-    return page.html;
-  };
+export function authenticatedGraphiQL(endpoint: string, logger: Logger) {
+  const assets = graphiqlAssets(endpoint, logger);
   const plugin: Plugin = {
     onResponse({ response }) {
-      if (page && response.headers.get('content-type')?.startsWith('text/html')) response.headers.set('content-security-policy', page.policy);
+      if (!response.headers.get('content-type')?.startsWith('text/html')) return;
+      response.headers.set('content-security-policy', CONTENT_SECURITY_POLICY);
+      response.headers.set('cache-control', 'no-cache');
     },
   };
-  return { render, plugin };
+  return {
+    render: (options: GraphiQLOptions) => page(options, assets.base),
+    plugin,
+    /** Serves the page's files; false for any other request. */
+    serveFile: (req: IncomingMessage, res: ServerResponse) => assets.handle(req, res),
+  };
 }
 
 /** With GraphiQL turned off, a browser's GET of the endpoint is 404 (not a GraphQL error about a missing query). */

@@ -1,9 +1,10 @@
 import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Limits } from '../config.js';
 import type { Identity } from '../engine/auth/identity.js';
+import { unauthenticated, type AuthRefusal } from '../engine/auth/refusal.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { closeForbidden, identify, SocketsByToken } from './auth.js';
@@ -31,7 +32,8 @@ interface WsOptions {
 /**
  * graphql-ws (subprotocol graphql-transport-ws) on the HTTP port and path.
  * The token comes in connectionParams.authorization at connection_init; a
- * missing or bad one closes the socket with 4403 before any operation runs.
+ * missing or bad one closes the socket with 4403 before any operation runs,
+ * the close reason saying which case it is (refusal.ts).
  * Each operation goes through Yoga's envelop, so validation, limits, rate
  * limits, scope checks and error masking are the same as over HTTP.
  */
@@ -64,8 +66,12 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
         }
       },
       onConnect: async (ctx) => {
-        const identity = await identify(engine, ctx.connectionParams?.authorization);
-        if (!identity) return false;
+        const { identity, authRefusal } = await identify(engine, ctx.connectionParams?.authorization);
+        // Closed here with the reason (graphql-ws's own close, 4403 "Forbidden", then finds it closing).
+        if (!identity) {
+          closeForbidden(ctx.extra.socket, authRefusal);
+          return false;
+        }
         // Over the token's cap: closed with 4429 here, before graphql-ws's own 4403 could be sent.
         if (!socketsByToken.add(identity, ctx.extra.socket)) return false;
         identities.set(ctx, identity);
@@ -75,9 +81,12 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
         withRequestId(async () => {
           const socket = ctx.extra.socket;
           const identity = identities.get(ctx);
-          if (!identity || !engine.tokens.isActive(identity)) {
-            closeForbidden(socket);
-            return [new GraphQLError('token revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+          const inactive = identity ? engine.tokens.refusalOf(identity) : null;
+          if (!identity || inactive) {
+            const why: AuthRefusal = inactive ?? { reason: 'MISSING_TOKEN' };
+            const refused = unauthenticated(why);
+            closeForbidden(socket, why);
+            return [new GraphQLError(refused.message, { extensions: { code: refused.code, ...refused.details } })];
           }
           // graphql-ws has already registered this operation when it asks us.
           if (limits.wsMaxSubscriptions > 0 && Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
@@ -90,7 +99,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
           // Before anything walks them (shareKey stringifies the variables): as over HTTP (json-depth.ts).
           const tooDeep = tooDeeplyNested(payload, limits.maxJsonDepth);
           if (tooDeep) return [tooDeep];
-          const enveloped: Enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket, params: payload, identity });
+          const enveloped: Enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket, params: payload, identity, authRefusal: null });
           let document;
           let query: string;
           try {
@@ -109,7 +118,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
             operationName: payload.operationName,
             document,
             variableValues: payload.variables,
-            contextValue: { ...(await enveloped.contextFactory()), onTokenInactive: () => closeForbidden(socket) },
+            contextValue: { ...(await enveloped.contextFactory()), onTokenInactive: (why: AuthRefusal) => closeForbidden(socket, why) },
             rootValue: enveloped,
           };
           const errors = enveloped.validate(args.schema, args.document);
@@ -139,4 +148,24 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
     wss,
     limits.wsKeepAliveMs,
   );
+  wss.on('connection', (socket) => logSocketErrors(socket, logger));
+}
+
+/**
+ * graphql-ws prints a socket's errors to stderr with a stack, as "internal
+ * errors", though most are a client's: a message over the size limit, a bad
+ * frame (`ws` codes WS_ERR_*, after which `ws` closes the socket itself).
+ * Those are logged at debug; anything else is an error, and the socket is
+ * closed with 1011. Runs after graphql-ws's own `connection` listener.
+ */
+function logSocketErrors(socket: WebSocket, logger: Logger): void {
+  socket.removeAllListeners('error');
+  socket.on('error', (error: Error & { code?: string }) => {
+    if (error.code?.startsWith('WS_ERR_')) {
+      logger.debug('websocket client error', { code: error.code, message: error.message });
+      return;
+    }
+    logger.error('websocket socket error', { error });
+    socket.close(1011, 'internal error');
+  });
 }

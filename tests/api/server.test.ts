@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,11 +33,59 @@ describe('the HTTP server', () => {
       const html = await res.text();
       expect(html).toContain('graphiql');
       expect(html).toContain('uet-gateway');
-      // The WebSocket takes the token from the Headers editor (src/server/graphiql.ts).
-      expect(html).toMatch(/<head><script>[\s\S]*connection_init[\s\S]*graphiql:headers/);
+      // A small page that names its files (src/server/graphiql.ts), not GraphiQL inlined (9 MB).
+      expect(html.length).toBeLessThan(10_000);
+      expect(html).toMatch(/<script src="\/graphql\/static\/[\w-]+\/graphiql\.js" defer><\/script>/);
+      expect(res.headers.get('cache-control')).toBe('no-cache');
       expect(html).not.toMatch(/<script[^>]+src=["']?https?:/i);
       expect(html).not.toMatch(/<link[^>]+href=["']?https?:/i);
       expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdnjs/i);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("serves GraphiQL's files compressed as asked, cacheable for a year, with ETags", async () => {
+    const server = await startTestServer();
+    try {
+      const html = await (await fetch(server.url, { headers: { accept: 'text/html' } })).text();
+      const base = new URL(/href="([^"]+)graphiql\.css"/.exec(html)![1]!, server.url);
+      const file = (name: string, headers: Record<string, string> = {}, method = 'GET') => fetch(new URL(name, base), { method, headers });
+      const plain = await file('graphiql.js', { 'accept-encoding': 'identity' });
+      expect(plain.status).toBe(200);
+      expect(plain.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(plain.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(plain.headers.get('vary')).toBe('Accept-Encoding');
+      expect(plain.headers.get('content-encoding')).toBeNull();
+      const size = (await plain.arrayBuffer()).byteLength;
+      expect(size).toBeGreaterThan(1_000_000);
+      for (const [accept, encoding] of [
+        ['gzip, deflate, br', 'br'],
+        ['gzip', 'gzip'],
+        ['br;q=0, gzip', 'gzip'],
+      ] as const) {
+        const res = await file('graphiql.js', { 'accept-encoding': accept });
+        expect(res.headers.get('content-encoding'), accept).toBe(encoding);
+        const etag = res.headers.get('etag')!;
+        expect(etag, accept).toMatch(new RegExp(`^"[\\w-]+-${encoding}"$`));
+        // fetch decodes the body; Content-Length is what was sent.
+        expect(Number(res.headers.get('content-length')), accept).toBeLessThan(size / 3);
+        expect((await res.arrayBuffer()).byteLength, accept).toBe(size);
+        // A forced reload revalidates: 304, no body.
+        const again = await file('graphiql.js', { 'accept-encoding': accept, 'if-none-match': etag });
+        expect(again.status, accept).toBe(304);
+        expect(await again.text(), accept).toBe('');
+      }
+      expect((await file('graphiql.js', { 'accept-encoding': 'gzip', 'if-none-match': plain.headers.get('etag')! })).status).toBe(200);
+      const head = await file('start.js', {}, 'HEAD');
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      expect((await file('start.js', {}, 'POST')).status).toBe(405);
+      expect((await file('nothing.js')).status).toBe(404);
+      // A page from before an upgrade names an older version.
+      const stale = await fetch(new URL('../0000000000000000/graphiql.js', base));
+      expect(stale.status).toBe(404);
+      expect(await stale.text()).toMatch(/reload/);
     } finally {
       await server.stop();
     }
@@ -87,7 +135,7 @@ describe('the HTTP server', () => {
 });
 
 describe('npm start', () => {
-  it('creates and migrates the SQLite file, prints a one-time admin token, answers with it, and exits 0 on SIGTERM', async () => {
+  it('creates and migrates the SQLite file, writes a one-time admin token beside it (no terminal), answers with it, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uet-gateway-start-'));
     const dbFile = join(dir, 'nested', 'gateway.sqlite');
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dbFile}`, LOG_LEVEL: 'info' };
@@ -98,19 +146,19 @@ describe('npm start', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    let secret = '';
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      secret ||= /^\s+(uet_\S+)$/.exec(line)?.[1] ?? '';
-    });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
+      // stdout is a pipe, not a terminal: the secret goes to a file, and the log names it after the URL.
+      let url = '';
+      const tokenFile = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stderr! }).on('line', (line) => {
-          const url = /"url":"([^"]+)"/.exec(line)?.[1];
-          if (url) resolve(url);
+          url ||= /"url":"([^"]+)"/.exec(line)?.[1] ?? '';
+          const file = /"file":"([^"]+)"/.exec(line)?.[1];
+          if (file) resolve(file);
         });
         child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
       });
       expect(existsSync(dbFile)).toBe(true);
+      const secret = readFileSync(tokenFile, 'utf8').trim();
       expect(secret).toMatch(/^uet_/);
       const query = (authorization?: string) =>
         fetch(url, {

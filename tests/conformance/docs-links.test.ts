@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { StateMachine } from '../../src/engine/core/state-machine.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SKIPPED_DIRS = new Set(['.git', 'node_modules', 'data', '.scratch', 'test-artifacts']);
+const SKIPPED_DIRS = new Set(['.git', 'node_modules', 'dist', 'data', '.scratch', 'test-artifacts']);
 const TEXT_EXTENSIONS = new Set(['.ts', '.js', '.cjs', '.mjs', '.md', '.graphql', '.json', '.yml', '.yaml', '.sh', '']);
 
 function walk(dir: string): string[] {

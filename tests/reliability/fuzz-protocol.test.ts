@@ -37,6 +37,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMIT_ENV } from '../../src/config.js';
 import { schema } from '../../src/graphql.js';
+import { nestedDeeperThan } from '../../src/server/json-depth.js';
 import { ADMIN_SECRET, killChildGateways, startChildGateway, type ChildGateway } from './child-gateway.js';
 import { IdPool, fieldArb, literal, resolveRefs, type ArbContext } from './graphql-arbitraries.js';
 import { Tally, badCodes, documentedCodes, jsonText, raw, type RawResponse } from './hostile.js';
@@ -318,13 +319,15 @@ function buildRequest(url: string, token: string): Sent {
       (body.operationName === undefined || body.operationName === null || typeof body.operationName === 'string') &&
       (body.extensions === undefined || (typeof body.extensions === 'object' && body.extensions !== null));
     const kind = classify(query, body.operationName);
+    // Variables nested past UET_MAX_JSON_DEPTH are refused before the document is parsed: a request error.
+    const tooDeepVariables = nestedDeeperThan(vars, LIMIT_ENV.maxJsonDepth[1]);
     return {
       category: 'post-json',
       describe: text.slice(0, 300),
       url,
       init: { method: 'POST', headers: { 'content-type': 'application/json', ...acceptHeader, ...auth }, body: text },
-      expected: Buffer.byteLength(text) > MAX_BODY ? [413] : !shapeOk ? paramStatuses(accept) : graphqlStatuses(kind, accept),
-      kind: shapeOk ? kind : undefined,
+      expected: Buffer.byteLength(text) > MAX_BODY ? [413] : !shapeOk || tooDeepVariables ? paramStatuses(accept) : graphqlStatuses(kind, accept),
+      kind: shapeOk && !tooDeepVariables ? kind : undefined,
       accept,
       tooLong: Buffer.byteLength(text) > MAX_BODY,
     };

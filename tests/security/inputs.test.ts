@@ -65,7 +65,7 @@ describe('contract checks stay linear and bounded (finding 2)', () => {
     expect(res.errors).toBeUndefined();
     expect(res.data.validateDocument).toMatchObject({ valid: false, moreErrors: 46, countStopped: false });
     expect(res.data.validateDocument.errors).toHaveLength(100);
-    expect(res.data.validateDocument.errors[0]).toEqual({ path: '/', message: "must have required property 'workstream_id'" });
+    expect(res.data.validateDocument.errors[0]).toEqual({ path: '/', message: 'must have required property "workstream_id": a non-empty string' });
   });
 
   it.each([

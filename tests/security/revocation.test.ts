@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, onPostgres, type TestDatabase } from '../helpers/database.js';
-import { decodeGlobalId } from '../../src/schema/builder.js';
+import { decodeGlobalId, encodeGlobalId } from '../../src/schema/builder.js';
 import { codes, startTestServer, type TestServer } from '../helpers/server.js';
 import { sleep } from '../helpers/wait.js';
 import { describeWithServices, POSTGRES_URL, postgresProblem } from '../scale-out/cluster.js';
@@ -24,7 +24,7 @@ function revokeFromCli(id: string, databaseUrl: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [BIN, 'token', 'revoke', id], { env: { ...process.env, DATABASE_URL: databaseUrl }, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`token revoke failed: ${stderr}`));
-      else if (!stdout.includes(`revoked under test (${id})`)) reject(new Error(`unexpected output: ${stdout}`));
+      else if (!stdout.includes(`revoked token "under test" (${encodeGlobalId('ApiToken', id)})`)) reject(new Error(`unexpected output: ${stdout}`));
       else resolve();
     });
   });

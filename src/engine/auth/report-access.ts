@@ -48,7 +48,8 @@ export async function assertMayReport(em: EntityManager, actor: WorkerActor, tar
   if (actor.anyWorker) return null;
   const { runId, what } = target;
   const refuse: (why: string) => never = (why) => {
-    throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not report ${what}${runId === null ? '' : ` on run ${runId}`}: ${why}`, {
+    // The scope that lifts every one of these rules is named, as FORBIDDEN for a missing scope does.
+    throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not report ${what}${runId === null ? '' : ` on run ${runId}`}: ${why} (the operate scope reports on any run)`, {
       entity: 'Run',
       id: runId,
     });

@@ -9,11 +9,22 @@ import { optionalDate, requireText } from '../core/validate.js';
 import type { Transact } from '../core/write-scope.js';
 import { ApiTokenSchema, type ApiToken, type Scope } from './entities.js';
 import { SCOPES, type Identity } from './identity.js';
+import type { AuthRefusal } from './refusal.js';
 
 /** Bus notice for a revoked token: every instance closes its sockets (4403). */
 export interface TokenRevokedNotice {
   tokenId: string;
+  /** ISO time, for the refusal's message (absent in notices from older instances). */
+  revokedAt?: string;
 }
+
+/** Why a presented secret stands for no identity (the server adds the header cases). */
+export type TokenRefusal = Extract<AuthRefusal, { reason: 'UNKNOWN_TOKEN' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' }>;
+
+/** What a presented secret stands for: an identity, or why not. */
+export type TokenCheck = { identity: Identity; refusal?: never } | { identity: null; refusal: TokenRefusal };
+
+const UNKNOWN: TokenCheck = { identity: null, refusal: { reason: 'UNKNOWN_TOKEN' } };
 
 declare module '../core/event-bus.js' {
   interface Topics {
@@ -45,10 +56,10 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  */
 export class TokenService {
   private readonly adminSecretHash: Buffer | null;
-  /** Revoked since start: checked without a query, so open streams stop at once. */
-  private readonly revoked = new Set<string>();
+  /** Revoked since start, with when (null: not known): checked without a query, so open streams stop at once. */
+  private readonly revoked = new Map<string, Date | null>();
   /** What to call when a token is revoked, by token id (see watch). */
-  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly watchers = new Map<string, Set<(why: TokenRefusal) => void>>();
   /** Where the next revocation poll starts (this instance's clock, less REVOCATION_LOOKBACK_MS). */
   private polledUntil: Date;
   private readonly lastUsedWritten = new Map<string, number>();
@@ -70,7 +81,7 @@ export class TokenService {
   ) {
     this.adminSecretHash = adminSecret ? Buffer.from(sha256(adminSecret), 'hex') : null;
     this.polledUntil = this.clock.now();
-    bus.subscribe('auth.token-revoked', ({ tokenId }) => this.markRevoked(tokenId));
+    bus.subscribe('auth.token-revoked', ({ tokenId, revokedAt }) => this.markRevoked(tokenId, revokedAt ? new Date(revokedAt) : null));
     // A revocation announced while a shared bus was away never arrived: ask the database again.
     bus.onConnectionChange((connected) => {
       if (!connected) {
@@ -93,8 +104,8 @@ export class TokenService {
    * announced again, so that every instance closes their sockets (4403).
    */
   private async recheckRevocations(since: Date, bus: EventBus): Promise<void> {
-    for (const id of await this.revokedSince(since)) {
-      if (this.markRevoked(id)) bus.publish('auth.token-revoked', { tokenId: id });
+    for (const { id, revokedAt } of await this.revokedSince(since)) {
+      if (this.markRevoked(id, revokedAt)) bus.publish('auth.token-revoked', { tokenId: id, revokedAt: revokedAt.toISOString() });
     }
   }
 
@@ -106,31 +117,34 @@ export class TokenService {
    */
   async pollRevocations(): Promise<void> {
     const started = this.clock.now();
-    for (const id of await this.revokedSince(this.polledUntil)) this.markRevoked(id);
+    for (const { id, revokedAt } of await this.revokedSince(this.polledUntil)) this.markRevoked(id, revokedAt);
     this.polledUntil = started;
   }
 
-  private async revokedSince(since: Date): Promise<string[]> {
+  private async revokedSince(since: Date): Promise<{ id: string; revokedAt: Date }[]> {
     const from = new Date(since.getTime() - REVOCATION_LOOKBACK_MS);
-    const rows = await this.fork().find(ApiTokenSchema, { revokedAt: { $gte: from } }, { fields: ['id'] });
-    return rows.map((row) => row.id);
+    const rows = await this.fork().find(ApiTokenSchema, { revokedAt: { $gte: from } }, { fields: ['id', 'revokedAt'] });
+    return rows.map((row) => ({ id: row.id, revokedAt: row.revokedAt! }));
   }
 
-  /** Records a revocation and tells the token's watchers; false when it was known already. */
-  private markRevoked(tokenId: string): boolean {
-    if (this.revoked.has(tokenId)) return false;
-    this.revoked.add(tokenId);
-    for (const onInactive of [...(this.watchers.get(tokenId) ?? [])]) onInactive();
+  /** Records a revocation and tells the token's watchers; false when it was known already (a later notice may only add when). */
+  private markRevoked(tokenId: string, at: Date | null): boolean {
+    if (this.revoked.has(tokenId)) {
+      if (at && !this.revoked.get(tokenId)) this.revoked.set(tokenId, at);
+      return false;
+    }
+    this.revoked.set(tokenId, at);
+    for (const onInactive of [...(this.watchers.get(tokenId) ?? [])]) onInactive({ reason: 'TOKEN_REVOKED', at });
     return true;
   }
 
   /**
-   * Calls `onInactive` once, when the identity's token is revoked (by any
-   * process: see pollRevocations) or expires, so that open sockets and
-   * streams end then rather than at their next event. Returns a function
-   * that stops watching. The admin secret never becomes inactive.
+   * Calls `onInactive` once, with why, when the identity's token is revoked
+   * (by any process: see pollRevocations) or expires, so that open sockets
+   * and streams end then rather than at their next event. Returns a
+   * function that stops watching. The admin secret never becomes inactive.
    */
-  watch(identity: Identity, onInactive: () => void): () => void {
+  watch(identity: Identity, onInactive: (why: TokenRefusal) => void): () => void {
     const { tokenId, expiresAt } = identity;
     if (tokenId === null) return () => {};
     let timer: NodeJS.Timeout | undefined;
@@ -144,18 +158,20 @@ export class TokenService {
       watchers.delete(fire);
       if (watchers.size === 0 && this.watchers.get(tokenId) === watchers) this.watchers.delete(tokenId);
     };
-    const fire = () => {
+    const fire = (why: TokenRefusal) => {
       if (!watching) return;
       stop();
-      onInactive();
+      onInactive(why);
     };
     watchers.add(fire);
     const arm = () => {
       if (!watching) return;
-      if (!this.isActive(identity)) return fire();
+      const inactive = this.refusalOf(identity);
+      if (inactive) return fire(inactive);
       if (expiresAt === null) return;
       const left = expiresAt.getTime() - this.clock.now().getTime();
-      timer = setTimeout(left > MAX_TIMER_MS ? arm : fire, Math.min(left, MAX_TIMER_MS));
+      const expire = () => fire({ reason: 'TOKEN_EXPIRED', at: expiresAt });
+      timer = setTimeout(left > MAX_TIMER_MS ? arm : expire, Math.min(left, MAX_TIMER_MS));
       timer.unref();
     };
     // Not synchronously: the caller gets its stop function before onInactive can run.
@@ -183,8 +199,9 @@ export class TokenService {
       if (!token) throw notFound('ApiToken', id);
       token.revokedAt ??= scope.now;
       // Here at once, not only when the notice comes back through a shared bus (which may be away).
-      scope.afterCommit(() => this.markRevoked(id));
-      scope.announce('auth.token-revoked', { tokenId: id });
+      const revokedAt = token.revokedAt;
+      scope.afterCommit(() => this.markRevoked(id, revokedAt));
+      scope.announce('auth.token-revoked', { tokenId: id, revokedAt: revokedAt.toISOString() });
       return token;
     });
   }
@@ -198,34 +215,47 @@ export class TokenService {
     return (await this.fork().count(ApiTokenSchema, {})) > 0;
   }
 
-  /** The identity a presented secret stands for, or null when it is unknown, revoked or expired. */
-  async authenticate(secret: string): Promise<Identity | null> {
+  /**
+   * The identity a presented secret stands for, or why none: unknown,
+   * revoked (with when) or expired (with when). Looked up by the secret's
+   * hash only, as before; telling the cases apart reveals nothing to whoever
+   * lacks the secret, and only its own token's state to whoever holds it.
+   */
+  async authenticate(secret: string): Promise<TokenCheck> {
     const hash = sha256(secret);
     if (this.adminSecretHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminSecretHash)) {
-      return { tokenId: null, tokenName: 'UET_ADMIN_TOKEN', scopes: ['admin'], expiresAt: null };
+      return { identity: { tokenId: null, tokenName: 'UET_ADMIN_TOKEN', scopes: ['admin'], expiresAt: null } };
     }
-    if (!secret.startsWith(SECRET_PREFIX)) return null;
+    if (!secret.startsWith(SECRET_PREFIX)) return UNKNOWN;
     const now = this.clock.now().getTime();
     const cached = this.known.get(hash);
     let identity = cached && cached.until > now ? cached.identity : null;
     if (!identity) {
       const token = await this.fork().findOne(ApiTokenSchema, { secretHash: hash });
-      if (!token || token.revokedAt) return null;
+      if (!token) return UNKNOWN;
+      if (token.revokedAt) return { identity: null, refusal: { reason: 'TOKEN_REVOKED', at: token.revokedAt } };
       identity = { tokenId: token.id, tokenName: token.name, scopes: token.scopes, expiresAt: token.expiresAt ?? null };
       if (this.known.size >= KNOWN_CAPACITY) this.known.clear();
       this.known.set(hash, { identity, until: now + KNOWN_TTL_MS });
       this.lastUsedWritten.set(token.id, Math.max(this.lastUsedWritten.get(token.id) ?? 0, token.lastUsedAt?.getTime() ?? 0));
     }
-    if (!this.isActive(identity)) return null;
+    const refusal = this.refusalOf(identity);
+    if (refusal) return { identity: null, refusal };
     this.touch(identity.tokenId!, now);
-    return identity;
+    return { identity };
   }
 
   /** Checked before every subscription event: revocation and expiry take effect at once. */
   isActive(identity: Identity): boolean {
-    if (identity.tokenId === null) return true;
-    if (this.revoked.has(identity.tokenId)) return false;
-    return identity.expiresAt === null || identity.expiresAt > this.clock.now();
+    return this.refusalOf(identity) === null;
+  }
+
+  /** Why the identity's token no longer works (revoked, or expired), or null while it does. */
+  refusalOf(identity: Identity): TokenRefusal | null {
+    if (identity.tokenId === null) return null;
+    if (this.revoked.has(identity.tokenId)) return { reason: 'TOKEN_REVOKED', at: this.revoked.get(identity.tokenId) ?? null };
+    if (identity.expiresAt !== null && identity.expiresAt <= this.clock.now()) return { reason: 'TOKEN_EXPIRED', at: identity.expiresAt };
+    return null;
   }
 
   private touch(tokenId: string, now: number): void {

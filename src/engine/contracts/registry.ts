@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { badInput } from '../core/errors.js';
+import { packageFile } from '../../package-files.js';
+import { describeIssue, withDefaultsOptional } from './issues.js';
 
 export interface Contract {
   name: string;
@@ -31,12 +32,11 @@ export const MAX_LISTED_ERRORS = 100;
 /** Where the check stops counting: past it, a hostile document would only cost time and memory. */
 export const MAX_COUNTED_ERRORS = 10_000;
 
-const SCHEMA_DIR = fileURLToPath(new URL('../../../schema-json/', import.meta.url));
-const FILE_NAME = /^(.+)\.v1\.json$/;
+/** The contracts the gateway takes as input (submitWorkstream, setRouterConfig): their input forms are compiled at start, the others' when first used. */
+const INPUT_CONTRACTS = ['workstream_spec', 'router_config'];
 
-function issuesOf(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
-  return (errors ?? []).slice(0, MAX_LISTED_ERRORS).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' }));
-}
+const SCHEMA_DIR = packageFile('schema-json/');
+const FILE_NAME = /^(.+)\.v1\.json$/;
 
 const TOO_MANY = `more than ${MAX_COUNTED_ERRORS} violations`;
 const STOP = `throw new RangeError(${JSON.stringify(TOO_MANY)});`;
@@ -60,20 +60,41 @@ function boundErrors(code: string): string {
   return bounded;
 }
 
-function newAjv(allErrors: boolean): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, allErrors, ...(allErrors ? { code: { process: boundErrors } } : {}) });
+/** verbose: an error carries the schema it broke, which describeIssue reads to name properties, shapes and allowed values. */
+function newAjv(allErrors: boolean, useDefaults: boolean): Ajv2020 {
+  const ajv = new Ajv2020({ strict: true, allErrors, verbose: true, useDefaults, ...(allErrors ? { code: { process: boundErrors } } : {}) });
   addFormats.default(ajv);
   useLinearUniqueItems(ajv);
   return ajv;
 }
 
-/** The JSON Schemas in schema-json/, compiled once at start. */
+/** A contract's schemas compiled one way: every violation (bounded), and the first one only (what a check that stopped counting reports). */
+interface Checker {
+  all: Ajv2020;
+  first: Ajv2020;
+}
+
+function newChecker(useDefaults: boolean, schemas: Record<string, unknown>[]): Checker {
+  const checker = { all: newAjv(true, useDefaults), first: newAjv(false, useDefaults) };
+  for (const schema of schemas) {
+    checker.all.addSchema(schema);
+    checker.first.addSchema(schema);
+  }
+  return checker;
+}
+
+/**
+ * The JSON Schemas in schema-json/, compiled once. Each is checked two ways:
+ * strictly (validate, check: the full form, as stored and as
+ * validateDocument reports), and as input (accept: a property with a
+ * `default` may be left out, and the default is filled in).
+ */
 export class ContractRegistry {
   private readonly contracts = new Map<string, Contract>();
-  private readonly validators = new Map<string, ValidateFunction>();
-  private readonly ajv = newAjv(true);
-  /** Stops at the first violation: what a check that stopped counting reports (compiled when first needed). */
-  private readonly firstError = newAjv(false);
+  /** Every (sub)schema object's contract $id, to resolve the local $refs an error's schema holds. */
+  private readonly contractOf = new WeakMap<object, string>();
+  private readonly strict: Checker;
+  private readonly input: Checker;
 
   constructor(directory: string = SCHEMA_DIR) {
     for (const file of readdirSync(directory).sort()) {
@@ -81,12 +102,16 @@ export class ContractRegistry {
       if (!name) continue;
       const schema = JSON.parse(readFileSync(directory + file, 'utf8')) as Record<string, unknown>;
       this.contracts.set(name, { name, id: String(schema.$id), title: String(schema.title ?? name), schema });
-      this.ajv.addSchema(schema);
-      this.firstError.addSchema(schema);
     }
-    // Compile after every schema is known, since one may refer to another.
-    for (const contract of this.contracts.values()) {
-      this.validators.set(contract.name, this.ajv.getSchema(contract.id)!);
+    this.strict = newChecker(false, this.schemas());
+    const inputs = this.schemas().map(withDefaultsOptional);
+    this.input = newChecker(true, inputs);
+    for (const schema of [...this.schemas(), ...inputs]) this.index(schema);
+    // Compile after every schema is known, since one may refer to another; at start, not while serving a request (a compile blocks for 100s of ms).
+    for (const contract of this.contracts.values()) this.strict.all.getSchema(contract.id);
+    for (const id of INPUT_CONTRACTS.map((name) => this.contracts.get(name)?.id).filter((id) => id !== undefined)) {
+      this.input.all.getSchema(id);
+      this.input.first.getSchema(id);
     }
   }
 
@@ -96,31 +121,79 @@ export class ContractRegistry {
 
   /** Validates a document against a contract; `fragment` picks a part of it (e.g. '#/$defs/origin'). */
   validate(name: string, document: unknown, fragment = ''): DocumentValidation {
-    const contract = this.contracts.get(name);
-    if (!contract) throw badInput('contract', `unknown contract "${name}"`, { known: [...this.contracts.keys()] });
-    const validator = fragment ? this.ajv.getSchema(contract.id + fragment) : this.validators.get(name);
-    if (!validator) throw new Error(`contract ${name} has no part ${fragment}`);
-    try {
-      const valid = validator(document) as boolean;
-      const more = valid ? 0 : (validator.errors?.length ?? 0) - MAX_LISTED_ERRORS;
-      return { valid, errors: valid ? [] : issuesOf(validator.errors), ...(more > 0 ? { moreErrors: more } : {}) };
-    } catch (error) {
-      if (!(error instanceof RangeError && error.message === TOO_MANY)) throw error;
-      const first = this.firstError.getSchema(contract.id + fragment)!;
-      void first(document); // synchronous, as above: no contract is $async
-      const errors = issuesOf(first.errors);
-      return { valid: false, errors, moreErrors: MAX_COUNTED_ERRORS - errors.length, stoppedCounting: true };
-    }
+    return this.run(this.strict, name, document, fragment);
   }
 
   /** Like validate, but refuses an invalid document as BAD_USER_INPUT on `field`. */
   check(field: string, name: string, document: unknown, fragment = ''): void {
-    const result = this.validate(name, document, fragment);
-    if (!result.valid) {
-      const summary = result.errors.map((e) => `${e.path} ${e.message}`).join('; ') + andMore(result);
-      throw badInput(field, `does not match the ${name} contract: ${summary}`, { errors: result.errors, moreErrors: result.moreErrors ?? 0 });
+    refuseInvalid(field, name, this.validate(name, document, fragment));
+  }
+
+  /**
+   * Takes a document as input: properties with a `default` may be left out.
+   * Returns a copy with every default filled in (the full form, which
+   * validate accepts), or refuses it as check does. The caller's document is
+   * not changed. `fragment` as for validate.
+   */
+  accept<T = Record<string, unknown>>(field: string, name: string, document: unknown, fragment = ''): T {
+    const copy = structuredClone(document);
+    refuseInvalid(field, name, this.run(this.input, name, copy, fragment));
+    return copy as T;
+  }
+
+  private index(schema: Record<string, unknown>): void {
+    const id = String(schema.$id);
+    const stack: unknown[] = [schema];
+    while (stack.length > 0) {
+      const node = stack.pop();
+      if (node === null || typeof node !== 'object') continue;
+      this.contractOf.set(node, id);
+      stack.push(...Object.values(node));
     }
   }
+
+  private schemas(): Record<string, unknown>[] {
+    return [...this.contracts.values()].map((c) => c.schema);
+  }
+
+  private run(checker: Checker, name: string, document: unknown, fragment: string): DocumentValidation {
+    const contract = this.contracts.get(name);
+    if (!contract) throw badInput('contract', `unknown contract "${name}"`, { known: [...this.contracts.keys()] });
+    const validator = checker.all.getSchema(contract.id + fragment);
+    if (!validator) throw new Error(`contract ${name} has no part ${fragment}`);
+    try {
+      const valid = validator(document) as boolean;
+      const more = valid ? 0 : (validator.errors?.length ?? 0) - MAX_LISTED_ERRORS;
+      return { valid, errors: valid ? [] : this.issuesOf(validator.errors), ...(more > 0 ? { moreErrors: more } : {}) };
+    } catch (error) {
+      if (!(error instanceof RangeError && error.message === TOO_MANY)) throw error;
+      const first = checker.first.getSchema(contract.id + fragment)!;
+      void first(document); // synchronous, as above: no contract is $async
+      const errors = this.issuesOf(first.errors);
+      return { valid: false, errors, moreErrors: MAX_COUNTED_ERRORS - errors.length, stoppedCounting: true };
+    }
+  }
+
+  private issuesOf(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
+    return (errors ?? []).slice(0, MAX_LISTED_ERRORS).map((e) => ({ path: e.instancePath || '/', message: describeIssue(e, (ref, from) => this.resolve(ref, from)) }));
+  }
+
+  /** The schema a $ref in `from` names: a part of its own contract (#/pointer), another contract ($id) or a part of one ($id#/pointer). */
+  private resolve(ref: string, from: object): unknown {
+    const [base, pointer = ''] = ref.split('#');
+    const id = base || this.contractOf.get(from);
+    const root = [...this.contracts.values()].find((c) => c.id === id)?.schema;
+    return pointer
+      .split('/')
+      .slice(1)
+      .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], root);
+  }
+}
+
+function refuseInvalid(field: string, name: string, result: DocumentValidation): void {
+  if (result.valid) return;
+  const summary = result.errors.map((e) => `${e.path} ${e.message}`).join('; ') + andMore(result);
+  throw badInput(field, `does not match the ${name} contract: ${summary}`, { errors: result.errors, moreErrors: result.moreErrors ?? 0 });
 }
 
 /** "; and N more" after a list cut at MAX_LISTED_ERRORS (or at the first violation, when the check stopped counting). */
@@ -155,8 +228,8 @@ function useLinearUniqueItems(ajv: Ajv2020): void {
   ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate: uniqueItems });
 }
 
-/** JSON with object keys sorted, without recursion (an item may be nested 10,000 levels deep). */
-function canonicalJson(value: unknown): string {
+/** JSON with object keys sorted (two documents that differ only in key order give the same text), without recursion (an item may be nested 10,000 levels deep). */
+export function canonicalJson(value: unknown): string {
   const out: string[] = [];
   const stack: unknown[] = [value];
   const token = (text: string) => ({ [TOKEN]: text });

@@ -3,6 +3,8 @@ export type DomainErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'INVALID_TRANSITION'
+  /** What the request would create exists already, differently (a workstream_id submitted again with another spec). */
+  | 'ALREADY_EXISTS'
   | 'SLOW_CONSUMER'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'

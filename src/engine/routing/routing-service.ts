@@ -70,10 +70,12 @@ export class RoutingService {
     );
   }
 
-  /** Validates (the contract, then every rule's tools) and puts a configuration in force; tasks waiting for a route are tried again. */
+  /**
+   * Validates (the contract, filling in its defaults, then every rule's tools) and puts the full
+   * configuration in force; tasks waiting for a route are tried again.
+   */
   async setConfig(document: unknown): Promise<RouterConfigRow> {
-    this.contracts.check('config', 'router_config', document);
-    const config = validateRouterConfig(document as RouterConfig);
+    const config = validateRouterConfig(this.contracts.accept<RouterConfig>('config', 'router_config', document));
     return this.transact(async (scope) => {
       const row = scope.em.create(RouterConfigSchema, { id: scope.newId(), config, createdAt: scope.now });
       scope.em.persist(row);
@@ -123,7 +125,9 @@ export class RoutingService {
     if (!row) return [];
     const states = new Map((await em.find(ToolStateSchema, {})).map((s) => [s.toolId, s]));
     const now = this.clock.now().getTime();
-    return Object.entries(row.config.apps).map(([id, app]) => {
+    // In id order: PostgreSQL's jsonb keeps object keys in its own order, not the document's.
+    const apps = Object.entries(row.config.apps).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return apps.map(([id, app]) => {
       const state = states.get(id);
       const outcomes = state ? state.successes + state.failures : 0;
       return {

@@ -1,9 +1,12 @@
 import { DomainError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
-import type { RunEvent, RunEventKind } from './entities.js';
-import type { RunEventReader } from './event-log.js';
+import type { RunEvent, RunEventKind, RunState } from './entities.js';
+import type { EventQuery, RunEventReader } from './event-log.js';
+import { isEndedRun } from './machines.js';
 
 const READ_BATCH = 500;
+/** Runs whose project the feed remembers (a run's project never changes); past this the memory starts over. */
+const PROJECT_CACHE_SIZE = 10_000;
 /** A subscriber that falls this far behind is ended; it can resume from its last cursor. */
 export const DEFAULT_MAX_BUFFERED_EVENTS = 10_000;
 /** ... or that holds this many bytes of events (payloads) unread: 10,000 large notes would be far more. */
@@ -100,10 +103,25 @@ function deliver(listener: Listener, event: RunEvent, maxBuffered: number): void
 
 export interface RunEventStreamOptions {
   runId?: string | null;
+  /** Only events of this project's runs. */
+  projectId?: string | null;
   /** Position after which to start; null for live events only. */
   after: number | null;
   kinds?: readonly RunEventKind[] | null;
+  /**
+   * With runId: the stream ends once the run has ended (the event that moved
+   * it to SUCCEEDED, FAILED, CANCELED or QUARANTINED) and every event stored
+   * by then has been delivered, those its ending wrote with it included.
+   * On a run that has already ended it delivers what is stored after `after`
+   * (nothing without it) and ends.
+   */
+  untilRunEnds?: boolean;
   signal?: AbortSignal;
+}
+
+/** The event that ends its run (a FAILED run may still be QUARANTINED: that ends it too). */
+function endsRun(event: RunEvent): boolean {
+  return event.kind === 'run_state_changed' && typeof event.payload.to === 'string' && isEndedRun(event.payload.to as RunState);
 }
 
 /** Live, resumable streams of the run event log. */
@@ -111,6 +129,7 @@ export class RunEventFeed {
   private readonly tails = new Map<string, Tail>();
   private readonly listeners = new Set<Listener>();
   private readonly unsubscribe: () => void;
+  private readonly projects = new Map<string, string>();
 
   constructor(
     private readonly reader: RunEventReader,
@@ -162,6 +181,8 @@ export class RunEventFeed {
   private async *follow(listener: Listener, options: RunEventStreamOptions): AsyncGenerator<RunEvent> {
     const key = options.runId ?? '*';
     const kinds = options.kinds?.length ? new Set(options.kinds) : null;
+    const query = { runId: options.runId, projectId: options.projectId, kinds: options.kinds };
+    const untilRunEnds = Boolean(options.untilRunEnds && options.runId);
     const tail = this.tailFor(key, options.runId ?? null);
     const onAbort = () => this.end(listener);
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -170,23 +191,30 @@ export class RunEventFeed {
       tail.listeners.add(listener);
       this.listeners.add(listener);
       let last = options.after ?? tail.last;
-      if (options.after !== null) {
-        for (;;) {
-          const rows = await this.reader.after({ runId: options.runId, after: last, kinds: options.kinds, limit: READ_BATCH });
-          for (const row of rows) {
-            last = row.position;
-            yield row;
-          }
-          if (rows.length < READ_BATCH || listener.ended) break;
+      // Asked once attached: an ending committed before is seen here, one committed since is queued.
+      const ended = untilRunEnds && isEndedRun((await this.reader.runState(options.runId!)) ?? 'pending');
+      if (options.after !== null || ended) {
+        for await (const row of this.stored(query, last, listener)) {
+          last = row.position;
+          yield row;
         }
+        if (ended) return;
       }
       for (;;) {
         const event = listener.queue.shift();
         if (event) {
           listener.queuedBytes -= sizeOf(event);
-          if (event.position <= last) continue;
-          last = event.position;
-          if (!kinds || kinds.has(event.kind)) yield event;
+          // Looked at even when the replay delivered it already.
+          const ending = untilRunEnds && endsRun(event);
+          if (event.position > last) {
+            last = event.position;
+            if ((!kinds || kinds.has(event.kind)) && (await this.inProject(event, options.projectId))) yield event;
+          }
+          if (ending) {
+            // The rest of the ending's write (steps canceled, tasks skipped) is stored by now: deliver it, then end.
+            for await (const row of this.stored(query, last, listener)) yield row;
+            return;
+          }
           continue;
         }
         if (listener.failure) throw listener.failure;
@@ -200,6 +228,30 @@ export class RunEventFeed {
       tail.listeners.delete(listener);
       if (tail.listeners.size === 0 && this.tails.get(key) === tail) this.tails.delete(key);
     }
+  }
+
+  /** The stored events of `query` after position `after`, in log order, until the log's end or the listener's. */
+  private async *stored(query: Omit<EventQuery, 'after' | 'limit'>, after: number, listener: Listener): AsyncGenerator<RunEvent> {
+    for (;;) {
+      const rows = await this.reader.after({ ...query, after, limit: READ_BATCH });
+      for (const row of rows) {
+        after = row.position;
+        yield row;
+      }
+      if (rows.length < READ_BATCH || listener.ended) return;
+    }
+  }
+
+  /** Whether a live event belongs to the project (always without one); runs' projects are remembered, as they never change. */
+  private async inProject(event: RunEvent, projectId: string | null | undefined): Promise<boolean> {
+    if (!projectId) return true;
+    let project = this.projects.get(event.runId);
+    if (project === undefined) {
+      if (this.projects.size >= PROJECT_CACHE_SIZE) this.projects.clear();
+      project = (await this.reader.projectsOf([event.runId])).get(event.runId) ?? '';
+      this.projects.set(event.runId, project);
+    }
+    return project === projectId;
   }
 
   /** Ends every open stream (used on shutdown). */

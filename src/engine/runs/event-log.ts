@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
 import type { WriteScope } from '../core/write-scope.js';
-import { RunEventSchema, type RunEvent, type RunEventKind } from './entities.js';
+import { RunEventSchema, RunSchema, type RunEvent, type RunEventKind, type RunState } from './entities.js';
 import { queryRows, rowMapper, rowsByIds, type RowMapper } from '../db/plain-rows.js';
 
 /** What the bus carries for each appended event: enough to filter, never the payload. */
@@ -61,6 +61,8 @@ async function persistEvents(scope: WriteScope, events: Omit<RunEvent, 'position
 
 export interface EventQuery {
   runId?: string | null;
+  /** Only events of this project's runs. */
+  projectId?: string | null;
   after: number;
   kinds?: readonly RunEventKind[] | null;
   limit: number;
@@ -104,14 +106,42 @@ export class RunEventReader {
     return Number(row?.value ?? 0);
   }
 
+  /** The state of a run, null for an unknown one. */
+  async runState(runId: string): Promise<RunState | null> {
+    const em = this.fork();
+    const runs = rowMapper(em, RunSchema);
+    const [row] = await queryRows(em, em.getKnex().from(runs.table).select(runs.column('state')).where(runs.column('id'), runId));
+    return (row?.[runs.column('state')] as RunState | undefined) ?? null;
+  }
+
+  /** The project of each of these runs that exists. */
+  async projectsOf(runIds: readonly string[]): Promise<Map<string, string>> {
+    const em = this.fork();
+    const runs = rowMapper(em, RunSchema);
+    const rows = await queryRows(
+      em,
+      em
+        .getKnex()
+        .from(runs.table)
+        .select(runs.column('id'), runs.column('projectId'))
+        .whereIn(runs.column('id'), [...runIds]),
+    );
+    return new Map(rows.map((row) => [String(row[runs.column('id')]), String(row[runs.column('projectId')])]));
+  }
+
   async byId(id: string): Promise<RunEvent | null> {
     return (await rowsByIds(this.fork(), RunEventSchema, [id]))[0] ?? null;
   }
 
   /** The log, narrowed to one run and some kinds when asked. */
-  private select(em: EntityManager, events: RowMapper<RunEvent>, query: Pick<EventQuery, 'runId' | 'kinds'>): Knex.QueryBuilder {
-    const select = em.getKnex().from(events.table);
+  private select(em: EntityManager, events: RowMapper<RunEvent>, query: Pick<EventQuery, 'runId' | 'projectId' | 'kinds'>): Knex.QueryBuilder {
+    const knex = em.getKnex();
+    const select = knex.from(events.table);
     if (query.runId) select.where(events.column('runId'), query.runId);
+    if (query.projectId) {
+      const runs = rowMapper(em, RunSchema);
+      select.whereIn(events.column('runId'), knex.from(runs.table).select(runs.column('id')).where(runs.column('projectId'), query.projectId));
+    }
     if (query.kinds?.length) select.whereIn(events.column('kind'), [...query.kinds]);
     return select;
   }

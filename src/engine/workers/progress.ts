@@ -131,11 +131,23 @@ export class ProgressQueries {
     };
   }
 
-  /** A new snapshot each time one of the run's tasks (or the run itself) changes. */
+  /**
+   * A new snapshot each time one of the run's tasks (or the run itself)
+   * changes, and only when it differs from the last one this stream sent:
+   * a change that moves no figure (a task requeued and claimed at once, a
+   * run started) sends nothing.
+   */
   follow(runId: string): AsyncIterableIterator<ProgressSnapshot> {
+    let lastSent: string | null = null;
     return this.streams.follow(
       'run.event',
-      () => this.snapshot(runId),
+      async () => {
+        const snapshot = await this.snapshot(runId);
+        const figures = progressFigures(snapshot);
+        if (figures === lastSent) return null;
+        lastSent = figures;
+        return snapshot;
+      },
       (notice) => notice.runId === runId && (notice.kind.startsWith('task_') || notice.kind.startsWith('run_')),
     );
   }
@@ -154,6 +166,16 @@ export class ProgressQueries {
     }
     return out;
   }
+}
+
+/**
+ * What makes two snapshots the same: everything but the reading's time
+ * (`at`) and what follows from it alone (elapsedSeconds, and
+ * estimatedCompletionAt, which is `at` plus the estimate).
+ */
+function progressFigures(snapshot: ProgressSnapshot): string {
+  const { at: _at, elapsedSeconds: _elapsed, estimatedCompletionAt: _eta, currentTask, ...figures } = snapshot;
+  return JSON.stringify([figures, currentTask?.id ?? null, currentTask?.state ?? null]);
 }
 
 function elapsed(run: Run, now: Date): number {

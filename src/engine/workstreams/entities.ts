@@ -39,6 +39,8 @@ export const WorkstreamSchema = new EntitySchema<Workstream>({
     createdAt: { type: 'Date' },
   },
   indexes: [{ name: 'workstream_project_id_id_idx', properties: ['projectId', 'id'] }],
+  // A workstream_id names one workstream per project (WorkstreamService.submit).
+  uniques: [{ name: 'workstream_project_id_spec_id_unique', properties: ['projectId', 'specId'] }],
 });
 
 /** One attempt of a task as a worker takes it: an execution_request document (docs/domain.md#routing-and-execution-requests). */

@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import { ulidTime } from '../core/ids.js';
 import type { Transact } from '../core/write-scope.js';
-import type { ContractRegistry } from '../contracts/registry.js';
+import { DomainError } from '../core/errors.js';
+import { canonicalJson, type ContractRegistry } from '../contracts/registry.js';
 import { TaskSchema, type Task } from '../runs/entities.js';
 import { WorkstreamSchema, type Workstream, type WorkstreamErrorStrategy } from './entities.js';
 import { rowsByIds } from '../db/plain-rows.js';
@@ -45,17 +46,22 @@ export class WorkstreamService {
   ) {}
 
   /**
-   * Validates the spec (workstream_spec and task_spec), orders its tasks
-   * (a missing dependency or a cycle is refused, naming it), and in one
-   * transaction creates the run and the tasks. A task is claimable once its
-   * dependencies completed; the first claim starts the run.
+   * Validates the spec (workstream_spec and task_spec, filling in their
+   * defaults), orders its tasks (a missing dependency or a cycle is refused,
+   * naming it), and in one transaction creates the run and the tasks. A task
+   * is claimable once its dependencies completed; the first claim starts the
+   * run. A workstream_id is one workstream per project: the same spec again
+   * returns that workstream and writes nothing (a retried request is safe);
+   * another spec under it is ALREADY_EXISTS.
    */
   async submit(document: unknown): Promise<Workstream> {
-    this.contracts.check('spec', 'workstream_spec', document);
-    const spec = document as WorkstreamSpec;
+    const spec = this.contracts.accept<WorkstreamSpec>('spec', 'workstream_spec', document);
     for (const [list, globs] of Object.entries(spec.resource_scope)) checkGlobs(`spec.resource_scope.${list}`, globs);
     const graph = orderTasks(spec.tasks.map((task) => ({ id: task.task_id, dependsOn: task.depends_on })));
     return this.transact(async (scope) => {
+      // The unique index (project_id, spec_id) settles a race: the loser's transaction is retried (write-scope.ts) and finds the winner's here.
+      const existing = await scope.em.findOne(WorkstreamSchema, { projectId: spec.project_id, specId: spec.workstream_id });
+      if (existing) return sameSpecOrRefuse(existing, spec);
       const run = insertRun(scope, {
         projectId: spec.project_id,
         phaseId: spec.phase_id,
@@ -76,7 +82,7 @@ export class WorkstreamService {
         maxParallel: spec.concurrency.max_parallel,
         errorStrategy: spec.error_handling.strategy,
         runningTasks: 0,
-        spec: document as Record<string, unknown>,
+        spec: spec as unknown as Record<string, unknown>,
         createdAt: scope.now,
       });
       scope.em.persist(workstream);
@@ -137,4 +143,15 @@ export class WorkstreamService {
     );
     return { levels, batches: cut.map((batch) => batch.map((id) => byId.get(id)!)) };
   }
+}
+
+/** A repeated submission: the workstream it already made, when the spec (defaults filled in) is the same, in any key order. */
+function sameSpecOrRefuse(existing: Workstream, spec: WorkstreamSpec): Workstream {
+  if (canonicalJson(existing.spec) === canonicalJson(spec)) return existing;
+  throw new DomainError(
+    'ALREADY_EXISTS',
+    `spec: project "${spec.project_id}" already has workstream_id "${spec.workstream_id}" (Workstream ${existing.id}, submitted ${existing.createdAt.toISOString()}) with a different spec; ` +
+      'choose a new workstream_id, or submit the same spec to get that workstream back',
+    { field: 'spec', entity: 'Workstream', id: existing.id, workstreamId: spec.workstream_id, projectId: spec.project_id },
+  );
 }
