@@ -1,4 +1,4 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { brandWithType, getTypeBrand } from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { hasScope, type Identity } from '../engine/auth/identity.js';
@@ -80,6 +80,7 @@ export const builder = new SchemaBuilder<{
       description:
         'Loads any Node (run, step attempt, run event, worker, task, patch, ledger entry, test gate, cost record, workstream, ' + 'execution request) by its global id; null when none has that id.',
       args: { id: { description: 'A global id; one that names no Node type is BAD_USER_INPUT.' } },
+      resolve: async (_root, { id }, _ctx, _info, resolveNode) => brandedAs(await resolveNode(id), id.typename),
     },
     nodesQueryOptions: {
       description: `Loads several Nodes by their global ids, in the order given; null in place of each id that names nothing. At most ${MAX_PAGE_SIZE} ids.`,
@@ -87,7 +88,7 @@ export const builder = new SchemaBuilder<{
       extensions: { listSizeArg: 'ids' },
       resolve: (_root, { ids }, _ctx, _info, resolveNodes) => {
         if (ids.length > MAX_PAGE_SIZE) throw badInput('ids', `at most ${MAX_PAGE_SIZE} ids at once, got ${ids.length}: split them over several requests`);
-        return resolveNodes(ids);
+        return resolveNodes(ids).then((nodes) => nodes.map(async (node, i) => brandedAs(await node, ids[i]!.typename)));
       },
     },
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
@@ -98,6 +99,18 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+/**
+ * A loaded node, branded with the type its global id named. The relay plugin
+ * brands what it loads only after the load, while a second lookup of the same
+ * id in one request (node and nodes both asking for it) takes the cached
+ * promise: without this, that one could reach Node's resolveType unbranded
+ * ("Abstract type Node must resolve to an Object type").
+ */
+function brandedAs(node: unknown, typename: string): unknown {
+  if (node !== null && typeof node === 'object' && !getTypeBrand(node)) brandWithType(node, typename as Parameters<typeof brandWithType>[1]);
+  return node;
+}
 
 /** The auth scopes a caller holds, as field and type `authScopes` name them. */
 export function grantedScopes(identity: Identity | null): Record<AuthScope, boolean> {

@@ -70,6 +70,7 @@ describe('response keys in document order', () => {
 
   it('applies @skip/@include with variable defaults', async () => {
     const res = await server.gql(QUERY, { id: runId, ids: [runId, eventId], withState: false });
+    expect(res.errors).toBeUndefined();
     const { state: _state, ...node } = EXPECTED.node;
     expect(keyOrder(res.data)).toEqual(keyOrder({ ...EXPECTED, node }));
   });
