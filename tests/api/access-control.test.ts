@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema } from '../../src/engine/auth/entities.js';
 import { decodeGlobalId } from '../../src/schema/builder.js';
 import { schema } from '../../src/graphql.js';
-import { codes, ADMIN_SECRET, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
+import { codes, ADMIN_SECRET, connectionInit, createRun, startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { sleep, until } from '../helpers/wait.js';
 import { onPostgres } from '../helpers/database.js';
 import { routerConfig, taskSpec, workstreamSpec } from '../helpers/specs.js';
@@ -665,19 +665,6 @@ describe('viewer', () => {
   });
 });
 
-/** Opens a raw graphql-transport-ws socket, sends connection_init, and resolves with the close code and any messages. */
-function rawConnect(payload: Record<string, unknown>): Promise<{ code: number; messages: unknown[] }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
-    const messages: unknown[] = [];
-    const timer = setTimeout(() => (socket.terminate(), reject(new Error('socket was not closed'))), 5_000);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
-    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-    socket.on('error', (error) => (clearTimeout(timer), reject(error)));
-    socket.on('close', (code) => (clearTimeout(timer), resolve({ code, messages })));
-  });
-}
-
 describe('graphql-ws connection auth', () => {
   it.each([
     ['no token', {}],
@@ -685,7 +672,7 @@ describe('graphql-ws connection auth', () => {
     ['an unknown token', { authorization: 'Bearer uet_not-a-real-token' }],
     ['a wrong admin secret', { authorization: `Bearer ${ADMIN_SECRET}x` }],
   ])('closes the socket with 4403 given %s, before acknowledging', async (_label, payload) => {
-    const { code, messages } = await rawConnect(payload);
+    const { code, messages } = await connectionInit(server.wsUrl, payload);
     expect(code).toBe(4403);
     expect(messages).toEqual([]);
   });
@@ -773,7 +760,7 @@ describe('revoking a token', () => {
     const created = await server.gql(`mutation { createRun(input: {projectId: "p", phaseId: "x"}) { run { id } } }`, {}, { token: secret });
     expect(codes(created)).toEqual(['UNAUTHENTICATED']);
     expect(await snapshot()).toEqual(before);
-    expect((await rawConnect({ authorization: `Bearer ${secret}` })).code).toBe(4403);
+    expect((await connectionInit(server.wsUrl, { authorization: `Bearer ${secret}` })).code).toBe(4403);
   });
 });
 
@@ -791,7 +778,7 @@ describe('an expiring token', () => {
     await expect(sub.done).rejects.toMatchObject({ code: 4403 });
     expect(sub.results).toEqual([]);
     expect(codes(await server.gql(`{ viewer { tokenName } }`, {}, { token: secret }))).toEqual(['UNAUTHENTICATED']);
-    expect((await rawConnect({ authorization: `Bearer ${secret}` })).code).toBe(4403);
+    expect((await connectionInit(server.wsUrl, { authorization: `Bearer ${secret}` })).code).toBe(4403);
     await client.dispose();
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema } from '../../src/engine/auth/entities.js';
 import { ManualClock } from '../../src/engine/core/clock.js';
 import { decodeGlobalId, encodeGlobalId } from '../../src/schema/builder.js';
-import { codes, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { codes, connectionInit, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 /**
@@ -47,19 +47,6 @@ async function overSse(authorization: string | null): Promise<GraphQLResponse> {
   return payloads[0]!;
 }
 
-/** connection_init with this payload on a raw graphql-transport-ws socket: how it was closed, and what came before. */
-function overWebSocket(payload: Record<string, unknown>): Promise<{ code: number; reason: string; messages: unknown[] }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
-    const messages: unknown[] = [];
-    const timer = setTimeout(() => (socket.terminate(), reject(new Error('socket was not closed'))), 5_000);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
-    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-    socket.on('error', (error) => (clearTimeout(timer), reject(error)));
-    socket.on('close', (code, reason) => (clearTimeout(timer), resolve({ code, reason: String(reason), messages })));
-  });
-}
-
 const TODO = 'create one with `uet-gateway token create` or createApiToken';
 
 beforeAll(async () => {
@@ -92,7 +79,7 @@ describe('UNAUTHENTICATED says which case it is, over HTTP, SSE and graphql-ws',
       expect(http, label).toMatchObject({ message, extensions: { code: 'UNAUTHENTICATED', reason } });
       const sse = await overSse(authorization);
       expect(sse.errors, label).toEqual([expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'UNAUTHENTICATED', reason }) })]);
-      const ws = await overWebSocket(authorization === null ? {} : { authorization });
+      const ws = await connectionInit(server.wsUrl, authorization === null ? {} : { authorization });
       // The whole message is the close reason: each fits the 123 bytes a close frame leaves.
       expect(ws, label).toEqual({ code: 4403, reason: message, messages: [] });
       expect(Buffer.byteLength(message)).toBeLessThanOrEqual(123);

@@ -205,3 +205,16 @@ export async function createRun(server: TestServer, input: Record<string, unknow
   if (res.errors) throw new Error(JSON.stringify(res.errors));
   return res.data.createRun.run.id;
 }
+
+/** Sends connection_init with this payload on a raw graphql-transport-ws socket; resolves with how the server closed it and what came before. */
+export function connectionInit(wsUrl: string, payload: Record<string, unknown>): Promise<{ code: number; reason: string; messages: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+    const messages: unknown[] = [];
+    const timer = setTimeout(() => (socket.terminate(), reject(new Error('socket was not closed'))), 5_000);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    socket.on('error', (error) => (clearTimeout(timer), reject(error)));
+    socket.on('close', (code, reason) => (clearTimeout(timer), resolve({ code, reason: String(reason), messages })));
+  });
+}
