@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'test-artifacts/', '.scratch/', 'tests/fixtures/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test-artifacts/', '.scratch/', 'tests/fixtures/', 'console/src/graphql-env.d.ts'] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -18,7 +18,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.ts'],
+    // The console runs in the browser (its vite.config.ts in Node).
+    files: ['console/src/**'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -1,28 +1,76 @@
 #!/usr/bin/env node
-// `npm run build`: compiles src/ and migrations/ to dist/ with tsc (tsconfig.build.json), from scratch so that no
-// output of a deleted source survives, then stamps it. `--if-stale` (npm start) builds only when a source changed since.
+// `npm run build`: compiles src/ and migrations/ to dist/ with tsc (tsconfig.build.json), and the console (console/)
+// to dist/console with Vite, each from scratch so that no output of a deleted source survives, then stamps each.
+// `--if-stale` (npm start) builds only the parts whose sources changed since; a checkout without console/ has no console to build.
+// Parts named on the command line (`gateway`, `console`) are the only ones built: the console's tests build just the console.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT, STAMP, distIsFresh, newestSourceMs } from './dist.js';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { BUILDS, ROOT, distIsFresh, newestSourceMs } from './dist.js';
 
-if (process.argv.includes('--if-stale') && distIsFresh()) process.exit(0);
-// Taken before compiling: a source saved during the build leaves dist/ stale.
-const sourcesMs = newestSourceMs();
-rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
-let tsc;
-try {
-  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-} catch {
-  console.error('build failed: TypeScript (a dev dependency) is not installed; build where `npm ci` installed it, then copy dist/ over');
-  process.exit(1);
+const ifStale = process.argv.includes('--if-stale');
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+for (const name of named) {
+  if (!(name in BUILDS)) {
+    console.error(`build: no part named ${name} (parts: ${Object.keys(BUILDS).join(', ')})`);
+    process.exit(2);
+  }
 }
-const started = Date.now();
-const { status } = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-if (status !== 0) {
-  console.error('build failed: dist/ is incomplete, and uet-gateway runs the TypeScript sources (through tsx) until a build succeeds');
-  process.exit(1);
+const CONSOLE_OUT = join(ROOT, 'dist', 'console');
+
+/** A dev dependency's script, or exit saying where to build. */
+function devTool(name, path) {
+  try {
+    return createRequire(import.meta.url).resolve(path);
+  } catch {
+    console.error(`build failed: ${name} (a dev dependency) is not installed; build where \`npm ci\` installed it, then copy dist/ over`);
+    process.exit(1);
+  }
 }
-writeFileSync(STAMP, JSON.stringify({ sourcesMs }) + '\n');
-console.error(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+function run(script, args, failure) {
+  const { status } = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit', cwd: ROOT });
+  if (status !== 0) {
+    console.error(`build failed: ${failure}`);
+    process.exit(1);
+  }
+}
+
+/** The gzipped size of the console's scripts: the figure that says what a first visit downloads. */
+function consoleScriptsGzipKb() {
+  const assets = join(CONSOLE_OUT, 'assets');
+  const bytes = readdirSync(assets)
+    .filter((name) => name.endsWith('.js'))
+    .reduce((sum, name) => sum + gzipSync(readFileSync(join(assets, name))).length, 0);
+  return (bytes / 1024).toFixed(1);
+}
+
+const steps = {
+  gateway() {
+    const tsc = devTool('TypeScript', 'typescript/bin/tsc');
+    // Everything but the console, which has a build (and a stamp) of its own.
+    if (existsSync(join(ROOT, 'dist'))) for (const entry of readdirSync(join(ROOT, 'dist'))) if (entry !== 'console') rmSync(join(ROOT, 'dist', entry), { recursive: true, force: true });
+    run(tsc, ['-p', join(ROOT, 'tsconfig.build.json')], 'dist/ is incomplete, and uet-gateway runs the TypeScript sources (through tsx) until a build succeeds');
+    return 'dist/';
+  },
+  console() {
+    // Its bin is not among the package's exports: found next to its package.json.
+    const vite = join(dirname(devTool('Vite', 'vite/package.json')), 'bin', 'vite.js');
+    // Vite empties dist/console first.
+    run(vite, ['build', '--config', join(ROOT, 'console', 'vite.config.ts'), '--logLevel', 'warn'], 'the console is not built (the gateway answers `/` with a page saying so)');
+    return `dist/console (scripts ${consoleScriptsGzipKb()} KB gzipped)`;
+  },
+};
+
+for (const [name, build] of Object.entries(BUILDS)) {
+  if ((named.length > 0 && !named.includes(name)) || (ifStale && distIsFresh(build))) continue;
+  if (!build.inputs.some((input) => existsSync(join(ROOT, input)))) continue;
+  // Taken before building: a source saved during the build leaves it stale.
+  const sourcesMs = newestSourceMs(build);
+  const started = Date.now();
+  const built = steps[name]();
+  writeFileSync(build.stamp, JSON.stringify({ sourcesMs }) + '\n');
+  console.error(`built ${built} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}

@@ -28,6 +28,8 @@ export interface Config {
   introspection: boolean;
   /** GraphiQL on GET /graphql from a browser (UET_GRAPHIQL). */
   graphiql: boolean;
+  /** The web console at `/` (UET_CONSOLE). */
+  console: boolean;
   /** Origins (exact, e.g. https://ops.example.com) whose pages may call the API from a browser (UET_CORS_ORIGINS); none: same-origin only. */
   corsOrigins: string[];
   /** When set, GET /metrics needs `Authorization: Bearer <this>` (UET_METRICS_TOKEN). */
@@ -243,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: env.UET_ADMIN_TOKEN || null,
     introspection: parseBoolean('UET_INTROSPECTION', env.UET_INTROSPECTION, true),
     graphiql: parseBoolean('UET_GRAPHIQL', env.UET_GRAPHIQL, true),
+    console: parseBoolean('UET_CONSOLE', env.UET_CONSOLE, true),
     corsOrigins: parseOrigins(env.UET_CORS_ORIGINS),
     metricsToken: parseSecret('UET_METRICS_TOKEN', env.UET_METRICS_TOKEN),
     limits: parseLimits(env),

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     introspection: config.introspection,
     graphiql: config.graphiql,
+    console: config.console,
     corsOrigins: config.corsOrigins,
     metricsToken: config.metricsToken,
     persistedOperationsFile: config.persistedOperationsFile,

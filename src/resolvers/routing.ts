@@ -94,3 +94,14 @@ builder.subscriptionField('toolCircuitChanged', (t) =>
     subscribe: (_, args, ctx) => ctx.engine.routing.circuitChanges(args.toolId ?? null),
   }),
 );
+
+builder.subscriptionField('toolChanged', (t) =>
+  t.field({
+    ...liveSubscription(ToolRef),
+    description:
+      'A tool as Query.tools shows it (circuit state, success rate, p50 latency, in-flight attempts) each time an attempt on it is leased or ends, ' +
+      'or its circuit breaker changes state; only when something it shows changed. Nothing before the first change: query tools for the start.',
+    args: { toolId: t.arg.string({ description: "Only this tool's changes; every tool's when omitted." }) },
+    subscribe: (_, args, ctx) => ctx.engine.routing.toolChanges(args.toolId ?? null),
+  }),
+);

@@ -1,6 +1,6 @@
 import { builder, parseId } from '../schema/builder.js';
 import { liveSubscription } from '../schema/field-policy.js';
-import { ProgressSnapshotRef, RunMetricsRef, RunSummaryRef, WorkstreamRef } from '../schema/workstreams.js';
+import { ProgressSnapshotRef, RunMetricsRef, RunSummaryRef, WorkstreamFilterInput, WorkstreamRef } from '../schema/workstreams.js';
 import { OPERATE } from './scopes.js';
 
 builder.queryFields((t) => ({
@@ -11,6 +11,24 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true, description: "A Workstream id (not the spec's workstream_id); an id of another type is BAD_USER_INPUT." }) },
     resolve: (_, args, ctx) => ctx.loaders.workstream.load(parseId(args.id, 'Workstream', 'id')),
   }),
+  workstreams: t.connection(
+    {
+      type: WorkstreamRef,
+      description: 'Workstreams, newest first (by submission), optionally filtered; each with its run and progress.',
+      args: { filter: t.arg({ type: WorkstreamFilterInput, description: 'Only workstreams that match every field given; all when omitted.' }) },
+      resolve: async (_, { filter, ...page }, ctx) => {
+        const result = await ctx.engine.workstreams.list(filter ?? {}, page);
+        for (const { node } of result.edges) ctx.loaders.workstream.prime(node.id, node);
+        return result;
+      },
+    },
+    {
+      name: 'WorkstreamConnection',
+      description: 'A page of workstreams, newest first.',
+      fields: (c) => ({ totalCount: c.int({ description: 'Workstreams matching the filter, on every page.', resolve: (conn) => conn.totalCount() }) }),
+    },
+    { name: 'WorkstreamEdge', description: 'A workstream and its cursor.' },
+  ),
   runProgress: t.field({
     type: ProgressSnapshotRef,
     description: "Where a run's tasks stand now: counts by state, completion percent and time estimates. NOT_FOUND for an unknown run.",

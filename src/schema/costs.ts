@@ -119,10 +119,32 @@ const ModelSpendRef = builder.objectRef<Spend & { key: string | null }>('ModelSp
   }),
 });
 
-const RunSpendRef = builder.objectRef<Spend & { runId: string }>('RunSpend').implement({
+const RunSpendRef = builder.objectRef<Spend & { key: string }>('RunSpend').implement({
   description: 'Spend of one run, in the currency of the summary it belongs to.',
   fields: (t) => ({
-    run: t.field({ type: RunRef, description: 'The run.', resolve: async (s, _, ctx) => (await ctx.loaders.run.load(s.runId))! }),
+    run: t.field({ type: RunRef, description: 'The run.', resolve: async (s, _, ctx) => (await ctx.loaders.run.load(s.key))! }),
+    total: t.field({ type: 'Decimal', description: 'The sum of its costs, exactly.', resolve: money }),
+    count: t.exposeInt('count', { description: 'How many cost records it sums.' }),
+  }),
+});
+
+const ProjectSpendRef = builder.objectRef<Spend & { key: string }>('ProjectSpend').implement({
+  description: 'Spend of one project, in the currency of the summary it belongs to.',
+  fields: (t) => ({
+    projectId: t.exposeString('key', { description: 'The project (its name, as in CostRecord.projectId).' }),
+    total: t.field({ type: 'Decimal', description: 'The sum of its costs, exactly.', resolve: money }),
+    count: t.exposeInt('count', { description: 'How many cost records it sums.' }),
+  }),
+});
+
+const ToolSpendRef = builder.objectRef<Spend & { key: string | null }>('ToolSpend').implement({
+  description: 'Spend on one tool, in the currency of the summary it belongs to: the costs recorded with an executionRequestId whose attempt the router gave that tool.',
+  fields: (t) => ({
+    toolId: t.string({
+      nullable: true,
+      description: 'The tool (as in Tool.id and ExecutionRequest.toolId). Null: costs that name no execution request, or one without a tool.',
+      resolve: (s) => s.key,
+    }),
     total: t.field({ type: 'Decimal', description: 'The sum of its costs, exactly.', resolve: money }),
     count: t.exposeInt('count', { description: 'How many cost records it sums.' }),
   }),
@@ -174,7 +196,21 @@ export const CurrencySpendRef = builder.objectRef<CurrencySpend>('CurrencyCostSu
       description: 'The runs that spent the most, largest first.',
       args: { top: t.arg.int({ defaultValue: 10, description: 'How many runs: 1 to 100 (else BAD_USER_INPUT).' }) },
       extensions: { listSizeArg: 'top' },
-      resolve: (s, args, ctx) => sharedRead(s, `runs:${args.top}`, () => ctx.engine.costQueries.topRuns(s.filter, args.top ?? 10)),
+      resolve: (s, args, ctx) => sharedRead(s, `runs:${args.top}`, () => ctx.engine.costQueries.top(s.filter, 'run_id', args.top ?? 10)),
+    }),
+    byProject: t.field({
+      type: [ProjectSpendRef],
+      description: 'The projects that spent the most, largest first (ties by project name).',
+      args: { top: t.arg.int({ defaultValue: 10, description: 'How many projects: 1 to 100 (else BAD_USER_INPUT).' }) },
+      extensions: { listSizeArg: 'top' },
+      resolve: (s, args, ctx) => sharedRead(s, `projects:${args.top}`, () => ctx.engine.costQueries.top(s.filter, 'project_id', args.top ?? 10)),
+    }),
+    byTool: t.field({
+      type: [ToolSpendRef],
+      description:
+        'Spend per tool: the tool the router chose for the attempt (executionRequestId) each cost names, ordered by tool id, with one entry of toolId null ' +
+        'for costs that name none. Tools without spend are left out.',
+      resolve: (s, _, ctx) => sharedRead(s, 'tool', () => ctx.engine.costQueries.by(s.filter, 'tool_id')),
     }),
     series: t.field({
       type: [BucketSpendRef],

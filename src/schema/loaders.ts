@@ -9,6 +9,8 @@ import type { TestGate } from '../engine/gates/entities.js';
 import type { LedgerEntry, Patch } from '../engine/patches/entities.js';
 import type { ExecutionRequest } from '../engine/workstreams/entities.js';
 import type { EventStats, RunSlice } from '../engine/runs/run-queries.js';
+import type { ProgressSnapshot } from '../engine/workers/progress.js';
+import { notFound } from '../engine/core/errors.js';
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
   return new DataLoader<string, T | null>(async (ids) => {
@@ -47,6 +49,11 @@ export function createLoaders(engine: Engine) {
     workstreamTasks: new DataLoader<string, Task[]>(async (ids) => {
       const tasks = await engine.workstreams.tasksOf(ids);
       return ids.map((id) => tasks.filter((task) => task.workstreamId === id));
+    }),
+    /** Progress snapshots by run id, many runs in three queries (a page of workstreams with their progress). */
+    runProgress: new DataLoader<string, ProgressSnapshot>(async (runIds) => {
+      const snapshots = await engine.progress.snapshots(runIds);
+      return runIds.map((id) => snapshots.get(id) ?? notFound('Run', id));
     }),
     executionRequest: byId<ExecutionRequest>((ids) => engine.executionRequests.byIds(ids)),
     budget: byId<Budget>((ids) => engine.costs.budgetsByIds(ids)),

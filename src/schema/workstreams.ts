@@ -1,5 +1,5 @@
 import type { Workstream } from '../engine/workstreams/entities.js';
-import type { ProgressSnapshot, RunMetrics, RunSummary } from '../engine/workers/progress.js';
+import { MAX_WINDOW_SECONDS, type ProgressSnapshot, type RecentRuns, type RunMetrics, type RunSummary } from '../engine/workers/progress.js';
 import { builder } from './builder.js';
 import { capLevels, capList, WORKSTREAM_TASKS_CAP } from './list-size.js';
 import { RunRef, RunStateEnum, StepStateEnum } from './runs.js';
@@ -49,6 +49,11 @@ builder.node(WorkstreamRef, {
         'The levels cut into batches of at most maxParallel tasks, for planning: workers claim a task as soon as its dependencies completed; ' + `cut after the first ${WORKSTREAM_TASKS_CAP} tasks.`,
       extensions: { listSize: WORKSTREAM_TASKS_CAP },
       resolve: async (ws, _, ctx) => capLevels((await ctx.engine.workstreams.order(ws)).batches, WORKSTREAM_TASKS_CAP),
+    }),
+    progress: t.field({
+      type: ProgressSnapshotRef,
+      description: "Where its run's tasks stand now, as runProgress(runId:) gives it; a page of workstreams reads all their progress in one batch.",
+      resolve: (ws, _, ctx) => ctx.loaders.runProgress.load(ws.runId),
     }),
     spec: t.expose('spec', { type: 'JSON', description: 'The workstream_spec document as submitted, with the defaults it left out filled in.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was submitted.' }),
@@ -142,6 +147,26 @@ const StepStateCountRef = builder.objectRef<{ state: string; count: number }>('S
   }),
 });
 
+const RecentRunsRef = builder.objectRef<RecentRuns>('RecentRuns').implement({
+  description: 'The runs created within a recent window, counted by state, with the failure rate of those that ended (docs/domain.md#progress-and-monitoring).',
+  fields: (t) => ({
+    windowSeconds: t.exposeInt('windowSeconds', { description: 'How far back the window reaches, in seconds.' }),
+    since: t.expose('since', { type: 'DateTime', description: 'The start of the window: runs created at or after it count (now less windowSeconds).' }),
+    runsByState: t.field({
+      type: [RunStateCountRef],
+      description: 'Runs created in the window per state, ordered by state name; a state without runs is left out.',
+      resolve: (r) => r.runsByState,
+    }),
+    total: t.exposeInt('total', { description: 'Runs created in the window, in any state.' }),
+    succeeded: t.exposeInt('succeeded', { description: 'Of those, the runs that SUCCEEDED.' }),
+    failed: t.exposeInt('failed', { description: 'Of those, the runs that FAILED or were QUARANTINED.' }),
+    failureRate: t.exposeFloat('failureRate', {
+      nullable: true,
+      description: 'failed / (succeeded + failed), from 0 to 1: CANCELED runs and runs still active do not count; null when no run of the window ended so.',
+    }),
+  }),
+});
+
 export const RunSummaryRef = builder.objectRef<RunSummary>('RunSummary').implement({
   description: 'Every run and step attempt in the gateway, counted by state (docs/domain.md#progress-and-monitoring).',
   fields: (t) => ({
@@ -156,6 +181,25 @@ export const RunSummaryRef = builder.objectRef<RunSummary>('RunSummary').impleme
       resolve: (s) => s.stepsByState,
     }),
     activeRuns: t.exposeInt('activeRuns', { description: 'Runs that are PENDING or RUNNING.' }),
+    recent: t.field({
+      type: RecentRunsRef,
+      description: 'The runs created in the last windowSeconds, by state, and the failure rate of those that ended: the error rate of an overview.',
+      args: {
+        windowSeconds: t.arg.int({
+          defaultValue: 86_400,
+          description: `How far back, in seconds: 1 to ${MAX_WINDOW_SECONDS} (30 days; else BAD_USER_INPUT); a day when not given.`,
+        }),
+      },
+      resolve: (_, args, ctx) => ctx.engine.progress.recent(args.windowSeconds ?? 86_400),
+    }),
+  }),
+});
+
+export const WorkstreamFilterInput = builder.inputType('WorkstreamFilter', {
+  description: 'Narrows workstreams: every field given must hold.',
+  fields: (t) => ({
+    projectId: t.string({ description: "Only workstreams of this project (the spec's project_id)." }),
+    active: t.boolean({ description: 'true: only those whose run is PENDING or RUNNING; false: only those whose run has ended.' }),
   }),
 });
 

@@ -14,6 +14,7 @@ import { createErrorMasker } from './errors.js';
 import { corsFromAllowList } from './cors.js';
 import { denyFraming } from './framing.js';
 import { authenticatedGraphiQL, useGraphiQLTurnedOff } from './graphiql.js';
+import { consoleAssets, consoleBuildDir } from './console-assets.js';
 import { useJsonDepthLimit } from './json-depth.js';
 import { handleHealth } from './health.js';
 import { startJobs, type Jobs } from './jobs.js';
@@ -34,6 +35,8 @@ import { attachGraphqlWs } from './websocket.js';
 import { boundCloseReasons } from './ws-close-reason.js';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Paths with handlers of their own, which a browser's GET never turns into the console's page (any HEAD included). */
+const NOT_CONSOLE = [GRAPHQL_PATH, '/metrics', '/health', '/healthz', '/ready', '/readyz'];
 /** How long shutdown waits for in-flight requests before closing their sockets. */
 const DRAIN_MS = 10_000;
 
@@ -44,6 +47,10 @@ export interface AppOptions {
   introspection: boolean;
   /** GraphiQL on GET /graphql from a browser (default on). */
   graphiql?: boolean;
+  /** The console at `/` (default on). */
+  console?: boolean;
+  /** Where the console's build is (default: dist/console of the package, as `npm run build` leaves it). */
+  consoleDir?: string;
   /** Origins whose pages may call the API cross-origin (default none: same-origin only). */
   corsOrigins?: readonly string[];
   /** The bearer token /metrics needs (default none: open). */
@@ -104,6 +111,7 @@ export function buildApp(options: AppOptions): App {
   let wss: WebSocketServer | null = null;
   const metrics = createMetrics(engine, () => wss, { token: metricsToken, cacheMs: limits.metricsCacheMs });
   const graphiqlPage = graphiql ? authenticatedGraphiQL(GRAPHQL_PATH, logger) : null;
+  const consolePages = options.console === false ? null : consoleAssets(options.consoleDir ?? consoleBuildDir(), NOT_CONSOLE, logger);
   const live = new LiveSubscriptions(limits.maxSubscriptionsPerToken);
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; identity?: GatewayContext['identity']; authRefusal?: GatewayContext['authRefusal'] }, GatewayContext>({
     schema,
@@ -149,7 +157,7 @@ export function buildApp(options: AppOptions): App {
     // While stopping, a connection whose last response is done is idle: close it now rather than at keep-alive timeout.
     res.once('close', () => stopping && setImmediate(() => server.closeIdleConnections()));
     denyFraming(res);
-    if (handleHealth(req, res, engine) || metrics.handle(req, res) || graphiqlPage?.serveFile(req, res)) return;
+    if (handleHealth(req, res, engine) || metrics.handle(req, res) || graphiqlPage?.serveFile(req, res) || consolePages?.handle(req, res)) return;
     withRequestId(() => {
       readBodyWithin(req, res, limits.maxBodyBytes).then(
         async (ok) => {

@@ -231,6 +231,7 @@ const TABLE: Record<string, Entry> = {
   'Query.costSummary': { op: `{ costSummary { currency total } }`, allowed: ['read'] },
   'Query.budgets': { op: `{ budgets { id spent } }`, allowed: ['read'] },
   'Query.workstream': { op: `query($id: ID!) { workstream(id: $id) { id name } }`, vars: async () => ({ id: (await workstream()).id }), allowed: ['read'] },
+  'Query.workstreams': { op: `{ workstreams(first: 2) { totalCount edges { node { id progress { total } } } } }`, allowed: ['read'] },
   'Query.runProgress': {
     op: `query($id: ID!) { runProgress(runId: $id) { total completionPercent } }`,
     vars: async () => ({ id: (await workstream()).run.id }),
@@ -519,6 +520,13 @@ const TABLE: Record<string, Entry> = {
         await admin(`mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: false}) { task { id } } }`, ids);
       }
     },
+    allowed: ['read'],
+  },
+  'Subscription.toolChanged': {
+    op: `subscription($t: String) { toolChanged(toolId: $t) { id inFlight } }`,
+    // Leasing a lint task puts an attempt in flight on linter.
+    vars: async () => ({ t: 'linter', tasks: (await workstream()).tasks }),
+    trigger: (vars) => startWorkstreamTask(vars as never),
     allowed: ['read'],
   },
   'Subscription.workerHeartbeats': {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 /** What a deployment of the checkout holds, minus tests, benchmarks and docs. */
-const PACKAGE = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'scripts', 'src', 'migrations', 'schema-json', 'schema.graphql', 'schema.released.graphql'];
+const PACKAGE = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'scripts', 'src', 'migrations', 'schema-json', 'schema.graphql', 'schema.released.graphql', 'console'];
 const dir = mkdtempSync(join(tmpdir(), 'uet-build-'));
 const copy = join(dir, 'package');
 
@@ -80,6 +80,12 @@ describe('the production build', { timeout: 240_000 }, () => {
       const assets = [...(await page.text()).matchAll(/(?:src|href)="([^"]+)"/g)].map(([, path]) => new URL(path!, url));
       expect(assets.length).toBeGreaterThan(0);
       for (const asset of assets) expect([asset.pathname, (await fetch(asset)).status]).toEqual([asset.pathname, 200]);
+      // The console, built by the same prestart, at `/` with its files.
+      expect(output).toMatch(/built dist\/console \(scripts [\d.]+ KB gzipped\) in [\d.]+ s/);
+      const consolePage = await (await fetch(new URL('/', url), { headers: { accept: 'text/html' } })).text();
+      const consoleFiles = [...consolePage.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map(([, path]) => new URL(path!, url));
+      expect(consoleFiles.length).toBeGreaterThan(0);
+      for (const file of consoleFiles) expect([file.pathname, (await fetch(file)).status]).toEqual([file.pathname, 200]);
 
       npm.kill('SIGTERM');
       await exited;

@@ -14,6 +14,7 @@ describe('field policy', () => {
       'runEvents',
       'runProgress',
       'runStateChanged',
+      'toolChanged',
       'toolCircuitChanged',
       'workerHeartbeats',
       'workerStateChanged',

@@ -27,7 +27,7 @@ export interface TestServerOptions {
   limits?: Partial<Limits>;
   introspection?: boolean;
   /** The HTTP edge: GraphiQL, CORS allow-list and the /metrics token (as UET_GRAPHIQL, UET_CORS_ORIGINS, UET_METRICS_TOKEN set them). */
-  edge?: Pick<AppOptions, 'graphiql' | 'corsOrigins' | 'metricsToken'>;
+  edge?: Pick<AppOptions, 'graphiql' | 'console' | 'consoleDir' | 'corsOrigins' | 'metricsToken'>;
   persistedOperationsFile?: string;
   jobs?: Partial<JobIntervals>;
   /** The engine's clock (a ManualClock lets a test move time instead of sleeping). */

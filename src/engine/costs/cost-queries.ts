@@ -23,7 +23,15 @@ export interface CostFilter {
 
 export type Bucket = 'hour' | 'day';
 const BUCKET_MS: Record<Bucket, number> = { hour: 3_600_000, day: 86_400_000 };
-export const MAX_TOP_RUNS = 100;
+export const MAX_TOP = 100;
+
+/**
+ * What spend groups by: a column of cost_record, or tool_id, the tool the
+ * router chose for the attempt (execution request) a cost names.
+ */
+export type GroupKey = 'resource_type' | 'model' | 'project_id' | 'tool_id';
+// A correlated subquery on the execution request's primary key, not a join: every filter and group stays on cost_record's own columns.
+const TOOL_OF_ATTEMPT = '(select tool_id from execution_request where execution_request.id = cost_record.execution_request_id)';
 
 /** A total in one currency: nano-units as an exact integer string (see money.ts). */
 export interface Spend {
@@ -54,36 +62,36 @@ export class CostQueries {
 
   /** Total and count per currency. */
   async totals(filter: CostFilter): Promise<CurrencySummary[]> {
-    const rows = await this.grouped(filter, []);
+    const rows = await this.grouped(filter);
     return rows.map((row) => ({ currency: row.currency, ...spend(row) }));
   }
 
-  /** Per currency, grouped by one column. */
-  async by(filter: CostFilter, column: 'resource_type' | 'model'): Promise<(Spend & { currency: string; key: string | null })[]> {
-    const rows = await this.grouped(filter, [column]);
-    return rows.map((row) => ({ currency: row.currency, key: (row[column] as string | null) ?? null, ...spend(row) }));
+  /** Per currency, grouped by one key (null first). */
+  async by(filter: CostFilter, key: GroupKey): Promise<(Spend & { currency: string; key: string | null })[]> {
+    const rows = await this.grouped(filter, key);
+    return rows.map((row) => ({ currency: row.currency, key: (row[key] as string | null) ?? null, ...spend(row) }));
   }
 
-  /** The `top` runs with the largest spend in each currency, largest first. */
-  async topRuns(filter: CostFilter, top: number): Promise<(Spend & { currency: string; runId: string })[]> {
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP_RUNS) throw badInput('top', `must be from 1 to ${MAX_TOP_RUNS}`);
+  /** The `top` runs or projects with the largest spend in each currency, largest first (ties by id). */
+  async top(filter: CostFilter, column: 'run_id' | 'project_id', top: number): Promise<(Spend & { currency: string; key: string })[]> {
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw badInput('top', `must be from 1 to ${MAX_TOP}`);
     const knex = this.fork().getKnex();
     const grouped = this.scoped(knex, filter)
-      .whereNotNull('run_id')
-      .select('currency', 'run_id')
+      .whereNotNull(column)
+      .select('currency', knex.raw('?? as group_key', [column]))
       .select(knex.raw(digitSums('bigint')))
       .count({ count: '*' })
-      .groupBy('currency', 'run_id');
+      .groupBy('currency', column);
     const ranked = knex
       .select('*')
-      .select(knex.raw(`row_number() over (partition by currency order by ${TOTAL_DESCENDING}, run_id) as place`))
+      .select(knex.raw(`row_number() over (partition by currency order by ${TOTAL_DESCENDING}, group_key) as place`))
       .from(grouped.as('grouped'));
     const rows: Record<string, unknown>[] = await knex
-      .select('currency', 'run_id', knex.raw(digitSumsAsText), 'count')
+      .select('currency', 'group_key', knex.raw(digitSumsAsText), 'count')
       .from(ranked.as('ranked'))
       .where('place', '<=', top)
       .orderBy([{ column: 'currency' }, { column: 'place' }]);
-    return rows.map((row) => ({ currency: String(row.currency), runId: String(row.run_id), ...spend(row) }));
+    return rows.map((row) => ({ currency: String(row.currency), key: String(row.group_key), ...spend(row) }));
   }
 
   /** Spend per hour or day (UTC) in each currency, oldest bucket first; empty buckets are left out. */
@@ -105,16 +113,19 @@ export class CostQueries {
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- knex's row type for a raw select; spend() and the callers read it
-  private async grouped(filter: CostFilter, columns: string[]): Promise<Record<string, any>[]> {
+  private async grouped(filter: CostFilter, key?: GroupKey): Promise<Record<string, any>[]> {
     const knex = this.fork().getKnex();
+    const query = this.scoped(knex, filter)
+      .select('currency')
+      .select(knex.raw(digitSums('text')))
+      .count({ count: '*' });
+    if (!key) return query.groupBy('currency').orderBy('currency');
     return (
-      this.scoped(knex, filter)
-        .select('currency', ...columns)
-        .select(knex.raw(digitSums('text')))
-        .count({ count: '*' })
-        .groupBy('currency', ...columns)
+      query
+        .select(key === 'tool_id' ? knex.raw(`${TOOL_OF_ATTEMPT} as tool_id`) : key)
+        .groupBy('currency', key)
         // The unnamed group (null) first on every database (PostgreSQL would put it last).
-        .orderBy([{ column: 'currency' }, ...columns.map((column) => ({ column, order: 'asc', nulls: 'first' as const }))])
+        .orderBy([{ column: 'currency' }, { column: key, order: 'asc', nulls: 'first' }])
     );
   }
 

@@ -23,6 +23,8 @@ export interface ToolStateNotice {
 declare module '../core/event-bus.js' {
   interface Topics {
     'tool.state': ToolStateNotice;
+    /** Anything Query.tools shows of the tool may have changed: an attempt was leased or ended, or its breaker changed. */
+    'tool.changed': { toolId: string };
   }
 }
 
@@ -66,6 +68,26 @@ export class RoutingService {
     return this.streams.follow(
       'tool.state',
       (notice) => notice,
+      (notice) => toolId === null || notice.toolId === toolId,
+    );
+  }
+
+  /**
+   * A tool as Query.tools shows it, each time an attempt on it is leased or
+   * ends or its breaker changes, and only when what it shows differs from
+   * the last one this stream sent; of one tool or all. A tool that is no
+   * longer configured sends nothing.
+   */
+  toolChanges(toolId: string | null): AsyncIterableIterator<ToolSnapshot> {
+    const lastSent = new Map<string, string>();
+    return this.streams.follow(
+      'tool.changed',
+      async (notice) => {
+        const tool = (await this.tools()).find((t) => t.id === notice.toolId);
+        if (!tool || lastSent.get(tool.id) === JSON.stringify(tool)) return null;
+        lastSent.set(tool.id, JSON.stringify(tool));
+        return tool;
+      },
       (notice) => toolId === null || notice.toolId === toolId,
     );
   }
@@ -217,6 +239,7 @@ export async function toolLeased(scope: WriteScope, toolId: string, taskId: stri
   }
   changeBreaker(scope, state, breaker);
   state.inFlight += 1;
+  scope.announce('tool.changed', { toolId });
 }
 
 /**
@@ -228,6 +251,7 @@ export async function toolLeased(scope: WriteScope, toolId: string, taskId: stri
 export async function toolAttemptEnded(scope: WriteScope, toolId: string, taskId: string, outcome: 'success' | 'failure' | 'interrupted', durationSeconds: number | null): Promise<void> {
   const state = await lockToolState(scope, toolId);
   state.inFlight = Math.max(0, state.inFlight - 1);
+  scope.announce('tool.changed', { toolId });
   const breaker = await settleBreaker(scope, state);
   if (outcome === 'interrupted') {
     changeBreaker(scope, state, release(breaker, taskId));
@@ -273,6 +297,7 @@ function changeBreaker(scope: WriteScope, state: ToolState, next: Breaker): void
   state.updatedAt = scope.now;
   if (from !== stored.state) {
     scope.announce('tool.state', { toolId: state.toolId, from, to: stored.state, at: scope.now.toISOString() });
+    scope.announce('tool.changed', { toolId: state.toolId });
   }
 }
 

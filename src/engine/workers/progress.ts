@@ -1,9 +1,11 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Clock } from '../core/clock.js';
-import { notFound } from '../core/errors.js';
+import { badInput, notFound } from '../core/errors.js';
+import { ulidFloor } from '../core/ids.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import { RunEventSchema, RunSchema, TaskSchema, type Run, type Task } from '../runs/entities.js';
 import { WorkerSchema } from './entities.js';
+import { findRows } from '../db/plain-rows.js';
 import { ERROR_EVENT_KINDS } from '../runs/event-log.js';
 import type { LiveWorkers } from './live-workers.js';
 
@@ -44,6 +46,22 @@ export interface RunSummary {
   activeRuns: number;
 }
 
+/** The runs created within a recent window, counted by state, and how many of those that ended failed. */
+export interface RecentRuns {
+  windowSeconds: number;
+  since: Date;
+  runsByState: { state: string; count: number }[];
+  total: number;
+  succeeded: number;
+  /** FAILED or QUARANTINED. */
+  failed: number;
+  /** failed / (succeeded + failed); null when none of them has ended so. */
+  failureRate: number | null;
+}
+
+/** The widest window recent() looks back: 30 days. */
+export const MAX_WINDOW_SECONDS = 30 * 86_400;
+
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /**
@@ -59,38 +77,29 @@ export class ProgressQueries {
   ) {}
 
   async snapshot(runId: string): Promise<ProgressSnapshot> {
+    const snapshot = (await this.snapshots([runId])).get(runId);
+    if (!snapshot) throw notFound('Run', runId);
+    return snapshot;
+  }
+
+  /**
+   * Snapshots of many runs in three queries (runs, their tasks, the workers
+   * running them), whatever their number; an unknown run is left out.
+   */
+  async snapshots(runIds: readonly string[]): Promise<Map<string, ProgressSnapshot>> {
     const em = this.fork();
-    const run = await em.findOne(RunSchema, { id: runId });
-    if (!run) throw notFound('Run', runId);
-    const tasks = await em.find(TaskSchema, { runId }, { orderBy: { id: 'asc' } });
-    const count = (state: Task['state']) => tasks.filter((t) => t.state === state).length;
-    const running = tasks.filter((t) => t.state === 'running');
-    const progressOf = await this.workerProgress(em, running);
+    const ids = [...new Set(runIds)];
+    const runs = await findRows(em, RunSchema, { id: { $in: ids } });
+    if (runs.length === 0) return new Map();
+    const tasks = await findRows(em, TaskSchema, { runId: { $in: runs.map((run) => run.id) } }, { orderBy: { id: 'asc' } });
+    const progressOf = await this.workerProgress(
+      em,
+      tasks.filter((t) => t.state === 'running'),
+    );
     const now = this.clock.now();
-    const finished = tasks.filter((t) => (t.state === 'completed' || t.state === 'failed') && t.executionTimeSeconds != null);
-    const average = finished.length > 0 ? finished.reduce((sum, t) => sum + t.executionTimeSeconds!, 0) / finished.length : null;
-    const left = tasks.length - count('completed') - count('failed') - count('skipped');
-    const credit = running.reduce((sum, t) => sum + (progressOf.get(t.id) ?? 0) / 100, 0);
-    const percent = tasks.length === 0 ? 100 : Math.min(100, ((count('completed') + credit) / tasks.length) * 100);
-    // Running tasks are part done: what they reported is taken off what is left.
-    const remaining = average === null ? null : Math.max(0, average * (left - credit));
-    const current = running.reduce<Task | null>((latest, t) => (!latest || (t.startedAt ?? 0) > (latest.startedAt ?? 0) ? t : latest), null);
-    return {
-      runId,
-      total: tasks.length,
-      completed: count('completed'),
-      failed: count('failed'),
-      skipped: count('skipped'),
-      running: running.length,
-      pending: count('pending'),
-      completionPercent: round(percent),
-      elapsedSeconds: round(elapsed(run, now)),
-      estimatedRemainingSeconds: remaining === null ? null : round(remaining),
-      estimatedCompletionAt: remaining === null ? null : instantOrNull(now.getTime() + remaining * 1000),
-      currentTask: current,
-      currentTaskProgress: current ? (progressOf.get(current.id) ?? null) : null,
-      at: now,
-    };
+    const tasksOf = new Map<string, Task[]>(runs.map((run) => [run.id, []]));
+    for (const task of tasks) tasksOf.get(task.runId!)?.push(task);
+    return new Map(runs.map((run) => [run.id, snapshotOf(run, tasksOf.get(run.id)!, progressOf, now)]));
   }
 
   async metrics(runId: string): Promise<RunMetrics> {
@@ -132,6 +141,33 @@ export class ProgressQueries {
   }
 
   /**
+   * The runs created in the last `windowSeconds`, by state. Created, not
+   * ended: the window is an id range (ids embed the creation time), so it
+   * reads the primary key and never scans older runs.
+   */
+  async recent(windowSeconds: number): Promise<RecentRuns> {
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > MAX_WINDOW_SECONDS) {
+      throw badInput('windowSeconds', `must be a whole number from 1 to ${MAX_WINDOW_SECONDS} (30 days)`, { max: MAX_WINDOW_SECONDS });
+    }
+    const since = new Date(this.clock.now().getTime() - windowSeconds * 1000);
+    const knex = this.fork().getKnex();
+    const rows = await knex('run').select('state').count({ count: '*' }).where('id', '>=', ulidFloor(since.getTime())).groupBy('state').orderBy('state');
+    const runsByState = (rows as { state: string; count: number }[]).map((row) => ({ state: row.state, count: Number(row.count) }));
+    const count = (...states: string[]) => runsByState.filter((r) => states.includes(r.state)).reduce((sum, r) => sum + r.count, 0);
+    const succeeded = count('succeeded');
+    const failed = count('failed', 'quarantined');
+    return {
+      windowSeconds,
+      since,
+      runsByState,
+      total: count(...runsByState.map((r) => r.state)),
+      succeeded,
+      failed,
+      failureRate: succeeded + failed > 0 ? failed / (succeeded + failed) : null,
+    };
+  }
+
+  /**
    * A new snapshot each time one of the run's tasks (or the run itself)
    * changes, and only when it differs from the last one this stream sent:
    * a change that moves no figure (a task requeued and claimed at once, a
@@ -156,7 +192,7 @@ export class ProgressQueries {
   private async workerProgress(em: EntityManager, running: Task[]): Promise<Map<string, number>> {
     const workerIds = [...new Set(running.map((t) => t.workerId).filter((id): id is string => !!id))];
     if (workerIds.length === 0) return new Map();
-    const workers = new Map((await em.find(WorkerSchema, { id: { $in: workerIds } })).map((w) => [w.id, w]));
+    const workers = new Map((await findRows(em, WorkerSchema, { id: { $in: workerIds } })).map((w) => [w.id, w]));
     const out = new Map<string, number>();
     for (const task of running) {
       const worker = task.workerId ? workers.get(task.workerId) : undefined;
@@ -166,6 +202,36 @@ export class ProgressQueries {
     }
     return out;
   }
+}
+
+/** Where one run stands, from its tasks (in id order) and what their workers last reported. */
+function snapshotOf(run: Run, tasks: Task[], progressOf: Map<string, number>, now: Date): ProgressSnapshot {
+  const count = (state: Task['state']) => tasks.filter((t) => t.state === state).length;
+  const running = tasks.filter((t) => t.state === 'running');
+  const finished = tasks.filter((t) => (t.state === 'completed' || t.state === 'failed') && t.executionTimeSeconds != null);
+  const average = finished.length > 0 ? finished.reduce((sum, t) => sum + t.executionTimeSeconds!, 0) / finished.length : null;
+  const left = tasks.length - count('completed') - count('failed') - count('skipped');
+  const credit = running.reduce((sum, t) => sum + (progressOf.get(t.id) ?? 0) / 100, 0);
+  const percent = tasks.length === 0 ? 100 : Math.min(100, ((count('completed') + credit) / tasks.length) * 100);
+  // Running tasks are part done: what they reported is taken off what is left.
+  const remaining = average === null ? null : Math.max(0, average * (left - credit));
+  const current = running.reduce<Task | null>((latest, t) => (!latest || (t.startedAt ?? 0) > (latest.startedAt ?? 0) ? t : latest), null);
+  return {
+    runId: run.id,
+    total: tasks.length,
+    completed: count('completed'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    running: running.length,
+    pending: count('pending'),
+    completionPercent: round(percent),
+    elapsedSeconds: round(elapsed(run, now)),
+    estimatedRemainingSeconds: remaining === null ? null : round(remaining),
+    estimatedCompletionAt: remaining === null ? null : instantOrNull(now.getTime() + remaining * 1000),
+    currentTask: current,
+    currentTaskProgress: current ? (progressOf.get(current.id) ?? null) : null,
+    at: now,
+  };
 }
 
 /**

@@ -3,14 +3,24 @@ import { ulidTime } from '../core/ids.js';
 import type { Transact } from '../core/write-scope.js';
 import { DomainError } from '../core/errors.js';
 import { canonicalJson, type ContractRegistry } from '../contracts/registry.js';
-import { TaskSchema, type Task } from '../runs/entities.js';
+import { RunSchema, TaskSchema, type RunState, type Task } from '../runs/entities.js';
+import type { Page, PageArgs } from '../core/pagination.js';
+import { pageNewestFirst } from '../core/newest-first.js';
 import { WorkstreamSchema, type Workstream, type WorkstreamErrorStrategy } from './entities.js';
-import { rowsByIds } from '../db/plain-rows.js';
+import { rowMapper, rowsByIds, type RowFilter } from '../db/plain-rows.js';
 import { checkGlobs } from '../core/globs.js';
 import { recordForRun } from '../runs/record-for-run.js';
 import { routeTask } from '../routing/routing-service.js';
 import { insertRun } from '../runs/run-service.js';
 import { batches, orderTasks } from './task-graph.js';
+
+export interface WorkstreamFilter {
+  projectId?: string | null;
+  active?: boolean | null;
+}
+
+const WORKSTREAM_CURSOR = 'Workstream';
+const ACTIVE_RUN_STATES: RunState[] = ['pending', 'running'];
 
 /** The parts of a workstream_spec (and its task_specs) the engine acts on; the contract checks the rest. */
 interface WorkstreamSpec {
@@ -116,6 +126,12 @@ export class WorkstreamService {
     });
   }
 
+  /** Newest first (by submission); `active`: whether its run is PENDING or RUNNING. */
+  list(filter: WorkstreamFilter, args: PageArgs): Promise<Page<Workstream>> {
+    const em = this.fork();
+    return pageNewestFirst(em, WorkstreamSchema, WORKSTREAM_CURSOR, workstreamWhere(em, filter), args);
+  }
+
   byIds(ids: readonly string[]): Promise<Workstream[]> {
     return rowsByIds(this.fork(), WorkstreamSchema, ids);
   }
@@ -143,6 +159,20 @@ export class WorkstreamService {
     );
     return { levels, batches: cut.map((batch) => batch.map((id) => byId.get(id)!)) };
   }
+}
+
+function workstreamWhere(em: EntityManager, filter: WorkstreamFilter): RowFilter {
+  const workstreams = rowMapper(em, WorkstreamSchema);
+  const runs = rowMapper(em, RunSchema);
+  return (query) => {
+    if (filter.projectId != null) query.where(workstreams.column('projectId'), filter.projectId);
+    if (filter.active != null) {
+      // One run per workstream (a unique run_id): a subquery on run's state index, no join.
+      const active = em.getKnex().from(runs.table).select(runs.column('id')).whereIn(runs.column('state'), ACTIVE_RUN_STATES);
+      if (filter.active) query.whereIn(workstreams.column('runId'), active);
+      else query.whereNotIn(workstreams.column('runId'), active);
+    }
+  };
 }
 
 /** A repeated submission: the workstream it already made, when the spec (defaults filled in) is the same, in any key order. */

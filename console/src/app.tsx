@@ -1,0 +1,71 @@
+// The console's frame: the panels' navigation and their routes. Each view has a URL (deep links, the back button).
+import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
+import { Overview } from './panels/overview';
+import { NotBuilt } from './panels/not-built';
+import { Session, useSignOut, useViewer } from './session/session';
+
+const PANELS = [
+  { path: '/', label: 'Overview' },
+  { path: '/runs', label: 'Runs' },
+  { path: '/workers', label: 'Workers' },
+  { path: '/patches', label: 'Patches' },
+  { path: '/tools', label: 'Tools' },
+  { path: '/costs', label: 'Costs' },
+];
+
+/** The panel a path belongs to: /runs/ID is under Runs. */
+const panelOf = (path: string) => PANELS.findLast((panel) => (panel.path === '/' ? path === '/' : path === panel.path || path.startsWith(`${panel.path}/`)));
+
+function Nav() {
+  const { path } = useLocation();
+  const current = panelOf(path);
+  const viewer = useViewer();
+  const signOut = useSignOut();
+  return (
+    <header>
+      <nav aria-label="Panels">
+        <ul>
+          {PANELS.map((panel) => (
+            <li key={panel.path}>
+              <a href={panel.path} aria-current={panel === current ? 'page' : undefined}>
+                {panel.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <p class="viewer">
+        {viewer.tokenName} ({viewer.scopes.join(', ')}){' '}
+        <button type="button" onClick={signOut}>
+          Sign out
+        </button>
+      </p>
+    </header>
+  );
+}
+
+const Later = (title: string) => () => <NotBuilt title={title} />;
+
+export function App() {
+  return (
+    <Session>
+      <LocationProvider>
+        <Nav />
+        <main>
+          <Router>
+            <Route path="/" component={Overview} />
+            <Route path="/runs" component={Later('Runs')} />
+            <Route path="/runs/:id" component={({ id }: { id: string }) => <NotBuilt title={`Run ${id}`} />} />
+            <Route path="/workers" component={Later('Workers')} />
+            <Route path="/workers/:id" component={({ id }: { id: string }) => <NotBuilt title={`Worker ${id}`} />} />
+            <Route path="/patches" component={Later('Patches')} />
+            <Route path="/patches/:id" component={({ id }: { id: string }) => <NotBuilt title={`Patch ${id}`} />} />
+            <Route path="/tools" component={Later('Tools')} />
+            <Route path="/costs" component={Later('Costs')} />
+            <Route default component={() => <h1>No such page</h1>} />
+          </Router>
+        </main>
+      </LocationProvider>
+    </Session>
+  );
+}
