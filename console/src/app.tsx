@@ -1,6 +1,7 @@
 // The console's frame: the panels' navigation and their routes. Each view has a URL (deep links, the back button).
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { Overview } from './panels/overview';
+import { Runs } from './panels/runs';
 import { NotBuilt } from './panels/not-built';
 import { Session, useSignOut, useViewer } from './session/session';
 
@@ -54,7 +55,7 @@ export function App() {
         <main>
           <Router>
             <Route path="/" component={Overview} />
-            <Route path="/runs" component={Later('Runs')} />
+            <Route path="/runs" component={Runs} />
             <Route path="/runs/:id" component={({ id }: { id: string }) => <NotBuilt title={`Run ${id}`} />} />
             <Route path="/workers" component={Later('Workers')} />
             <Route path="/workers/:id" component={({ id }: { id: string }) => <NotBuilt title={`Worker ${id}`} />} />

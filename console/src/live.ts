@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { TypedDocumentNode } from '@urql/core';
+import type { AnyVariables, TypedDocumentNode } from '@urql/core';
 import { useClient } from '@urql/preact';
 import { useApi } from './session/session';
 
@@ -32,4 +32,24 @@ export function useRefreshOn(subscriptions: readonly TypedDocumentNode<unknown, 
       for (const stream of streams) stream.unsubscribe();
     };
   }, [client, socket, subscriptions]);
+}
+
+/**
+ * Calls `onEvent` with each event of one subscription, opened again when `variables` change (compared by value), and
+ * `onReconnect` after the socket reconnects, for a panel that applies events itself rather than re-reading on each.
+ */
+export function useEvents<Data, Variables extends AnyVariables>(query: TypedDocumentNode<Data, Variables>, variables: Variables, onEvent: (data: Data) => void, onReconnect: () => void): void {
+  const client = useClient();
+  const { socket } = useApi();
+  const latest = useRef({ onEvent, onReconnect, variables });
+  latest.current = { onEvent, onReconnect, variables };
+  const key = JSON.stringify(variables);
+  useEffect(() => {
+    const stream = client.subscription(query, latest.current.variables).subscribe((result) => result.data && latest.current.onEvent(result.data));
+    const offReconnect = socket.on('connected', (_socket, _payload, wasRetry) => wasRetry && latest.current.onReconnect());
+    return () => {
+      offReconnect();
+      stream.unsubscribe();
+    };
+  }, [client, socket, query, key]);
 }

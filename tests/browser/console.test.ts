@@ -1,42 +1,19 @@
 /**
- * The console (console/, served at `/`) against a real gateway on the
- * seeded demo database, driven in Debian's Chromium as the GraphiQL test
- * does (skipped without it outside CI), plus its HTTP edge without a browser.
- * The console is built in the setup only when its sources changed since the
- * last build (scripts/dist.js decides, as `npm start` does).
+ * The console (console/, served at `/`): its HTTP edge without a browser, and
+ * its frame, Overview and token handling in Chromium against a real gateway on
+ * the seeded demo database (set up by ./console-harness.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { runCli } from '../helpers/cli.js';
+import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { ADMIN_SECRET, createRun, startTestServer, type TestServer } from '../helpers/server.js';
 import { sleep } from '../helpers/wait.js';
+import { artifact, baseOf, buildConsoleIfStale, haveChromium, ROOT, signIn, startSeededConsole, type SeededConsole } from './console-harness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`CI needs Chromium at ${CHROMIUM} (.ci/run installs the chromium package)`);
-  console.warn(`skipping the console browser test: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-}
-const ROOT = new URL('../../', import.meta.url).pathname;
-const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
-// Flags for a closed network: without them Chromium keeps trying Google's hosts.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const VIEWPORT = { width: 1280, height: 800 };
 const HTML = { accept: 'text/html,application/xhtml+xml', 'accept-encoding': 'br, gzip' };
-
-/** Builds the console when its sources are newer than its build (a no-op otherwise). */
-function buildConsoleIfStale(): void {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.js'), '--if-stale', 'console'], { encoding: 'utf8', timeout: 120_000 });
-  if (build.status !== 0) throw new Error(`building the console failed:\n${build.stderr}`);
-}
-
-/** The gateway's base URL (the test server's url is its GraphQL endpoint). */
-const baseOf = (server: TestServer) => server.url.replace(/\/graphql$/, '');
 
 describe('the console over HTTP', () => {
   let server: TestServer;
@@ -113,39 +90,16 @@ describe('the console over HTTP', () => {
 });
 
 describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on the seeded demo', () => {
+  let seeded: SeededConsole;
   let server: TestServer;
   let base: string;
-  let browser: Browser;
 
   beforeAll(async () => {
-    buildConsoleIfStale();
-    server = await startTestServer({ limits: { mutationsPerMinute: 0 } });
-    base = baseOf(server);
-    const seeded = await runCli(['seed', '--demo'], { DATABASE_URL: `sqlite:${server.sqlitePath}` });
-    expect(seeded.code, seeded.stderr).toBe(0);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    seeded = await startSeededConsole();
+    ({ server, base } = seeded);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  /** A page in a fresh profile that fails the test on any script error or failed request. */
-  async function openConsole(path = '/'): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser.newContext({ viewport: VIEWPORT });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(String(error)));
-    // A request cut short by leaving the page (ERR_ABORTED) is not a failure.
-    page.on('requestfailed', (request) => request.failure()?.errorText !== 'net::ERR_ABORTED' && errors.push(`${request.url()} ${request.failure()?.errorText}`));
-    await page.goto(`${base}${path}`);
-    return { context, page, errors };
-  }
-
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Open the console' }).click();
-  }
+  afterAll(() => seeded?.stop());
+  const openConsole = (path?: string) => seeded.open(path);
 
   /** The counts of one Overview table, by state (and TOTAL). */
   async function shownCounts(page: Page, caption: string): Promise<Record<string, number>> {
@@ -178,8 +132,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     expect(await shownCounts(page, 'Workers by state')).toEqual(seeded.workers);
     // The token stays for the tab only.
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([1, 0]);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: new URL('console-overview.png', ARTIFACTS).pathname });
+    await page.screenshot({ path: artifact('console-overview.png') });
 
     // Live: the subscriptions are open (one graphql-ws socket), then a second client creates and starts a run.
     await page.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));
@@ -202,7 +155,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
       const fromConsole = queries.length - 3;
       expect(fromConsole).toBeGreaterThanOrEqual(1);
       expect(fromConsole).toBeLessThanOrEqual(2);
-      writeFileSync(new URL('console-live.json', ARTIFACTS), `${JSON.stringify({ overviewUpdatedAfterMs: shownAfterMs, rereads: fromConsole }, null, 2)}\n`);
+      writeFileSync(artifact('console-live.json'), `${JSON.stringify({ overviewUpdatedAfterMs: shownAfterMs, rereads: fromConsole }, null, 2)}\n`);
     } finally {
       server.app.server.off('request', onRequest);
     }

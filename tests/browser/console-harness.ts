@@ -1,0 +1,96 @@
+/**
+ * What every console browser test shares: Debian's Chromium (skipped without
+ * it outside CI), the console built only when its sources changed since the
+ * last build (scripts/build.js decides, as `npm start` does), a real gateway
+ * on the seeded demo database, and signing in through the token screen.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { runCli } from '../helpers/cli.js';
+import { ADMIN_SECRET, startTestServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  if (process.env.CI) throw new Error(`CI needs Chromium at ${CHROMIUM} (.ci/run installs the chromium package)`);
+  console.warn(`skipping the console browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+}
+export const ROOT = new URL('../../', import.meta.url).pathname;
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
+// Flags for a closed network: without them Chromium keeps trying Google's hosts.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const VIEWPORT = { width: 1280, height: 800 };
+
+/** Builds the console when its sources are newer than its build (a no-op otherwise). */
+export function buildConsoleIfStale(): void {
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.js'), '--if-stale', 'console'], { encoding: 'utf8', timeout: 120_000 });
+  if (build.status !== 0) throw new Error(`building the console failed:\n${build.stderr}`);
+}
+
+/** The gateway's base URL (the test server's url is its GraphQL endpoint). */
+export const baseOf = (server: TestServer) => server.url.replace(/\/graphql$/, '');
+
+/** The path of a file in test-artifacts/ (created on first use). */
+export function artifact(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return new URL(name, ARTIFACTS).pathname;
+}
+
+export interface ConsolePage {
+  context: BrowserContext;
+  page: Page;
+  /** Script errors and failed requests seen so far: a test expects none. */
+  errors: string[];
+}
+
+export interface SeededConsole {
+  server: TestServer;
+  base: string;
+  /** A page at `path` in a fresh browser profile (no token yet). */
+  open(path?: string): Promise<ConsolePage>;
+  stop(): Promise<void>;
+}
+
+/** Builds the console if stale, starts a gateway on a database seeded with the demo (the real CLI), and launches Chromium. */
+export async function startSeededConsole(options: TestServerOptions = {}): Promise<SeededConsole> {
+  buildConsoleIfStale();
+  const server = await startTestServer({ limits: { mutationsPerMinute: 0 }, ...options });
+  let browser: Browser | undefined;
+  try {
+    const seeded = await runCli(['seed', '--demo'], { DATABASE_URL: `sqlite:${server.sqlitePath}` });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  const base = baseOf(server);
+  const launched = browser;
+  return {
+    server,
+    base,
+    async open(path = '/') {
+      const context = await launched.newContext({ viewport: VIEWPORT });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(String(error)));
+      // A request cut short by leaving the page (ERR_ABORTED) is not a failure.
+      page.on('requestfailed', (request) => request.failure()?.errorText !== 'net::ERR_ABORTED' && errors.push(`${request.url()} ${request.failure()?.errorText}`));
+      await page.goto(`${base}${path}`);
+      return { context, page, errors };
+    },
+    async stop() {
+      await launched.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Signs in on the token screen (ADMIN by default). */
+export async function signIn(page: Page, token = ADMIN_SECRET): Promise<void> {
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Open the console' }).click();
+}
