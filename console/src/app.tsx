@@ -2,6 +2,7 @@
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { Overview } from './panels/overview';
 import { Runs } from './panels/runs';
+import { Tools } from './panels/tools';
 import { NotBuilt } from './panels/not-built';
 import { Session, useSignOut, useViewer } from './session/session';
 
@@ -61,7 +62,7 @@ export function App() {
             <Route path="/workers/:id" component={({ id }: { id: string }) => <NotBuilt title={`Worker ${id}`} />} />
             <Route path="/patches" component={Later('Patches')} />
             <Route path="/patches/:id" component={({ id }: { id: string }) => <NotBuilt title={`Patch ${id}`} />} />
-            <Route path="/tools" component={Later('Tools')} />
+            <Route path="/tools" component={Tools} />
             <Route path="/costs" component={Later('Costs')} />
             <Route default component={() => <h1>No such page</h1>} />
           </Router>
