@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { runCli } from '../helpers/cli.js';
@@ -93,4 +94,12 @@ export async function startSeededConsole(options: TestServerOptions = {}): Promi
 export async function signIn(page: Page, token = ADMIN_SECRET): Promise<void> {
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Open the console' }).click();
+}
+
+/** The WebSocket upgrades the gateway takes from now on, so a test can cut one server-side (`destroy()`) and see the reconnect. */
+export function watchUpgrades(server: TestServer): { sockets: Duplex[]; stop(): void } {
+  const sockets: Duplex[] = [];
+  const onUpgrade = (_req: unknown, socket: Duplex) => sockets.push(socket);
+  server.app.server.on('upgrade', onUpgrade);
+  return { sockets, stop: () => server.app.server.off('upgrade', onUpgrade) };
 }

@@ -5,11 +5,10 @@
  * client that never move the rows under the user's eyes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Duplex } from 'node:stream';
 import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { createRun, type TestServer } from '../helpers/server.js';
-import { artifact, haveChromium, signIn, startSeededConsole, type SeededConsole } from './console-harness.js';
+import { artifact, haveChromium, signIn, startSeededConsole, watchUpgrades, type SeededConsole } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo', () => {
   let seeded: SeededConsole;
@@ -146,9 +145,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo
   }, 60_000);
 
   it('catches up after its socket drops: a state change and a new run made meanwhile show once it reconnects', async () => {
-    const sockets: Duplex[] = [];
-    const onUpgrade = (_req: unknown, socket: Duplex) => sockets.push(socket);
-    server.app.server.on('upgrade', onUpgrade);
+    const { sockets, stop } = watchUpgrades(server);
     try {
       const { context, page, errors } = await openRuns('/runs?project=console-reconnect');
       const onPage = await createRun(server, { projectId: 'console-reconnect' });
@@ -167,7 +164,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo
       expect(errors).toEqual([]);
       await context.close();
     } finally {
-      server.app.server.off('upgrade', onUpgrade);
+      stop();
     }
   }, 60_000);
 });

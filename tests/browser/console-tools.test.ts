@@ -5,11 +5,10 @@
  * an attempt on it (toolChanged).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Duplex } from 'node:stream';
 import { onPostgres } from '../helpers/database.js';
 import type { TestServer } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
-import { artifact, haveChromium, signIn, startSeededConsole, type SeededConsole } from './console-harness.js';
+import { artifact, haveChromium, signIn, startSeededConsole, watchUpgrades, type SeededConsole } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded demo', () => {
   let seeded: SeededConsole;
@@ -102,9 +101,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
   }, 60_000);
 
   it('catches up after its socket drops: a lease made meanwhile shows once it reconnects', async () => {
-    const sockets: Duplex[] = [];
-    const onUpgrade = (_req: unknown, socket: Duplex) => sockets.push(socket);
-    server.app.server.on('upgrade', onUpgrade);
+    const { sockets, stop } = watchUpgrades(server);
     try {
       const { context, page, errors } = await openTools();
       const inFlight = page.locator('tr[data-tool="ruff"] td[data-field="inFlight"]');
@@ -120,7 +117,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
       expect(errors).toEqual([]);
       await context.close();
     } finally {
-      server.app.server.off('upgrade', onUpgrade);
+      stop();
     }
   }, 60_000);
 });
