@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { runCli } from '../helpers/cli.js';
 import { ADMIN_SECRET, startTestServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
@@ -87,6 +87,32 @@ export async function startSeededConsole(options: TestServerOptions = {}): Promi
       await launched.close();
       await server.stop();
     },
+  };
+}
+
+/**
+ * For a describe block: a seeded console started before its tests and stopped
+ * after them. Its members are read when a test runs, once it has started.
+ */
+export function seededConsoleForSuite(options: TestServerOptions = {}): SeededConsole {
+  let seeded: SeededConsole | undefined;
+  beforeAll(async () => {
+    seeded = await startSeededConsole(options);
+  }, 120_000);
+  afterAll(() => seeded?.stop());
+  const started = (): SeededConsole => {
+    if (!seeded) throw new Error('the seeded console has not started (read it inside a test, not while the suite is defined)');
+    return seeded;
+  };
+  return {
+    get server() {
+      return started().server;
+    },
+    get base() {
+      return started().base;
+    },
+    open: (path) => started().open(path),
+    stop: () => started().stop(),
   };
 }
 

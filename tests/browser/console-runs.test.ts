@@ -4,25 +4,18 @@
  * them, filters and pages kept in the URL, and live changes from a second
  * client that never move the rows under the user's eyes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
-import { createRun, type TestServer } from '../helpers/server.js';
-import { artifact, haveChromium, signIn, startSeededConsole, watchUpgrades, type SeededConsole } from './console-harness.js';
+import { createRun } from '../helpers/server.js';
+import { artifact, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo', () => {
-  let seeded: SeededConsole;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    seeded = await startSeededConsole();
-    server = seeded.server;
-  }, 120_000);
-  afterAll(() => seeded?.stop());
+  const seeded = seededConsoleForSuite();
 
   /** The API's answer for a filter: the total and page 1's ids, newest first. */
   async function apiRuns(filter: Record<string, unknown> = {}): Promise<{ total: number; ids: string[] }> {
-    const { runs } = await server.ok('query($filter: RunFilter) { runs(filter: $filter, first: 20) { totalCount edges { node { id } } } }', { filter });
+    const { runs } = await seeded.server.ok('query($filter: RunFilter) { runs(filter: $filter, first: 20) { totalCount edges { node { id } } } }', { filter });
     return { total: runs.totalCount, ids: runs.edges.map((edge: { node: { id: string } }) => edge.node.id) };
   }
 
@@ -99,7 +92,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo
     await expect.poll(async () => (await shownIds(page)).length).toBe(Math.min(20, total - 20));
     const secondPage = await shownIds(page);
     expect(secondPage.filter((id) => firstPage.includes(id!))).toEqual([]);
-    const { runs } = await server.ok('query($after: String) { runs(first: 20, after: $after) { edges { node { id } } } }', { after: query(page).after });
+    const { runs } = await seeded.server.ok('query($after: String) { runs(first: 20, after: $after) { edges { node { id } } } }', { after: query(page).after });
     expect(secondPage).toEqual(runs.edges.map((edge: { node: { id: string } }) => edge.node.id));
 
     await page.getByRole('link', { name: 'Previous page' }).click();
@@ -115,21 +108,21 @@ describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo
     const { context, page, errors } = await openRuns('/runs?project=console-live');
     await page.getByText('0 runs', { exact: true }).waitFor();
     // A project of its own, so the page holds exactly the runs this test makes.
-    const onPage = await createRun(server, { projectId: 'console-live', phaseId: 'phase-1' });
+    const onPage = await createRun(seeded.server, { projectId: 'console-live', phaseId: 'phase-1' });
     await page.getByRole('button', { name: 'show' }).click();
     await expect.poll(() => shownIds(page)).toEqual([onPage]);
     await page.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));
 
     let started = Date.now();
-    const created = await createRun(server, { projectId: 'console-live', phaseId: 'phase-2' });
+    const created = await createRun(seeded.server, { projectId: 'console-live', phaseId: 'phase-2' });
     await page.getByRole('status').getByText('1 new run —').waitFor({ timeout: 1_000 });
     const noticeAfterMs = Date.now() - started;
     expect(await shownIds(page), 'the page keeps its rows').toEqual([onPage]);
     // Another project's run is not this view's news.
-    await createRun(server, { projectId: 'elsewhere' });
+    await createRun(seeded.server, { projectId: 'elsewhere' });
 
     started = Date.now();
-    await server.ok('mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }', { id: onPage });
+    await seeded.server.ok('mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }', { id: onPage });
     const stateCell = page.locator(`tr[data-run="${onPage}"] td[data-field="state"]`);
     await expect.poll(() => stateCell.innerText(), { timeout: 1_000, interval: 20 }).toBe('RUNNING');
     const stateAfterMs = Date.now() - started;
@@ -145,17 +138,17 @@ describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo
   }, 60_000);
 
   it('catches up after its socket drops: a state change and a new run made meanwhile show once it reconnects', async () => {
-    const { sockets, stop } = watchUpgrades(server);
+    const { sockets, stop } = watchUpgrades(seeded.server);
     try {
       const { context, page, errors } = await openRuns('/runs?project=console-reconnect');
-      const onPage = await createRun(server, { projectId: 'console-reconnect' });
+      const onPage = await createRun(seeded.server, { projectId: 'console-reconnect' });
       await page.getByRole('button', { name: 'show' }).click();
       await expect.poll(() => shownIds(page)).toEqual([onPage]);
       expect(sockets).toHaveLength(1);
-      // Cut the connection server-side, then change things before graphql-ws's first retry (at least a second later).
+      // Cut the connection seeded.server-side, then change things before graphql-ws's first retry (at least a second later).
       sockets[0]!.destroy();
-      await server.ok('mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }', { id: onPage });
-      await createRun(server, { projectId: 'console-reconnect' });
+      await seeded.server.ok('mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }', { id: onPage });
+      await createRun(seeded.server, { projectId: 'console-reconnect' });
       await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2);
       const stateCell = page.locator(`tr[data-run="${onPage}"] td[data-field="state"]`);
       await expect.poll(() => stateCell.innerText(), { timeout: 5_000 }).toBe('RUNNING');

@@ -4,21 +4,13 @@
  * a tool's row changing in place, without a reload, as a second client leases
  * an attempt on it (toolChanged).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { onPostgres } from '../helpers/database.js';
-import type { TestServer } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
-import { artifact, haveChromium, signIn, startSeededConsole, watchUpgrades, type SeededConsole } from './console-harness.js';
+import { artifact, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded demo', () => {
-  let seeded: SeededConsole;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    seeded = await startSeededConsole();
-    server = seeded.server;
-  }, 120_000);
-  afterAll(() => seeded?.stop());
+  const seeded = seededConsoleForSuite();
 
   async function openTools() {
     const opened = await seeded.open('/tools');
@@ -28,17 +20,18 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
     return opened;
   }
 
-  const apiTools = async () => (await server.ok('{ tools { id circuitState successRate inFlight } }')).tools as { id: string; circuitState: string; successRate: number | null; inFlight: number }[];
+  const apiTools = async () =>
+    (await seeded.server.ok('{ tools { id circuitState successRate inFlight } }')).tools as { id: string; circuitState: string; successRate: number | null; inFlight: number }[];
 
   /** A lint task (only ruff takes lint) and a worker running ruff, as a second client; `claim` leases the task, an attempt on ruff. */
   async function lintTask(workstreamId: string) {
-    const { submitWorkstream } = await server.ok('mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } } } }', {
+    const { submitWorkstream } = await seeded.server.ok('mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } } } }', {
       s: workstreamSpec([taskSpec('lint-1', [], { kind: 'lint' })], { id: workstreamId, projectId: 'console-tools' }),
     });
-    const { registerWorker } = await server.ok('mutation { registerWorker(input: {type: EXECUTOR, tools: ["ruff"]}) { worker { id } } }');
+    const { registerWorker } = await seeded.server.ok('mutation { registerWorker(input: {type: EXECUTOR, tools: ["ruff"]}) { worker { id } } }');
     const workerId = registerWorker.worker.id as string;
     const claim = async () => {
-      const { claimTask } = await server.ok('mutation($w: ID!, $r: ID) { claimTask(input: {workerId: $w, runId: $r}) { task { id executionRequest { toolId } } } }', {
+      const { claimTask } = await seeded.server.ok('mutation($w: ID!, $r: ID) { claimTask(input: {workerId: $w, runId: $r}) { task { id executionRequest { toolId } } } }', {
         w: workerId,
         r: submitWorkstream.workstream.run.id,
       });
@@ -84,7 +77,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
     expect((await apiTools()).find((tool) => tool.id === 'ruff')!.inFlight).toBe(before + 1);
 
     // The attempt ends: the count goes back and the tool's first measurements show, still in place.
-    await server.ok('mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: true, executionTimeSeconds: 2}) { task { state } } }', {
+    await seeded.server.ok('mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: true, executionTimeSeconds: 2}) { task { state } } }', {
       w: workerId,
       t: taskId,
     });
@@ -101,7 +94,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
   }, 60_000);
 
   it('catches up after its socket drops: a lease made meanwhile shows once it reconnects', async () => {
-    const { sockets, stop } = watchUpgrades(server);
+    const { sockets, stop } = watchUpgrades(seeded.server);
     try {
       const { context, page, errors } = await openTools();
       const inFlight = page.locator('tr[data-tool="ruff"] td[data-field="inFlight"]');
@@ -109,7 +102,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
       expect(await inFlight.innerText()).toBe(String(before));
       const { claim } = await lintTask('ws-console-tools-reconnect');
       await expect.poll(() => sockets.length).toBe(1);
-      // Cut the connection server-side, then lease before graphql-ws's first retry (at least a second later).
+      // Cut the connection seeded.server-side, then lease before graphql-ws's first retry (at least a second later).
       sockets[0]!.destroy();
       await claim();
       await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2);

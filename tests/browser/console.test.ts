@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { ADMIN_SECRET, createRun, startTestServer, type TestServer } from '../helpers/server.js';
 import { sleep } from '../helpers/wait.js';
-import { artifact, baseOf, buildConsoleIfStale, haveChromium, ROOT, signIn, startSeededConsole, type SeededConsole } from './console-harness.js';
+import { artifact, baseOf, buildConsoleIfStale, haveChromium, ROOT, signIn, seededConsoleForSuite } from './console-harness.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml', 'accept-encoding': 'br, gzip' };
 
@@ -90,15 +90,7 @@ describe('the console over HTTP', () => {
 });
 
 describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on the seeded demo', () => {
-  let seeded: SeededConsole;
-  let server: TestServer;
-  let base: string;
-
-  beforeAll(async () => {
-    seeded = await startSeededConsole();
-    ({ server, base } = seeded);
-  }, 120_000);
-  afterAll(() => seeded?.stop());
+  const seeded = seededConsoleForSuite();
   const openConsole = (path?: string) => seeded.open(path);
 
   /** The counts of one Overview table, by state (and TOTAL). */
@@ -111,7 +103,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
   }
 
   async function serverCounts(): Promise<{ runs: Record<string, number>; workers: Record<string, number> }> {
-    const data = await server.ok('{ runSummary { runsByState { state count } } workerSummary { total byState { state count } } }');
+    const data = await seeded.server.ok('{ runSummary { runsByState { state count } } workerSummary { total byState { state count } } }');
     const byState = (rows: { state: string; count: number }[]): Record<string, number> => Object.fromEntries(rows.map((row) => [row.state, row.count]));
     const runs = byState(data.runSummary.runsByState);
     return {
@@ -125,11 +117,11 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('uet-gateway console');
     await signIn(page, ADMIN_SECRET);
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor({ timeout: 10_000 });
-    const seeded = await serverCounts();
-    expect(seeded.runs.TOTAL, 'the demo seed has runs').toBeGreaterThan(0);
-    expect(seeded.workers.TOTAL, 'the demo seed has workers').toBeGreaterThan(0);
-    expect(await shownCounts(page, 'Runs by state')).toEqual(seeded.runs);
-    expect(await shownCounts(page, 'Workers by state')).toEqual(seeded.workers);
+    const counts = await serverCounts();
+    expect(counts.runs.TOTAL, 'the demo seed has runs').toBeGreaterThan(0);
+    expect(counts.workers.TOTAL, 'the demo seed has workers').toBeGreaterThan(0);
+    expect(await shownCounts(page, 'Runs by state')).toEqual(counts.runs);
+    expect(await shownCounts(page, 'Workers by state')).toEqual(counts.workers);
     // The token stays for the tab only.
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([1, 0]);
     await page.screenshot({ path: artifact('console-overview.png') });
@@ -138,13 +130,13 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     await page.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));
     const queries: string[] = [];
     const onRequest = (req: IncomingMessage) => req.method === 'POST' && queries.push(req.url ?? '');
-    server.app.server.on('request', onRequest);
+    seeded.server.app.server.on('request', onRequest);
     try {
       await sleep(500);
       expect(queries, 'an idle Overview sends no queries').toEqual([]);
       const started = Date.now();
-      const runId = await createRun(server, { projectId: 'console-live' });
-      await server.ok(`mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }`, { id: runId });
+      const runId = await createRun(seeded.server, { projectId: 'console-live' });
+      await seeded.server.ok(`mutation($id: ID!) { startRun(input: { id: $id }) { run { state } } }`, { id: runId });
       const expected = (await serverCounts()).runs;
       await page.waitForFunction((running) => document.querySelector('table tr[data-state="RUNNING"] td')?.textContent === String(running), expected.RUNNING, { timeout: 1_000 });
       const shownAfterMs = Date.now() - started;
@@ -157,7 +149,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
       expect(fromConsole).toBeLessThanOrEqual(2);
       writeFileSync(artifact('console-live.json'), `${JSON.stringify({ overviewUpdatedAfterMs: shownAfterMs, rereads: fromConsole }, null, 2)}\n`);
     } finally {
-      server.app.server.off('request', onRequest);
+      seeded.server.app.server.off('request', onRequest);
     }
     expect(errors).toEqual([]);
     await context.close();
@@ -174,7 +166,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     await page.goBack();
     await page.getByRole('heading', { name: 'Worker w-42: not built yet' }).waitFor();
     // Loaded again at a deep link in the same tab: the token is remembered for the tab.
-    await page.goto(`${base}/runs/run-7`);
+    await page.goto(`${seeded.base}/runs/run-7`);
     await page.getByRole('heading', { name: 'Run run-7: not built yet' }).waitFor({ timeout: 10_000 });
     expect(errors).toEqual([]);
     await context.close();
@@ -186,13 +178,13 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     await expect.poll(() => page.getByRole('alert').innerText(), { timeout: 10_000 }).toMatch(/^unknown token: check that it was copied whole/);
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([0, 0]);
 
-    const { createApiToken } = await server.ok('mutation { createApiToken(input: { name: "console-reader", scopes: [READ] }) { token apiToken { id } } }');
+    const { createApiToken } = await seeded.server.ok('mutation { createApiToken(input: { name: "console-reader", scopes: [READ] }) { token apiToken { id } } }');
     await page.getByLabel('Remember me on this browser').check();
     await signIn(page, createApiToken.token);
     await page.getByText('console-reader (READ)').waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([0, 1]);
     await shownCounts(page, 'Runs by state');
-    await server.ok('mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { id } } }', { id: createApiToken.apiToken.id });
+    await seeded.server.ok('mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { id } } }', { id: createApiToken.apiToken.id });
     await expect.poll(() => page.getByRole('alert').innerText(), { timeout: 5_000 }).toMatch(/^token revoked/);
     expect(await page.getByLabel('API token').isVisible()).toBe(true);
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([0, 0]);
@@ -202,18 +194,18 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
   it('loads its files compressed and cacheable: a second visit asks only for the page', async () => {
     const requested: string[] = [];
     const onRequest = (req: IncomingMessage) => req.method === 'GET' && requested.push(req.url ?? '');
-    server.app.server.on('request', onRequest);
+    seeded.server.app.server.on('request', onRequest);
     const { context, page, errors } = await openConsole();
     try {
       await page.getByLabel('API token').waitFor();
       const assets = requested.filter((url) => url.startsWith('/assets/'));
       expect(assets.length).toBeGreaterThanOrEqual(2);
       requested.length = 0;
-      await page.goto(`${base}/`);
+      await page.goto(`${seeded.base}/`);
       await page.getByLabel('API token').waitFor();
       expect(requested).toEqual(['/']);
     } finally {
-      server.app.server.off('request', onRequest);
+      seeded.server.app.server.off('request', onRequest);
     }
     expect(errors).toEqual([]);
     await context.close();
