@@ -2,8 +2,13 @@
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { Overview } from './panels/overview';
 import { Runs } from './panels/runs';
+import { RunDetail } from './panels/run-detail';
+import { Workers } from './panels/workers';
+import { WorkerDetail } from './panels/worker-detail';
+import { Patches } from './panels/patches';
+import { PatchDetail } from './panels/patch-detail';
 import { Tools } from './panels/tools';
-import { NotBuilt } from './panels/not-built';
+import { Costs } from './panels/costs';
 import { Session, useSignOut, useViewer } from './session/session';
 
 const PANELS = [
@@ -46,8 +51,6 @@ function Nav() {
   );
 }
 
-const Later = (title: string) => () => <NotBuilt title={title} />;
-
 export function App() {
   return (
     <Session>
@@ -57,13 +60,13 @@ export function App() {
           <Router>
             <Route path="/" component={Overview} />
             <Route path="/runs" component={Runs} />
-            <Route path="/runs/:id" component={({ id }: { id: string }) => <NotBuilt title={`Run ${id}`} />} />
-            <Route path="/workers" component={Later('Workers')} />
-            <Route path="/workers/:id" component={({ id }: { id: string }) => <NotBuilt title={`Worker ${id}`} />} />
-            <Route path="/patches" component={Later('Patches')} />
-            <Route path="/patches/:id" component={({ id }: { id: string }) => <NotBuilt title={`Patch ${id}`} />} />
+            <Route path="/runs/:id" component={RunDetail} />
+            <Route path="/workers" component={Workers} />
+            <Route path="/workers/:id" component={WorkerDetail} />
+            <Route path="/patches" component={Patches} />
+            <Route path="/patches/:id" component={PatchDetail} />
             <Route path="/tools" component={Tools} />
-            <Route path="/costs" component={Later('Costs')} />
+            <Route path="/costs" component={Costs} />
             <Route default component={() => <h1>No such page</h1>} />
           </Router>
         </main>

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import axe from 'axe-core';
 import { runCli } from '../helpers/cli.js';
 import { ADMIN_SECRET, startTestServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
 
@@ -128,4 +129,17 @@ export function watchUpgrades(server: TestServer): { sockets: Duplex[]; stop(): 
   const onUpgrade = (_req: unknown, socket: Duplex) => sockets.push(socket);
   server.app.server.on('upgrade', onUpgrade);
   return { sockets, stop: () => server.app.server.off('upgrade', onUpgrade) };
+}
+
+/**
+ * axe-core's checks on the page as it stands: no serious or critical violation. Injected through the DevTools
+ * protocol (page.evaluate), which the console's Content-Security-Policy does not govern, so the policy stays on.
+ */
+export async function expectAccessible(page: Page): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
+  const violations = await page.evaluate(async () => {
+    const { violations } = await (window as unknown as { axe: typeof axe }).axe.run(document);
+    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
+  });
+  expect(violations).toEqual([]);
 }

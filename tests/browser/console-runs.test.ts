@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { createRun } from '../helpers/server.js';
-import { artifact, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
+import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo', () => {
   const seeded = seededConsoleForSuite();
@@ -43,6 +43,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Runs panel, on the seeded demo
     expect(await first.locator('a').innerText()).toMatch(/^[0-9A-Z]{8}$/);
     expect(await page.getByRole('columnheader').allInnerTexts()).toEqual(['Run', 'Project', 'Phase', 'State', 'Created', 'Duration']);
     await page.screenshot({ path: artifact('console-runs.png'), fullPage: true });
+    await expectAccessible(page);
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { onPostgres } from '../helpers/database.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
-import { artifact, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
+import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded demo', () => {
   const seeded = seededConsoleForSuite();
@@ -58,6 +58,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
       expect(rate).toBe(tool.successRate === null ? '—' : `${Math.round(tool.successRate * 1000) / 10}%`);
     }
     await page.screenshot({ path: artifact('console-tools.png'), fullPage: true });
+    await expectAccessible(page);
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);

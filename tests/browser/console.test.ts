@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { ADMIN_SECRET, createRun, startTestServer, type TestServer } from '../helpers/server.js';
 import { sleep } from '../helpers/wait.js';
-import { artifact, baseOf, buildConsoleIfStale, haveChromium, ROOT, signIn, seededConsoleForSuite } from './console-harness.js';
+import { artifact, baseOf, buildConsoleIfStale, expectAccessible, haveChromium, ROOT, signIn, seededConsoleForSuite } from './console-harness.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml', 'accept-encoding': 'br, gzip' };
 
@@ -115,6 +115,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
   it('asks for a token, then shows the seeded runs and workers by state; a run started by another client changes the counts within 1 s, without a reload', async () => {
     const { context, page, errors } = await openConsole();
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('uet-gateway console');
+    await expectAccessible(page);
     await signIn(page, ADMIN_SECRET);
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor({ timeout: 10_000 });
     const counts = await serverCounts();
@@ -125,6 +126,7 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     // The token stays for the tab only.
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([1, 0]);
     await page.screenshot({ path: artifact('console-overview.png') });
+    await expectAccessible(page);
 
     // Live: the subscriptions are open (one graphql-ws socket), then a second client creates and starts a run.
     await page.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));

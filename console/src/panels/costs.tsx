@@ -1,0 +1,5 @@
+import { NotBuilt } from './not-built';
+
+export function Costs() {
+  return <NotBuilt title={'Costs'} />;
+}

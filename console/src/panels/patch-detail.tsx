@@ -1,0 +1,5 @@
+import { NotBuilt } from './not-built';
+
+export function PatchDetail({ id }: { id: string }) {
+  return <NotBuilt title={`Patch ${id}`} />;
+}

@@ -1,0 +1,5 @@
+import { NotBuilt } from './not-built';
+
+export function RunDetail({ id }: { id: string }) {
+  return <NotBuilt title={`Run ${id}`} />;
+}

@@ -1,0 +1,5 @@
+import { NotBuilt } from './not-built';
+
+export function Workers() {
+  return <NotBuilt title={'Workers'} />;
+}
