@@ -124,7 +124,7 @@ export function PatchDetail({ id }: { id: string }) {
   return (
     <>
       <p>
-        <a href="/patches">Patches</a>
+        <a href="/patches">All patches</a>
       </p>
       <h1>Patch {shortId(entry.id)}</h1>
       <dl class="facts">

@@ -5,7 +5,7 @@ export type LineKind = 'added' | 'removed' | 'context' | 'note';
 
 export interface DiffLine {
   kind: LineKind;
-  /** The line without its +, - or space prefix (a note, "\ No newline at end of file", keeps its text). */
+  /** The line without its first character: the +, - or space, or the backslash of a note ("\ No newline at end of file"). */
   text: string;
   /** Its number in the old and the new file; null on the side it is not on. */
   oldNumber: number | null;
@@ -75,7 +75,7 @@ export function parseDiff(diffText: string): DiffFile[] {
       }
     }
     if (line.startsWith('\\')) {
-      hunk?.lines.push({ kind: 'note', text: line.slice(1).trim(), oldNumber: null, newNumber: null });
+      hunk?.lines.push({ kind: 'note', text: line.slice(1), oldNumber: null, newNumber: null });
       continue;
     }
     if (line.startsWith('diff --git ')) {
