@@ -1,9 +1,10 @@
 import { isUlid } from '../engine/core/ids.js';
 import type { LedgerEntry } from '../engine/patches/entities.js';
+import { PATCH_STATES } from '../engine/patches/patch-queries.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import type { GatewayContext } from '../schema/context.js';
 import { liveSubscription } from '../schema/field-policy.js';
-import { LedgerEntryRef, LedgerFilterInput, PatchConstraintsInput, PatchPolicyRef, PatchRef, PatchRelationsInput, PolicyLevelEnum } from '../schema/patches.js';
+import { LedgerEntryRef, LedgerFilterInput, PatchConstraintsInput, PatchStateCountRef, PatchPolicyRef, PatchRef, PatchRelationsInput, PolicyLevelEnum } from '../schema/patches.js';
 import { ADMIN, OPERATE, REPORT, workerActor } from './scopes.js';
 
 builder.queryFields((t) => ({
@@ -39,6 +40,15 @@ builder.queryFields((t) => ({
     },
     { name: 'PatchLedgerEdge', description: 'A ledger entry and its cursor.' },
   ),
+  patchLedgerCounts: t.field({
+    type: [PatchStateCountRef],
+    description:
+      'How many ledger entries stand in each state: every state, zero included, in lifecycle order (CREATED, VALIDATED, QUEUED, APPLIED, APPLY_FAILED, VERIFIED, ' +
+      'COMMITTED, ROLLED_BACK, QUARANTINED, DROPPED). The counts patchLedger(filter:) { totalCount } would give state by state, in one read.',
+    args: { filter: t.arg({ type: LedgerFilterInput, description: 'Which entries to count; every entry when left out.' }) },
+    extensions: { listSize: PATCH_STATES.length },
+    resolve: (_, { filter }, ctx) => ctx.engine.patchQueries.countsByState({ ...filter, runId: parseOptionalId(filter?.runId, 'Run', 'filter.runId') }),
+  }),
   patchPolicies: t.field({
     type: [PatchPolicyRef],
     description:

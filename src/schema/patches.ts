@@ -29,6 +29,14 @@ export const PatchStateEnum = builder.enumType('PatchState', {
   ) as Record<string, { value: LedgerEntry['state']; description: string }>,
 });
 
+export const PatchStateCountRef = builder.objectRef<{ state: LedgerEntry['state']; count: number }>('PatchStateCount').implement({
+  description: 'How many ledger entries stand in one state.',
+  fields: (t) => ({
+    state: t.expose('state', { type: PatchStateEnum, description: 'The ledger state.' }),
+    count: t.exposeInt('count', { description: 'Entries in that state (0 when none).' }),
+  }),
+});
+
 export const PolicyLevelEnum = builder.enumType('PolicyLevel', {
   description: 'Where a patch policy applies; the most specific one that applies wins (PHASE, then PROJECT, then GLOBAL).',
   values: {

@@ -211,6 +211,7 @@ const TABLE: Record<string, Entry> = {
   },
   'Query.ledgerEntry': { op: `query($id: ID!) { ledgerEntry(id: $id) { id state } }`, vars: async () => ({ id: await ledgerEntry() }), allowed: ['read'] },
   'Query.patchLedger': { op: `{ patchLedger(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  'Query.patchLedgerCounts': { op: `{ patchLedgerCounts { state count } }`, allowed: ['read'] },
   'Query.patchPolicies': { op: `{ patchPolicies { id level } }`, allowed: ['read'] },
   'Query.effectivePatchPolicy': {
     op: `{ effectivePatchPolicy(projectId: "ac-effective", phaseId: "p") { id level } }`,

@@ -240,6 +240,28 @@ describe('patches', () => {
   });
 });
 
+describe('patchLedgerCounts', () => {
+  const counts = async (filter: Record<string, unknown>) => (await ok(`query($f: PatchLedgerFilter) { patchLedgerCounts(filter: $f) { state count } }`, { f: filter })).patchLedgerCounts;
+
+  it('counts the entries of each state, every state in lifecycle order, as patchLedger totalCount does state by state', async () => {
+    for (const state of ['COMMITTED', 'QUEUED', 'QUEUED', 'DROPPED'] as State[]) await entryIn(state, { projectId: 'counted' });
+    const got = await counts({ projectId: 'counted' });
+    expect(got.map((c: any) => c.state)).toEqual(['CREATED', 'VALIDATED', 'QUEUED', 'APPLIED', 'APPLY_FAILED', 'VERIFIED', 'COMMITTED', 'ROLLED_BACK', 'QUARANTINED', 'DROPPED']);
+    expect(Object.fromEntries(got.filter((c: any) => c.count > 0).map((c: any) => [c.state, c.count]))).toEqual({ QUEUED: 2, COMMITTED: 1, DROPPED: 1 });
+    for (const { state, count } of await counts({})) {
+      const { patchLedger } = await ok(`query($s: [PatchState!]) { patchLedger(first: 1, filter: { states: $s }) { totalCount } }`, { s: [state] });
+      expect(count, state).toBe(patchLedger.totalCount);
+    }
+  });
+
+  it('narrows by the filter (states too), and refuses a run id of another type', async () => {
+    expect((await counts({ projectId: 'counted', states: ['QUEUED', 'APPLIED'] })).filter((c: any) => c.count > 0)).toEqual([{ state: 'QUEUED', count: 2 }]);
+    expect((await counts({ projectId: 'no-such-project' })).every((c: any) => c.count === 0)).toBe(true);
+    const refused = await server.gql(`{ patchLedgerCounts(filter: { runId: "bm90LWEtcnVu" }) { count } }`);
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
 describe('gates decide verification and commit', () => {
   async function gate(runId: string, name: string): Promise<string> {
     const data = await ok(`mutation($r: ID!, $n: String!) { createTestGate(input: {runId: $r, name: $n, type: UNIT_TESTS, criteria: {maxFailures: 0}}) { gate { id } } }`, {

@@ -5,6 +5,9 @@ import { pageNewestFirst } from '../core/newest-first.js';
 import { findRows, rowsByIds } from '../db/plain-rows.js';
 import { LedgerEntrySchema, PatchSchema, type LedgerEntry, type Patch, type PatchState } from './entities.js';
 
+/** Every ledger state, in the order a patch goes through them (then the side exits): the order of ledger counts. */
+export const PATCH_STATES: readonly PatchState[] = ['created', 'validated', 'queued', 'applied', 'apply_failed', 'verified', 'committed', 'rolled_back', 'quarantined', 'dropped'];
+
 export interface LedgerFilter {
   projectId?: string | null;
   runId?: string | null;
@@ -36,5 +39,16 @@ export class PatchQueries {
     if (filter.workstreamId != null) where.workstreamId = filter.workstreamId;
     if (filter.states != null) where.state = { $in: filter.states };
     return pageNewestFirst(this.fork(), LedgerEntrySchema, 'LedgerEntry', where, args);
+  }
+
+  /** How many entries matching the filter stand in each state: every state (zero included), in PATCH_STATES order, counted by the database in one grouped read. */
+  async countsByState(filter: LedgerFilter): Promise<{ state: PatchState; count: number }[]> {
+    const query = this.fork().getKnex()('patch_ledger').select('state').count({ count: '*' }).groupBy('state');
+    if (filter.projectId != null) query.where('project_id', filter.projectId);
+    if (filter.runId != null) query.where('run_id', filter.runId);
+    if (filter.workstreamId != null) query.where('workstream_id', filter.workstreamId);
+    if (filter.states != null) query.whereIn('state', filter.states);
+    const counted = new Map(((await query) as { state: PatchState; count: number | string }[]).map((row) => [row.state, Number(row.count)]));
+    return PATCH_STATES.map((state) => ({ state, count: counted.get(state) ?? 0 }));
   }
 }
