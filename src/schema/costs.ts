@@ -226,8 +226,7 @@ export const CurrencySpendRef = builder.objectRef<CurrencySpend>('CurrencyCostSu
         }),
       },
       extensions: { listSizeArg: 'last', maxListSize: MAX_SERIES_BUCKETS },
-      resolve: (s, args, ctx) =>
-        sharedRead(s, `series:${args.bucket}:${args.last}`, () => ctx.engine.costQueries.series(s.filter, args.bucket as Bucket, args.last ?? DEFAULT_SERIES_BUCKETS)),
+      resolve: (s, args, ctx) => sharedRead(s, `series:${args.bucket}:${args.last}`, () => ctx.engine.costQueries.series(s.filter, args.bucket as Bucket, args.last ?? DEFAULT_SERIES_BUCKETS)),
     }),
   }),
 });

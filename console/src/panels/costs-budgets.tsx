@@ -78,7 +78,12 @@ function BudgetRow({ budget }: { budget: BudgetRowData }) {
 }
 
 export function Budgets({ budgets }: { budgets: readonly BudgetRowData[] }) {
-  if (!budgets.length) return <p class="hint">No budgets: set one with the <code>setBudget</code> mutation.</p>;
+  if (!budgets.length)
+    return (
+      <p class="hint">
+        No budgets: set one with the <code>setBudget</code> mutation.
+      </p>
+    );
   return (
     <table class="budgets">
       <caption>

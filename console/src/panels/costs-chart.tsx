@@ -10,7 +10,7 @@ export interface Bucket {
 
 interface Props {
   currency: string;
-  /** The hours of the window, oldest first (epoch ms): hours without spend are drawn as 0. */
+  /** The hours of the window, oldest first (epoch ms): hours without spend get no bar. */
   hours: number[];
   /** The API's buckets with spend. */
   buckets: readonly Bucket[];
@@ -24,7 +24,7 @@ export function SpendChart({ currency, hours, buckets, windowLabel }: Props) {
   const plot = useRef<SpendPlot | undefined>(undefined);
   const captionId = useId();
   const byHour = new Map(buckets.map((bucket) => [Date.parse(bucket.start), Number(bucket.total)]));
-  const totals = hours.map((hour) => byHour.get(hour) ?? 0);
+  const totals = hours.map((hour) => byHour.get(hour) ?? null);
   const drawn = useRef({ hours, totals });
   drawn.current = { hours, totals };
 

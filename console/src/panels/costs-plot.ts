@@ -5,12 +5,12 @@ import 'uplot/dist/uPlot.min.css';
 const HEIGHT = 220;
 
 export interface SpendPlot {
-  update(hours: number[], totals: number[]): void;
+  update(hours: number[], totals: (number | null)[]): void;
   destroy(): void;
 }
 
 /** Bars of spend per hour in `box`, as wide as the box, following its width. */
-export function plotSpend(box: HTMLElement, currency: string, hours: number[], totals: number[]): SpendPlot {
+export function plotSpend(box: HTMLElement, currency: string, hours: number[], totals: (number | null)[]): SpendPlot {
   const plot = new uPlot(
     {
       width: box.clientWidth,

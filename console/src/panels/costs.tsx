@@ -164,10 +164,10 @@ export function Costs() {
             <section key={summary.currency} data-currency={summary.currency} aria-labelledby={`spend-${summary.currency}`}>
               <h2 id={`spend-${summary.currency}`}>
                 Spend in {summary.currency}:{' '}
-                <span data-field="total">
+                <span data-summary="total">
                   <Money amount={summary.total} currency={summary.currency} />
                 </span>{' '}
-                <span class="hint" data-field="count">
+                <span class="hint" data-summary="count">
                   ({summary.count} {summary.count === 1 ? 'cost' : 'costs'})
                 </span>
               </h2>

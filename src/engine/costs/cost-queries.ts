@@ -111,10 +111,7 @@ export class CostQueries {
       .select(knex.raw(digitSums('bigint')))
       .count({ count: '*' })
       .groupBy('currency', 'bucket_start');
-    const ranked = knex
-      .select('*')
-      .select(knex.raw('row_number() over (partition by currency order by bucket_start desc) as place'))
-      .from(grouped.as('grouped'));
+    const ranked = knex.select('*').select(knex.raw('row_number() over (partition by currency order by bucket_start desc) as place')).from(grouped.as('grouped'));
     const rows: Record<string, unknown>[] = await knex
       .select('currency', 'bucket_start', knex.raw(digitSumsAsText), 'count')
       .from(ranked.as('ranked'))
