@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
-import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite } from './console-harness.js';
+import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
 
 interface Named {
   name: string;
@@ -164,6 +164,32 @@ describe.skipIf(!haveChromium || onPostgres)('the Costs panel, on the seeded dem
     console.log(`costs panel: cost recorded in ${recordedAfterMs} ms, it and its alert shown ${shownAfterMs} ms after the mutation was sent`);
     expect(errors).toEqual([]);
     await context.close();
+  }, 60_000);
+
+  it('catches up after its socket drops: a cost recorded meanwhile shows once it reconnects', async () => {
+    const { sockets, stop } = watchUpgrades(seeded.server);
+    try {
+      const { context, page, errors } = await openCosts();
+      const budget = (await apiBudgets()).find((b) => b.scope === 'PROJECT' && b.projectId === 'demo-web')!;
+      const spent = page.locator(`tr[data-budget="${budget.id}"] [data-field="spent"] data`);
+      expect(await spent.getAttribute('value')).toBe(budget.spent);
+      const { runs } = await seeded.server.ok('{ runs(filter: {projectId: "demo-web"}, first: 1) { edges { node { id } } } }');
+      await expect.poll(() => sockets.length).toBe(1);
+      // Cut the connection server-side, then record before graphql-ws's first retry (at least a second later).
+      sockets[0]!.destroy();
+      await seeded.server.ok('mutation($input: RecordCostInput!) { recordCost(input: $input) { cost { id } } }', {
+        input: { runId: runs.edges[0].node.id, resourceType: 'API_CALL', amount: '0.01', currency: budget.currency },
+      });
+      const after = (await apiBudgets()).find((b) => b.id === budget.id)!.spent;
+      expect(after).not.toBe(budget.spent);
+      await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2);
+      await expect.poll(() => spent.getAttribute('value'), { timeout: 5_000 }).toBe(after);
+      expect(await shownFigures(page)).toEqual(await apiFigures(await shownFrom(page)));
+      expect(errors).toEqual([]);
+      await context.close();
+    } finally {
+      stop();
+    }
   }, 60_000);
 
   it('keeps the window in the URL: 7 days shows the API’s figures for a week, and back returns to 24 hours', async () => {
