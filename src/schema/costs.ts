@@ -2,7 +2,7 @@ import type { Budget } from '../engine/budgets/entities.js';
 import type { CostRecord } from '../engine/costs/entities.js';
 import { formatNanos } from '../engine/budgets/money.js';
 import type { BudgetAlert } from '../engine/costs/cost-service.js';
-import type { Bucket, CostFilter, Spend } from '../engine/costs/cost-queries.js';
+import { MAX_SERIES_BUCKETS, type Bucket, type CostFilter, type Spend } from '../engine/costs/cost-queries.js';
 import { builder, encodeGlobalId } from './builder.js';
 import { RunRef } from './runs.js';
 
@@ -98,6 +98,9 @@ builder.node(CostRecordRef, {
     metadata: t.field({ type: CostMetadataRef, description: 'Model, tokens and duration, where reported.', resolve: (c) => c.metadata }),
   }),
 });
+
+/** Without `last`: a week of hours and more, or over half a year of days. */
+const DEFAULT_SERIES_BUCKETS = 200;
 
 const money = (spend: Spend) => formatNanos(BigInt(spend.totalNanos));
 
@@ -214,9 +217,16 @@ export const CurrencySpendRef = builder.objectRef<CurrencySpend>('CurrencyCostSu
     }),
     series: t.field({
       type: [BucketSpendRef],
-      description: 'Spend per hour or day, oldest first; buckets without spend are left out.',
-      args: { bucket: t.arg({ type: CostBucketEnum, required: true, description: 'The width of each bucket.' }) },
-      resolve: (s, args, ctx) => sharedRead(s, `series:${args.bucket}`, () => ctx.engine.costQueries.series(s.filter, args.bucket as Bucket)),
+      description: 'Spend per hour or day: the latest buckets with spend, oldest first; buckets without spend are left out.',
+      args: {
+        bucket: t.arg({ type: CostBucketEnum, required: true, description: 'The width of each bucket.' }),
+        last: t.arg.int({
+          defaultValue: DEFAULT_SERIES_BUCKETS,
+          description: `How many of the latest buckets with spend: 1 to ${MAX_SERIES_BUCKETS} (else BAD_USER_INPUT); narrow the filter's from/to for older ones.`,
+        }),
+      },
+      extensions: { listSizeArg: 'last', maxListSize: MAX_SERIES_BUCKETS },
+      resolve: (s, args, ctx) => sharedRead(s, `series:${args.bucket}:${args.last}`, () => ctx.engine.costQueries.series(s.filter, args.bucket as Bucket, args.last ?? DEFAULT_SERIES_BUCKETS)),
     }),
   }),
 });

@@ -5,11 +5,14 @@ import { getNullableType, isListType, type GraphQLField } from 'graphql';
  * (src/server/cost.ts), set on the field as `extensions`: `listSize` for a
  * list without paging arguments, whose resolver returns at most that many
  * (capList), or `listSizeArg` for one whose size an argument gives (a
- * number, or a list's length).
+ * number, or a list's length) and, past a page, `maxListSize` for its
+ * bound.
  */
 export interface ListSizeExtensions {
   listSize?: number;
   listSizeArg?: string;
+  /** The most `listSizeArg` may ask for, when a field allows more than a page (MAX_PAGE_SIZE). */
+  maxListSize?: number;
 }
 
 /** What an unpaginated list without a declared size counts for: lists bounded by the domain (states, types, configuration). */

@@ -11,7 +11,7 @@ function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, un
   const given = declared.listSizeArg !== undefined ? args[declared.listSizeArg] : (args.first ?? args.last);
   const count = Array.isArray(given) ? given.length : typeof given === 'number' ? given : null;
   // More than a page is BAD_USER_INPUT from the field itself: leave that error to it.
-  if (count !== null) return Math.min(Math.max(count, 0), MAX_PAGE_SIZE);
+  if (count !== null) return Math.min(Math.max(count, 0), declared.maxListSize ?? MAX_PAGE_SIZE);
   if (declared.listSize !== undefined) return declared.listSize;
   if (field.args.some((arg) => arg.name === 'first')) return DEFAULT_PAGE_SIZE;
   return isListType(getNullableType(field.type)) ? DEFAULT_LIST_SIZE : 1;

@@ -423,6 +423,14 @@ describe('costSummary against a hand-computed fixture', () => {
     expect(usd.days.map((d: any) => d.total)).toEqual(sorted(expected.days).map(([, n]) => money(n)));
     expect(usd.days.reduce((sum: number, d: any) => sum + d.count, 0)).toBe(270);
 
+    // Only the latest buckets, still oldest first; `last` is bounded, and the cost analysis counts it past a page.
+    const latest = await ok(`{ costSummary(filter: {projectId: "summary"}) { series(bucket: HOUR, last: 3) { start total } } }`);
+    expect(latest.costSummary[1].series).toEqual(usd.hours.slice(-3));
+    for (const last of [0, 501]) expect(codes(await server.gql(`{ costSummary { series(bucket: DAY, last: ${last}) { start } } }`))).toEqual(['BAD_USER_INPUT']);
+    const twoSeries = (last: number) => server.gql(`{ costSummary { a: series(bucket: HOUR, last: ${last}) { start total count } b: series(bucket: DAY, last: ${last}) { start total count } } }`);
+    expect((await twoSeries(100)).errors).toBeUndefined();
+    expect(codes(await twoSeries(500))).toEqual(['QUERY_LIMIT_EXCEEDED']);
+
     // The same, narrowed by time and model: an id range and an index, no other records read.
     const narrowed = await ok(`{ costSummary(filter: {projectId: "summary", model: "alpha", from: "2026-11-23T00:00:00.000Z", to: "2026-11-24T00:00:00.000Z"}) { currency count } }`);
     const inDay = Array.from({ length: 300 }, (_, i) => i).filter((i) => i >= 72 && i < 144 && i % 3 === 0);

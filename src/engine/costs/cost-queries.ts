@@ -24,6 +24,8 @@ export interface CostFilter {
 export type Bucket = 'hour' | 'day';
 const BUCKET_MS: Record<Bucket, number> = { hour: 3_600_000, day: 86_400_000 };
 export const MAX_TOP = 100;
+/** The most buckets a series returns per currency: a week of hours, and a year of days, fit. */
+export const MAX_SERIES_BUCKETS = 500;
 
 /**
  * What spend groups by: a column of cost_record, or tool_id, the tool the
@@ -94,8 +96,9 @@ export class CostQueries {
     return rows.map((row) => ({ currency: String(row.currency), key: String(row.group_key), ...spend(row) }));
   }
 
-  /** Spend per hour or day (UTC) in each currency, oldest bucket first; empty buckets are left out. */
-  async series(filter: CostFilter, bucket: Bucket): Promise<(Spend & { currency: string; start: Date })[]> {
+  /** Spend per hour or day (UTC) in each currency: its latest `last` buckets with spend, oldest first (empty buckets are left out). */
+  async series(filter: CostFilter, bucket: Bucket, last: number): Promise<(Spend & { currency: string; start: Date })[]> {
+    if (!Number.isInteger(last) || last < 1 || last > MAX_SERIES_BUCKETS) throw badInput('last', `must be from 1 to ${MAX_SERIES_BUCKETS}`, { max: MAX_SERIES_BUCKETS });
     const em = this.fork();
     const knex = em.getKnex();
     const size = BUCKET_MS[bucket];
@@ -103,11 +106,16 @@ export class CostQueries {
     // (SQLite keeps dates as epoch milliseconds; PostgreSQL as timestamptz).
     const epochMs = isSqlite(em) ? 'recorded_at' : 'cast(floor(extract(epoch from recorded_at) * 1000) as bigint)';
     const start = knex.raw(`(${epochMs} - (${epochMs} % ?))`, [size]);
-    const rows: Record<string, unknown>[] = await this.scoped(knex, filter)
+    const grouped = this.scoped(knex, filter)
       .select('currency', knex.raw(`${start.toQuery()} as bucket_start`))
-      .select(knex.raw(digitSums('text')))
+      .select(knex.raw(digitSums('bigint')))
       .count({ count: '*' })
-      .groupBy('currency', 'bucket_start')
+      .groupBy('currency', 'bucket_start');
+    const ranked = knex.select('*').select(knex.raw('row_number() over (partition by currency order by bucket_start desc) as place')).from(grouped.as('grouped'));
+    const rows: Record<string, unknown>[] = await knex
+      .select('currency', 'bucket_start', knex.raw(digitSumsAsText), 'count')
+      .from(ranked.as('ranked'))
+      .where('place', '<=', last)
       .orderBy([{ column: 'currency' }, { column: 'bucket_start' }]);
     return rows.map((row) => ({ currency: String(row.currency), start: new Date(Number(row.bucket_start)), ...spend(row) }));
   }
