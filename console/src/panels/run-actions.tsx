@@ -71,7 +71,7 @@ export function RunActions({ run }: { run: RunHeaderData }) {
         )}
         {cancelState.error && <p role="alert">{cancelState.error.message}</p>}
       </form>
-      <form aria-label="Add a note" onSubmit={onNote}>
+      <form aria-label="Add a note" onSubmit={(event) => void onNote(event)}>
         <label for="run-note">Note</label>
         <input id="run-note" value={note} disabled={!!refused} onInput={(e) => setNote(e.currentTarget.value)} aria-describedby={refused ? 'note-why' : undefined} />
         <button type="submit" disabled={!!refused || noteState.fetching}>

@@ -56,8 +56,7 @@ function Eta({ run, progress }: { run: RunHeaderData; progress: Progress }) {
   if (!progress.estimatedCompletionAt || progress.estimatedRemainingSeconds === null) return <>no estimate yet</>;
   return (
     <>
-      <time dateTime={progress.estimatedCompletionAt}>{dateTime.format(new Date(progress.estimatedCompletionAt))}</time> (about{' '}
-      {formatDuration(progress.estimatedRemainingSeconds * 1000)} left)
+      <time dateTime={progress.estimatedCompletionAt}>{dateTime.format(new Date(progress.estimatedCompletionAt))}</time> (about {formatDuration(progress.estimatedRemainingSeconds * 1000)} left)
     </>
   );
 }

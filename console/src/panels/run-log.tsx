@@ -67,7 +67,7 @@ export function RunLog({ id, onEvent }: { id: string; onEvent: (kind: string) =>
   const box = useRef<HTMLDivElement>(null);
   const sentinel = useRef<HTMLButtonElement>(null);
   /** What the next layout must do to the scroll position: stay at the bottom, or keep the rows in view above a prepended page. */
-  const scroll = useRef<{ follow: boolean; heightBefore: number | null }>({ follow: true, heightBefore: null });
+  const scroll = useRef<{ follow: boolean; heightBefore: number | null }>({ follow: false, heightBefore: null });
 
   const readPage = async (before: string | null) => {
     const { data, error } = await client.query(RunEventsPage, { runId: id, last: PAGE_SIZE, before }, { requestPolicy: 'network-only' }).toPromise();
@@ -81,6 +81,7 @@ export function RunLog({ id, onEvent }: { id: string; onEvent: (kind: string) =>
   useEffect(() => {
     void readPage(null).then((page) => {
       if (!page) return;
+      scroll.current.follow = true;
       setEvents(page.edges.map((edge) => edge.node));
       setOlder(page.pageInfo.hasPreviousPage ? page.pageInfo.startCursor : null);
       setFrom(page.pageInfo.endCursor);
