@@ -99,6 +99,22 @@ describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded
     await context.close();
   }, 60_000);
 
+  it('says so when the link names no run, or is not a run id', async () => {
+    const missing = encodeGlobalId('Run', '01ARZ3NDEKTSV4RRFFQ69G5FAV');
+    for (const [id, message] of [
+      [missing, new RegExp(`^Run ${missing} does not exist$`)],
+      ['not-a-run', /^id: "not-a-run" is not a valid Run ID: pass a Run's id field/],
+    ] as const) {
+      const { context, page, errors } = await seeded.open(`/runs/${id}`);
+      await signIn(page);
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 10_000 });
+      expect(await alert.innerText()).toMatch(message);
+      expect(errors).toEqual([]);
+      await context.close();
+    }
+  }, 60_000);
+
   it('follows a run another client creates and drives: each event shows in the log within 1 s, without a reload', async () => {
     const runId = await createRun(seeded.server, { projectId: 'console-detail-live' });
     const { context, page, errors } = await openRun(runId);

@@ -2,6 +2,7 @@
 // disabled with the reason; the mutation's refusal is shown as it comes.
 import { useState } from 'preact/hooks';
 import { useMutation } from '@urql/preact';
+import { errorText } from '../api';
 import { graphql } from '../graphql';
 import { missingScope } from '../session/scopes';
 import { useViewer } from '../session/session';
@@ -69,7 +70,7 @@ export function RunActions({ run }: { run: RunHeaderData }) {
             Cancel is unavailable: {cantCancel}.
           </p>
         )}
-        {cancelState.error && <p role="alert">{cancelState.error.message}</p>}
+        {cancelState.error && <p role="alert">{errorText(cancelState.error)}</p>}
       </form>
       <form aria-label="Add a note" onSubmit={(event) => void onNote(event)}>
         <label for="run-note">Note</label>
@@ -82,7 +83,7 @@ export function RunActions({ run }: { run: RunHeaderData }) {
             Adding a note is unavailable: {refused}.
           </p>
         )}
-        {(noteProblem || noteState.error) && <p role="alert">{noteProblem ?? noteState.error?.message}</p>}
+        {(noteProblem || noteState.error) && <p role="alert">{noteProblem ?? (noteState.error && errorText(noteState.error))}</p>}
       </form>
     </section>
   );

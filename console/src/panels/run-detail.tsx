@@ -1,6 +1,7 @@
 // The run detail page: its header and actions, step timeline, live event log, patches and gates, each live.
 import { useState } from 'preact/hooks';
 import { useQuery } from '@urql/preact';
+import { errorText } from '../api';
 import { graphql } from '../graphql';
 import { useRefreshOn } from '../live';
 import { RunActions } from './run-actions';
@@ -82,7 +83,7 @@ export function RunDetail({ id }: { id: string }) {
     return (
       <>
         <h1>Run {shortId(id)}</h1>
-        <p role="alert">{error.message}</p>
+        <p role="alert">{errorText(error)}</p>
       </>
     );
   }

@@ -1,6 +1,7 @@
 // The run's test gates: their criteria, and how each came out, live through gateOutcomes.
 import { useEffect } from 'preact/hooks';
 import { useQuery } from '@urql/preact';
+import { errorText } from '../api';
 import { graphql, type ResultOf } from '../graphql';
 import { useRefreshOn } from '../live';
 
@@ -87,7 +88,7 @@ export function RunGates({ id, version }: { id: string; version: number }) {
   return (
     <section aria-labelledby="run-gates" class="run-gates">
       <h2 id="run-gates">Gates</h2>
-      {error && <p role="alert">{error.message}</p>}
+      {error && <p role="alert">{errorText(error)}</p>}
       {!gates ? (
         !error && <p>Loading…</p>
       ) : gates.edges.length === 0 ? (

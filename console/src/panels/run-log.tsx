@@ -2,6 +2,7 @@
 // the socket reconnects (live.ts useResumingEvents), and loads older pages as the user scrolls back.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { useClient } from '@urql/preact';
+import { errorText } from '../api';
 import { graphql, type ResultOf } from '../graphql';
 import { useResumingEvents } from '../live';
 
@@ -72,7 +73,7 @@ export function RunLog({ id, onEvent }: { id: string; onEvent: (kind: string) =>
   const readPage = async (before: string | null) => {
     const { data, error } = await client.query(RunEventsPage, { runId: id, last: PAGE_SIZE, before }, { requestPolicy: 'network-only' }).toPromise();
     if (error || !data) {
-      setProblem(error?.message ?? 'the run’s events could not be read');
+      setProblem((error && errorText(error)) ?? 'the run’s events could not be read');
       return null;
     }
     return data.runEvents;

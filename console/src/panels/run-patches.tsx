@@ -1,5 +1,6 @@
 // The run's patches with where each stands in the ledger, live through patchStateChanged.
 import { useQuery } from '@urql/preact';
+import { errorText } from '../api';
 import { graphql } from '../graphql';
 import { useRefreshOn } from '../live';
 import { dateTime } from './run-header';
@@ -43,7 +44,7 @@ export function RunPatches({ id }: { id: string }) {
   return (
     <section aria-labelledby="run-patches" class="run-patches">
       <h2 id="run-patches">Patches</h2>
-      {error && <p role="alert">{error.message}</p>}
+      {error && <p role="alert">{errorText(error)}</p>}
       {!ledger ? (
         !error && <p>Loading…</p>
       ) : ledger.edges.length === 0 ? (

@@ -1,6 +1,7 @@
 // The run's step attempts as a Gantt chart on one time axis, with a table that says the same in words.
 import { useEffect, useState } from 'preact/hooks';
 import { useQuery } from '@urql/preact';
+import { errorText } from '../api';
 import { graphql, type ResultOf } from '../graphql';
 import { dateTime } from './run-header';
 import { formatDuration } from './runs-row';
@@ -98,7 +99,7 @@ export function RunTimeline({ id, version }: { id: string; version: number }) {
   return (
     <section aria-labelledby="run-timeline" class="run-timeline">
       <h2 id="run-timeline">Step timeline</h2>
-      {error && <p role="alert">{error.message}</p>}
+      {error && <p role="alert">{errorText(error)}</p>}
       {!data ? (
         !error && <p>Loading…</p>
       ) : steps.length === 0 ? (
