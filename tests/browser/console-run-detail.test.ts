@@ -144,8 +144,37 @@ describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded
     await expect.poll(() => page.locator('table.steps td[data-field="state"]').allInnerTexts(), { timeout: 1_000 }).toEqual(['SUCCEEDED']);
     await shows('NOTE', () => note(runId, 'done'));
 
+    // A patch and a gate of the run appear in their tables, and follow their states there.
+    let ledgerId = '';
+    await shows('PATCH_CREATED', async () => {
+      const diffText = 'diff --git a/src/app.ts b/src/app.ts\n--- a/src/app.ts\n+++ b/src/app.ts\n@@ -1 +1 @@\n-old\n+new\n';
+      const { createPatch } = await ok(
+        'mutation($id: ID!, $d: String!) { createPatch(input: { runId: $id, projectId: "console-detail-live", targetRepo: "git@example.test:live.git", diffText: $d, summary: "live patch" }) { ledgerEntry { id } } }',
+        {
+          id: runId,
+          d: diffText,
+        },
+      );
+      ledgerId = createPatch.ledgerEntry.id;
+    });
+    const patchState = () => page.locator(`table.patches tr[data-ledger="${ledgerId}"] td[data-field="state"]`).allInnerTexts();
+    await expect.poll(patchState, { timeout: 1_000 }).toEqual(['CREATED']);
+    await shows('PATCH_VALIDATED', () => ok('mutation($id: ID!) { validatePatch(input: { ledgerId: $id }) { ledgerEntry { state } } }', { id: ledgerId }));
+    await expect.poll(patchState, { timeout: 1_000 }).toEqual(['VALIDATED']);
+    let gateId = '';
+    await shows('GATE_CREATED', async () => {
+      gateId = (await ok('mutation($id: ID!) { createTestGate(input: { runId: $id, name: "live gate", type: UNIT_TESTS, criteria: { maxFailures: 0 } }) { gate { id } } }', { id: runId }))
+        .createTestGate.gate.id;
+    });
+    const gateState = () => page.locator(`table.gates tr[data-gate="${gateId}"] td[data-field="state"]`).allInnerTexts();
+    await expect.poll(gateState, { timeout: 1_000 }).toEqual(['PENDING']);
+    await shows('GATE_STARTED', () => ok('mutation($id: ID!) { startTestGate(input: { id: $id }) { gate { id } } }', { id: gateId }));
+    await expect.poll(gateState, { timeout: 1_000 }).toEqual(['RUNNING']);
+    await shows('GATE_PASSED', () => ok('mutation($id: ID!) { completeTestGate(input: { id: $id, exitCode: 0 }) { gate { id } } }', { id: gateId }));
+    await expect.poll(gateState, { timeout: 1_000 }).toEqual(['PASSED']);
+
     expect(await shownEvents(page)).toEqual(await apiEvents(runId));
-    expect(await page.locator('.events tbody tr').last().locator('td[data-field="details"]').innerText()).toBe('done');
+    expect(await page.locator('.events tr[data-kind="NOTE"]').last().locator('td[data-field="details"]').innerText()).toBe('done');
     expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
     console.log(`run detail: each event shown in the log after ${delays.join(', ')} ms (max ${Math.max(...delays)} ms)`);
     expect(errors).toEqual([]);

@@ -12,7 +12,6 @@ const CancelRun = graphql(`
   mutation ConsoleCancelRun($id: ID!, $reason: String) {
     cancelRun(input: { id: $id, reason: $reason }) {
       run {
-        id
         state
       }
     }

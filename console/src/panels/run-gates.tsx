@@ -24,7 +24,6 @@ const RunGatesQuery = graphql(`
             timeoutSeconds
           }
           decision {
-            passed
             reason
           }
           errorMessage

@@ -10,7 +10,6 @@ export const RunHeaderFields = graphql(`
     phaseId
     state
     stateReason
-    createdAt
     startedAt
     endedAt
   }
