@@ -42,7 +42,7 @@ describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded
   }
 
   const shownEvents = (page: Page) => page.locator('.events tbody tr').evaluateAll((rows) => rows.map((row) => ({ cursor: row.getAttribute('data-cursor'), kind: row.getAttribute('data-kind') })));
-  const field = (page: Page, name: string) => page.locator(`.run-header dd[data-field="${name}"]`).innerText();
+  const field = async (page: Page, name: string) => (await page.locator(`.run-header dd[data-field="${name}"]`).innerText()).trim();
   const note = (runId: string, message: string) => ok('mutation($id: ID!, $m: String!) { addRunNote(input: { runId: $id, message: $m }) { event { cursor } } }', { id: runId, m: message });
 
   it('shows a finished seeded run as the API gives it: header, timeline, log, patches and gates', async () => {
@@ -177,6 +177,34 @@ describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded
     expect(await page.locator('.events tr[data-kind="NOTE"]').last().locator('td[data-field="details"]').innerText()).toBe('done');
     expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
     console.log(`run detail: each event shown in the log after ${delays.join(', ')} ms (max ${Math.max(...delays)} ms)`);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('keeps the header of a workstream run current: its task progress, ETA and cost, as the API gives them', async () => {
+    const { runs } = await ok('{ runs(filter: { workstreamId: "demo-refactor" }, first: 1) { edges { node { id } } } }');
+    const runId = runs.edges[0].node.id as string;
+    const { context, page, errors } = await openRun(runId);
+    const progress = () => ok('query($id: ID!) { runProgress(runId: $id) { total completed running pending estimatedRemainingSeconds } }', { id: runId }).then((d) => d.runProgress);
+    expect(await progress()).toMatchObject({ total: 5, completed: 0, running: 0, pending: 5, estimatedRemainingSeconds: null });
+    expect(await field(page, 'progress')).toBe('0% — 0 of 5 tasks done, 5 pending');
+    expect(await field(page, 'eta')).toBe('no estimate yet');
+    expect(await field(page, 'cost')).toBe('none recorded');
+
+    // A worker claims a task (its claim starts the run), then completes it: each change is pushed (runProgress, runStateChanged).
+    const { registerWorker } = await ok('mutation { registerWorker(input: { type: EXECUTOR, tools: ["aider", "claude_code", "pytest", "ruff"] }) { worker { id } } }');
+    const workerId = registerWorker.worker.id as string;
+    const { claimTask } = await ok('mutation($w: ID!, $r: ID) { claimTask(input: { workerId: $w, runId: $r }) { task { id } } }', { w: workerId, r: runId });
+    await expect.poll(() => field(page, 'progress'), { timeout: 1_000 }).toBe('0% — 0 of 5 tasks done, 1 running, 4 pending');
+    await expect.poll(() => field(page, 'state'), { timeout: 1_000 }).toBe('RUNNING');
+    await ok('mutation($w: ID!, $t: ID!) { completeTask(input: { workerId: $w, taskId: $t, success: true, executionTimeSeconds: 60 }) { task { state } } }', { w: workerId, t: claimTask.task.id });
+    await expect.poll(() => field(page, 'progress'), { timeout: 1_000 }).toBe('20% — 1 of 5 tasks done, 4 pending');
+    expect((await progress()).estimatedRemainingSeconds).toBeGreaterThan(0);
+    await expect.poll(() => field(page, 'eta'), { timeout: 1_000 }).toMatch(/\(about .+ left\)$/);
+
+    await ok('mutation($r: ID!) { recordCost(input: { runId: $r, resourceType: API_CALL, currency: "USD", amount: "0.25" }) { cost { id } } }', { r: runId });
+    await expect.poll(() => field(page, 'cost'), { timeout: 1_000 }).toBe('0.25 USD (1 record)');
+    expect(await page.locator('progress').getAttribute('value')).toBe('20');
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);
