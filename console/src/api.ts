@@ -1,6 +1,6 @@
 // The console's one way to the gateway: urql over HTTP for queries and mutations, graphql-ws for subscriptions,
 // both with the user's token. A refused token (UNAUTHENTICATED, or a socket closed with 4401/4403) ends the session.
-import { Client, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
+import { Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 
 const ENDPOINT = '/graphql';
@@ -53,4 +53,10 @@ export function createApi(token: string, onTokenRefused: (message: string) => vo
     ],
   });
   return { urql, socket, dispose: () => void socket.dispose() };
+}
+
+/** An error as a user reads it: the gateway's messages, each once (urql's own message prefixes and repeats them). */
+export function errorText(error: CombinedError): string {
+  if (error.networkError) return `The gateway did not answer: ${error.networkError.message}`;
+  return [...new Set(error.graphQLErrors.map((e) => e.message))].join(' ');
 }

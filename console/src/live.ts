@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { AnyVariables, TypedDocumentNode } from '@urql/core';
+import { stringifyDocument, type AnyVariables, type TypedDocumentNode } from '@urql/core';
 import { useClient } from '@urql/preact';
 import { useApi } from './session/session';
 
@@ -9,29 +9,35 @@ const GATHER_MS = 150;
 /**
  * Calls `refresh` after events of these subscriptions, at most once per GATHER_MS (so a burst costs one query and a
  * steady stream still refreshes), and after the socket reconnects (events may have been missed meanwhile). No polling.
- * `subscriptions` is a module constant: a new array would open the subscriptions again.
+ * `subscriptions` is a module constant: a new array would open the subscriptions again; they are opened again when
+ * `variables` change (compared by value).
  */
-export function useRefreshOn(subscriptions: readonly TypedDocumentNode<unknown, Record<string, never>>[], refresh: () => void): void {
+export function useRefreshOn<Variables extends AnyVariables = Record<string, never>>(
+  subscriptions: readonly TypedDocumentNode<unknown, Variables>[],
+  refresh: () => void,
+  variables: Variables = {} as Variables,
+): void {
   const client = useClient();
   const { socket } = useApi();
-  const latest = useRef(refresh);
-  latest.current = refresh;
+  const latest = useRef({ refresh, variables });
+  latest.current = { refresh, variables };
+  const key = JSON.stringify(variables);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const schedule = () => {
       timer ??= setTimeout(() => {
         timer = undefined;
-        latest.current();
+        latest.current.refresh();
       }, GATHER_MS);
     };
-    const streams = subscriptions.map((query) => client.subscription(query, {}).subscribe(schedule));
+    const streams = subscriptions.map((query) => client.subscription(query, latest.current.variables).subscribe(schedule));
     const offReconnect = socket.on('connected', (_socket, _payload, wasRetry) => wasRetry && schedule());
     return () => {
       clearTimeout(timer);
       offReconnect();
       for (const stream of streams) stream.unsubscribe();
     };
-  }, [client, socket, subscriptions]);
+  }, [client, socket, subscriptions, key]);
 }
 
 /**
@@ -52,4 +58,47 @@ export function useEvents<Data, Variables extends AnyVariables>(query: TypedDocu
       stream.unsubscribe();
     };
   }, [client, socket, query, key]);
+}
+
+/**
+ * Follows a subscription that replays what follows its `after` cursor, from `from` (undefined: not known yet, so not
+ * opened), calling `onEvent` with each event in order and `onError` with a refusal. graphql-ws resubscribes after a
+ * reconnect by sending the same payload again; its `variables` are read when sent, so that resubscription asks for what
+ * follows the last event delivered: every event exactly once, in order, across reconnects.
+ */
+export function useResumingEvents<Data, Variables extends { after?: string | null }>(
+  query: TypedDocumentNode<Data, Variables>,
+  variables: Omit<Variables, 'after'>,
+  from: string | null | undefined,
+  cursorOf: (data: Data) => string,
+  onEvent: (data: Data) => void,
+  onError: (message: string) => void,
+): void {
+  const { socket } = useApi();
+  const latest = useRef({ variables, from, cursorOf, onEvent, onError });
+  latest.current = { variables, from, cursorOf, onEvent, onError };
+  const key = JSON.stringify(variables);
+  const known = from !== undefined;
+  useEffect(() => {
+    if (!known) return;
+    const fixed = latest.current.variables;
+    let after = latest.current.from ?? null;
+    const payload = {
+      query: stringifyDocument(query),
+      get variables() {
+        return { ...fixed, after };
+      },
+    };
+    return socket.subscribe<Data>(payload, {
+      next: (result) => {
+        if (result.data) {
+          after = latest.current.cursorOf(result.data);
+          latest.current.onEvent(result.data);
+        }
+        if (result.errors?.length) latest.current.onError(result.errors.map((error) => error.message).join('; '));
+      },
+      error: (error) => latest.current.onError(Array.isArray(error) ? error.map((e: Error) => e.message).join('; ') : error instanceof Error ? error.message : 'the event stream closed'),
+      complete: () => undefined,
+    });
+  }, [socket, query, key, known]);
 }

@@ -8,14 +8,20 @@ import { RunEventConnection, RunEventKindEnum, RunEventRef } from '../schema/run
 builder.queryField('runEvents', (t) =>
   t.field({
     type: RunEventConnection,
-    description: "A run's event log in log order (oldest first), paged forwards only. NOT_FOUND for an unknown run.",
+    description:
+      "A run's event log in log order (oldest first): forwards with first/after, or backwards with last/before (the latest events, then older pages, as a log view scrolls back). NOT_FOUND for an unknown run.",
     args: {
       runId: t.arg.id({ required: true, description: "The run's global id (Run.id)." }),
       after: t.arg.string({ description: "An event's cursor (RunEvent.cursor or an edge cursor): the page starts right after it." }),
-      first: t.arg.int({ description: 'Page size: 20 when not given, at most 100 (more is BAD_USER_INPUT).' }),
+      first: t.arg.int({ description: 'Page size walking forwards from `after` (or from the start): 20 when not given, at most 100 (more is BAD_USER_INPUT).' }),
+      before: t.arg.string({ description: "An event's cursor (RunEvent.cursor or an edge cursor): the page ends right before it; use with last." }),
+      last: t.arg.int({
+        description: 'Page size walking backwards from `before` (or from the end of the log): 20 when not given, at most 100 (more is BAD_USER_INPUT); not combined with first/after.',
+      }),
       kinds: t.arg({ type: [RunEventKindEnum], description: 'Only events of these kinds; every kind when omitted or empty.' }),
     },
-    resolve: (_, args, ctx) => ctx.engine.queries.eventsPage({ runId: parseId(args.runId, 'Run', 'runId'), kinds: args.kinds }, { first: args.first, after: args.after }),
+    resolve: (_, args, ctx) =>
+      ctx.engine.queries.eventsPage({ runId: parseId(args.runId, 'Run', 'runId'), kinds: args.kinds }, { first: args.first, after: args.after, last: args.last, before: args.before }),
   }),
 );
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/builder.js';
 import type { WorkerActor } from '../../src/engine/auth/identity.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { codes, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Reports as an operator would (on any run). */
 const operator: WorkerActor = { tokenId: null, tokenName: 'test', anyWorker: true };
@@ -276,6 +276,34 @@ describe('nested and event-log connections', () => {
     const nodes = checkWalk(await walk(fetch), { size, count: want.length });
     expect(nodes.map(key)).toEqual(want);
     expect(new Set(nodes.map((n) => n.id)).size).toBe(nodes.length);
+  });
+
+  // The console's log opens on the latest events and loads older ones as the user scrolls back.
+  const BACKWARD_EVENTS = `query($id: ID!, $last: Int, $before: String, $kinds: [RunEventKind!]) {
+    conn: runEvents(runId: $id, last: $last, before: $before, kinds: $kinds) { ${CONN(EVENT_NODE)} } }`;
+  it.each([
+    { size: 7, kinds: undefined, expected: () => logA },
+    { size: 100, kinds: undefined, expected: () => logA },
+    { size: 5, kinds: ['TOOL_CALL_STARTED'], expected: ofKinds('TOOL_CALL_STARTED') },
+    { size: 3, kinds: ['PATCH_CREATED'], expected: () => [] },
+  ])('runEvents pages of last: $size (kinds $kinds) walk the whole log backwards once, each page in log order', async ({ size, kinds, expected }) => {
+    const want = expected();
+    const fetch = async (before: string | null) => (await gql(BACKWARD_EVENTS, { id: encodeGlobalId('Run', ids.a), last: size, before, kinds })).conn;
+    const nodes = checkWalk(await walk(fetch, true), { size, count: want.length, backward: true });
+    expect(nodes.map(eventKey)).toEqual(want);
+    expect(new Set(nodes.map((n) => n.id)).size).toBe(nodes.length);
+  });
+
+  it('runEvents pages backwards from any cursor a forward page gave, and refuses last over 100 or mixed directions', async () => {
+    const id = encodeGlobalId('Run', ids.a);
+    const forward = (await gql(CONNECTIONS.runEvents.query, { id, first: 10 })).conn;
+    const back = (await gql(BACKWARD_EVENTS, { id, last: 4, before: forward.pageInfo.endCursor })).conn;
+    expect(back.edges.map((e: { node: unknown }) => eventKey(e.node))).toEqual(logA.slice(5, 9));
+    expect(back.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: true });
+    const tooMany = await server.gql(BACKWARD_EVENTS, { id, last: 101 });
+    expect(codes(tooMany)).toEqual(['BAD_USER_INPUT']);
+    const mixed = await server.gql(`query($id: ID!) { runEvents(runId: $id, first: 2, last: 2) { totalCount } }`, { id });
+    expect(codes(mixed)).toEqual(['BAD_USER_INPUT']);
   });
 
   it.each(['Run.steps', 'Run.events', 'runEvents'] as const)('%s with first: 0 has no edges but a next page', async (conn) => {

@@ -169,7 +169,8 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     await page.getByRole('heading', { name: 'Worker w-42: not built yet' }).waitFor();
     // Loaded again at a deep link in the same tab: the token is remembered for the tab.
     await page.goto(`${seeded.base}/runs/run-7`);
-    await page.getByRole('heading', { name: 'Run run-7: not built yet' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('heading', { name: 'Run run-7', level: 1 }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('alert').innerText()).toMatch(/^id: "run-7" is not a valid Run ID/);
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);

@@ -27,7 +27,7 @@ export function Breakdown({ title, by, unnamed, currency, rows }: Props) {
           <th scope="col">{by}</th>
           <th scope="col">Spend</th>
           <th scope="col">
-            <span class="visually-hidden">Share of the largest</span>
+            <span class="sr-only">Share of the largest</span>
           </th>
         </tr>
       </thead>

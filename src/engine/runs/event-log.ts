@@ -87,6 +87,17 @@ export class RunEventReader {
     return rows.map((row) => events.map(row));
   }
 
+  /** The events before position `before` (the end of the log when null), newest first: a page walked backwards. */
+  async before(query: Omit<EventQuery, 'after'> & { before: number | null }): Promise<RunEvent[]> {
+    const em = this.fork();
+    const events = rowMapper(em, RunEventSchema);
+    const position = events.column('position');
+    const select = this.select(em, events, query).select(events.columns as string[]);
+    if (query.before !== null) select.andWhere(position, '<', query.before);
+    const rows = await queryRows(em, select.orderBy(position, 'desc').limit(query.limit));
+    return rows.map((row) => events.map(row));
+  }
+
   async count(query: Omit<EventQuery, 'limit'>): Promise<number> {
     const em = this.fork();
     const events = rowMapper(em, RunEventSchema);
@@ -94,10 +105,12 @@ export class RunEventReader {
     return Number(row!.count);
   }
 
-  async exists(query: Omit<EventQuery, 'limit' | 'after'> & { atOrBefore: number }): Promise<boolean> {
+  /** Whether an event lies at or before `atOrBefore`, or at or after `atOrAfter`. */
+  async exists(query: Omit<EventQuery, 'limit' | 'after'> & ({ atOrBefore: number } | { atOrAfter: number })): Promise<boolean> {
     const em = this.fork();
     const events = rowMapper(em, RunEventSchema);
-    const rows = await queryRows(em, this.select(em, events, query).select(events.column('id')).andWhere(events.column('position'), '<=', query.atOrBefore).limit(1));
+    const [operator, position] = 'atOrBefore' in query ? ['<=', query.atOrBefore] : ['>=', query.atOrAfter];
+    const rows = await queryRows(em, this.select(em, events, query).select(events.column('id')).andWhere(events.column('position'), operator, position).limit(1));
     return rows.length > 0;
   }
 

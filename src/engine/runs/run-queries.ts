@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
-import { badInput, notFound } from '../core/errors.js';
+import { notFound } from '../core/errors.js';
 import { ulidFloor } from '../core/ids.js';
 import { assemblePage, decodePositionCursor, encodeCursor, parsePageArgs, type Page, type PageArgs } from '../core/pagination.js';
 import { RunEventSchema, RunSchema, StepAttemptSchema, type Run, type RunEvent, type RunEventKind, type RunState, type StepAttempt } from './entities.js';
@@ -121,22 +121,21 @@ export class RunQueries {
     return new Map(rows.map((row) => [String(row.run_id), { count: Number(row.count), firstPosition: Number(row.first) }]));
   }
 
-  /** The log in position order, optionally of one run and some kinds. */
+  /** The log in position order, optionally of one run and some kinds: forwards from `after`, or backwards from `before` (or the end). */
   async eventsPage(query: { runId?: string | null; kinds?: RunEventKind[] | null }, args: PageArgs): Promise<Page<RunEvent>> {
-    if (args.last != null || args.before != null) throw badInput('last', 'the event log pages forwards only (first/after)');
     const request = parsePageArgs(args, decodeEventCursor);
     if (query.runId && (await rowsByIds(this.fork(), RunSchema, [query.runId])).length === 0) {
       throw notFound('Run', query.runId);
     }
+    const total = () => this.events.count({ ...query, after: 0 });
+    if (request.direction === 'backward') {
+      const before = request.cursor;
+      const rows = await this.events.before({ ...query, before, limit: request.size + 1 });
+      return assemblePage(request, rows, eventCursor, () => this.events.exists({ ...query, atOrAfter: before! }), total);
+    }
     const after = request.cursor ?? 0;
     const rows = await this.events.after({ ...query, after, limit: request.size + 1 });
-    return assemblePage(
-      request,
-      rows,
-      eventCursor,
-      () => this.events.exists({ ...query, atOrBefore: after }),
-      () => this.events.count({ ...query, after: 0 }),
-    );
+    return assemblePage(request, rows, eventCursor, () => this.events.exists({ ...query, atOrBefore: after }), total);
   }
 
   /** Splits rows ordered by run (at most limit + 1 of each) into per-run slices. */
