@@ -1,5 +1,6 @@
-// A unified diff (Patch.diffText, as submitted) split into files, hunks and lines for the diff view. The gateway has
-// already parsed and accepted it (its scope counts the same files and hunks); this only shapes it for display.
+// A unified diff (Patch.diffText, as submitted) as files, hunks and numbered lines for the diff view, read by
+// jsdiff's parsePatch. The gateway has already parsed and accepted it (its scope counts the same files and hunks).
+import { parsePatch, type StructuredPatchHunk } from 'diff';
 
 export type LineKind = 'added' | 'removed' | 'context' | 'note';
 
@@ -25,89 +26,32 @@ export interface DiffFile {
   hunks: DiffHunk[];
 }
 
-const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
+const KIND: Record<string, LineKind> = { '+': 'added', '-': 'removed', ' ': 'context', '\\': 'note' };
 
-/** A ---/+++ path without its a/ or b/ prefix and any tab-separated timestamp; null for /dev/null. */
-function pathOf(line: string): string | null {
-  const path = line.slice(4).split('\t')[0]!.trim();
-  if (path === '/dev/null') return null;
-  return /^[ab]\//.test(path) ? path.slice(2) : path;
-}
+/** A path without git's a/ or b/ prefix; null for /dev/null (the side of a file created or deleted). */
+const pathOf = (name: string | undefined): string | null => (!name || name === '/dev/null' ? null : name.replace(/^[ab]\//, ''));
 
-/** The paths a "diff --git a/x b/y" line names (used when no ---/+++ lines follow: a rename, a mode change, a binary file). */
-function gitPaths(line: string): [string, string] | null {
-  const match = /^diff --git a\/(.+) b\/(.+)$/.exec(line);
-  return match ? [match[1]!, match[2]!] : null;
+/** jsdiff counts an empty side from 1; the header shows it as git wrote it (-0,0 or +0,0). */
+const headerOf = (hunk: StructuredPatchHunk) =>
+  `@@ -${hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart},${hunk.oldLines} +${hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart},${hunk.newLines} @@`;
+
+function linesOf(hunk: StructuredPatchHunk): DiffLine[] {
+  let oldNumber = hunk.oldStart;
+  let newNumber = hunk.newStart;
+  return hunk.lines.map((line) => {
+    const kind = KIND[line[0] ?? ' '] ?? 'context';
+    const numbers = { added: [null, newNumber++], removed: [oldNumber++, null], context: [oldNumber++, newNumber++], note: [null, null] }[kind];
+    return { kind, text: line.slice(1), oldNumber: numbers[0]!, newNumber: numbers[1]! };
+  });
 }
 
 export function parseDiff(diffText: string): DiffFile[] {
-  const files: DiffFile[] = [];
-  let file: DiffFile | undefined;
-  let hunk: DiffHunk | undefined;
-  // Lines still to come in the current hunk, on each side: a hunk ends when both reach 0 (so a removed "-- x" line is not read as a header).
-  let oldLeft = 0;
-  let newLeft = 0;
-  let oldNumber = 0;
-  let newNumber = 0;
-  const startFile = (oldPath: string | null, newPath: string | null) => {
-    file = { oldPath, newPath, binary: false, hunks: [] };
-    files.push(file);
-    hunk = undefined;
-  };
-  for (const line of diffText.split(/\r?\n/)) {
-    if (hunk && (oldLeft > 0 || newLeft > 0)) {
-      const sign = line[0];
-      if (sign === '+') {
-        hunk.lines.push({ kind: 'added', text: line.slice(1), oldNumber: null, newNumber: newNumber++ });
-        newLeft--;
-        continue;
-      }
-      if (sign === '-') {
-        hunk.lines.push({ kind: 'removed', text: line.slice(1), oldNumber: oldNumber++, newNumber: null });
-        oldLeft--;
-        continue;
-      }
-      if (sign === ' ' || line === '') {
-        hunk.lines.push({ kind: 'context', text: line.slice(1), oldNumber: oldNumber++, newNumber: newNumber++ });
-        oldLeft--;
-        newLeft--;
-        continue;
-      }
-    }
-    if (line.startsWith('\\')) {
-      hunk?.lines.push({ kind: 'note', text: line.slice(1), oldNumber: null, newNumber: null });
-      continue;
-    }
-    if (line.startsWith('diff --git ')) {
-      const paths = gitPaths(line);
-      startFile(paths?.[0] ?? null, paths?.[1] ?? null);
-      continue;
-    }
-    if (line.startsWith('--- ')) {
-      // A plain diff -u has no "diff --git" line: its --- line starts the file; after one, it names the old side.
-      if (!file || file.hunks.length > 0) startFile(null, null);
-      file!.oldPath = pathOf(line);
-      continue;
-    }
-    if (line.startsWith('+++ ') && file) {
-      file.newPath = pathOf(line);
-      continue;
-    }
-    if (file && (line.startsWith('Binary files ') || line === 'GIT binary patch')) {
-      file.binary = true;
-      continue;
-    }
-    const header = HUNK_HEADER.exec(line);
-    if (header && file) {
-      hunk = { header: line, lines: [] };
-      file.hunks.push(hunk);
-      oldNumber = Number(header[1]);
-      newNumber = Number(header[3]);
-      oldLeft = header[2] === undefined ? 1 : Number(header[2]);
-      newLeft = header[4] === undefined ? 1 : Number(header[4]);
-    }
-  }
-  return files;
+  return parsePatch(diffText).map((file) => ({
+    oldPath: pathOf(file.oldFileName),
+    newPath: pathOf(file.newFileName),
+    binary: Boolean(file.isBinary),
+    hunks: file.hunks.map((hunk) => ({ header: headerOf(hunk), lines: linesOf(hunk) })),
+  }));
 }
 
 /** How a file is named in the view: its path, or "old → new" for a rename. */
