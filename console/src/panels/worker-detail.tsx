@@ -6,7 +6,7 @@ import { useNow } from '../now';
 import { missingScope } from '../session/scopes';
 import { useViewer } from '../session/session';
 import { formatDuration, shortId } from './runs-row';
-import { ActionsRefused, WorkerActions } from './workers-actions';
+import { ActionsRefused, isFinal, WorkerActions } from './workers-actions';
 import { formatAgo, formatProgress, isStale, withBeat, type Beat } from './workers-row';
 
 const WorkerFields = graphql(`
@@ -140,10 +140,14 @@ export function WorkerDetail({ id }: { id: string }) {
       <p>
         <a href="/workers">All workers</a>
       </p>
-      <ActionsRefused refused={refused} />
-      <p>
-        <WorkerActions id={worker.id} state={worker.state} refused={refused} />
-      </p>
+      {!isFinal(worker.state) && (
+        <>
+          <ActionsRefused refused={refused} />
+          <p>
+            <WorkerActions id={worker.id} state={worker.state} refused={refused} />
+          </p>
+        </>
+      )}
       <section aria-labelledby="worker-fields">
         <h2 id="worker-fields">State</h2>
         <dl>

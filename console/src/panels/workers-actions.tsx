@@ -35,6 +35,9 @@ const ShutdownWorker = graphql(`
   }
 `);
 
+/** STOPPED and CRASHED are final: nothing to steer. */
+export const isFinal = (state: WorkerState) => state === 'STOPPED' || state === 'CRASHED';
+
 /** The element that says why the actions are disabled: a disabled button cannot take focus, so the reason is visible text. */
 export const ACTIONS_REASON_ID = 'worker-actions-refused';
 
@@ -63,7 +66,7 @@ export function WorkerActions({ id, state, refused }: { id: string; state: Worke
       {label}
     </button>
   );
-  if (state === 'STOPPED' || state === 'CRASHED') return <>—</>;
+  if (isFinal(state)) return null;
   return (
     <span class="worker-actions">
       {state === 'PAUSED' ? button('Resume', runResume) : button('Pause', runPause)} {button('Shut down', runShutdown)}

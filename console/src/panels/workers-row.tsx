@@ -3,7 +3,7 @@
 import { memo } from 'preact/compat';
 import { graphql, type ResultOf } from '../graphql';
 import { formatDuration, shortId } from './runs-row';
-import { WorkerActions } from './workers-actions';
+import { isFinal, WorkerActions } from './workers-actions';
 
 /** Unmasked: the query and the subscription read these fields directly. */
 export const WorkerRowFields = graphql(`
@@ -85,7 +85,7 @@ export const WorkerRow = memo(function WorkerRow({ worker: read, beat, now, refu
       <td data-field="tools">{worker.tools.length ? worker.tools.join(', ') : 'any'}</td>
       <td data-field="progress">{formatProgress(worker.progress)}</td>
       <td data-field="actions">
-        <WorkerActions id={worker.id} state={worker.state} refused={refused} />
+        {isFinal(worker.state) ? '—' : <WorkerActions id={worker.id} state={worker.state} refused={refused} />}
       </td>
     </tr>
   );
