@@ -192,8 +192,7 @@ builder.subscriptionField('workerHeartbeats', (t) =>
       }),
       types: t.arg({ type: [WorkerTypeEnum], description: 'Only workers of these types.' }),
     },
-    subscribe: (_, args, ctx) =>
-      ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), workerIds: parseWorkerIds(args.workerIds), types: args.types }),
+    subscribe: (_, args, ctx) => ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), workerIds: parseWorkerIds(args.workerIds), types: args.types }),
   }),
 );
 

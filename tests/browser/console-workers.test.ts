@@ -107,7 +107,14 @@ describe.skipIf(!haveChromium || onPostgres)('the Workers panel, on the seeded d
     const id = await liveWorker();
     const reader = await openWorkers(await token('console-workers-reader', 'READ'));
     await row(reader.page, id).waitFor({ timeout: 10_000 });
-    for (const name of ['Pause', 'Shut down']) await expect.poll(() => row(reader.page, id).getByRole('button', { name: new RegExp(`^${name} worker`) }).isDisabled()).toBe(true);
+    for (const name of ['Pause', 'Shut down'])
+      await expect
+        .poll(() =>
+          row(reader.page, id)
+            .getByRole('button', { name: new RegExp(`^${name} worker`) })
+            .isDisabled(),
+        )
+        .toBe(true);
     expect(await reader.page.locator('#worker-actions-refused').innerText()).toMatch(/disabled: needs a token with the OPERATE scope; this one \(console-workers-reader\) has READ/);
     await reader.context.close();
 
@@ -116,7 +123,9 @@ describe.skipIf(!haveChromium || onPostgres)('the Workers panel, on the seeded d
     const state = cell(page, id, 'state');
     await expect.poll(() => state.innerText(), { timeout: 10_000 }).toBe('IDLE');
     expect(await page.locator('#worker-actions-refused').count()).toBe(0);
-    await row(page, id).getByRole('button', { name: /^Pause worker/ }).click();
+    await row(page, id)
+      .getByRole('button', { name: /^Pause worker/ })
+      .click();
     await expect.poll(() => state.innerText(), { timeout: 2_000, interval: 20 }).toBe('PAUSED');
     expect((await seeded.server.ok('query($id: ID!) { worker(id: $id) { state } }', { id })).worker.state).toBe('PAUSED');
     // Another client steers it: the row follows what the server pushes, with Resume or Pause to match.
@@ -124,7 +133,9 @@ describe.skipIf(!haveChromium || onPostgres)('the Workers panel, on the seeded d
     await expect.poll(() => state.innerText(), { timeout: 1_000, interval: 20 }).toBe('IDLE');
     await steer('pause', id);
     await expect.poll(() => state.innerText(), { timeout: 1_000, interval: 20 }).toBe('PAUSED');
-    await row(page, id).getByRole('button', { name: /^Resume worker/ }).click();
+    await row(page, id)
+      .getByRole('button', { name: /^Resume worker/ })
+      .click();
     await expect.poll(() => state.innerText(), { timeout: 2_000, interval: 20 }).toBe('IDLE');
     expect(errors).toEqual([]);
     await context.close();

@@ -112,7 +112,12 @@ export function WorkerDetail({ id }: { id: string }) {
   const fresh = pushed.read === data ? pushed : { read: data, worker: null, beat: undefined };
   const update = (change: Partial<typeof pushed>) => setPushed((previous) => ({ ...(previous.read === data ? previous : { read: data, worker: null, beat: undefined }), ...change }));
 
-  useEvents(WorkerBeats, { id }, ({ workerHeartbeats: beat }) => update({ beat }), () => undefined);
+  useEvents(
+    WorkerBeats,
+    { id },
+    ({ workerHeartbeats: beat }) => update({ beat }),
+    () => undefined,
+  );
   useEvents(
     WorkerChanges,
     { id },

@@ -62,7 +62,14 @@ export function WorkerActions({ id, state, refused }: { id: string; state: Worke
   };
   const name = shortId(id);
   const button = (label: string, run: Parameters<typeof act>[0]) => (
-    <button type="button" disabled={Boolean(refused) || busy} aria-describedby={refused ? ACTIONS_REASON_ID : undefined} title={refused ?? undefined} aria-label={`${label} worker ${name}`} onClick={() => act(run)}>
+    <button
+      type="button"
+      disabled={Boolean(refused) || busy}
+      aria-describedby={refused ? ACTIONS_REASON_ID : undefined}
+      title={refused ?? undefined}
+      aria-label={`${label} worker ${name}`}
+      onClick={() => act(run)}
+    >
       {label}
     </button>
   );

@@ -78,15 +78,11 @@ export const WorkerRow = memo(function WorkerRow({ worker: read, beat, now, refu
         {worker.state}
         {stale && <span class="stale"> stale</span>}
       </td>
-      <td data-field="heartbeat">
-        {worker.lastHeartbeat ? <time dateTime={worker.lastHeartbeat}>{formatAgo(worker.lastHeartbeat, now)}</time> : 'never'}
-      </td>
+      <td data-field="heartbeat">{worker.lastHeartbeat ? <time dateTime={worker.lastHeartbeat}>{formatAgo(worker.lastHeartbeat, now)}</time> : 'never'}</td>
       <td data-field="task">{task ? (task.name ?? task.kind) : '—'}</td>
       <td data-field="tools">{worker.tools.length ? worker.tools.join(', ') : 'any'}</td>
       <td data-field="progress">{formatProgress(worker.progress)}</td>
-      <td data-field="actions">
-        {isFinal(worker.state) ? '—' : <WorkerActions id={worker.id} state={worker.state} refused={refused} />}
-      </td>
+      <td data-field="actions">{isFinal(worker.state) ? '—' : <WorkerActions id={worker.id} state={worker.state} refused={refused} />}</td>
     </tr>
   );
 });
