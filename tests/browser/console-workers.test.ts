@@ -62,6 +62,15 @@ describe.skipIf(!haveChromium || onPostgres)('the Workers panel, on the seeded d
     await page.screenshot({ path: artifact('console-workers.png'), fullPage: true });
     await expectAccessible(page);
 
+    // A registration is announced, not inserted: the page holds still until the user asks for it.
+    const id = await liveWorker();
+    await expect.poll(() => page.getByRole('status').innerText(), { timeout: 1_000, interval: 20 }).toBe('1 new worker registered — show');
+    expect(await row(page, id).count()).toBe(0);
+    await page.getByRole('button', { name: 'show' }).click();
+    await expect.poll(() => cell(page, id, 'state').innerText()).toBe('IDLE');
+    expect(await page.locator('table.workers caption').innerText()).toMatch(new RegExp(`^${workers.totalCount + 1} workers`));
+    expect(await page.getByRole('status').innerText()).toBe('');
+
     // A crashed one if the demo has it: its detail page shows why.
     const shown = api.find((w: { state: string }) => w.state === 'CRASHED') ?? api[0];
     await row(page, shown.id).getByRole('link').click();
@@ -137,6 +146,16 @@ describe.skipIf(!haveChromium || onPostgres)('the Workers panel, on the seeded d
       .getByRole('button', { name: /^Resume worker/ })
       .click();
     await expect.poll(() => state.innerText(), { timeout: 2_000, interval: 20 }).toBe('IDLE');
+
+    // Its detail page is live too: another client's pause and heartbeat show in place.
+    await row(page, id).getByRole('link').click();
+    const detailState = page.locator('[data-field="state"]');
+    await expect.poll(() => detailState.innerText(), { timeout: 10_000 }).toBe('IDLE');
+    await steer('pause', id);
+    await expect.poll(() => detailState.innerText(), { timeout: 1_000, interval: 20 }).toBe('PAUSED');
+    expect(await page.getByRole('button', { name: /^Resume worker/ }).isEnabled()).toBe(true);
+    await heartbeat(id, 77);
+    await expect.poll(() => page.locator('[data-field="progress"]').innerText(), { timeout: 1_000, interval: 20 }).toBe('77 %');
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);
