@@ -1,4 +1,5 @@
 import type { WorkerActor } from '../engine/auth/identity.js';
+import { badInput } from '../engine/core/errors.js';
 import { MAX_PAGE_SIZE } from '../engine/core/pagination.js';
 import type { Worker } from '../engine/workers/entities.js';
 import type { GatewayContext } from '../schema/context.js';
@@ -173,15 +174,25 @@ builder.relayMutationField(
   },
 );
 
+/** The workerIds a heartbeat subscriber narrows to: bounded like a page, so a subscription's filter stays small. */
+function parseWorkerIds(ids: readonly (string | number)[] | null | undefined): string[] | null {
+  if (ids == null) return null;
+  if (ids.length > MAX_PAGE_SIZE) throw badInput('workerIds', `at most ${MAX_PAGE_SIZE} workers at once, got ${ids.length}: subscribe to a page of them, or leave workerIds out for every worker`);
+  return ids.map((id) => parseId(String(id), 'Worker', 'workerIds'));
+}
+
 builder.subscriptionField('workerHeartbeats', (t) =>
   t.field({
     ...liveSubscription(WorkerHeartbeatRef),
     description: 'Heartbeats as they arrive, filtered on the server.',
     args: {
       workerId: t.arg.id({ description: 'Only this worker.' }),
+      workerIds: t.arg.idList({
+        description: `Only these workers (Worker ids, at most ${MAX_PAGE_SIZE}; more is BAD_USER_INPUT): a page of a fleet, whose other heartbeats need not cross the wire. An empty list matches none.`,
+      }),
       types: t.arg({ type: [WorkerTypeEnum], description: 'Only workers of these types.' }),
     },
-    subscribe: (_, args, ctx) => ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
+    subscribe: (_, args, ctx) => ctx.engine.workers.heartbeats({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), workerIds: parseWorkerIds(args.workerIds), types: args.types }),
   }),
 );
 

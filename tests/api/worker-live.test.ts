@@ -53,6 +53,27 @@ describe('live fleet subscriptions', () => {
     await client.dispose();
   });
 
+  it('a subscriber narrowed to a page of workers (workerIds) receives only their heartbeats; more than 100 ids is refused', async () => {
+    const page = [await register('EXECUTOR'), await register('EXECUTOR')];
+    const other = await register('EXECUTOR');
+    const streams = server.engine.openStreams();
+    const client = server.wsClient();
+    const sub = subscribe(client, `subscription($ids: [ID!]) { workerHeartbeats(workerIds: $ids) { worker { id } progress } }`, { ids: page });
+    await until(() => server.engine.openStreams() > streams, 'the stream to open');
+    for (const [i, id] of [page[0]!, other, page[1]!, other].entries()) await heartbeat(id, i);
+    await sub.next(2);
+    await sleep(50);
+    expect(sub.results.map((r) => r.data!.workerHeartbeats)).toEqual([
+      { worker: { id: page[0] }, progress: 0 },
+      { worker: { id: page[1] }, progress: 2 },
+    ]);
+    sub.stop();
+    const tooMany = subscribe(client, `subscription($ids: [ID!]) { workerHeartbeats(workerIds: $ids) { at } }`, { ids: Array(101).fill(other) });
+    await tooMany.done;
+    expect(tooMany.results[0]?.errors?.[0]).toMatchObject({ message: expect.stringContaining('at most 100 workers at once, got 101'), extensions: { code: 'BAD_USER_INPUT' } });
+    await client.dispose();
+  });
+
   it('a subscriber of one worker’s state changes sees only that worker', async () => {
     const watched = await register('VALIDATOR');
     const other = await register('VALIDATOR');

@@ -27,6 +27,8 @@ export interface RegisterWorkerInput {
 
 export interface WorkerFilter {
   workerId?: string | null;
+  /** Only these workers (a console's page of them); every worker when null. */
+  workerIds?: readonly string[] | null;
   types?: readonly WorkerType[] | null;
 }
 
@@ -165,13 +167,14 @@ export class WorkerService {
   /** Notices of one topic that pass the filter, each with the worker it names (from memory when known). */
   private follow<K extends WorkerTopic, T>(topic: K, filter: WorkerFilter, shape: (worker: Worker, notice: Topics[K]) => T): AsyncIterableIterator<T> {
     const types = filter.types?.length ? new Set(filter.types) : null;
+    const ids = filter.workerIds ? new Set(filter.workerIds) : null;
     return this.streams.follow(
       topic,
       async (notice) => {
         const worker = await this.live.get(notice.workerId);
         return worker && shape(worker, notice);
       },
-      (notice) => (filter.workerId == null || notice.workerId === filter.workerId) && (types === null || types.has(notice.type)),
+      (notice) => (filter.workerId == null || notice.workerId === filter.workerId) && (ids === null || ids.has(notice.workerId)) && (types === null || types.has(notice.type)),
     );
   }
 
