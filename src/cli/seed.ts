@@ -9,8 +9,9 @@ import { openCommandDatabase } from './database.js';
 export const SEED_USAGE = `usage: uet-gateway seed --demo [--runs 24]
   Adds a demo to an existing database (start the gateway once, or run migrate, to create it), through the engine:
   --runs runs (6 to 10000) of projects demo-web and demo-api in every state, with steps, notes, costs, patches and
-  gates, a budget, a router configuration, the history of a fleet of 8 workers (all stopped or crashed by now: live
-  workers come from \`simulate\`), a task queue and a workstream, spread over the last two days. Safe to run while
+  gates, a budget, a router configuration, the history of a fleet of 8 workers that worked part of the workstream on each
+  tool (all stopped or crashed by now: live workers come from \`simulate\`), a task queue and a workstream, spread over
+  the last two days. Safe to run while
   the gateway is running.`;
 
 /** The projects the demo fills; README.md and docs/guide.md filter on them. */
@@ -147,8 +148,8 @@ async function seedRuns(engine: Engine, clock: ManualClock, count: number, slotM
 
 /**
  * A fleet's history: workers that registered, heartbeat, worked through the
- * first tasks of the workstream (each attempt on the tool the router chose,
- * with its cost recorded against that attempt), and then shut down (6) or
+ * first tasks of the workstream (each attempt a step on the tool the router
+ * chose, with its cost recorded against that attempt), and then shut down (6) or
  * crashed (2). The rest of the workstream and the task queue wait for the
  * workers `simulate` brings.
  */
@@ -163,11 +164,13 @@ async function seedFleet(engine: Engine, clock: ManualClock, workstreamRunId: st
     await engine.workers.heartbeat(admin, { workerId: worker.id, progress: 0 });
     const claimed = await engine.tasks.claim(admin, { workerId: worker.id, runId: workstreamRunId });
     if (!claimed) continue;
+    const attempt = { runId: workstreamRunId, executionRequestId: claimed.task.executionRequestId };
+    const stepRow = await engine.runs.startStep(admin, { ...attempt, toolId: claimed.task.toolId!, inputPrompt: `demo task ${claimed.task.specTaskId}` });
     minute();
     await engine.workers.heartbeat(admin, { workerId: worker.id, progress: 50 });
+    await engine.runs.completeStep(admin, { id: stepRow.id, state: i === 4 ? 'failed' : 'succeeded', exitCode: i === 4 ? 1 : 0 });
     await engine.costs.record(admin, {
-      runId: workstreamRunId,
-      executionRequestId: claimed.task.executionRequestId,
+      ...attempt,
       resourceType: 'api_call',
       currency: 'USD',
       usage: { quantity: String(3_000 + i * 450), unit: 'tokens', rate: '0.000003' },
