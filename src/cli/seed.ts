@@ -2,14 +2,16 @@ import { loadConfig, describeDatabase } from '../config.js';
 import type { WorkerActor } from '../engine/auth/identity.js';
 import { ManualClock } from '../engine/core/clock.js';
 import { createEngine, type Engine } from '../engine/index.js';
+import type { Workstream } from '../engine/workstreams/entities.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openCommandDatabase } from './database.js';
 
 export const SEED_USAGE = `usage: uet-gateway seed --demo [--runs 24]
   Adds a demo to an existing database (start the gateway once, or run migrate, to create it), through the engine:
   --runs runs (6 to 10000) of projects demo-web and demo-api in every state, with steps, notes, costs, patches and
-  gates, a budget, a router configuration, the history of a fleet of 8 workers (all stopped or crashed by now: live
-  workers come from \`simulate\`), a task queue and a workstream, spread over the last two days. Safe to run while
+  gates, a budget, a router configuration, the history of a fleet of 8 workers that worked part of the workstream on each
+  tool (all stopped or crashed by now: live workers come from \`simulate\`), a task queue and a workstream, spread over
+  the last two days. Safe to run while
   the gateway is running.`;
 
 /** The projects the demo fills; README.md and docs/guide.md filter on them. */
@@ -75,8 +77,9 @@ export async function seedCommand(argv: string[]): Promise<number> {
     // Runs take the first 90% of the history, the fleet and the workstream minutes after it (all before now).
     await seedRuns(engine, clock, runs, (HISTORY_MS * 0.9) / runs, step);
     clock.set(new Date(now - HISTORY_MS * 0.1));
-    await seedFleet(engine, clock, step);
-    await seedWorkstream(engine, step);
+    // The workstream before the fleet: the fleet works on part of it, so its tools have figures and its costs name them.
+    const workstream = await seedWorkstream(engine, step);
+    await seedFleet(engine, clock, workstream.runId, step);
     await engine.liveWorkers.flush();
     console.log(`seeded ${runs} runs of ${DEMO_PROJECTS.join(' and ')}, a router configuration, 8 workers' history with a task queue, and a workstream into ${describeDatabase(config)}`);
     return 0;
@@ -144,11 +147,13 @@ async function seedRuns(engine: Engine, clock: ManualClock, count: number, slotM
 }
 
 /**
- * A fleet's history: workers that registered, heartbeat, worked through part
- * of the queue, and then shut down (6) or crashed (2). The rest of the queue
- * waits for the workers `simulate` brings.
+ * A fleet's history: workers that registered, heartbeat, worked through the
+ * first tasks of the workstream (each attempt a step on the tool the router
+ * chose, with its cost recorded against that attempt), and then shut down (6) or
+ * crashed (2). The rest of the workstream and the task queue wait for the
+ * workers `simulate` brings.
  */
-async function seedFleet(engine: Engine, clock: ManualClock, step: (label: string) => void): Promise<void> {
+async function seedFleet(engine: Engine, clock: ManualClock, workstreamRunId: string, step: (label: string) => void): Promise<void> {
   const types = ['executor', 'executor', 'executor', 'monitor', 'validator', 'scheduler', 'custom', 'executor'] as const;
   const minute = () => clock.advance(60_000);
   const workers = [];
@@ -157,14 +162,25 @@ async function seedFleet(engine: Engine, clock: ManualClock, step: (label: strin
   minute();
   for (const [i, worker] of workers.slice(0, 6).entries()) {
     await engine.workers.heartbeat(admin, { workerId: worker.id, progress: 0 });
-    if (!(await engine.tasks.claim(admin, { workerId: worker.id }))) continue;
+    const claimed = await engine.tasks.claim(admin, { workerId: worker.id, runId: workstreamRunId });
+    if (!claimed) continue;
+    const attempt = { runId: workstreamRunId, executionRequestId: claimed.task.executionRequestId };
+    const stepRow = await engine.runs.startStep(admin, { ...attempt, toolId: claimed.task.toolId!, inputPrompt: `demo task ${claimed.task.specTaskId}` });
     minute();
     await engine.workers.heartbeat(admin, { workerId: worker.id, progress: 50 });
-    // The fifth worker's task fails; its attempt counts and it goes back to the queue.
-    await engine.tasks.complete(admin, { workerId: worker.id, success: i !== 4, executionTimeSeconds: 40 + i * 7, error: i === 4 ? 'lint found 3 errors' : null });
+    await engine.runs.completeStep(admin, { id: stepRow.id, state: i === 4 ? 'failed' : 'succeeded', exitCode: i === 4 ? 1 : 0 });
+    await engine.costs.record(admin, {
+      ...attempt,
+      resourceType: 'api_call',
+      currency: 'USD',
+      usage: { quantity: String(3_000 + i * 450), unit: 'tokens', rate: '0.000003' },
+      metadata: { model: claimed.task.toolId === 'claude_code' ? 'claude-sonnet' : 'gpt-4o', tokensInput: 2_400 + i * 300, tokensOutput: 600 + i * 150 },
+    });
+    // The fifth worker's attempt (the workstream's tests) fails; it counts, against its tool too, and the task goes back to the queue.
+    await engine.tasks.complete(admin, { workerId: worker.id, success: i !== 4, executionTimeSeconds: 40 + i * 7, error: i === 4 ? '3 tests failed' : null });
   }
-  // The sixth worker holds a task when it crashes: the attempt counts and the task goes back to the queue.
-  await engine.tasks.claim(admin, { workerId: workers[5]!.id });
+  // The sixth worker holds a task of the queue when it crashes: the attempt counts and the task goes back to the queue.
+  await engine.tasks.claim(admin, { workerId: workers[5]!.id, kinds: ['code_edit', 'lint'] });
   minute();
   await engine.liveWorkers.flush();
   for (const worker of [...workers.slice(0, 5), workers[7]!]) await engine.workers.shutdown(admin, worker.id);
@@ -173,19 +189,20 @@ async function seedFleet(engine: Engine, clock: ManualClock, step: (label: strin
   step('the history of a fleet of 8 workers, and a task queue');
 }
 
-async function seedWorkstream(engine: Engine, step: (label: string) => void): Promise<void> {
-  const task = (id: string, dependsOn: string[], kind = 'code_edit') => ({
+/** A workstream of 6 tasks whose kinds and risk route them to each of the demo's tools. */
+async function seedWorkstream(engine: Engine, step: (label: string) => void): Promise<Workstream> {
+  const task = (id: string, dependsOn: string[], kind = 'code_edit', riskTier = 'low') => ({
     task_id: id,
     name: id.replace(/-/g, ' '),
     kind,
     depends_on: dependsOn,
     allow_parallel: true,
-    classification: { complexity: 'medium', risk_tier: 'low' },
+    classification: { complexity: 'medium', risk_tier: riskTier },
     execution: { max_attempts: 3, timeout_seconds: 900, retry_strategy: 'exponential', background: false },
     error_handling: { on_failure: 'skip_dependents' },
     acceptance: { checks: ['npm test'] },
   });
-  await engine.workstreams.submit({
+  const workstream = await engine.workstreams.submit({
     workstream_id: 'demo-refactor',
     project_id: 'demo-web',
     phase_id: 'phase-2',
@@ -199,11 +216,14 @@ async function seedWorkstream(engine: Engine, step: (label: string) => void): Pr
     acceptance: { checks: ['npm test'] },
     tasks: [
       task('extract-cart', []),
-      task('extract-payment', []),
+      // A high-risk edit: the router's rule sends it to claude_code.
+      task('extract-payment', [], 'code_edit', 'high'),
       task('wire-modules', ['extract-cart', 'extract-payment']),
       task('lint', ['wire-modules'], 'lint'),
+      task('run-tests', ['wire-modules'], 'unit-tests'),
       task('update-docs', ['wire-modules']),
     ],
   });
-  step('a workstream of 5 tasks');
+  step('a workstream of 6 tasks');
+  return workstream;
 }

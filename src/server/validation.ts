@@ -23,6 +23,20 @@ function coded(rule: ValidationRule, code: string, hideSuggestions: boolean, mes
   };
 }
 
+/** Reports only the rule's first error: a document that trips it on every field (GraphiQL's introspection query) gets one error, not one per field. */
+function firstErrorOnly(rule: ValidationRule): ValidationRule {
+  return (context) => {
+    let reported = false;
+    const view = Object.create(context) as typeof context;
+    view.reportError = (error: GraphQLError) => {
+      if (reported) return;
+      reported = true;
+      context.reportError(error);
+    };
+    return rule(view);
+  };
+}
+
 /** The same errors without their "Did you mean" hints (graphql-js adds them to variable coercion errors too). */
 function withoutSuggestions(errors: readonly GraphQLError[]): GraphQLError[] {
   return errors.map((error) =>
@@ -82,7 +96,7 @@ export function useValidationPolicy({ limits, introspection }: ValidationPolicy)
       ...specifiedRules.map((rule) => coded(rule, VALUE_RULES.has(rule) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED', hide)),
       ...limitRules.map((rule) => coded(rule, LIMIT_CODE, hide)),
       ...(view === 'off' ? [coded(NoSchemaIntrospectionCustomRule, 'INTROSPECTION_DISABLED', hide)] : []),
-      ...(view === 'anonymous' ? [coded(NoSchemaIntrospectionCustomRule, 'UNAUTHENTICATED', hide, INTROSPECTION_NEEDS_TOKEN)] : []),
+      ...(view === 'anonymous' ? [firstErrorOnly(coded(NoSchemaIntrospectionCustomRule, 'UNAUTHENTICATED', hide, INTROSPECTION_NEEDS_TOKEN))] : []),
     ];
   };
   // Yoga caches validation results by document and the names of the rules given: a no-op rule named after the view keeps the views' results apart.

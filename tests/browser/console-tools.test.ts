@@ -53,9 +53,10 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
       expect(await row.locator('[data-circuit]').getAttribute('data-circuit')).toBe(tool.circuitState);
       expect(await row.locator('td[data-field="circuit"]').innerText()).toMatch(/^(Closed|Open: passed over|Half-open: on trial)$/);
       expect(await row.locator('td[data-field="inFlight"]').innerText()).toBe(String(tool.inFlight));
-      const rate = await row.locator('td[data-field="successRate"]').innerText();
-      // The demo's attempts never end through a lease, so no tool has measurements yet: the live test checks them.
-      expect(rate).toBe(tool.successRate === null ? '—' : `${Math.round(tool.successRate * 1000) / 10}%`);
+      // The demo's fleet ran an attempt on every tool: each has its measurements.
+      expect(tool.successRate).not.toBeNull();
+      expect(await row.locator('td[data-field="successRate"]').innerText()).toBe(`${Math.round(tool.successRate! * 1000) / 10}%`);
+      expect(await row.locator('td[data-field="p50"]').innerText()).toMatch(/^(\d+ ms|\d+\.\d s)$/);
     }
     await page.screenshot({ path: artifact('console-tools.png'), fullPage: true });
     await expectAccessible(page);
@@ -77,15 +78,18 @@ describe.skipIf(!haveChromium || onPostgres)('the Tools panel, on the seeded dem
     const shownAfterMs = Date.now() - started;
     expect((await apiTools()).find((tool) => tool.id === 'ruff')!.inFlight).toBe(before + 1);
 
-    // The attempt ends: the count goes back and the tool's first measurements show, still in place.
-    await seeded.server.ok('mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: true, executionTimeSeconds: 2}) { task { state } } }', {
+    // The attempt fails: the count goes back and the tool's success rate falls, still in place.
+    const row = page.locator('tr[data-tool="ruff"]');
+    const rateBefore = await row.locator('td[data-field="successRate"]').innerText();
+    await seeded.server.ok('mutation($w: ID!, $t: ID!) { completeTask(input: {workerId: $w, taskId: $t, success: false, error: "lint failed", executionTimeSeconds: 2}) { task { state } } }', {
       w: workerId,
       t: taskId,
     });
-    const row = page.locator('tr[data-tool="ruff"]');
-    await expect.poll(() => row.locator('td[data-field="successRate"]').innerText(), { timeout: 1_000, interval: 20 }).toBe('100%');
     const ended = (await apiTools()).find((tool) => tool.id === 'ruff')!;
-    expect(ended).toMatchObject({ inFlight: before, successRate: 1 });
+    expect(ended.inFlight).toBe(before);
+    const rateAfter = `${Math.round(ended.successRate! * 1000) / 10}%`;
+    expect(rateAfter).not.toBe(rateBefore);
+    await expect.poll(() => row.locator('td[data-field="successRate"]').innerText(), { timeout: 1_000, interval: 20 }).toBe(rateAfter);
     expect(await inFlight.innerText()).toBe(String(before));
     expect(await row.locator('td[data-field="p50"]').innerText()).toMatch(/^(\d+ ms|\d+\.\d s)$/);
     expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);

@@ -125,7 +125,6 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
     expect(await shownCounts(page, 'Workers by state')).toEqual(counts.workers);
     // The token stays for the tab only.
     expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([1, 0]);
-    await page.screenshot({ path: artifact('console-overview.png') });
     await expectAccessible(page);
 
     // Live: the subscriptions are open (one graphql-ws socket), then a second client creates and starts a run.

@@ -61,15 +61,22 @@ describe('uet-gateway seed', () => {
         expect(seeded.stdout).toContain('seeded 6 runs of demo-web and demo-api');
 
         const demo = await server.ok(`{
-          tools { id }
+          tools { id successRate p50LatencyMs }
           workerSummary { total byState { state count } }
           staleWorkers { id }
           web: runs(filter: { projectId: "demo-web" }) { totalCount }
           api: runs(filter: { projectId: "demo-api" }) { totalCount }
           queued: tasks(filter: { states: [PENDING] }) { totalCount }
-          costSummary { currency total }
+          costSummary { currency total byTool { toolId total } }
         }`);
-        expect(demo.tools.map((t: { id: string }) => t.id)).toEqual(['aider', 'claude_code', 'pytest', 'ruff']);
+        // The fleet's attempts ran on every tool the router configuration names: each has figures, and the costs of those attempts name their tool.
+        expect(demo.tools).toEqual([
+          { id: 'aider', successRate: 1, p50LatencyMs: expect.any(Number) },
+          { id: 'claude_code', successRate: 1, p50LatencyMs: expect.any(Number) },
+          { id: 'pytest', successRate: 0, p50LatencyMs: expect.any(Number) },
+          { id: 'ruff', successRate: 1, p50LatencyMs: expect.any(Number) },
+        ]);
+        expect(new Set(demo.costSummary[0].byTool.map((row: { toolId: string | null }) => row.toolId))).toEqual(new Set(['aider', 'claude_code', 'pytest', 'ruff', null]));
         // The fleet is history: every seeded worker has ended, so the reaper has nothing to crash, now or later.
         expect(demo.workerSummary.total).toBe(8);
         expect(demo.workerSummary.byState).toEqual(

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
+import { getIntrospectionQuery } from 'graphql';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -230,6 +231,10 @@ describe('introspection and "Did you mean"', () => {
       expect(codes(refused)).toEqual(['UNAUTHENTICATED']);
       expect(messages(refused)[0]).toMatch(/^introspection needs a token: send Authorization: Bearer <token>/);
       expect(codes(await open.gql('{ __type(name: "Run") { name } }', undefined, { token }))).toEqual(['UNAUTHENTICATED']);
+      // GraphiQL's first visit: its whole introspection query (dozens of schema fields) gets the one error, for the document.
+      const graphiql = await open.gql(getIntrospectionQuery(), undefined, { token });
+      expect(codes(graphiql)).toEqual(['UNAUTHENTICATED']);
+      expect(messages(graphiql)[0]).toBe('introspection needs a token: send Authorization: Bearer <token> (requested query contained the field "__schema".)');
     }
     const RUN_TYPE = '{ __type(name: "Run") { name } }';
     expect(await open.ok(RUN_TYPE)).toEqual({ __type: { name: 'Run' } });

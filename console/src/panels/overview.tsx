@@ -1,11 +1,22 @@
 import { useQuery } from '@urql/preact';
 import { graphql } from '../graphql';
 import { useRefreshOn } from '../live';
+import { LatestGates } from './overview-gates';
+import { SpendToday } from './overview-spend';
+import { ActiveWorkstreams } from './overview-workstreams';
+
+/** The error rate's window: the last day. */
+const ERROR_WINDOW_SECONDS = 86_400;
 
 const OverviewQuery = graphql(`
-  query ConsoleOverview {
+  query ConsoleOverview($errorWindow: Int!) {
     runSummary {
       activeRuns
+      recent(windowSeconds: $errorWindow) {
+        failureRate
+        failed
+        succeeded
+      }
       runsByState {
         state
         count
@@ -68,9 +79,23 @@ function Counts({ caption, label, rows, total }: { caption: string; label: strin
   );
 }
 
-/** Runs and workers by state, kept current by subscriptions (re-read on their events, never polled). */
+const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 });
+
+/** Failed runs of those that ended (succeeded or failed) in the window; canceled and active runs do not count. */
+function ErrorRate({ recent }: { recent: { failureRate: number | null; failed: number; succeeded: number } }) {
+  return (
+    <p data-field="errorRate">
+      Error rate, last 24 h: <strong>{recent.failureRate === null ? 'no run ended' : percent.format(recent.failureRate)}</strong> ({recent.failed} failed, {recent.succeeded} succeeded)
+    </p>
+  );
+}
+
+/**
+ * Runs and workers by state with the error rate, active workstreams, spend today against budgets and the latest gate
+ * outcomes; each section kept current by its own subscriptions (re-read on their events, never polled).
+ */
 export function Overview() {
-  const [{ data, error }, reread] = useQuery({ query: OverviewQuery });
+  const [{ data, error }, reread] = useQuery({ query: OverviewQuery, variables: { errorWindow: ERROR_WINDOW_SECONDS } });
   useRefreshOn(CHANGES, () => reread());
   return (
     <>
@@ -81,6 +106,7 @@ export function Overview() {
           <section aria-labelledby="overview-runs">
             <h2 id="overview-runs">Runs</h2>
             <p>{data.runSummary.activeRuns} active (pending or running)</p>
+            <ErrorRate recent={data.runSummary.recent} />
             <Counts caption="Runs by state" label="Runs" rows={data.runSummary.runsByState} total={data.runSummary.runsByState.reduce((sum, row) => sum + row.count, 0)} />
           </section>
           <section aria-labelledby="overview-workers">
@@ -92,6 +118,11 @@ export function Overview() {
       ) : (
         !error && <p>Loading…</p>
       )}
+      <div class="overview">
+        <ActiveWorkstreams />
+        <SpendToday />
+        <LatestGates />
+      </div>
     </>
   );
 }
