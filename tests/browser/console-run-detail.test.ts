@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { createRun } from '../helpers/server.js';
+import { taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { encodeGlobalId } from '../../src/schema/builder.js';
 import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
 
@@ -182,8 +183,12 @@ describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded
   }, 60_000);
 
   it('keeps the header of a workstream run current: its task progress, ETA and cost, as the API gives them', async () => {
-    const { runs } = await ok('{ runs(filter: { workstreamId: "demo-refactor" }, first: 1) { edges { node { id } } } }');
-    const runId = runs.edges[0].node.id as string;
+    const spec = workstreamSpec(
+      ['one', 'two', 'three', 'four', 'five'].map((id) => taskSpec(id)),
+      { id: 'console-detail-header', projectId: 'console-detail' },
+    );
+    const { submitWorkstream } = await ok('mutation($s: JSON!) { submitWorkstream(input: { spec: $s }) { workstream { run { id } } } }', { s: spec });
+    const runId = submitWorkstream.workstream.run.id as string;
     const { context, page, errors } = await openRun(runId);
     const progress = () => ok('query($id: ID!) { runProgress(runId: $id) { total completed running pending estimatedRemainingSeconds } }', { id: runId }).then((d) => d.runProgress);
     expect(await progress()).toMatchObject({ total: 5, completed: 0, running: 0, pending: 5, estimatedRemainingSeconds: null });

@@ -157,15 +157,20 @@ describe.skipIf(!haveChromium || onPostgres)('the console in a real browser, on 
   }, 60_000);
 
   it('opens a deep link after the token screen, and the back button returns to the previous view', async () => {
-    const { context, page, errors } = await openConsole('/workers/w-42');
+    const { workers } = await seeded.server.ok('{ workers(first: 1) { edges { node { id } } } }');
+    const workerId: string = workers.edges[0].node.id;
+    const { context, page, errors } = await openConsole(`/workers/${encodeURIComponent(workerId)}`);
     await signIn(page, ADMIN_SECRET);
-    await page.getByRole('heading', { name: 'Worker w-42: not built yet' }).waitFor({ timeout: 10_000 });
-    expect(await page.getByRole('link', { name: 'Workers' }).getAttribute('aria-current')).toBe('page');
+    const heading = page.getByRole('heading', { level: 1, name: /^Worker / });
+    await heading.waitFor({ timeout: 10_000 });
+    const title = await heading.innerText();
+    expect(await page.getByRole('navigation', { name: 'Panels' }).getByRole('link', { name: 'Workers' }).getAttribute('aria-current')).toBe('page');
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/');
     await page.goBack();
-    await page.getByRole('heading', { name: 'Worker w-42: not built yet' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: title }).waitFor();
+    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/workers/${workerId}`);
     // Loaded again at a deep link in the same tab: the token is remembered for the tab.
     await page.goto(`${seeded.base}/runs/run-7`);
     await page.getByRole('heading', { name: 'Run run-7', level: 1 }).waitFor({ timeout: 10_000 });
