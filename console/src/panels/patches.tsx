@@ -2,7 +2,7 @@ import { useQuery } from '@urql/preact';
 import { graphql } from '../graphql';
 import { useEvents, useRefreshOn } from '../live';
 import { isNewer, useLivePage } from '../live-page';
-import { NewNotice, PageCaption, Pager } from '../live-page-parts';
+import { NewNotice, PageTable } from '../live-page-parts';
 import { PatchesFilter } from './patches-filter';
 import { PatchesFlow } from './patches-flow';
 import { PatchRow, PatchRowFields } from './patches-row';
@@ -99,7 +99,6 @@ export function Patches() {
   // useRefreshOn also re-reads the counts after a reconnect.
   useRefreshOn(CountChanges, () => rereadCounts({ requestPolicy: 'network-only' }));
 
-  const ledger = data?.patchLedger;
   return (
     <>
       <h1>Patches</h1>
@@ -108,33 +107,17 @@ export function Patches() {
       <h2>Ledger</h2>
       <PatchesFilter view={view} />
       {error && <p role="alert">{error.message}</p>}
-      <NewNotice count={page.freshCount} one="patch" many="patches" onShow={page.showNew} />
-      {ledger ? (
-        <>
-          <table class="runs patches">
-            <PageCaption connection={ledger} one="patch" many="patches" />
-            <thead>
-              <tr>
-                <th scope="col">Patch</th>
-                <th scope="col">State</th>
-                <th scope="col">Project</th>
-                <th scope="col">Run</th>
-                <th scope="col">Summary</th>
-                <th scope="col">Files changed</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {ledger.edges.map(({ node }) => (
-                <PatchRow key={node.id} entry={page.latest(node)} />
-              ))}
-            </tbody>
-          </table>
-          <Pager label="Pages of patches" pageInfo={ledger.pageInfo} pageUrl={page.pageUrl} />
-        </>
-      ) : (
-        !error && <p>Loading…</p>
-      )}
+      <NewNotice page={page} one="patch" many="patches" />
+      <PageTable
+        page={page}
+        connection={data?.patchLedger}
+        class="runs patches"
+        one="patch"
+        many="patches"
+        columns={['Patch', 'State', 'Project', 'Run', 'Summary', 'Files changed', 'Created']}
+        pages="Pages of patches"
+        row={(entry) => <PatchRow key={entry.id} entry={entry} />}
+      />
     </>
   );
 }

@@ -1,7 +1,7 @@
 import { graphql } from '../graphql';
 import { useEvents } from '../live';
 import { isNewer, useLivePage } from '../live-page';
-import { NewNotice, PageCaption, Pager } from '../live-page-parts';
+import { NewNotice, PageTable } from '../live-page-parts';
 import { filterOf, matches, RunsFilter, urlOf, viewOf, type RunsView } from './runs-filter';
 import { RunRow, RunRowFields } from './runs-row';
 
@@ -73,38 +73,22 @@ export function Runs() {
   const { view, data, error } = page;
   useEvents(RunChanges, { projectId: view.project || null }, (event) => page.apply([event.runStateChanged]), page.catchUp);
 
-  const runs = data?.runs;
   return (
     <>
       <h1>Runs</h1>
       <RunsFilter view={view} />
       {error && <p role="alert">{error.message}</p>}
-      <NewNotice count={page.freshCount} one="run" many="runs" onShow={page.showNew} />
-      {runs ? (
-        <>
-          <table class="runs">
-            <PageCaption connection={runs} one="run" many="runs" />
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Project</th>
-                <th scope="col">Phase</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-                <th scope="col">Duration</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.edges.map(({ node }) => (
-                <RunRow key={node.id} run={page.latest(node)} />
-              ))}
-            </tbody>
-          </table>
-          <Pager label="Pages of runs" pageInfo={runs.pageInfo} pageUrl={page.pageUrl} />
-        </>
-      ) : (
-        !error && <p>Loading…</p>
-      )}
+      <NewNotice page={page} one="run" many="runs" />
+      <PageTable
+        page={page}
+        connection={data?.runs}
+        class="runs"
+        one="run"
+        many="runs"
+        columns={['Run', 'Project', 'Phase', 'State', 'Created', 'Duration']}
+        pages="Pages of runs"
+        row={(run) => <RunRow key={run.id} run={run} />}
+      />
     </>
   );
 }

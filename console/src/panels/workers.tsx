@@ -3,7 +3,7 @@ import { useLocation } from 'preact-iso';
 import { graphql } from '../graphql';
 import { useEvents } from '../live';
 import { useLivePage, usePageState } from '../live-page';
-import { NewNotice, PageCaption, Pager } from '../live-page-parts';
+import { NewNotice, PageTable } from '../live-page-parts';
 import { useNow } from '../now';
 import { missingScope } from '../session/scopes';
 import { useViewer } from '../session/session';
@@ -129,7 +129,6 @@ export function Workers() {
   );
 
   const refused = missingScope(viewer, 'OPERATE');
-  const workers = data?.workers;
   return (
     <>
       <h1>Workers</h1>
@@ -147,35 +146,18 @@ export function Workers() {
         </label>
       </form>
       {error && <p role="alert">{error.message}</p>}
-      <NewNotice count={page.freshCount} one="worker registered" many="workers registered" onShow={page.showNew} />
+      <NewNotice page={page} one="worker registered" many="workers registered" />
       <ActionsRefused refused={refused} />
-      {workers ? (
-        <>
-          <table class="workers">
-            <PageCaption connection={workers} one="worker" many="workers" />
-            <thead>
-              <tr>
-                <th scope="col">Worker</th>
-                <th scope="col">Type</th>
-                <th scope="col">State</th>
-                <th scope="col">Last heartbeat</th>
-                <th scope="col">Current task</th>
-                <th scope="col">Tools</th>
-                <th scope="col">Progress</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {workers.edges.map(({ node }) => (
-                <WorkerRow key={node.id} worker={page.latest(node)} beat={beats.get(node.id)} now={now} refused={refused} />
-              ))}
-            </tbody>
-          </table>
-          <Pager label="Pages of workers" pageInfo={workers.pageInfo} pageUrl={page.pageUrl} />
-        </>
-      ) : (
-        !error && <p>Loading…</p>
-      )}
+      <PageTable
+        page={page}
+        connection={data?.workers}
+        class="workers"
+        one="worker"
+        many="workers"
+        columns={['Worker', 'Type', 'State', 'Last heartbeat', 'Current task', 'Tools', 'Progress', 'Actions']}
+        pages="Pages of workers"
+        row={(worker) => <WorkerRow key={worker.id} worker={worker} beat={beats.get(worker.id)} now={now} refused={refused} />}
+      />
     </>
   );
 }
