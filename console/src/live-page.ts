@@ -9,6 +9,11 @@ export interface PagedView {
   before: string;
 }
 
+const PAGE_SIZE = 20;
+
+/** A later page walks forwards from its cursor, an earlier one backwards: either way the page holds still as rows are added. */
+export const cursorsOf = (view: PagedView) => (view.before ? { last: PAGE_SIZE, before: view.before } : { first: PAGE_SIZE, after: view.after || null });
+
 /** The rows of a Relay page, as both the page query and its catch-up read them. */
 interface Rows<Row> {
   edges: readonly { node: Row }[];

@@ -1,14 +1,12 @@
 import { useQuery } from '@urql/preact';
 import { graphql } from '../graphql';
 import { useEvents, useRefreshOn } from '../live';
-import { isNewer, useLivePage } from '../live-page';
+import { cursorsOf, isNewer, useLivePage } from '../live-page';
 import { NewNotice, PageTable } from '../live-page-parts';
 import { PatchesFilter } from './patches-filter';
 import { PatchesFlow } from './patches-flow';
 import { PatchRow, PatchRowFields } from './patches-row';
 import { filterOf, matches, urlOf, viewOf, type PatchesView } from './patches-view';
-
-const PAGE_SIZE = 20;
 
 const LedgerQuery = graphql(
   `
@@ -79,8 +77,7 @@ const CountChanges = [
   `),
 ];
 
-/** A later page walks forwards from its cursor, an earlier one backwards: either way the page holds still as entries are added. */
-const variablesOf = (view: PatchesView) => (view.before ? { filter: filterOf(view), last: PAGE_SIZE, before: view.before } : { filter: filterOf(view), first: PAGE_SIZE, after: view.after || null });
+const variablesOf = (view: PatchesView) => ({ filter: filterOf(view), ...cursorsOf(view) });
 
 /** The patch ledger as a flow by state and as a table, filtered and paged through the URL; live through patchStateChanged, never polled. */
 export function Patches() {

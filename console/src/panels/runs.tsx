@@ -1,11 +1,9 @@
 import { graphql } from '../graphql';
 import { useEvents } from '../live';
-import { isNewer, useLivePage } from '../live-page';
+import { cursorsOf, isNewer, useLivePage } from '../live-page';
 import { NewNotice, PageTable } from '../live-page-parts';
 import { filterOf, matches, RunsFilter, urlOf, viewOf, type RunsView } from './runs-filter';
 import { RunRow, RunRowFields } from './runs-row';
-
-const PAGE_SIZE = 20;
 
 const RunsQuery = graphql(
   `
@@ -56,8 +54,7 @@ const RunChanges = graphql(
   [RunRowFields],
 );
 
-/** A later page walks forwards from its cursor, an earlier one backwards: either way the page holds still as runs are added. */
-const variablesOf = (view: RunsView) => (view.before ? { filter: filterOf(view), last: PAGE_SIZE, before: view.before } : { filter: filterOf(view), first: PAGE_SIZE, after: view.after || null });
+const variablesOf = (view: RunsView) => ({ filter: filterOf(view), ...cursorsOf(view) });
 
 /** Runs, newest first, filtered and paged through the URL; live through runStateChanged, never polled, and the page never jumps. */
 export function Runs() {

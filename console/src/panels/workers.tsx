@@ -2,7 +2,7 @@ import { useMemo } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { graphql } from '../graphql';
 import { useEvents } from '../live';
-import { useLivePage, usePageState } from '../live-page';
+import { cursorsOf, useLivePage, usePageState } from '../live-page';
 import { NewNotice, PageTable } from '../live-page-parts';
 import { useNow } from '../now';
 import { missingScope } from '../session/scopes';
@@ -11,7 +11,6 @@ import { ActionsRefused } from './workers-actions';
 import { useFrameBatch } from './workers-live';
 import { WorkerRow, WorkerRowFields, type Beat, type WorkerState } from './workers-row';
 
-const PAGE_SIZE = 20;
 const STATES: readonly WorkerState[] = ['IDLE', 'BUSY', 'PAUSED', 'STOPPED', 'CRASHED'];
 
 const WorkersQuery = graphql(
@@ -97,10 +96,7 @@ function urlOf(view: WorkersView): string {
   return query ? `/workers?${query}` : '/workers';
 }
 
-const variablesOf = (view: WorkersView) => {
-  const filter = { states: view.state ? [view.state] : null };
-  return view.before ? { filter, last: PAGE_SIZE, before: view.before } : { filter, first: PAGE_SIZE, after: view.after || null };
-};
+const variablesOf = (view: WorkersView) => ({ filter: { states: view.state ? [view.state] : null }, ...cursorsOf(view) });
 
 /** The fleet, newest registered first, paged and filtered through the URL; live through heartbeats and state changes, never polled. */
 export function Workers() {
