@@ -79,7 +79,9 @@ const bench: Benchmark = {
       first.push(await measure(gateway, env));
       restart.push(await measure(gateway, env));
       bare.push(await measure(['-e', BARE_SERVER], {}));
-      log(`round ${round + 1}: first start ready ${Math.round(first.at(-1)!.readyMs)} ms, restart ${Math.round(restart.at(-1)!.readyMs)} ms, bare node:http ${Math.round(bare.at(-1)!.readyMs)} ms; idle RSS ${Math.round(restart.at(-1)!.rssMb)} MB`);
+      log(
+        `round ${round + 1}: first start ready ${Math.round(first.at(-1)!.readyMs)} ms, restart ${Math.round(restart.at(-1)!.readyMs)} ms, bare node:http ${Math.round(bare.at(-1)!.readyMs)} ms; idle RSS ${Math.round(restart.at(-1)!.rssMb)} MB`,
+      );
     }
     const of = (runs: Started[], key: keyof Started) => runs.map((run) => run[key]);
     const bareReady = { name: 'bare node:http ready', values: of(bare, 'readyMs') };
