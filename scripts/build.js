@@ -30,8 +30,8 @@ function devTool(name, path) {
   }
 }
 
-function run(script, args, failure) {
-  const { status } = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit', cwd: ROOT });
+function run(script, args, failure, env = process.env) {
+  const { status } = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit', cwd: ROOT, env });
   if (status !== 0) {
     console.error(`build failed: ${failure}`);
     process.exit(1);
@@ -59,7 +59,12 @@ const steps = {
     // Its bin is not among the package's exports: found next to its package.json.
     const vite = join(dirname(devTool('Vite', 'vite/package.json')), 'bin', 'vite.js');
     // Vite empties dist/console first.
-    run(vite, ['build', '--config', join(ROOT, 'console', 'vite.config.ts'), '--logLevel', 'warn'], 'the console is not built (the gateway answers `/` with a page saying so)');
+    // Always a production build: a build started from the tests (NODE_ENV=test) would otherwise compile JSX for
+    // development, with this machine's source paths in the bundle, and `npm start` would then serve it as fresh.
+    run(vite, ['build', '--config', join(ROOT, 'console', 'vite.config.ts'), '--logLevel', 'warn'], 'the console is not built (the gateway answers `/` with a page saying so)', {
+      ...process.env,
+      NODE_ENV: 'production',
+    });
     return `dist/console (scripts ${consoleScriptsGzipKb()} KB gzipped)`;
   },
 };

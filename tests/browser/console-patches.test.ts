@@ -128,6 +128,14 @@ describe.skipIf(!haveChromium || onPostgres)('the Patches panel, on the seeded d
     expect(await first.page.locator('section.diff-file').evaluateAll((s) => s.map((f) => f.getAttribute('data-file')))).toEqual(seededEntry.patch.scope.filesTouched);
     expect(await shownHunks(first.page, seededEntry.patch.scope.filesTouched[0])).toEqual(seededHunks);
     expect(await first.page.locator('table.hunk').count()).toBe(seededEntry.patch.scope.hunks);
+    // The seed's hunk is "@@ -1,2 +1,2 @@": a context line, then one line removed and one added, each numbered on its side only.
+    expect(seededEntry.patch.diffText).toContain('@@ -1,2 +1,2 @@\n context\n-');
+    const numbers = await first.page.locator('table.hunk tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('.line-number')].map((cell) => cell.textContent)));
+    expect(numbers).toEqual([
+      ['1', '1'],
+      ['2', ''],
+      ['', '2'],
+    ]);
     await first.context.close();
 
     // A second client sets a policy and submits a patch that breaks it.

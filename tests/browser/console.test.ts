@@ -61,6 +61,17 @@ describe('the console over HTTP', () => {
     expect([gone.status, await gone.text()]).toEqual([404, 'No such console file (reload the page).\n']);
   });
 
+  it('serves a production build even when the tests built it (NODE_ENV=test): no development JSX, no source paths of this machine', async () => {
+    expect(process.env.NODE_ENV).toBe('test');
+    const page = await (await fetch(`${base}/`, { headers: HTML })).text();
+    const script = /src="(\/assets\/index-[^"]+\.js)"/.exec(page)?.[1];
+    expect(script).toBeDefined();
+    const code = await (await fetch(`${base}${script}`)).text();
+    expect(code.length).toBeGreaterThan(10_000);
+    expect(code).not.toContain('lineNumber:');
+    expect(code).not.toContain(join(ROOT, 'console'));
+  });
+
   it('leaves GraphiQL, health, readiness, metrics and the API their own answers', async () => {
     const graphiql = await fetch(server.url, { headers: HTML });
     expect(await graphiql.text()).toContain('graphiql-options');

@@ -40,8 +40,10 @@ function linesOf(hunk: StructuredPatchHunk): DiffLine[] {
   let newNumber = hunk.newStart;
   return hunk.lines.map((line) => {
     const kind = KIND[line[0] ?? ' '] ?? 'context';
-    const numbers = { added: [null, newNumber++], removed: [oldNumber++, null], context: [oldNumber++, newNumber++], note: [null, null] }[kind];
-    return { kind, text: line.slice(1), oldNumber: numbers[0]!, newNumber: numbers[1]! };
+    // Only the sides the line is on advance.
+    const onOld = kind === 'removed' || kind === 'context';
+    const onNew = kind === 'added' || kind === 'context';
+    return { kind, text: line.slice(1), oldNumber: onOld ? oldNumber++ : null, newNumber: onNew ? newNumber++ : null };
   });
 }
 
