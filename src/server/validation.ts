@@ -95,7 +95,7 @@ export function useValidationPolicy({ limits, introspection }: ValidationPolicy)
     return [
       ...specifiedRules.map((rule) => coded(rule, VALUE_RULES.has(rule) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED', hide)),
       ...limitRules.map((rule) => coded(rule, LIMIT_CODE, hide)),
-      ...(view === 'off' ? [coded(NoSchemaIntrospectionCustomRule, 'INTROSPECTION_DISABLED', hide)] : []),
+      ...(view === 'off' ? [firstErrorOnly(coded(NoSchemaIntrospectionCustomRule, 'INTROSPECTION_DISABLED', hide))] : []),
       ...(view === 'anonymous' ? [firstErrorOnly(coded(NoSchemaIntrospectionCustomRule, 'UNAUTHENTICATED', hide, INTROSPECTION_NEEDS_TOKEN))] : []),
     ];
   };

@@ -3,6 +3,7 @@
 import { useQuery } from '@urql/preact';
 import { graphql, type ResultOf } from '../graphql';
 import { useRefreshOn } from '../live';
+import { budgetName } from './costs-budgets';
 
 const SpendQuery = graphql(`
   query ConsoleSpendToday($from: DateTime!) {
@@ -53,8 +54,6 @@ export function startOfToday(): string {
   midnight.setHours(0, 0, 0, 0);
   return midnight.toISOString();
 }
-
-const budgetName = (budget: Budget) => (budget.scope === 'PROJECT' ? `Project ${budget.projectId}` : `Run ${budget.run?.id ?? ''}`);
 
 function BudgetRow({ budget }: { budget: Budget }) {
   const name = budgetName(budget);

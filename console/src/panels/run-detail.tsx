@@ -6,7 +6,7 @@ import { graphql } from '../graphql';
 import { useRefreshOn } from '../live';
 import { RunActions } from './run-actions';
 import { RunGates } from './run-gates';
-import { RunHeader, RunHeaderFields } from './run-header';
+import { RunCostFields, RunHeader, RunHeaderFields, RunProgressFields } from './run-header';
 import { RunLog } from './run-log';
 import { RunPatches } from './run-patches';
 import { RunTimeline } from './run-timeline';
@@ -19,24 +19,14 @@ const RunDetailQuery = graphql(
         ...ConsoleRunHeader
       }
       runProgress(runId: $id) {
-        completionPercent
-        total
-        completed
-        failed
-        skipped
-        running
-        pending
-        estimatedCompletionAt
-        estimatedRemainingSeconds
+        ...ConsoleRunProgress
       }
       costSummary(filter: { runId: $id }) {
-        currency
-        total
-        count
+        ...ConsoleRunCost
       }
     }
   `,
-  [RunHeaderFields],
+  [RunHeaderFields, RunProgressFields, RunCostFields],
 );
 
 /** Each re-reads the header: a state change, a task's progress, a cost. */

@@ -17,23 +17,32 @@ export const RunHeaderFields = graphql(`
 
 export type RunHeaderData = ResultOf<typeof RunHeaderFields>;
 
-export interface Progress {
-  completionPercent: number;
-  total: number;
-  completed: number;
-  failed: number;
-  skipped: number;
-  running: number;
-  pending: number;
-  estimatedCompletionAt: string | null;
-  estimatedRemainingSeconds: number | null;
-}
+/** Unmasked, like the header's fields: the page query reads them for the progress and ETA. */
+export const RunProgressFields = graphql(`
+  fragment ConsoleRunProgress on ProgressSnapshot @_unmask {
+    completionPercent
+    total
+    completed
+    failed
+    skipped
+    running
+    pending
+    estimatedCompletionAt
+    estimatedRemainingSeconds
+  }
+`);
 
-export interface CurrencyCost {
-  currency: string;
-  total: string;
-  count: number;
-}
+/** Unmasked: the run's cost per currency. */
+export const RunCostFields = graphql(`
+  fragment ConsoleRunCost on CurrencyCostSummary @_unmask {
+    currency
+    total
+    count
+  }
+`);
+
+type Progress = ResultOf<typeof RunProgressFields>;
+type CurrencyCost = ResultOf<typeof RunCostFields>;
 
 export const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
