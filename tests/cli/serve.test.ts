@@ -76,11 +76,24 @@ const serve = (env: NodeJS.ProcessEnv) => start(process.execPath, [BIN, 'serve']
 /** `serve` with a pseudo-terminal as its stdout and stderr (util-linux `script`), as a person runs it. */
 const serveOnTerminal = (env: NodeJS.ProcessEnv) => start('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve`, '/dev/null'], env);
 
-/** Signals the gateway process under `script` by its pid, if it is still there. */
+/**
+ * Signals the gateway process under `script`, if it is still there. `script` runs its command through $SHELL -c;
+ * bash execs a single command but dash (/bin/sh, used when SHELL is unset, as in CI) keeps itself as the parent,
+ * so the gateway is found among all of script's descendants by its command line.
+ */
 function signalUnderTerminal(scriptPid: number, signal: NodeJS.Signals): void {
-  // ps exits 1 when `script` has no child (any more).
-  const { stdout } = spawnSync('ps', ['-o', 'pid=', '--ppid', String(scriptPid)], { encoding: 'utf8' });
-  for (const pid of stdout.match(/\d+/g) ?? []) process.kill(Number(pid), signal);
+  const { stdout } = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' });
+  const rows = stdout.split('\n').flatMap((line) => {
+    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    return match ? [{ pid: Number(match[1]), ppid: Number(match[2]), args: match[3]! }] : [];
+  });
+  const descendants = new Set([scriptPid]);
+  // ps lists by pid and a child may have a lower pid than its parent (pids wrap), so repeat until nothing is added.
+  for (let size = 0; size !== descendants.size;) {
+    size = descendants.size;
+    for (const row of rows) if (descendants.has(row.ppid)) descendants.add(row.pid);
+  }
+  for (const row of rows) if (row.pid !== scriptPid && descendants.has(row.pid) && row.args.includes(BIN) && row.args.startsWith(process.execPath)) process.kill(row.pid, signal);
 }
 
 async function answers(url: string, secret: string): Promise<unknown> {
