@@ -23,9 +23,10 @@ export interface ServerProcess {
  * Starts a bench server script (bench/servers/*.ts) in its own Node process,
  * pinned to the server core when the machine allows, and waits for its first
  * stdout line: the JSON it reports when ready. Later stdout lines answer `ask`.
+ * `script`: a file name in bench/servers/, or the URL of a server script elsewhere.
  */
-export async function startServerProcess(script: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const path = new URL(`../servers/${script}`, import.meta.url).pathname;
+export async function startServerProcess(script: string | URL, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const path = (typeof script === 'string' ? new URL(`../servers/${script}`, import.meta.url) : script).pathname;
   const args = ['--import', TSX, '--max-old-space-size=4096', path];
   const child: ChildProcess = canPin
     ? spawn('taskset', ['-c', String(SERVER_CORE), process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })

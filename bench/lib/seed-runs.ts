@@ -1,6 +1,7 @@
 /**
  * Fast bulk seeding of runs, step attempts and run events into a gateway
- * database file, for the read benchmarks (query, growth).
+ * database file, for the read benchmarks (query, growth); planSeed's rows are
+ * also what seed-runs-postgres.ts writes into PostgreSQL (postgraphile).
  *
  * The schema comes from the real migrations (openDatabase + migrateDatabase);
  * rows are then written through the sqlite3 driver directly, as multi-row
@@ -153,31 +154,44 @@ class BulkInserter {
 
 // ---------------------------------------------------------------------------
 
-const RUN_COLUMNS = ['id', 'project_id', 'phase_id', 'state', 'created_at', 'started_at', 'ended_at', 'exit_code', 'origin', 'step_attempts', 'errors', 'metadata'];
-const STEP_COLUMNS = ['id', 'run_id', 'sequence', 'tool_id', 'state', 'started_at', 'ended_at', 'exit_code', 'outputs', 'metadata'];
-const EVENT_COLUMNS = ['id', 'position', 'run_id', 'step_id', 'ts', 'kind', 'payload'];
+export const RUN_COLUMNS = ['id', 'project_id', 'phase_id', 'state', 'created_at', 'started_at', 'ended_at', 'exit_code', 'origin', 'step_attempts', 'errors', 'metadata'];
+export const STEP_COLUMNS = ['id', 'run_id', 'sequence', 'tool_id', 'state', 'started_at', 'ended_at', 'exit_code', 'outputs', 'metadata'];
+export const EVENT_COLUMNS = ['id', 'position', 'run_id', 'step_id', 'ts', 'kind', 'payload'];
 
 const TOOLS = ['aider', 'claude-code', 'codex', 'pytest', 'ruff'];
 const ORIGINS = ['{"trigger_type":"manual"}', '{"trigger_type":"ci","trigger_ref":"refs/heads/main"}', '{"trigger_type":"scheduled"}'];
 /** Runs per transaction (with their steps and events). */
 const RUNS_PER_CHUNK = 20_000;
 
+/** One transaction's worth of rows (flattened, in the columns' order); timestamps in epoch ms. */
+export interface SeedChunk {
+  runs: unknown[];
+  steps: unknown[];
+  events: unknown[];
+  /** The last event position written so far (log_sequence's value once the last chunk is in). */
+  position: number;
+}
+
+export interface SeedPlan {
+  chunks: Generator<SeedChunk>;
+  /** Filled in as the chunks are generated. */
+  sampled: Map<number, string>;
+  longRuns: { id: string; positions: number[] }[];
+}
+
 /**
- * Creates (migrates) the database at `path` and fills it. `sample`: run
- * indexes (oldest first; negative counts from the newest) whose ids to return.
+ * The rows of a seed, chunk by chunk, the same for every database: the
+ * writers (seedRunsDatabase for SQLite, seed-runs-postgres.ts) only store them.
+ * `sample`: run indexes (oldest first; negative counts from the newest) whose ids to report.
  */
-export async function seedRunsDatabase(path: string, seed: RunSeed, sample: number[] = []): Promise<SeededDatabase> {
-  const began = performance.now();
-  const orm = await openDatabase({ sqlitePath: path });
-  await migrateDatabase(orm);
-  await orm.close();
+export function planSeed(seed: RunSeed, sample: number[] = []): SeedPlan {
+  const longCount = Math.min(seed.longLogs?.runs ?? 0, seed.runs);
+  const longRuns = Array.from({ length: longCount }, () => ({ id: '', positions: [] as number[] }));
+  const sampled = new Map<number, string>();
+  return { chunks: generateChunks(seed, sample, sampled, longRuns), sampled, longRuns };
+}
 
-  const db = new sqlite3.Database(path);
-  await exec(db, PRAGMAS);
-  const runs = new BulkInserter(db, 'run', RUN_COLUMNS);
-  const steps = new BulkInserter(db, 'step_attempt', STEP_COLUMNS);
-  const events = new BulkInserter(db, 'run_event', EVENT_COLUMNS);
-
+function* generateChunks(seed: RunSeed, sample: number[], sampled: Map<number, string>, longRuns: { id: string; positions: number[] }[]): Generator<SeedChunk> {
   const random = prng(20261130);
   const runIds = new UlidSource();
   const otherIds = new UlidSource();
@@ -186,11 +200,9 @@ export async function seedRunsDatabase(path: string, seed: RunSeed, sample: numb
   const start = end - days * 86_400_000;
   const spacing = (end - start) / seed.runs;
   const stepsOf = seed.steps ?? (() => 0);
-  const longCount = Math.min(seed.longLogs?.runs ?? 0, seed.runs);
+  const longCount = longRuns.length;
   const longEvents = seed.longLogs?.events ?? 0;
-  const longRuns = Array.from({ length: longCount }, () => ({ id: '', positions: [] as number[] }));
   const wanted = new Set(sample.map((i) => (i < 0 ? seed.runs + i : i)));
-  const sampled = new Map<number, string>();
   // The newest runs are still active; older ones have ended.
   const activeFrom = Math.floor(seed.runs * 0.98);
   let position = 0;
@@ -266,13 +278,36 @@ export async function seedRunsDatabase(path: string, seed: RunSeed, sample: numb
       }
     }
 
+    yield { runs: runRows, steps: stepRows, events: eventRows, position };
+  }
+}
+
+/**
+ * Creates (migrates) the SQLite database at `path` and fills it. `sample`: run
+ * indexes (oldest first; negative counts from the newest) whose ids to return.
+ */
+export async function seedRunsDatabase(path: string, seed: RunSeed, sample: number[] = []): Promise<SeededDatabase> {
+  const began = performance.now();
+  const orm = await openDatabase({ sqlitePath: path });
+  await migrateDatabase(orm);
+  await orm.close();
+
+  const db = new sqlite3.Database(path);
+  await exec(db, PRAGMAS);
+  const runs = new BulkInserter(db, 'run', RUN_COLUMNS);
+  const steps = new BulkInserter(db, 'step_attempt', STEP_COLUMNS);
+  const events = new BulkInserter(db, 'run_event', EVENT_COLUMNS);
+  const plan = planSeed(seed, sample);
+  let position = 0;
+  for (const chunk of plan.chunks) {
     await exec(db, 'BEGIN');
-    await runs.insert(runRows);
-    await steps.insert(stepRows);
-    await events.insert(eventRows);
-    if (chunkEnd === seed.runs) await exec(db, `UPDATE \`log_sequence\` SET \`value\` = ${position} WHERE \`name\` = 'run_event'`);
+    await runs.insert(chunk.runs);
+    await steps.insert(chunk.steps);
+    await events.insert(chunk.events);
+    position = chunk.position;
     await exec(db, 'COMMIT');
   }
+  await exec(db, `UPDATE \`log_sequence\` SET \`value\` = ${position} WHERE \`name\` = 'run_event'`);
 
   await runs.finalize();
   await steps.finalize();
@@ -283,8 +318,8 @@ export async function seedRunsDatabase(path: string, seed: RunSeed, sample: numb
     path,
     seconds: (performance.now() - began) / 1000,
     rows: { runs: runs.count, steps: steps.count, events: events.count },
-    sampled,
-    longRuns,
+    sampled: plan.sampled,
+    longRuns: plan.longRuns,
     fileBytes: statSync(path).size,
   };
 }
