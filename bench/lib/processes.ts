@@ -41,14 +41,10 @@ export async function startServerProcess(script: string | URL, env: Record<strin
   const info = JSON.parse(await ready) as Record<string, any>;
   // Under taskset the child's pid is taskset's, which execs node in place: the same pid.
   const pid = child.pid!;
-  const stat = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return {
     info,
     pid,
-    cpuSeconds: () => {
-      const fields = stat();
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
+    cpuSeconds: () => processCpuSeconds(pid),
     rssBytes: () => {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
@@ -66,6 +62,12 @@ export async function startServerProcess(script: string | URL, env: Record<strin
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc; throws when it is not there. */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** The CPU this process (the load generator) used over a phase, as a share of one core. */
