@@ -1,9 +1,10 @@
-import type { EntityManager } from '@mikro-orm/knex';
+import type { EntityManager, Knex } from '@mikro-orm/knex';
 import { DomainError } from './errors.js';
 import type { Clock } from './clock.js';
 import type { EventBus, Topic, Topics } from './event-bus.js';
 import type { IdSource } from './ids.js';
 import type { Orm } from '../db/orm.js';
+import { directConnections, type DirectSql } from '../db/direct-sql.js';
 import { isUnstorableText, unstorableText } from './unstorable-text.js';
 
 /**
@@ -18,6 +19,8 @@ export class WriteScope {
 
   constructor(
     readonly em: EntityManager,
+    /** Statements straight to the driver, in this write's transaction (db/direct-sql.ts). */
+    readonly sql: DirectSql,
     readonly now: Date,
     readonly newId: IdSource,
   ) {}
@@ -54,10 +57,13 @@ const CONFLICT_ATTEMPTS = 4;
 
 /** Runs `work` in one transaction and publishes its announcements after the commit. */
 export function createTransact(orm: Orm, clock: Clock, newId: IdSource, bus: EventBus): Transact {
+  const connections = directConnections(orm);
   const attempt = async <T>(work: (scope: WriteScope) => Promise<T>): Promise<T> => {
     let scope: WriteScope | undefined;
     const result = await orm.em.fork().transactional(async (em) => {
-      scope = new WriteScope(em, clock.now(), newId);
+      // The driver connection the ORM's transaction holds, for the statements sent past it.
+      const connection = await em.getTransactionContext<Knex.Transaction>()!.client.acquireConnection();
+      scope = new WriteScope(em, connections.on(connection), clock.now(), newId);
       const value = await work(scope);
       await scope.runBeforeCommit();
       return value;

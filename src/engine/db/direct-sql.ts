@@ -1,0 +1,130 @@
+import type { Logger } from '@mikro-orm/core';
+import type { Orm } from './orm.js';
+import { isSqlite } from './orm.js';
+
+/** A value bound to a statement: dates and JSON go through DirectSql.date and DirectSql.json first. */
+export type SqlValue = string | number | null | Date;
+
+/**
+ * Statements sent straight to the driver connection a write holds
+ * (sqlite3's Database, node-pg's Client), past MikroORM and knex. On the
+ * hot writes (a run's creation and transitions, the event log's append)
+ * their per-statement set-up cost more CPU than the statement itself: a
+ * BEGIN, INSERT, COMMIT took 0.12 ms through the driver, 0.26 ms through
+ * knex, 0.43 ms through an ORM transaction (bench/RESULTS.md section 7).
+ *
+ * SQL is written once for both dialects: `?` placeholders and
+ * double-quoted identifiers. Values are bound, never written into the
+ * text (a NUL in a string is stored whole on SQLite).
+ */
+export interface DirectSql {
+  /** Changes rows; resolves to how many. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /** Rows keyed by column name (map them with plain-rows' rowMapper). */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** A Date column's value as the ORM stores it: epoch milliseconds on SQLite, a timestamptz on PostgreSQL. */
+  date(value: Date | null | undefined): SqlValue;
+  /** A json column's value (JSON text on both). */
+  json(value: unknown): string;
+  /** ` for update` where the database has row locks (PostgreSQL); SQLite has one writer at a time. */
+  readonly forUpdate: string;
+}
+
+/** The driver connections of the ORM's pool, and the statements on one. */
+export interface DirectConnections {
+  acquire(): Promise<DriverConnection>;
+  release(connection: DriverConnection): void;
+  on(connection: DriverConnection): DirectSql;
+}
+
+/** What knex's pool hands out: a sqlite3 Database or a pg Client (only what is used here). */
+export type DriverConnection = object;
+
+interface SqliteDatabase {
+  run(sql: string, params: readonly SqlValue[], done: (this: { changes: number }, error: Error | null) => void): void;
+  all(sql: string, params: readonly SqlValue[], done: (error: Error | null, rows: unknown[]) => void): void;
+}
+interface PgClient {
+  query(config: { text: string; values: readonly SqlValue[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+interface KnexClient {
+  acquireConnection(): Promise<DriverConnection>;
+  releaseConnection(connection: DriverConnection): Promise<void>;
+}
+
+export function directConnections(orm: Orm): DirectConnections {
+  const client = orm.em.getConnection().getKnex().client as unknown as KnexClient;
+  const logger = orm.config.getLogger();
+  const on = isSqlite(orm.em) ? sqliteStatements : pgStatements;
+  const byConnection = new WeakMap<DriverConnection, DirectSql>();
+  return {
+    acquire: () => client.acquireConnection(),
+    release: (connection) => void client.releaseConnection(connection),
+    on(connection) {
+      let sql = byConnection.get(connection);
+      if (!sql) {
+        sql = on(connection, logger);
+        byConnection.set(connection, sql);
+      }
+      return sql;
+    },
+  };
+}
+
+/** The statement in the ORM's query log when it logs queries (LOG_LEVEL=debug), as its own statements are. */
+function logged(logger: Logger, sql: string, params: readonly SqlValue[], started: number): void {
+  if (logger.isEnabled('query')) logger.logQuery({ query: sql, params: [...params], took: Math.round(performance.now() - started), level: 'info' });
+}
+
+function sqliteStatements(connection: DriverConnection, logger: Logger): DirectSql {
+  const db = connection as SqliteDatabase;
+  return {
+    async run(sql, params = []) {
+      const started = performance.now();
+      const changes = await new Promise<number>((resolve, reject) =>
+        db.run(sql, params, function (error) {
+          if (error) reject(error);
+          else resolve(this.changes);
+        }),
+      );
+      logged(logger, sql, params, started);
+      return changes;
+    },
+    async all<T>(sql: string, params: readonly SqlValue[] = []) {
+      const started = performance.now();
+      const rows = await new Promise<T[]>((resolve, reject) => db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+      logged(logger, sql, params, started);
+      return rows;
+    },
+    date: (value) => (value ? value.getTime() : null),
+    json: (value) => JSON.stringify(value),
+    forUpdate: '',
+  };
+}
+
+function pgStatements(connection: DriverConnection, logger: Logger): DirectSql {
+  const pg = connection as PgClient;
+  const texts = new Map<string, string>();
+  const numbered = (sql: string) => {
+    let text = texts.get(sql);
+    if (text === undefined) {
+      let n = 0;
+      text = sql.replace(/\?/g, () => `$${++n}`);
+      texts.set(sql, text);
+    }
+    return text;
+  };
+  const query = async (sql: string, params: readonly SqlValue[]) => {
+    const started = performance.now();
+    const result = await pg.query({ text: numbered(sql), values: params });
+    logged(logger, sql, params, started);
+    return result;
+  };
+  return {
+    run: async (sql, params = []) => (await query(sql, params)).rowCount ?? 0,
+    all: async <T>(sql: string, params: readonly SqlValue[] = []) => (await query(sql, params)).rows as T[],
+    date: (value) => value ?? null,
+    json: (value) => JSON.stringify(value),
+    forUpdate: ' for update',
+  };
+}
