@@ -55,7 +55,7 @@ const EVENT_COLUMNS = '("id", "position", "run_id", "step_id", "ts", "kind", "pa
 
 async function persistEvents(scope: WriteScope, events: Omit<RunEvent, 'position'>[]): Promise<void> {
   // The rows the events name (a run or step created in this write) go first: the foreign keys are checked at once.
-  await scope.em.flush();
+  await scope.flushEntities();
   const [row] = await scope.sql.all<{ value: number | string }>(`update "log_sequence" set "value" = "value" + ? where "name" = 'run_event' returning "value"`, [events.length]);
   let position = Number(row!.value) - events.length;
   for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
