@@ -15,7 +15,8 @@ export type SqlValue = string | number | null | Date;
  *
  * SQL is written once for both dialects: `?` placeholders and
  * double-quoted identifiers. Values are bound, never written into the
- * text (a NUL in a string is stored whole on SQLite).
+ * text (a NUL in a string is stored whole on SQLite). Each statement is
+ * prepared once per connection and reused.
  */
 export interface DirectSql {
   /** Changes rows; resolves to how many. */
@@ -40,12 +41,17 @@ export interface DirectConnections {
 /** What knex's pool hands out: a sqlite3 Database or a pg Client (only what is used here). */
 export type DriverConnection = object;
 
+interface SqliteStatement {
+  run(params: readonly SqlValue[], done: (this: { changes: number }, error: Error | null) => void): void;
+  all(params: readonly SqlValue[], done: (error: Error | null, rows: unknown[]) => void): void;
+  finalize(): void;
+}
 interface SqliteDatabase {
-  run(sql: string, params: readonly SqlValue[], done: (this: { changes: number }, error: Error | null) => void): void;
-  all(sql: string, params: readonly SqlValue[], done: (error: Error | null, rows: unknown[]) => void): void;
+  prepare(sql: string, done: (error: Error | null) => void): SqliteStatement;
+  close(done?: (error: Error | null) => void): void;
 }
 interface PgClient {
-  query(config: { text: string; values: readonly SqlValue[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { name: string; text: string; values: readonly SqlValue[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 interface KnexClient {
   acquireConnection(): Promise<DriverConnection>;
@@ -78,24 +84,50 @@ function logged(logger: Logger, sql: string, params: readonly SqlValue[], starte
 
 function sqliteStatements(connection: DriverConnection, logger: Logger): DirectSql {
   const db = connection as SqliteDatabase;
+  // Prepared once per statement text and connection (sqlite3 resets a statement before each run):
+  // parsing the text again cost about as much CPU as running it.
+  const statements = new Map<string, SqliteStatement>();
+  // The first use prepares (a statement that fails to prepare reports only to prepare's callback).
+  const prepared = (sql: string, use: (statement: SqliteStatement) => void, fail: (error: Error) => void): void => {
+    const cached = statements.get(sql);
+    if (cached) return use(cached);
+    const statement = db.prepare(sql, (error) => {
+      if (error) return fail(error);
+      statements.set(sql, statement);
+      use(statement);
+    });
+  };
+  // SQLite refuses to close a connection whose statements are not finalized (SQLITE_BUSY).
+  const close = db.close.bind(db);
+  db.close = (done) => {
+    for (const statement of statements.values()) statement.finalize();
+    statements.clear();
+    close(done);
+  };
+  const settle = <T>(sql: string, params: readonly SqlValue[], step: (statement: SqliteStatement, done: (error: Error | null, value?: T) => void) => void): Promise<T> => {
+    const started = performance.now();
+    return new Promise((resolve, reject) =>
+      prepared(
+        sql,
+        (statement) =>
+          step(statement, (error, value) => {
+            if (error) return reject(error);
+            logged(logger, sql, params, started);
+            resolve(value as T);
+          }),
+        reject,
+      ),
+    );
+  };
   return {
-    async run(sql, params = []) {
-      const started = performance.now();
-      const changes = await new Promise<number>((resolve, reject) =>
-        db.run(sql, params, function (error) {
-          if (error) reject(error);
-          else resolve(this.changes);
+    run: (sql, params = []) =>
+      settle<number>(sql, params, (statement, done) =>
+        statement.run(params, function (error) {
+          done(error, error ? undefined : this.changes);
         }),
-      );
-      logged(logger, sql, params, started);
-      return changes;
-    },
-    async all<T>(sql: string, params: readonly SqlValue[] = []) {
-      const started = performance.now();
-      const rows = await new Promise<T[]>((resolve, reject) => db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
-      logged(logger, sql, params, started);
-      return rows;
-    },
+      ),
+    // `all` steps the statement to its end, so it holds no read lock once answered.
+    all: <T>(sql: string, params: readonly SqlValue[] = []) => settle<T[]>(sql, params, (statement, done) => statement.all(params, (error, rows) => done(error, rows as T[]))),
     date: (value) => (value ? value.getTime() : null),
     json: (value) => JSON.stringify(value),
     forUpdate: '',
@@ -104,19 +136,20 @@ function sqliteStatements(connection: DriverConnection, logger: Logger): DirectS
 
 function pgStatements(connection: DriverConnection, logger: Logger): DirectSql {
   const pg = connection as PgClient;
-  const texts = new Map<string, string>();
-  const numbered = (sql: string) => {
-    let text = texts.get(sql);
-    if (text === undefined) {
+  // node-pg prepares a named statement once per connection, then only binds and executes it.
+  const named = new Map<string, { name: string; text: string }>();
+  const statement = (sql: string) => {
+    let entry = named.get(sql);
+    if (!entry) {
       let n = 0;
-      text = sql.replace(/\?/g, () => `$${++n}`);
-      texts.set(sql, text);
+      entry = { name: `uet_direct_${named.size + 1}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+      named.set(sql, entry);
     }
-    return text;
+    return entry;
   };
   const query = async (sql: string, params: readonly SqlValue[]) => {
     const started = performance.now();
-    const result = await pg.query({ text: numbered(sql), values: params });
+    const result = await pg.query({ ...statement(sql), values: params });
     logged(logger, sql, params, started);
     return result;
   };
