@@ -58,11 +58,16 @@ interface KnexClient {
   releaseConnection(connection: DriverConnection): Promise<void>;
 }
 
+/**
+ * One DirectSql per driver connection, however many engines share the pool:
+ * its prepared statements (node-pg's by name) belong to the connection.
+ */
+const byConnection = new WeakMap<DriverConnection, DirectSql>();
+
 export function directConnections(orm: Orm): DirectConnections {
   const client = orm.em.getConnection().getKnex().client as unknown as KnexClient;
   const logger = orm.config.getLogger();
   const on = isSqlite(orm.em) ? sqliteStatements : pgStatements;
-  const byConnection = new WeakMap<DriverConnection, DirectSql>();
   return {
     acquire: () => client.acquireConnection(),
     release: (connection) => void client.releaseConnection(connection),
