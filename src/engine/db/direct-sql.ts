@@ -8,10 +8,10 @@ export type SqlValue = string | number | null | Date;
 /**
  * Statements sent straight to the driver connection a write holds
  * (sqlite3's Database, node-pg's Client), past MikroORM and knex. On the
- * hot writes (a run's creation and transitions, the event log's append)
- * their per-statement set-up cost more CPU than the statement itself: a
- * BEGIN, INSERT, COMMIT took 0.12 ms through the driver, 0.26 ms through
- * knex, 0.43 ms through an ORM transaction (bench/RESULTS.md section 7).
+ * hot writes (a run's creation and start, the event log's append) their
+ * per-statement set-up cost more CPU than the statement itself: a BEGIN,
+ * INSERT, COMMIT took 0.12 ms of CPU through the driver, 0.26 ms through
+ * knex, 0.43 ms through an ORM transaction (issue 20's profile).
  *
  * SQL is written once for both dialects: `?` placeholders and
  * double-quoted identifiers. Values are bound, never written into the
