@@ -144,20 +144,27 @@ const writes: Benchmark = {
       await Promise.all([server.stop(), bare.stop()]);
     }
     notes.push(`${CONCURRENCY} concurrent callers; one SQLite connection per database, as the gateway runs.`);
-    const graphqlFigure = figure('gateway mutations over GraphQL/HTTP', 'tx/s', graphql, { name: 'raw sqlite3', values: raw });
+    const engineFigure = figure('engine createRun/startRun in-process', 'tx/s', engine, { name: 'raw sqlite3', values: raw });
+    // Issue 20's goals: a GraphQL mutation is measured against the trivial one (which itself reaches only a fraction of raw sqlite3).
+    const graphqlFigure = figure('gateway mutations over GraphQL/HTTP', 'tx/s', graphql, { name: 'bare Yoga trivial mutation', values: ceiling });
     return {
       name: 'writes',
       title: this.title,
       rounds: ctx.rounds,
       figures: [
         figure('raw sqlite3 single-row transactions', 'tx/s', raw),
-        figure('engine createRun/startRun in-process', 'tx/s', engine, { name: 'raw sqlite3', values: raw }),
+        engineFigure,
         graphqlFigure,
         figure('bare Yoga trivial mutation (ceiling)', 'req/s', ceiling, { name: 'raw sqlite3', values: raw }),
       ],
       goals: [
         {
-          text: 'state-changing mutations end to end over GraphQL at >= 0.5x raw sqlite3',
+          text: 'engine state changes in-process at >= 0.3x raw sqlite3 single-row transactions',
+          met: engineFigure.ratio! >= 0.3,
+          measured: `${round(engineFigure.ratio!)}x`,
+        },
+        {
+          text: 'state-changing mutations over GraphQL/HTTP at >= 0.5x the trivial bare-Yoga mutation, 16 concurrent callers',
           met: graphqlFigure.ratio! >= 0.5,
           measured: `${round(graphqlFigure.ratio!)}x`,
         },

@@ -33,7 +33,7 @@ describe('event bus', () => {
     const bus = createEventBus();
     const seen: string[] = [];
     bus.subscribe('patch.state', (notice) => seen.push(notice.state));
-    const scope = new WriteScope(null as never, new Date(), () => 'id');
+    const scope = new WriteScope(null as never, null as never, new Date(), () => 'id');
     scope.announce('patch.state', { ledgerId: 'l1', projectId: 'p1', runId: null, state: 'validated' });
     expect(seen).toEqual([]);
     scope.settle(bus);

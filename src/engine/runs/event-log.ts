@@ -49,13 +49,24 @@ export function appendRunEvent(scope: WriteScope, event: { runId: string; kind: 
   return id;
 }
 
+/** Rows per INSERT: well under SQLite's limit of bound values in one statement. */
+const EVENTS_PER_INSERT = 500;
+const EVENT_COLUMNS = '("id", "position", "run_id", "step_id", "ts", "kind", "payload")';
+
 async function persistEvents(scope: WriteScope, events: Omit<RunEvent, 'position'>[]): Promise<void> {
-  const row = await scope.em.execute<{ value: number }>(`update "log_sequence" set "value" = "value" + ? where "name" = 'run_event' returning "value"`, [events.length], 'get');
-  let position = Number(row.value) - events.length;
-  for (const event of events) {
-    position += 1;
-    scope.em.persist(scope.em.create(RunEventSchema, { ...event, position }));
-    scope.announce('run.event', { position, runId: event.runId, kind: event.kind });
+  // The rows the events name (a run or step created in this write) go first: the foreign keys are checked at once.
+  await scope.flushEntities();
+  const [row] = await scope.sql.all<{ value: number | string }>(`update "log_sequence" set "value" = "value" + ? where "name" = 'run_event' returning "value"`, [events.length]);
+  let position = Number(row!.value) - events.length;
+  for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
+    const chunk = events.slice(start, start + EVENTS_PER_INSERT);
+    const values = [];
+    for (const event of chunk) {
+      position += 1;
+      values.push(event.id, position, event.runId, event.stepId ?? null, scope.sql.date(event.ts), event.kind, scope.sql.json(event.payload));
+      scope.announce('run.event', { position, runId: event.runId, kind: event.kind });
+    }
+    await scope.sql.run(`insert into "run_event" ${EVENT_COLUMNS} values ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`, values);
   }
 }
 
