@@ -22,6 +22,9 @@
  *             step { id } } and counts `next` messages until it has N
  *             (positions checked: strictly increasing, last = A's last);
  *             timed from the subscribe message to the last event received
+ *   batches   the same with runEventBatches(..., size: 500) { cursor events
+ *             { the same fields } }: one `next` per batch, its events
+ *             counted and checked as above, each batch's cursor its last's
  */
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -40,11 +43,29 @@ import { BENCH_ADMIN_TOKEN } from '../servers/token.js';
 
 const AUTH = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
 const GOAL = 0.3;
+const FIRST_EVENT_GOAL_MS = 50;
 const EVENTS: Record<BenchContext['mode'], number> = { quick: 5_000, full: 100_000 };
 const SEED_TRANSACTION_ROWS = 50_000;
 const ROWS_PER_INSERT = 500;
 const REPLAY_TIMEOUT_MS = 300_000;
-const SUBSCRIPTION = 'subscription($run: ID!, $after: String) { runEvents(runId: $run, after: $after) { id cursor kind ts payload step { id } } }';
+const EVENT_FIELDS = 'id cursor kind ts payload step { id }';
+const BATCH_SIZE = 500;
+/** What each way of replaying subscribes to, and the events one of its `next` payloads carries. */
+const FIELDS = {
+  runEvents: {
+    query: `subscription($run: ID!, $after: String) { runEvents(runId: $run, after: $after) { ${EVENT_FIELDS} } }`,
+    events: (data: any): { cursor: string }[] => [data.runEvents],
+  },
+  runEventBatches: {
+    query: `subscription($run: ID!, $after: String) { runEventBatches(runId: $run, after: $after, size: ${BATCH_SIZE}) { cursor events { ${EVENT_FIELDS} } } }`,
+    events: (data: any): { cursor: string }[] => {
+      const batch = data.runEventBatches as { cursor: string; events: { cursor: string }[] };
+      if (batch.cursor !== batch.events.at(-1)?.cursor) throw new Error(`a batch's cursor ${batch.cursor} is not its last event's`);
+      return batch.events;
+    },
+  },
+} as const;
+type Field = keyof typeof FIELDS;
 const KINDS = ['tool_call_started', 'tool_call_completed', 'note', 'phase_transition'] as const;
 
 /** ULIDs' base-32 digits (Crockford's: no I, L, O or U). */
@@ -154,8 +175,10 @@ interface Replay {
   serverCpu: number;
 }
 
+const rate = (result: Replay) => (result.events / result.ms) * 1000;
+
 /** Subscribes with the cursor and receives until the last seeded event of the run. */
-async function replay(url: string, gateway: ServerProcess, seeded: Seeded, n: number): Promise<Replay> {
+async function replay(field: Field, url: string, gateway: ServerProcess, seeded: Seeded, n: number): Promise<Replay> {
   const connection: WsConnection = await connect(url.replace(/^http/, 'ws'), AUTH);
   try {
     const client = loadGeneratorMeter();
@@ -172,24 +195,25 @@ async function replay(url: string, gateway: ServerProcess, seeded: Seeded, n: nu
         reject(new Error(why));
       };
       id = connection.subscribe(
-        SUBSCRIPTION,
+        FIELDS[field].query,
         { run: encodeGlobalId('Run', seeded.runA), after: eventCursor({ position: seeded.firstA }) },
         {
           next: (payload) => {
-            if (payload.errors?.length) return fail(`runEvents error after ${received} events: ${JSON.stringify(payload.errors)}`);
-            const cursor = payload.data?.runEvents?.cursor as string;
-            const position = Number(Buffer.from(cursor, 'base64url').toString('utf8').split(':')[1]);
-            if (!(position > last)) return fail(`position ${position} after ${last}: out of order or repeated`);
-            last = position;
-            received += 1;
-            if (received === 1) firstAt = performance.now() - began;
-            if (received === n) {
+            if (payload.errors?.length) return fail(`${field} error after ${received} events: ${JSON.stringify(payload.errors)}`);
+            for (const event of FIELDS[field].events(payload.data)) {
+              const position = Number(Buffer.from(event.cursor, 'base64url').toString('utf8').split(':')[1]);
+              if (!(position > last)) return fail(`position ${position} after ${last}: out of order or repeated`);
+              last = position;
+              received += 1;
+            }
+            if (Number.isNaN(firstAt)) firstAt = performance.now() - began;
+            if (received >= n) {
               clearTimeout(timer);
               resolve(performance.now());
             }
           },
-          error: (errors) => fail(`runEvents ended with an error after ${received} of ${n} events: ${errors.map((e) => e.message).join('; ')}`),
-          complete: () => fail(`runEvents completed after ${received} of ${n} events`),
+          error: (errors) => fail(`${field} ended with an error after ${received} of ${n} events: ${errors.map((e) => e.message).join('; ')}`),
+          complete: () => fail(`${field} completed after ${received} of ${n} events`),
         },
       );
     });
@@ -207,7 +231,7 @@ async function replay(url: string, gateway: ServerProcess, seeded: Seeded, n: nu
 
 export default {
   name: 'replay',
-  title: 'Replay: runEvents resumed after a cursor vs a raw SQL select of the same rows',
+  title: 'Replay: runEvents and runEventBatches resumed after a cursor vs a raw SQL select of the same rows',
   async run(ctx: BenchContext): Promise<BenchmarkReport> {
     const n = EVENTS[ctx.mode];
     const path = join(ctx.dir, 'replay.sqlite');
@@ -225,10 +249,8 @@ export default {
 
       const rawRates: number[] = [];
       const ormRates: number[] = [];
-      const gatewayRates: number[] = [];
-      const firstMs: number[] = [];
-      const clientCpu: number[] = [];
-      const serverCpu: number[] = [];
+      const fields = Object.keys(FIELDS) as Field[];
+      const replays = new Map<Field, Replay[]>(fields.map((field) => [field, []]));
       const read = async (cmd: 'raw' | 'orm') => {
         const result = (await sql.ask({ cmd, runId: seeded.runA, after: seeded.firstA })) as { rows: number; last: number; ms: number; error?: string };
         if (result.error) throw new Error(`${cmd} read failed: ${result.error}`);
@@ -238,23 +260,20 @@ export default {
       // Warm-up: the file in the page cache, the statements prepared, the code paths compiled.
       await read('raw');
       await read('orm');
-      await replay(url, gateway, seeded, n);
+      for (const field of fields) await replay(field, url, gateway, seeded, n);
 
       for (let r = 0; r < ctx.rounds; r++) {
         rawRates.push(await read('raw'));
         ormRates.push(await read('orm'));
-        const result = await replay(url, gateway, seeded, n);
-        gatewayRates.push((result.events / result.ms) * 1000);
-        firstMs.push(result.firstMs);
-        clientCpu.push(result.clientCpu);
-        serverCpu.push(result.serverCpu);
+        for (const field of fields) replays.get(field)!.push(await replay(field, url, gateway, seeded, n));
         ctx.log(
           `round ${r + 1}: raw ${Math.round(rawRates.at(-1)!)} rows/s, ORM pages ${Math.round(ormRates.at(-1)!)} rows/s, ` +
-            `runEvents replay ${Math.round(gatewayRates.at(-1)!)} events/s (${round(result.ms / 1000)} s)`,
+            fields.map((field) => `${field} replay ${Math.round(rate(replays.get(field)!.at(-1)!))} events/s`).join(', '),
         );
       }
 
-      const ratio = spread(gatewayRates.map((v, i) => v / rawRates[i]!)).median;
+      const ratio = (field: Field) => spread(replays.get(field)!.map((result, i) => rate(result) / rawRates[i]!)).median;
+      const firstMs = (field: Field) => spread(replays.get(field)!.map((result) => result.firstMs)).median;
       return {
         name: 'replay',
         title: this.title,
@@ -262,17 +281,38 @@ export default {
         figures: [
           figure(`raw SQL select, sqlite3 driver (${n.toLocaleString('en-US')} rows)`, 'rows/s', rawRates),
           figure('ORM reads in pages of 500 (as the feed replays)', 'rows/s', ormRates, { name: 'raw SQL', values: rawRates }),
-          figure(`runEvents replay over graphql-ws (${n.toLocaleString('en-US')} events)`, 'events/s', gatewayRates, { name: 'raw SQL', values: rawRates }),
-          figure('runEvents replay: first event after', 'ms', firstMs),
-          figure('runEvents replay: client CPU', 'cores', clientCpu),
-          figure('runEvents replay: server CPU', 'cores', serverCpu),
+          ...fields.flatMap((field) => {
+            const results = replays.get(field)!;
+            return [
+              figure(`${field} replay over graphql-ws (${n.toLocaleString('en-US')} events)`, 'events/s', results.map(rate), { name: 'raw SQL', values: rawRates }),
+              figure(
+                `${field} replay: first event after`,
+                'ms',
+                results.map((result) => result.firstMs),
+              ),
+              figure(
+                `${field} replay: client CPU`,
+                'cores',
+                results.map((result) => result.clientCpu),
+              ),
+              figure(
+                `${field} replay: server CPU`,
+                'cores',
+                results.map((result) => result.serverCpu),
+              ),
+            ];
+          }),
         ],
-        goals: [{ text: `runEvents replay >= ${GOAL}x raw SQL select`, met: ratio >= GOAL, measured: `${round(ratio)}x (median of per-round ratios)` }],
+        goals: fields.flatMap((field) => [
+          { text: `${field} replay >= ${GOAL}x raw SQL select`, met: ratio(field) >= GOAL, measured: `${round(ratio(field))}x (median of per-round ratios)` },
+          { text: `${field} replay: first event in < ${FIRST_EVENT_GOAL_MS} ms`, met: firstMs(field) < FIRST_EVENT_GOAL_MS, measured: `${round(firstMs(field))} ms (median)` },
+        ]),
         notes: [
           `one run with ${(n + 1).toLocaleString('en-US')} events among ${seeded.total.toLocaleString('en-US')} (another run holds every tenth position); ` +
             `resumed after its first event's cursor, so ${n.toLocaleString('en-US')} are replayed; payloads ~125 bytes of JSON`,
           'the raw SQL figure is one SELECT of all rows (id, position, run_id, step_id, ts, kind, payload) with db.all in its own process on the server core; ' +
-            'the replay is timed from the subscribe message to the last event received, with positions checked strictly increasing and complete',
+            'each replay is timed from the subscribe message to the last event received, with positions checked strictly increasing and complete',
+          `runEventBatches asks for batches of ${BATCH_SIZE} (its most): one graphql-ws message per batch rather than per event`,
           `SLOW_CONSUMER (${DEFAULT_MAX_BUFFERED_EVENTS.toLocaleString('en-US')} buffered) did not trip: the replay reads stored pages directly and ` +
             'only live events appended meanwhile are buffered (none here)',
         ],

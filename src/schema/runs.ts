@@ -290,6 +290,25 @@ builder.node(RunEventRef, {
   }),
 });
 
+/** The most events one RunEventBatch holds (runEventBatches' `size` is at most this; the cost analysis counts this many). */
+export const MAX_EVENT_BATCH = 500;
+
+export const RunEventBatchRef = builder.objectRef<RunEvent[]>('RunEventBatch').implement({
+  description: 'Consecutive events of the run event log, in log order, as runEventBatches delivers them (never empty).',
+  fields: (t) => ({
+    events: t.field({
+      type: [RunEventRef],
+      description: `The events, oldest first: at most the subscription's size (${MAX_EVENT_BATCH} at most).`,
+      extensions: { listSize: MAX_EVENT_BATCH },
+      resolve: (batch) => batch,
+    }),
+    cursor: t.string({
+      description: "The last event's cursor: pass it as `after` to resume right after this batch.",
+      resolve: (batch) => eventCursor(batch.at(-1)!),
+    }),
+  }),
+});
+
 export const RunFilterInput = builder.inputType('RunFilter', {
   description: 'Narrows runs: every field given must hold.',
   fields: (t) => ({

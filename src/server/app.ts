@@ -32,6 +32,7 @@ import { useExecutionBudget } from './execution-budget.js';
 import { useResponseOrder } from './response-order.js';
 import { LiveSubscriptions } from './token-caps.js';
 import { attachGraphqlWs } from './websocket.js';
+import { CoalescingWebSocket } from './coalescing-socket.js';
 import { boundCloseReasons } from './ws-close-reason.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -171,7 +172,13 @@ export function buildApp(options: AppOptions): App {
   });
   // Upgrades are handed over here (noServer) rather than through ws's `server` option, which re-emits the HTTP
   // server's errors on the WebSocket server: a taken port would surface as a graphql-ws "internal error" with a stack.
-  const sockets = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes || undefined });
+  const sockets = new WebSocketServer({
+    noServer: true,
+    path: GRAPHQL_PATH,
+    maxPayload: limits.wsMaxMessageBytes || undefined,
+    // Frames sent in one tick leave in one write (coalescing-socket.ts).
+    WebSocket: CoalescingWebSocket,
+  });
   server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req)));
   wss = sockets;
   sockets.on('connection', boundCloseReasons);

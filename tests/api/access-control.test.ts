@@ -455,6 +455,12 @@ const TABLE: Record<string, Entry> = {
     trigger: (vars) => addNote(vars.runId as string, 'table'),
     allowed: ['read'],
   },
+  'Subscription.runEventBatches': {
+    op: `subscription($runId: ID) { runEventBatches(runId: $runId) { cursor events { kind } } }`,
+    vars: async () => ({ runId: await createRun(server) }),
+    trigger: (vars) => addNote(vars.runId as string, 'table'),
+    allowed: ['read'],
+  },
   'Subscription.runStateChanged': {
     op: `subscription($runId: ID) { runStateChanged(runId: $runId) { state } }`,
     vars: async () => ({ runId: await createRun(server) }),

@@ -140,6 +140,39 @@ describe('run event feed', () => {
     feed.close();
   });
 
+  it('batches: the same events in the same order, cut at the event and byte limits, live ones as queued', async () => {
+    for (let i = 0; i < 12; i++) await note(runId, `stored ${i}`);
+    // Each note counts about 256 bytes plus its payload: 700 bytes hold two, never three.
+    const stream = engine.feed.batches({ runId, after: 0 }, { events: 5, bytes: 700 });
+    const stored = await engine.events.after({ runId, after: 0, limit: 100 });
+    const batches: RunEvent[][] = [];
+    while (batches.flat().length < stored.length) batches.push((await stream.next()).value!);
+    expect(batches.map((b) => b.length)).toEqual(
+      Array(Math.ceil(stored.length / 2))
+        .fill(2)
+        .with(-1, stored.length % 2 || 2),
+    );
+    // Three notes written while nothing reads: the next batches carry them, within the limits.
+    for (let i = 0; i < 3; i++) await note(runId, `live ${i}`);
+    while (batches.flat().length < stored.length + 3) batches.push((await stream.next()).value!);
+    expect(batches.every((b) => b.length >= 1 && b.length <= 2)).toBe(true);
+    expect(positions(batches.flat())).toEqual(positions(await engine.events.after({ runId, after: 0, limit: 100 })));
+    await stream.return?.();
+    expect(engine.feed.openStreams).toBe(0);
+  });
+
+  it('batches: a single event larger than the byte limit still goes, alone', async () => {
+    await engine.runs.addRunNote({ runId, message: 'big', payload: { big: 'x'.repeat(10_000) } });
+    await note(runId, 'small');
+    const stream = engine.feed.batches({ runId, after: 0 }, { events: 100, bytes: 1000 });
+    const stored = await engine.events.after({ runId, after: 0, limit: 100 });
+    const batches: RunEvent[][] = [];
+    while (batches.flat().length < stored.length) batches.push((await stream.next()).value!);
+    expect(batches.find((b) => b.some((e) => e.payload.message === 'big'))).toHaveLength(1);
+    expect(positions(batches.flat())).toEqual(positions(stored));
+    await stream.return?.();
+  });
+
   it('announces only after commit: a refused write publishes nothing', async () => {
     const seen: unknown[] = [];
     const off = engine.bus.subscribe('run.event', (m) => seen.push(m));

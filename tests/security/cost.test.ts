@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PersistedOperations } from '../../src/server/persisted-operations.js';
 import { encodeGlobalId } from '../../src/schema/builder.js';
 import { TASK_LINKS_CAP, WORKSTREAM_TASKS_CAP } from '../../src/schema/list-size.js';
-import { ADMIN_SECRET, codes, startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { ADMIN_SECRET, codes, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { expectBystanderServed, underAttack } from './bystander.js';
 
@@ -234,5 +234,20 @@ describe('cost analysis of subscriptions, shared ones included', () => {
     for (const res of results) expectCostRefusal(res, 'runEvents');
     expectCostRefusal(await sseOnce(server, COSTLY, { r: runId, n: 100 }), 'runEvents');
     await Promise.all([a.dispose(), b.dispose()]);
+  });
+
+  it('runEventBatches counts a full batch of events: a selection that runEvents may run is refused per batch', async () => {
+    const selection = `run { events(first: 20) { edges { node { kind } } } }`;
+    const client = server.wsClient();
+    const batched = await wsOnce(client, `subscription($r: ID) { runEventBatches(runId: $r) { cursor events { ${selection} } } }`, { r: runId });
+    expectCostRefusal(batched, 'runEventBatches');
+    const open = server.engine.openStreams();
+    const single = subscribe(client, `subscription($r: ID) { runEvents(runId: $r, follow: true) { ${selection} } }`, { r: runId });
+    while (server.engine.openStreams() === open) await new Promise((r) => setTimeout(r, 5));
+    await server.gql(`mutation($r: ID!) { addRunNote(input: {runId: $r, message: "m"}) { event { id } } }`, { r: runId });
+    await single.next(1);
+    expect(single.results[0]!.errors).toBeUndefined();
+    single.stop();
+    await client.dispose();
   });
 });

@@ -119,6 +119,35 @@ export interface RunEventStreamOptions {
   signal?: AbortSignal;
 }
 
+/** At most how many events, and about how many bytes of them (sizeOf), one batch of RunEventFeed.batches holds. */
+export interface BatchLimits {
+  events: number;
+  bytes: number;
+}
+
+/** `stream` yields its events one by one from batches of these: at most one batch is off the queue and not yet yielded. */
+const STREAM_BATCH: BatchLimits = { events: READ_BATCH, bytes: 1024 * 1024 };
+
+function newListener(): Listener {
+  return { queue: [], queuedBytes: 0, wake: null, ended: false, failure: null };
+}
+
+/** Consecutive runs of `rows`, each within `limits` and at least one row long. */
+function* cut(rows: RunEvent[], limits: BatchLimits): Generator<RunEvent[]> {
+  let start = 0;
+  while (start < rows.length) {
+    let end = start + 1;
+    let bytes = sizeOf(rows[start]!);
+    while (end < rows.length && end - start < limits.events && bytes + sizeOf(rows[end]!) <= limits.bytes) bytes += sizeOf(rows[end++]!);
+    yield start === 0 && end === rows.length ? rows : rows.slice(start, end);
+    start = end;
+  }
+}
+
+async function* flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
+}
+
 /** The event that ends its run (a FAILED run may still be QUARANTINED: that ends it too). */
 function endsRun(event: RunEvent): boolean {
   return event.kind === 'run_state_changed' && typeof event.payload.to === 'string' && isEndedRun(event.payload.to as RunState);
@@ -158,10 +187,22 @@ export class RunEventFeed {
    * repeated even while writes commit during the replay.
    */
   stream(options: RunEventStreamOptions): AsyncIterableIterator<RunEvent> {
-    const listener: Listener = { queue: [], queuedBytes: 0, wake: null, ended: false, failure: null };
-    const events = this.follow(listener, options);
-    // An async generator waiting for the next event would only see return()
-    // once that event came: end the listener first so it stops at once.
+    const listener = newListener();
+    return this.endable(listener, flatten(this.follow(listener, options, STREAM_BATCH)));
+  }
+
+  /**
+   * The same events as `stream`, in the same order, in batches: as many as
+   * are ready (a stored page, or what live writes have queued), cut at
+   * `limits`; a batch holds at least one event, and none is empty.
+   */
+  batches(options: RunEventStreamOptions, limits: BatchLimits): AsyncIterableIterator<RunEvent[]> {
+    const listener = newListener();
+    return this.endable(listener, this.follow(listener, options, limits));
+  }
+
+  /** An async generator waiting for the next event would only see return() once that event came: end the listener first so it stops at once. */
+  private endable<T>(listener: Listener, events: AsyncGenerator<T>): AsyncIterableIterator<T> {
     return {
       next: () => events.next(),
       return: (value?: unknown) => {
@@ -178,7 +219,7 @@ export class RunEventFeed {
     };
   }
 
-  private async *follow(listener: Listener, options: RunEventStreamOptions): AsyncGenerator<RunEvent> {
+  private async *follow(listener: Listener, options: RunEventStreamOptions, limits: BatchLimits): AsyncGenerator<RunEvent[]> {
     const key = options.runId ?? '*';
     const kinds = options.kinds?.length ? new Set(options.kinds) : null;
     const query = { runId: options.runId, projectId: options.projectId, kinds: options.kinds };
@@ -194,29 +235,38 @@ export class RunEventFeed {
       // Asked once attached: an ending committed before is seen here, one committed since is queued.
       const ended = untilRunEnds && isEndedRun((await this.reader.runState(options.runId!)) ?? 'pending');
       if (options.after !== null || ended) {
-        for await (const row of this.stored(query, last, listener)) {
-          last = row.position;
-          yield row;
+        for await (const rows of this.stored(query, last, listener)) {
+          last = rows.at(-1)!.position;
+          yield* cut(rows, limits);
         }
         if (ended) return;
       }
       for (;;) {
-        const event = listener.queue.shift();
-        if (event) {
+        // What the listener has queued, up to the limits.
+        const batch: RunEvent[] = [];
+        let bytes = 0;
+        let ending = false;
+        while (listener.queue.length > 0 && batch.length < limits.events && (batch.length === 0 || bytes + sizeOf(listener.queue[0]!) <= limits.bytes)) {
+          const event = listener.queue.shift()!;
           listener.queuedBytes -= sizeOf(event);
           // Looked at even when the replay delivered it already.
-          const ending = untilRunEnds && endsRun(event);
+          ending = untilRunEnds && endsRun(event);
           if (event.position > last) {
             last = event.position;
-            if ((!kinds || kinds.has(event.kind)) && (await this.inProject(event, options.projectId))) yield event;
+            if ((!kinds || kinds.has(event.kind)) && (await this.inProject(event, options.projectId))) {
+              batch.push(event);
+              bytes += sizeOf(event);
+            }
           }
-          if (ending) {
-            // The rest of the ending's write (steps canceled, tasks skipped) is stored by now: deliver it, then end.
-            for await (const row of this.stored(query, last, listener)) yield row;
-            return;
-          }
-          continue;
+          if (ending) break;
         }
+        if (batch.length > 0) yield batch;
+        if (ending) {
+          // The rest of the ending's write (steps canceled, tasks skipped) is stored by now: deliver it, then end.
+          for await (const rows of this.stored(query, last, listener)) yield* cut(rows, limits);
+          return;
+        }
+        if (listener.queue.length > 0) continue;
         if (listener.failure) throw listener.failure;
         if (listener.ended) return;
         await new Promise<void>((resolve) => (listener.wake = resolve));
@@ -230,13 +280,13 @@ export class RunEventFeed {
     }
   }
 
-  /** The stored events of `query` after position `after`, in log order, until the log's end or the listener's. */
-  private async *stored(query: Omit<EventQuery, 'after' | 'limit'>, after: number, listener: Listener): AsyncGenerator<RunEvent> {
+  /** The stored events of `query` after position `after`, in log order, page by page (none empty), until the log's end or the listener's. */
+  private async *stored(query: Omit<EventQuery, 'after' | 'limit'>, after: number, listener: Listener): AsyncGenerator<RunEvent[]> {
     for (;;) {
       const rows = await this.reader.after({ ...query, after, limit: READ_BATCH });
-      for (const row of rows) {
-        after = row.position;
-        yield row;
+      if (rows.length > 0) {
+        after = rows.at(-1)!.position;
+        yield rows;
       }
       if (rows.length < READ_BATCH || listener.ended) return;
     }
