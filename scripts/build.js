@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run build`: compiles src/ and migrations/ to dist/ with tsc (tsconfig.build.json), and the console (console/)
+// `npm run build`: compiles src/ and migrations/ to dist/ with tsc (tsconfig.build.json) and generates the contracts'
+// validators from schema-json/ (so that the gateway does not compile them as it starts), and the console (console/)
 // to dist/console with Vite, each from scratch so that no output of a deleted source survives, then stamps each.
 // `--if-stale` (npm start) builds only the parts whose sources changed since; a checkout without console/ has no console to build.
 // Parts named on the command line (`gateway`, `console`) are the only ones built: the console's tests build just the console.
@@ -7,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUILDS, ROOT, distIsFresh, newestSourceMs } from './dist.js';
 
@@ -48,11 +50,14 @@ function consoleScriptsGzipKb() {
 }
 
 const steps = {
-  gateway() {
+  async gateway() {
     const tsc = devTool('TypeScript', 'typescript/bin/tsc');
     // Everything but the console, which has a build (and a stamp) of its own.
     if (existsSync(join(ROOT, 'dist'))) for (const entry of readdirSync(join(ROOT, 'dist'))) if (entry !== 'console') rmSync(join(ROOT, 'dist', entry), { recursive: true, force: true });
     run(tsc, ['-p', join(ROOT, 'tsconfig.build.json')], 'dist/ is incomplete, and uet-gateway runs the TypeScript sources (through tsx) until a build succeeds');
+    // With the compiled registry, so that the generated code is what that registry loads.
+    const { writeGeneratedValidators } = await import(pathToFileURL(join(ROOT, 'dist/src/engine/contracts/registry.js')).href);
+    writeGeneratedValidators();
     return 'dist/';
   },
   console() {
@@ -75,7 +80,7 @@ for (const [name, build] of Object.entries(BUILDS)) {
   // Taken before building: a source saved during the build leaves it stale.
   const sourcesMs = newestSourceMs(build);
   const started = Date.now();
-  const built = steps[name]();
+  const built = await steps[name]();
   writeFileSync(build.stamp, JSON.stringify({ sourcesMs }) + '\n');
   console.error(`built ${built} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
