@@ -201,7 +201,7 @@ export function sharedContracts(): ContractRegistry {
   return shared;
 }
 
-/** `npm run build`: writes the generated validators' module into dist/, beside the compiled registry. Returns its path. */
-export function writeGeneratedValidators(): string {
-  return writeValidatorsModule(new ContractRegistry(SCHEMA_DIR, { generated: null }).validatorsModule());
+/** `npm run build`: writes the generated validators' module into dist/ (by default beside the compiled registry). Returns its path. */
+export function writeGeneratedValidators(path = GENERATED_FILE): string {
+  return writeValidatorsModule(new ContractRegistry(SCHEMA_DIR, { generated: null }).validatorsModule(), path);
 }
