@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// `npm run build`: compiles src/ and migrations/ to dist/ with tsc (tsconfig.build.json), and the console (console/)
-// to dist/console with Vite, each from scratch so that no output of a deleted source survives, then stamps each.
+// `npm run build`: compiles src/ and migrations/ to dist/ with tsc (tsconfig.build.json), bundles the CLI and the
+// gateway into dist/src/cli/main.js (esbuild) and generates the contracts' validators beside it from schema-json/ (so
+// that the gateway neither resolves and reads hundreds of modules nor compiles the contracts as it starts), and the
+// console (console/) to dist/console with Vite, each from scratch so that no output of a deleted source survives, then
+// stamps each.
 // `--if-stale` (npm start) builds only the parts whose sources changed since; a checkout without console/ has no console to build.
 // Parts named on the command line (`gateway`, `console`) are the only ones built: the console's tests build just the console.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUILDS, ROOT, distIsFresh, newestSourceMs } from './dist.js';
 
@@ -47,12 +51,55 @@ function consoleScriptsGzipKb() {
   return (bytes / 1024).toFixed(1);
 }
 
+/**
+ * The CLI with everything it imports in one file, in place of tsc's dist/src/cli/main.js (which `npm start` and the
+ * bin run). Not bundled: the SQLite addon; drivers knex and MikroORM name that the gateway never loads; ws's optional
+ * native helpers; GraphiQL's 9 MB of files, loaded from the package on the first request for them.
+ */
+async function bundle() {
+  const esbuild = await import(pathToFileURL(devTool('esbuild', 'esbuild')).href);
+  const main = join(ROOT, 'dist/src/cli/main.js');
+  await esbuild.build({
+    entryPoints: [main],
+    outfile: main,
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'warning',
+    external: [
+      'sqlite3',
+      'pg-native',
+      'pg-query-stream',
+      'mysql',
+      'mysql2',
+      'mariadb',
+      'oracledb',
+      'tedious',
+      'better-sqlite3',
+      'libsql',
+      'bufferutil',
+      'utf-8-validate',
+      '@graphql-yoga/render-graphiql',
+    ],
+    // The CommonJS packages in the bundle call require (node: modules, the addon).
+    banner: { js: "import { createRequire as bundleRequire } from 'node:module'; const require = bundleRequire(import.meta.url);" },
+  });
+}
+
 const steps = {
-  gateway() {
+  async gateway() {
     const tsc = devTool('TypeScript', 'typescript/bin/tsc');
     // Everything but the console, which has a build (and a stamp) of its own.
     if (existsSync(join(ROOT, 'dist'))) for (const entry of readdirSync(join(ROOT, 'dist'))) if (entry !== 'console') rmSync(join(ROOT, 'dist', entry), { recursive: true, force: true });
     run(tsc, ['-p', join(ROOT, 'tsconfig.build.json')], 'dist/ is incomplete, and uet-gateway runs the TypeScript sources (through tsx) until a build succeeds');
+    await bundle();
+    // With the compiled registry, so that the generated code is what that registry loads; beside the bundle, where its
+    // registry looks for it.
+    const { writeGeneratedValidators } = await import(pathToFileURL(join(ROOT, 'dist/src/engine/contracts/registry.js')).href);
+    writeGeneratedValidators(join(ROOT, 'dist/src/cli/validators.generated.cjs'));
     return 'dist/';
   },
   console() {
@@ -75,7 +122,7 @@ for (const [name, build] of Object.entries(BUILDS)) {
   // Taken before building: a source saved during the build leaves it stale.
   const sourcesMs = newestSourceMs(build);
   const started = Date.now();
-  const built = steps[name]();
+  const built = await steps[name]();
   writeFileSync(build.stamp, JSON.stringify({ sourcesMs }) + '\n');
   console.error(`built ${built} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -5,8 +5,6 @@ import { createLogger, type Logger } from './logger.js';
 import { migrateDatabase } from './engine/db/orm.js';
 import { openDatabase } from './engine/database.js';
 import { createEngine, type Engine } from './engine/index.js';
-import { RedisRateLimitStore } from './engine/auth/redis-rate-limit-store.js';
-import { createRedisBus } from './engine/core/redis-bus.js';
 import { buildApp } from './server/app.js';
 
 /** A start that cannot go on for a reason the operator fixes in the environment: one line, exit 1, no stack. */
@@ -27,20 +25,14 @@ async function main(): Promise<void> {
   const applied = await migrateDatabase(orm);
   (pretty ? logger.debug : logger.info)('database ready', { database: describeDatabase(config), migrationsApplied: applied });
 
-  // With REDIS_URL, instances share events and rate limits; the database stays the only state.
-  const redis = config.redisUrl ? createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) }) : null;
-  if (redis) {
-    const connected = await redis.ready(5000);
-    if (connected) logger.debug('event bus ready', { redis: redactUrl(config.redisUrl!), prefix: config.redisPrefix });
-    else logger.warn('redis unreachable: serving HTTP; subscriptions are refused until it is back', { redis: redactUrl(config.redisUrl!) });
-  }
+  const shared = await connectRedis(config, logger);
   const engine = createEngine({
     orm,
     adminSecret: config.adminToken,
     patchLimits: config.limits,
     onError: (error) => logger.error('background failure', { error }),
-    bus: redis?.bus,
-    rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, config.redisPrefix, (error) => logger.warn('redis', { error })) : undefined,
+    bus: shared?.redis.bus,
+    rateLimitStore: shared?.rateLimitStore,
     workerCostPerTask: config.limits.workerCostPerTask,
   });
   const app = buildApp({
@@ -62,7 +54,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     await app.stop();
-    await redis?.close();
+    await shared?.redis.close();
     await orm.close();
     logger.info('stopped');
   };
@@ -87,6 +79,17 @@ async function main(): Promise<void> {
 
   // A request never takes the process down; anything that escapes is logged.
   process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error }));
+}
+
+/** With REDIS_URL, instances share events and rate limits; the database stays the only state. Its client (ioredis) is loaded only then. */
+async function connectRedis(config: Config, logger: Logger) {
+  if (!config.redisUrl) return null;
+  const [{ createRedisBus }, { RedisRateLimitStore }] = await Promise.all([import('./engine/core/redis-bus.js'), import('./engine/auth/redis-rate-limit-store.js')]);
+  const redis = createRedisBus({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error) => logger.warn('redis', { error }) });
+  const connected = await redis.ready(5000);
+  if (connected) logger.debug('event bus ready', { redis: redactUrl(config.redisUrl), prefix: config.redisPrefix });
+  else logger.warn('redis unreachable: serving HTTP; subscriptions are refused until it is back', { redis: redactUrl(config.redisUrl) });
+  return { redis, rateLimitStore: new RedisRateLimitStore(redis.commands, config.redisPrefix, (error) => logger.warn('redis', { error })) };
 }
 
 /** The listen errors an operator causes (PORT, HOST) as one line that says what to set; anything else as it is. */

@@ -2,14 +2,13 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { css, editorWorkerService, favicon, graphqlWorker, js, jsonWorker } from '@graphql-yoga/render-graphiql/graphiql';
 import type { Logger } from '../logger.js';
 import { START_SCRIPT } from './graphiql-start.js';
 import { IMMUTABLE, sendStaticFile, sha256, staticFile, type StaticFile } from './static-files.js';
 
 export interface GraphiQLAssets {
-  /** Where the files are: `<endpoint>/static/<version>/`. */
-  base: string;
+  /** Where the files are: `<endpoint>/static/<version>/` (known once they are loaded). */
+  base(): Promise<string>;
   /** Serves a GET or HEAD under `<endpoint>/static/`; false for any other path. */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
@@ -21,7 +20,8 @@ function graphqlWsBrowserBuild(): Buffer {
 }
 
 /** The page's files, as @graphql-yoga/render-graphiql would inline them in one 9 MB page. */
-function files(): Map<string, StaticFile> {
+async function files(): Promise<Map<string, StaticFile>> {
+  const { css, editorWorkerService, favicon, graphqlWorker, js, jsonWorker } = await import('@graphql-yoga/render-graphiql/graphiql');
   const script = 'text/javascript; charset=utf-8';
   return new Map([
     ['graphiql.js', staticFile(Buffer.from(js), script)],
@@ -35,13 +35,17 @@ function files(): Map<string, StaticFile> {
   ]);
 }
 
-/** The files and their version, built on first use (the same for every server of the process, which compresses each once). */
-let built: { version: string; assets: Map<string, StaticFile> } | null = null;
+/**
+ * The files and their version, loaded on first use (the same for every server of the process, which compresses each
+ * once): they are 9 MB of strings in a module of their own, and about 40 MB of an idle gateway's memory when loaded
+ * at start, for a page most gateways seldom serve.
+ */
+let built: Promise<{ version: string; assets: Map<string, StaticFile> }> | null = null;
 function assetSet() {
   if (!built) {
-    const assets = files();
-    const version = sha256([...assets].map(([name, asset]) => `${name}:${asset.hash}`).join('\n')).slice(0, 16);
-    built = { version, assets };
+    built = files().then((assets) => ({ assets, version: sha256([...assets].map(([name, asset]) => `${name}:${asset.hash}`).join('\n')).slice(0, 16) }));
+    // A failed load is not kept: the next request tries again.
+    built.catch(() => (built = null));
   }
   return built;
 }
@@ -53,29 +57,35 @@ function assetSet() {
  * accepts. The page that loads them is a few kilobytes (graphiql.ts).
  */
 export function graphiqlAssets(endpoint: string, logger: Logger): GraphiQLAssets {
-  const { version, assets } = assetSet();
   const prefix = `${endpoint}/static/`;
-  const base = `${prefix}${version}/`;
   return {
-    base,
+    base: async () => `${prefix}${(await assetSet()).version}/`,
     handle(req, res) {
       const path = req.url?.split('?')[0] ?? '';
       if (!path.startsWith(prefix)) return false;
-      const name = path.slice(base.length);
-      const asset = path.startsWith(base) ? assets.get(name) : undefined;
-      if (!asset) {
-        // An older page's version, after an upgrade: a reload fetches the new page.
-        res
-          .writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
-          .end('No such GraphiQL file (the page may be from an older version of the gateway: reload it).\n');
-        return true;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('GraphiQL files take GET or HEAD.\n');
-        return true;
-      }
-      sendStaticFile(req, res, asset, IMMUTABLE, logger);
+      assetSet().then(
+        ({ version, assets }) => serve(req, res, path, `${prefix}${version}/`, assets, logger),
+        (error: unknown) => {
+          logger.error('loading GraphiQL failed', { error });
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('GraphiQL could not be loaded.\n');
+        },
+      );
       return true;
     },
   };
+}
+
+/** Answers a request under the static path once the files are loaded. */
+function serve(req: IncomingMessage, res: ServerResponse, path: string, base: string, assets: Map<string, StaticFile>, logger: Logger): void {
+  const asset = path.startsWith(base) ? assets.get(path.slice(base.length)) : undefined;
+  if (!asset) {
+    // An older page's version, after an upgrade: a reload fetches the new page.
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('No such GraphiQL file (the page may be from an older version of the gateway: reload it).\n');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('GraphiQL files take GET or HEAD.\n');
+    return;
+  }
+  sendStaticFile(req, res, asset, IMMUTABLE, logger);
 }

@@ -69,7 +69,7 @@ export function authenticatedGraphiQL(endpoint: string, logger: Logger) {
     },
   };
   return {
-    render: (options: GraphiQLOptions) => page(options, assets.base),
+    render: async (options: GraphiQLOptions) => page(options, await assets.base()),
     plugin,
     /** Serves the page's files; false for any other request. */
     serveFile: (req: IncomingMessage, res: ServerResponse) => assets.handle(req, res),
