@@ -1,4 +1,4 @@
-import { GraphQLError, getNullableType, getOperationAST, isListType, Kind, type ExecutionArgs, type FieldNode, type GraphQLField } from 'graphql';
+import { GraphQLError, getNullableType, getOperationAST, isListType, Kind, type DocumentNode, type ExecutionArgs, type FieldNode, type GraphQLField, type GraphQLSchema } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../engine/core/pagination.js';
@@ -52,6 +52,24 @@ export function answerShape(contextValue: object): AnswerShape | undefined {
   return shapes.get(contextValue);
 }
 
+/** An operation without variables that passed: its cost and shape are the same on every run of the same document. */
+interface Passed {
+  schema: GraphQLSchema;
+  maxCost: number;
+  /** Null when it introspects (its answer's shape is unknown). */
+  shape: AnswerShape | null;
+}
+
+/**
+ * Passed operations without variables, by document (Yoga's parse cache hands the same document object for the same
+ * text) and operation name: a client repeating a query pays the walk once.
+ */
+const passedWithoutVariables = new WeakMap<DocumentNode, Map<string | null | undefined, Passed>>();
+
+function rememberShape(contextValue: unknown, shape: AnswerShape | null): void {
+  if (shape && typeof contextValue === 'object' && contextValue !== null) shapes.set(contextValue, shape);
+}
+
 /** At most this many fields are walked (fragments expanded): a document past it is refused whatever its cost. */
 const MAX_QUERY_NODES = 10_000;
 /** How many of the costliest root fields a refusal names. */
@@ -72,6 +90,12 @@ export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'documen
   const operation = getOperationAST(args.document, args.operationName);
   // No such operation, or bad variables: execution refuses it with the right error.
   if (!operation) return null;
+  const cacheable = !operation.variableDefinitions?.length;
+  const known = cacheable ? passedWithoutVariables.get(args.document)?.get(args.operationName) : undefined;
+  if (known && known.schema === args.schema && known.maxCost === maxCost) {
+    rememberShape(args.contextValue, known.shape);
+    return null;
+  }
   const costs = new Map<FieldNode, number>();
   const shape = { longestKey: 0, introspects: false };
   let cost: number;
@@ -92,8 +116,12 @@ export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'documen
     return null;
   }
   if (cost <= maxCost) {
-    if (!shape.introspects && typeof args.contextValue === 'object' && args.contextValue !== null) {
-      shapes.set(args.contextValue, { values: cost, longestKey: shape.longestKey });
+    const passed = shape.introspects ? null : { values: cost, longestKey: shape.longestKey };
+    rememberShape(args.contextValue, passed);
+    if (cacheable) {
+      let byName = passedWithoutVariables.get(args.document);
+      if (!byName) passedWithoutVariables.set(args.document, (byName = new Map()));
+      byName.set(args.operationName, { schema: args.schema, maxCost, shape: passed });
     }
     return null;
   }

@@ -103,6 +103,18 @@ describe('cost analysis: lists are counted, whatever gives their size', () => {
     expectCostRefusal(await server.gql(NESTED_EVENTS.replaceAll('$n', '100').replace(', 100: Int', ''), { r: runId }), 'runEvents');
   });
 
+  it('a document without variables, sent again and again: refused every time over the limit, answered every time under it', async () => {
+    const costly = NESTED_EVENTS.replace('query($r: ID!, $n: Int) ', '').replace('$r', JSON.stringify(runId)).replaceAll('$n', '100');
+    for (let i = 0; i < 3; i++) expectCostRefusal(await server.gql(costly), 'runEvents');
+    // The analysis of a document that passed is reused (cost.ts); the answer is the same.
+    const cheap = costly.replaceAll('first: 100', 'first: 2');
+    for (let i = 0; i < 3; i++) {
+      const res = await server.gql(cheap);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.runEvents.edges).toHaveLength(2);
+    }
+  });
+
   it('a variable left out counts its default page (20): nested events are still refused', async () => {
     expectCostRefusal(await server.gql(NESTED_EVENTS, { r: runId }), 'runEvents');
   });
