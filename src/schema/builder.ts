@@ -7,6 +7,7 @@ import { badInput } from '../engine/core/errors.js';
 import { isUlid } from '../engine/core/ids.js';
 import { MAX_PAGE_SIZE } from '../engine/core/pagination.js';
 import type { GatewayContext } from './context.js';
+import './sync-node-ids.js';
 import { failedScopes, holdsAny, missingScope, scopesOf, staticScopeMap, useTokenWith } from './scope-refusal.js';
 
 export const builder = new SchemaBuilder<{
@@ -21,7 +22,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   AuthScopes: Record<AuthScope, boolean>;
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, 'syncNodeIds'],
   defaultFieldNullability: false,
   // Every root field states the scopes it needs (Query and Subscription
   // fields need `read` unless they say otherwise); `admin` holds them all.

@@ -125,6 +125,9 @@ export function buildApp(options: AppOptions): App {
     }),
     maskedErrors: { maskError: createErrorMasker(logger) },
     batching: false,
+    // The server has read the body within maxBodyBytes already (readBodyWithin): Yoga's own limit would pipe it through a
+    // TransformStream again on every request. With no limit set, Yoga's default one stays.
+    maxRequestBodySize: limits.maxBodyBytes > 0 ? false : undefined,
     // Persisted operations may be named by `documentId`.
     extraParamNames: ['documentId'],
     plugins: [

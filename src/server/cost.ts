@@ -1,4 +1,19 @@
-import { GraphQLError, getNullableType, getOperationAST, isListType, Kind, type ExecutionArgs, type FieldNode, type GraphQLField } from 'graphql';
+import {
+  GraphQLError,
+  getNullableType,
+  getOperationAST,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  visit,
+  type ASTNode,
+  type DocumentNode,
+  type ExecutionArgs,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLSchema,
+} from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../engine/core/pagination.js';
@@ -52,6 +67,83 @@ export function answerShape(contextValue: object): AnswerShape | undefined {
   return shapes.get(contextValue);
 }
 
+/** An operation that passed: its cost and shape are the same whenever the same document runs with the same cost variables. */
+interface Passed {
+  schema: GraphQLSchema;
+  maxCost: number;
+  /** Null when it introspects (its answer's shape is unknown). */
+  shape: AnswerShape | null;
+}
+
+/**
+ * Passed operations by document (Yoga's parse cache hands the same document object for the same text), then by
+ * operation name and the values of its cost variables: a client repeating a query (a worker's heartbeat) pays the
+ * walk once. At most PASSED_PER_DOCUMENT entries per document (one whose variables vary widely is walked each time).
+ */
+const passed = new WeakMap<DocumentNode, Map<string, Passed>>();
+const PASSED_PER_DOCUMENT = 64;
+
+/** Every argument name that gives a list's size somewhere in the schema (see listSize): first, last and the declared ones. */
+const sizeArgumentsBySchema = new WeakMap<GraphQLSchema, Set<string>>();
+
+function sizeArguments(schema: GraphQLSchema): Set<string> {
+  let names = sizeArgumentsBySchema.get(schema);
+  if (!names) {
+    names = new Set(['first', 'last']);
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) && !isInterfaceType(type)) continue;
+      for (const field of Object.values(type.getFields())) {
+        const declared = (field.extensions as ListSizeExtensions).listSizeArg;
+        if (declared !== undefined) names.add(declared);
+      }
+    }
+    sizeArgumentsBySchema.set(schema, names);
+  }
+  return names;
+}
+
+const costVariablesByDocument = new WeakMap<DocumentNode, string[]>();
+
+/**
+ * The variables a document's cost can depend on: those used in an argument that gives a list's size, or in a
+ * directive's (@skip, @include). Any other variable (an id, an input) leaves the cost as it is.
+ */
+function costVariables(document: DocumentNode, schema: GraphQLSchema): string[] {
+  let names = costVariablesByDocument.get(document);
+  if (!names) {
+    const sizeNames = sizeArguments(schema);
+    const found = new Set<string>();
+    const collect = (node: ASTNode) =>
+      visit(node, {
+        Variable(variable) {
+          found.add(variable.name.value);
+        },
+      });
+    visit(document, {
+      Argument(argument) {
+        if (sizeNames.has(argument.name.value)) collect(argument.value);
+      },
+      Directive(directive) {
+        for (const argument of directive.arguments ?? []) collect(argument.value);
+      },
+    });
+    names = [...found].sort();
+    costVariablesByDocument.set(document, names);
+  }
+  return names;
+}
+
+/** The key of a passed analysis: the operation's name and the values of its cost variables. */
+function passedKey(args: Pick<ExecutionArgs, 'document' | 'schema' | 'operationName' | 'variableValues'>): string {
+  const variables = args.variableValues ?? {};
+  const values = costVariables(args.document, args.schema).map((name) => (Object.hasOwn(variables, name) ? variables[name] : { absent: name }));
+  return `${args.operationName ?? ''}\0${JSON.stringify(values)}`;
+}
+
+function rememberShape(contextValue: unknown, shape: AnswerShape | null): void {
+  if (shape && typeof contextValue === 'object' && contextValue !== null) shapes.set(contextValue, shape);
+}
+
 /** At most this many fields are walked (fragments expanded): a document past it is refused whatever its cost. */
 const MAX_QUERY_NODES = 10_000;
 /** How many of the costliest root fields a refusal names. */
@@ -72,6 +164,12 @@ export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'documen
   const operation = getOperationAST(args.document, args.operationName);
   // No such operation, or bad variables: execution refuses it with the right error.
   if (!operation) return null;
+  const key = passedKey(args);
+  const known = passed.get(args.document)?.get(key);
+  if (known && known.schema === args.schema && known.maxCost === maxCost) {
+    rememberShape(args.contextValue, known.shape);
+    return null;
+  }
   const costs = new Map<FieldNode, number>();
   const shape = { longestKey: 0, introspects: false };
   let cost: number;
@@ -92,9 +190,11 @@ export function operationCostError(args: Pick<ExecutionArgs, 'schema' | 'documen
     return null;
   }
   if (cost <= maxCost) {
-    if (!shape.introspects && typeof args.contextValue === 'object' && args.contextValue !== null) {
-      shapes.set(args.contextValue, { values: cost, longestKey: shape.longestKey });
-    }
+    const found = shape.introspects ? null : { values: cost, longestKey: shape.longestKey };
+    rememberShape(args.contextValue, found);
+    let byKey = passed.get(args.document);
+    if (!byKey) passed.set(args.document, (byKey = new Map()));
+    if (byKey.size < PASSED_PER_DOCUMENT) byKey.set(key, { schema: args.schema, maxCost, shape: found });
     return null;
   }
   const fields = operation.selectionSet.selections

@@ -103,6 +103,37 @@ describe('cost analysis: lists are counted, whatever gives their size', () => {
     expectCostRefusal(await server.gql(NESTED_EVENTS.replaceAll('$n', '100').replace(', 100: Int', ''), { r: runId }), 'runEvents');
   });
 
+  it('a document without variables, sent again and again: refused every time over the limit, answered every time under it', async () => {
+    const costly = NESTED_EVENTS.replace('query($r: ID!, $n: Int) ', '').replace('$r', JSON.stringify(runId)).replaceAll('$n', '100');
+    for (let i = 0; i < 3; i++) expectCostRefusal(await server.gql(costly), 'runEvents');
+    // The analysis of a document that passed is reused (cost.ts): the same answer.
+    const cheap = costly.replaceAll('first: 100', 'first: 2');
+    for (let i = 0; i < 3; i++) {
+      const res = await server.gql(cheap);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.runEvents.edges).toHaveLength(2);
+    }
+  });
+
+  it('the same document with its size variable alternating: refused at 100, answered at 2, every time', async () => {
+    for (let i = 0; i < 3; i++) {
+      expectCostRefusal(await server.gql(NESTED_EVENTS, { r: runId, n: 100 }), 'runEvents');
+      const res = await server.gql(NESTED_EVENTS, { r: runId, n: 2 });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.runEvents.edges).toHaveLength(2);
+    }
+    // Left out after it passed: its default page (20) counts again.
+    expectCostRefusal(await server.gql(NESTED_EVENTS, { r: runId }), 'runEvents');
+  });
+
+  it('a field skipped by a variable costs nothing only while it is skipped', async () => {
+    const skippable = `query($r: ID!, $skip: Boolean!) { cheap: runEvents(runId: $r, first: 1) { totalCount } costly: runEvents(runId: $r, first: 100) @skip(if: $skip) { edges { node { run { events(first: 100) { edges { node { run { events(first: 100) { edges { node { kind } } } } } } } } } } } }`;
+    for (let i = 0; i < 2; i++) {
+      expect((await server.gql(skippable, { r: runId, skip: true })).errors).toBeUndefined();
+      expectCostRefusal(await server.gql(skippable, { r: runId, skip: false }), 'runEvents');
+    }
+  });
+
   it('a variable left out counts its default page (20): nested events are still refused', async () => {
     expectCostRefusal(await server.gql(NESTED_EVENTS, { r: runId }), 'runEvents');
   });
