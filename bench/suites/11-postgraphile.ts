@@ -231,7 +231,15 @@ export default {
 
     const running: ServerProcess[] = [];
     try {
-      ensurePostgraphile(ctx);
+      try {
+        ensurePostgraphile(ctx);
+      } catch (error) {
+        // The smoke run (CI) must not depend on the npm registry for a baseline; a full run asked for it and fails.
+        if (ctx.mode !== 'quick') throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        ctx.log(`skipped: ${message}`);
+        return { name: 'postgraphile', title: this.title, rounds: 0, figures: [], goals: [], notes: [`skipped: ${message}`] };
+      }
       const url = withDatabase(POSTGRES_URL, database);
       const db = { admin, name: database };
       const seeded = await seedRunsPostgres(url, { runs: settings.runs, projects: 10, events: 'created', steps: (i) => (i % 7) + 1 });

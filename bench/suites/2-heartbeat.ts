@@ -34,7 +34,9 @@ const PING = 'mutation { ping(n: 1) }';
 const REGISTER = 'mutation { registerWorker(input: { type: EXECUTOR, config: { timeoutSeconds: 600 } }) { worker { id } } }';
 const HEARTBEAT = 'mutation($id: ID!) { heartbeat(input: { workerId: $id, progress: 50 }) { worker { id lastHeartbeat } } }';
 const P99_GOAL_MS = 20;
-const RATIO_GOAL = 0.7;
+/** Issue 20's goals, each against bare Yoga's ping over the same transport. */
+const HTTP_RATIO_GOAL = 0.7;
+const WS_RATIO_GOAL = 0.6;
 
 interface Settings {
   workers: number;
@@ -261,8 +263,8 @@ export default {
         rounds: ctx.rounds,
         figures,
         goals: [
-          { text: `heartbeat over HTTP >= ${RATIO_GOAL}x bare Yoga ping`, met: httpRatio >= RATIO_GOAL, measured: `${round(httpRatio)}x (median of per-round ratios)` },
-          { text: `heartbeat over graphql-ws >= ${RATIO_GOAL}x bare Yoga ping`, met: wsRatio >= RATIO_GOAL, measured: `${round(wsRatio)}x (median of per-round ratios)` },
+          { text: `heartbeat over HTTP >= ${HTTP_RATIO_GOAL}x bare Yoga ping`, met: httpRatio >= HTTP_RATIO_GOAL, measured: `${round(httpRatio)}x (median of per-round ratios)` },
+          { text: `heartbeat over graphql-ws >= ${WS_RATIO_GOAL}x bare Yoga ping`, met: wsRatio >= WS_RATIO_GOAL, measured: `${round(wsRatio)}x (median of per-round ratios)` },
           {
             text: `p99 < ${P99_GOAL_MS} ms at 50 % of the maximum rate, HTTP`,
             met: openHttpP99 < P99_GOAL_MS,
