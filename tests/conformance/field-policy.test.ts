@@ -11,6 +11,7 @@ describe('field policy', () => {
       'costRecorded',
       'gateOutcomes',
       'patchStateChanged',
+      'runEventBatches',
       'runEvents',
       'runProgress',
       'runStateChanged',
