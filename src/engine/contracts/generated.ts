@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
@@ -144,10 +144,4 @@ export function loadGeneratedValidators(path: string, digest: string, schemas: S
       return compiled.get(set, mode, ref);
     },
   };
-}
-
-/** Writes generateValidatorsModule's code where loadGeneratedValidators looks for it (`npm run build`, in dist/); returns the path. */
-export function writeValidatorsModule(code: string, path = GENERATED_FILE): string {
-  writeFileSync(path, code);
-  return path;
 }

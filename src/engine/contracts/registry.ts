@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { badInput } from '../core/errors.js';
 import { packageFile } from '../../package-files.js';
 import { CompiledValidators, type Mode, type SchemaSet, type Validators } from './compiled.js';
-import { GENERATED_FILE, generateValidatorsModule, loadGeneratedValidators, writeValidatorsModule, type Precompiled } from './generated.js';
+import { GENERATED_FILE, generateValidatorsModule, loadGeneratedValidators, type Precompiled } from './generated.js';
 import { describeIssue, withDefaultsOptional } from './issues.js';
 import { MAX_COUNTED_ERRORS, MAX_LISTED_ERRORS, TOO_MANY } from './limits.js';
 
@@ -201,7 +201,8 @@ export function sharedContracts(): ContractRegistry {
   return shared;
 }
 
-/** `npm run build`: writes the generated validators' module into dist/ (by default beside the compiled registry). Returns its path. */
+/** `npm run build`: writes the generated validators' module where loadGeneratedValidators looks (by default beside the compiled registry). Returns its path. */
 export function writeGeneratedValidators(path = GENERATED_FILE): string {
-  return writeValidatorsModule(new ContractRegistry(SCHEMA_DIR, { generated: null }).validatorsModule(), path);
+  writeFileSync(path, new ContractRegistry(SCHEMA_DIR, { generated: null }).validatorsModule());
+  return path;
 }
