@@ -19,8 +19,10 @@ const TEXT_EXTENSIONS = new Set(['.ts', '.js', '.cjs', '.mjs', '.md', '.graphql'
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return SKIPPED_DIRS.has(entry.name) ? [] : walk(path);
-    return TEXT_EXTENSIONS.has(extname(entry.name)) ? [path] : [];
+    // By name, whatever its type: a worktree's node_modules is a symlink to a folder.
+    if (SKIPPED_DIRS.has(entry.name)) return [];
+    if (entry.isDirectory()) return walk(path);
+    return entry.isFile() && TEXT_EXTENSIONS.has(extname(entry.name)) ? [path] : [];
   });
 }
 
