@@ -22,6 +22,17 @@ export function closeForbidden(socket: WebSocket, refusal?: AuthRefusal): void {
 /** Who a request is: an identity, or why it has none (GatewayContext's two fields). */
 export type Authentication = { identity: Identity; authRefusal: null } | { identity: null; authRefusal: AuthRefusal };
 
+/**
+ * The Authorization value a graphql-ws client sent in connectionParams: the key in any case, as an HTTP header name
+ * is, so the README's header (`{"Authorization": "Bearer uet_..."}`) works pasted as it is.
+ */
+export function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): unknown {
+  if (!params) return undefined;
+  if ('authorization' in params) return params.authorization;
+  const key = Object.keys(params).find((name) => name.toLowerCase() === 'authorization');
+  return key === undefined ? undefined : params[key];
+}
+
 /** The identity an `Authorization: Bearer <token>` value stands for, or why it stands for none. */
 export async function identify(engine: Engine, authorization: unknown): Promise<Authentication> {
   if (authorization === undefined || authorization === null || (typeof authorization === 'string' && authorization.trim() === '')) {

@@ -7,7 +7,7 @@ import type { Identity } from '../engine/auth/identity.js';
 import { unauthenticated, type AuthRefusal } from '../engine/auth/refusal.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
-import { closeForbidden, identify, SocketsByToken } from './auth.js';
+import { closeForbidden, connectionAuthorization, identify, SocketsByToken } from './auth.js';
 import { releasedWhenDone, type LiveSubscriptions } from './token-caps.js';
 import { markCostChecked, operationCostError } from './cost.js';
 import { tooDeeplyNested } from './json-depth.js';
@@ -31,7 +31,7 @@ interface WsOptions {
 
 /**
  * graphql-ws (subprotocol graphql-transport-ws) on the HTTP port and path.
- * The token comes in connectionParams.authorization at connection_init; a
+ * The token comes in connectionParams.authorization (the key in any case) at connection_init; a
  * missing or bad one closes the socket with 4403 before any operation runs,
  * the close reason saying which case it is (refusal.ts).
  * Each operation goes through Yoga's envelop, so validation, limits, rate
@@ -66,7 +66,7 @@ export function attachGraphqlWs({ wss, yoga, engine, logger, limits, persisted, 
         }
       },
       onConnect: async (ctx) => {
-        const { identity, authRefusal } = await identify(engine, ctx.connectionParams?.authorization);
+        const { identity, authRefusal } = await identify(engine, connectionAuthorization(ctx.connectionParams));
         // Closed here with the reason (graphql-ws's own close, 4403 "Forbidden", then finds it closing).
         if (!identity) {
           closeForbidden(ctx.extra.socket, authRefusal);

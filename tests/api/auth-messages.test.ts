@@ -1,9 +1,10 @@
+import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenSchema } from '../../src/engine/auth/entities.js';
 import { ManualClock } from '../../src/engine/core/clock.js';
 import { decodeGlobalId, encodeGlobalId } from '../../src/schema/builder.js';
-import { codes, connectionInit, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
+import { ADMIN_SECRET, codes, connectionInit, createRun, startTestServer, subscribe, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 /**
@@ -85,6 +86,25 @@ describe('UNAUTHENTICATED says which case it is, over HTTP, SSE and graphql-ws',
       expect(Buffer.byteLength(message)).toBeLessThanOrEqual(123);
       const secret = authorization?.split(' ')[1];
       if (secret) expect(JSON.stringify([http, sse]), label).not.toContain(secret);
+    }
+  });
+
+  it('graphql-ws takes the Authorization key of connectionParams in any case, as HTTP takes the header', async () => {
+    // The README's header, {"Authorization": "Bearer uet_..."}, pasted as connectionParams: read, not "no token".
+    for (const key of ['Authorization', 'AUTHORIZATION']) {
+      expect(await connectionInit(server.wsUrl, { [key]: 'Bearer uet_not-a-token-of-this-gateway' }), key).toMatchObject({
+        code: 4403,
+        reason: `unknown token: check that it was copied whole, or ${TODO}`,
+      });
+      expect(await connectionInit(server.wsUrl, { [key]: 'uet_without-bearer' }), key).toMatchObject({ code: 4403, reason: expect.stringMatching(/^the Authorization value must be "Bearer/) });
+    }
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { Authorization: `Bearer ${ADMIN_SECRET}` } });
+    try {
+      const viewer = subscribe(client, `query { viewer { tokenName } }`);
+      await viewer.done;
+      expect(viewer.results).toEqual([{ data: { viewer: { tokenName: expect.any(String) } } }]);
+    } finally {
+      await client.dispose();
     }
   });
 
