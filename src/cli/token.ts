@@ -54,7 +54,7 @@ async function createToken(argv: string[]): Promise<number> {
   return withTokens(async ({ tokens }) => {
     const { secret, token } = await tokens.create({ name: values.name!, scopes, expiresAt }).catch((error: unknown) => {
       // The engine's own checks (an empty or too long name) are wrong usage here too.
-      throw error instanceof DomainError && error.code === 'BAD_USER_INPUT' ? new UsageError(`--${error.message}`, CREATE_USAGE) : error;
+      throw error instanceof DomainError && error.code === 'BAD_USER_INPUT' ? createRefusal(error) : error;
     });
     const expiry = token.expiresAt ? `expires ${formatTime(token.expiresAt)}` : 'does not expire';
     // Only the secret on stdout, so `secret=$(uet-gateway token create ...)` captures it.
@@ -120,6 +120,18 @@ async function withTokens(work: (engine: ReturnType<typeof createEngine>, orm: O
   } finally {
     await orm.close();
   }
+}
+
+/** The option each field of the engine's tokens.create comes from. */
+const CREATE_OPTIONS: Record<string, string> = { name: '--name', expiresAt: '--expires-at' };
+
+/**
+ * The engine's refusal of a token create as wrong usage, naming the option rather than the engine's field: an
+ * expiry that passes between parseExpiry and the write is `--expires-at: must be in the future`.
+ */
+export function createRefusal(error: DomainError): UsageError {
+  const field = String(error.details.field);
+  return new UsageError(error.message.replace(`${field}:`, `${CREATE_OPTIONS[field] ?? `--${field}`}:`), CREATE_USAGE);
 }
 
 function parseScopes(raw: string): Scope[] {

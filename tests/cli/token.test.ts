@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.js';
-import { parseExpiry } from '../../src/cli/token.js';
+import { createRefusal, parseExpiry } from '../../src/cli/token.js';
 import { ApiTokenSchema } from '../../src/engine/auth/entities.js';
+import { badInput } from '../../src/engine/core/errors.js';
 import { decodeGlobalId } from '../../src/schema/builder.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -99,6 +100,18 @@ describe('uet-gateway token', { timeout: 90_000 }, () => {
     expect(long.code).toBe(2);
     expect(long.stderr).toMatch(/error: --name: must be at most 200 characters\n\nusage: uet-gateway token create/);
     expect((await server.ok(`{ apiTokens { totalCount } }`)).apiTokens.totalCount).toBe(before);
+  });
+});
+
+describe("the engine's refusals of a token", () => {
+  it.each([
+    // An expiry that passed between the CLI's check and the write (a slow start on a loaded machine).
+    [badInput('expiresAt', 'must be in the future'), '--expires-at: must be in the future'],
+    [badInput('name', 'must be at most 200 characters'), '--name: must be at most 200 characters'],
+  ])('name the option: %s', (error, message) => {
+    const usage = createRefusal(error);
+    expect(usage).toBeInstanceOf(UsageError);
+    expect(usage.message).toBe(message);
   });
 });
 
