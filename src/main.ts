@@ -69,10 +69,13 @@ async function main(): Promise<void> {
       );
     });
   }
-  const url = `${await app.start(config.port, config.host).catch((error: unknown) => Promise.reject(explainListenFailure(error, config)))}/graphql`;
+  const origin = await app.start(config.port, config.host).catch((error: unknown) => Promise.reject(explainListenFailure(error, config)));
+  const url = `${origin}/graphql`;
   const database = describeDatabase(config);
   const bus = config.redisUrl ? `${redactUrl(config.redisUrl)} (prefix ${config.redisPrefix})` : 'in-process';
-  if (pretty) process.stdout.write(`uet-gateway listening on ${url} (database: ${database}, bus: ${bus})\n`);
+  // The page a person opens first, the console at /, then the endpoint (and GraphiQL) at /graphql.
+  const pages = config.console ? `${origin}/ (console) and ${url}` : url;
+  if (pretty) process.stdout.write(`uet-gateway listening on ${pages} (database: ${database}, bus: ${bus})\n`);
   else logger.info(`uet-gateway listening on ${url}`, { url, database, bus });
   // After listening: a start that fails (a taken port) must not spend the one-time secret.
   await announceBootstrapToken(engine, config, terminal, logger);

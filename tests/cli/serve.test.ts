@@ -165,7 +165,9 @@ describe('uet-gateway serve', { timeout: 120_000 }, () => {
       await gateway.waitFor(/^Lost it\?.*`npm run token -- create --name admin --scopes admin`/);
       const [, secret] = await gateway.waitFor(/^ {2}(uet_\S+)\r?$/);
       const lines = gateway.stdout().split(/\r?\n/).filter(Boolean);
-      expect(lines[0]).toMatch(new RegExp(`^uet-gateway listening on http://127\\.0\\.0\\.1:\\d+/graphql \\(database: ${database}, bus: in-process\\)$`));
+      expect(lines[0]).toMatch(
+        new RegExp(`^uet-gateway listening on http://127\\.0\\.0\\.1:\\d+/ \\(console\\) and http://127\\.0\\.0\\.1:\\d+/graphql \\(database: ${database}, bus: in-process\\)$`),
+      );
       expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
       const url = /(http:\/\/\S+\/graphql)/.exec(lines[0]!)![1]!;
       expect(await answers(url, secret!)).toEqual({ data: { viewer: { scopes: ['ADMIN'], tokenName: 'bootstrap-admin' } } });
