@@ -28,9 +28,11 @@ export interface ServerProcess {
 export async function startServerProcess(script: string | URL, env: Record<string, string> = {}): Promise<ServerProcess> {
   const path = (typeof script === 'string' ? new URL(`../servers/${script}`, import.meta.url) : script).pathname;
   const args = ['--import', TSX, '--max-old-space-size=4096', path];
+  // As `uet-gateway serve` runs (src/cli/main.ts), baselines too: graphql-js in production mode (NODE_ENV from the bench's environment wins).
+  const childEnv = { NODE_ENV: 'production', ...process.env, ...env };
   const child: ChildProcess = canPin
-    ? spawn('taskset', ['-c', String(SERVER_CORE), process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    ? spawn('taskset', ['-c', String(SERVER_CORE), process.execPath, ...args], { env: childEnv, stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { env: childEnv, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const pending: ((line: string) => void)[] = [];
   const ready = new Promise<string>((resolve, reject) => {

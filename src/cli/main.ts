@@ -37,6 +37,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       parseCommandArgs(rest, SERVE_USAGE, { options: {} });
+      // graphql-js reads NODE_ENV once, as it loads, and outside production checks every type test for a second copy of
+      // itself (5 % of a replay's CPU); nothing the CLI imported above loads it. An operator's own NODE_ENV wins.
+      process.env.NODE_ENV ??= 'production';
       // The server runs until a signal stops it; main.ts owns its lifecycle.
       await import('../main.js');
       return -1;

@@ -7,6 +7,7 @@ import {
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
   isAbstractType,
+  isLeafType,
   isListType,
   isObjectType,
   Kind,
@@ -27,6 +28,16 @@ import { recordRuntimeTypes, type RuntimeTypes } from '../schema/runtime-types.j
 /** An object's fields by response name, in the order the document asks for them. */
 type Collected = Map<string, FieldNode[]>;
 
+/**
+ * An object's fields in document order: their response names, to check the result's keys against, and the fields
+ * that can hold objects, to walk into. Leaves (scalars, enums, lists of them; a JSON value's keys are its own) and
+ * __typename have nothing under them to reorder.
+ */
+interface Plan {
+  names: string[];
+  fields: { name: string; nodes: FieldNode[]; type: GraphQLOutputType }[];
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof Object(value)[Symbol.asyncIterator] === 'function';
 }
@@ -41,8 +52,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 class ResponseOrder {
   private readonly fragments: Record<string, FragmentDefinitionNode> = {};
-  /** Collected fields per selection (its field nodes) and runtime type: computed once for all the items of a list. */
-  private readonly collected = new Map<readonly unknown[], Map<GraphQLObjectType, Collected>>();
+  /** The plan per selection (its field nodes) and runtime type: made once for all the items of a list. */
+  private readonly plans = new Map<readonly unknown[], Map<GraphQLObjectType, Plan>>();
   private variables: Record<string, unknown> | null = null;
   private readonly path: (string | number)[] = [];
 
@@ -62,22 +73,20 @@ class ResponseOrder {
   }
 
   private object(value: Record<string, unknown>, type: GraphQLObjectType, selections: readonly { selectionSet?: SelectionSetNode }[]): Record<string, unknown> {
-    const fields = this.fieldsOf(type, selections);
+    const plan = this.planOf(type, selections);
     let inOrder = true;
     const keys = Object.keys(value);
     let at = 0;
-    for (const [name, nodes] of fields) {
-      if (!(name in value)) continue;
-      if (keys[at++] !== name) inOrder = false;
-      const field = nodes[0]!.name.value === '__typename' ? null : type.getFields()[nodes[0]!.name.value];
-      if (!field) continue;
-      this.path.push(name);
-      value[name] = this.value(value[name], field.type, nodes);
+    for (const name of plan.names) if (name in value && keys[at++] !== name) inOrder = false;
+    for (const field of plan.fields) {
+      if (!(field.name in value)) continue;
+      this.path.push(field.name);
+      value[field.name] = this.value(value[field.name], field.type, field.nodes);
       this.path.pop();
     }
     if (inOrder) return value;
     const ordered: Record<string, unknown> = Object.create(null);
-    for (const name of fields.keys()) if (name in value) ordered[name] = value[name];
+    for (const name of plan.names) if (name in value) ordered[name] = value[name];
     // Anything the document does not account for (there should be nothing) keeps its place at the end.
     for (const key of keys) if (!(key in ordered)) ordered[key] = value[key];
     return ordered;
@@ -105,17 +114,22 @@ class ResponseOrder {
     return objectType ? this.object(value as Record<string, unknown>, objectType, nodes) : value;
   }
 
-  private fieldsOf(type: GraphQLObjectType, selections: readonly { selectionSet?: SelectionSetNode }[]): Collected {
-    let byType = this.collected.get(selections);
-    if (!byType) this.collected.set(selections, (byType = new Map()));
-    let fields = byType.get(type);
-    if (!fields) {
-      fields = new Map();
+  private planOf(type: GraphQLObjectType, selections: readonly { selectionSet?: SelectionSetNode }[]): Plan {
+    let byType = this.plans.get(selections);
+    if (!byType) this.plans.set(selections, (byType = new Map()));
+    let plan = byType.get(type);
+    if (!plan) {
+      const fields: Collected = new Map();
       const visited = new Set<string>();
       for (const selection of selections) if (selection.selectionSet) this.collect(type, selection.selectionSet, fields, visited);
-      byType.set(type, fields);
+      plan = { names: [...fields.keys()], fields: [] };
+      for (const [name, nodes] of fields) {
+        const field = nodes[0]!.name.value === '__typename' ? undefined : type.getFields()[nodes[0]!.name.value];
+        if (field && !isLeafType(getNamedType(field.type))) plan.fields.push({ name, nodes, type: field.type });
+      }
+      byType.set(type, plan);
     }
-    return fields;
+    return plan;
   }
 
   /** CollectFields (spec 6.3.2): fields by response name in first-seen order, @skip/@include and type conditions applied. */

@@ -5,7 +5,7 @@
  * line it prints when PORT or HOST is wrong.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +213,41 @@ describe('uet-gateway serve', { timeout: 120_000 }, () => {
       expect(await tokenCount(database)).toBe(0);
     } finally {
       taken.close();
+    }
+  });
+
+  // graphql-js picks, once as it loads, between a plain instanceof and one that also looks for a second copy of itself
+  // (src/cli/main.ts). Run from the sources so that graphql-js is the module the probe finds, not one inlined in a bundle.
+  it.each([
+    ['unset', 'production', undefined],
+    ["an operator's own (development)", 'development', 'development'],
+  ])('NODE_ENV %s: graphql-js loads in %s mode', async (_, mode, nodeEnv) => {
+    const probe = join(dir, 'graphql-mode-probe.mjs');
+    writeFileSync(
+      probe,
+      `import { createRequire } from 'node:module';
+const require = createRequire(${JSON.stringify(`${ROOT}/`)});
+process.on('exit', () => {
+  const loaded = require.cache[require.resolve('graphql/jsutils/instanceOf.js')];
+  class Probe { get [Symbol.toStringTag]() { return 'Probe'; } }
+  let mode = 'not loaded';
+  // Only the development check throws for an object that merely calls itself a Probe.
+  if (loaded) try { loaded.exports.instanceOf({ [Symbol.toStringTag]: 'Probe' }, Probe); mode = 'production'; } catch { mode = 'development'; }
+  process.stderr.write('graphql-js: ' + mode + '\\n');
+});
+`,
+    );
+    const env = gatewayEnv(join(dir, `mode-${nodeEnv}`, 'gateway.sqlite'), nodeEnv ? { NODE_ENV: nodeEnv } : {});
+    if (!nodeEnv) delete env.NODE_ENV;
+    const tsx = join(ROOT, 'node_modules/tsx/dist/loader.mjs');
+    const gateway = start(process.execPath, ['--import', tsx, '--import', probe, join(ROOT, 'src/cli/main.ts'), 'serve'], env);
+    try {
+      await gateway.waitFor(/"url":"/);
+      gateway.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+      expect(gateway.stderr()).toContain(`graphql-js: ${mode}\n`);
+    } finally {
+      gateway.kill('SIGKILL');
     }
   });
 
