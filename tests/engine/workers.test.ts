@@ -65,6 +65,30 @@ describe('heartbeats in memory', () => {
     expect(await statements(engine, () => engine.liveWorkers.flush())).toEqual([]);
   });
 
+  it('a flush never moves a stored heartbeat back (an older beat from another instance flushed later)', async () => {
+    const file = 'two.sqlite';
+    const first = await engineOn(file);
+    const workers = await Promise.all(Array.from({ length: 3 }, () => first.workers.register(admin, { type: 'executor' })));
+    const second = await engineOn(file, first.clock.now());
+    second.clock.advance(1_000);
+    first.clock.advance(2_000);
+    for (const worker of workers) {
+      await first.workers.heartbeat(admin, { workerId: worker.id, progress: 20 });
+      await second.workers.heartbeat(admin, { workerId: worker.id, progress: 10 });
+    }
+    // The second instance's beat on workers[2] is the newest one.
+    second.clock.advance(5_000);
+    await second.workers.heartbeat(admin, { workerId: workers[2]!.id, progress: 30 });
+    await first.liveWorkers.flush();
+    await second.liveWorkers.flush();
+    const stored = await Promise.all(workers.map((w) => first.orm.em.fork().findOneOrFail(WorkerSchema, { id: w.id })));
+    expect(stored.map((row) => [row.lastHeartbeatAt?.getTime(), row.heartbeatProgress])).toEqual([
+      [first.clock.now().getTime(), 20],
+      [first.clock.now().getTime(), 20],
+      [second.clock.now().getTime(), 30],
+    ]);
+  });
+
   it('a crash loses at most the heartbeats since the last flush, never a state change', async () => {
     const file = 'crash.sqlite';
     const first = await engineOn(file);

@@ -121,21 +121,20 @@ export class LiveWorkers {
     const written = ids.map((id) => [id, this.beats.get(id)!] as const);
     await this.fork().transactional(async (em) => {
       const date = (value: Date) => em.getPlatform().processDateProperty(value);
-      // PostgreSQL types a CASE of bare parameters as text: cast them to the column's type.
+      // PostgreSQL types bare parameters in VALUES as text: cast them to the columns' types.
       const typed = (type: string) => (isSqlite(em) ? '?' : `cast(? as ${type})`);
+      const row = `(?, ${typed('timestamptz')}, ${typed('double precision')}, ${typed('timestamptz')})`;
       for (let i = 0; i < written.length; i += FLUSH_CHUNK) {
         const chunk = written.slice(i, i + FLUSH_CHUNK);
+        // Joined on the primary key, so the cost grows with the chunk (a CASE per column grew with its square).
         // A stored heartbeat only moves forward: with several instances, a worker's beats may land on
         // different ones, and an older beat flushed later must not overwrite a newer one.
-        const newer = `("last_heartbeat_at" is null or "last_heartbeat_at" < ${typed('timestamptz')})`;
-        const set = (column: string, type: string) => `"${column}" = case ${chunk.map(() => `when "id" = ? and ${newer} then ${typed(type)}`).join(' ')} else "${column}" end`;
-        const values = (value: (beat: Beat) => unknown) => chunk.flatMap(([id, beat]) => [id, date(beat.at), value(beat)]);
-        const params = [...values((beat) => date(beat.at)), ...values((beat) => beat.progress), ...values((beat) => date(beat.staleAfter)), ...chunk.map(([id]) => id)];
+        // Double-quoted names: standard SQL, read alike by SQLite and PostgreSQL (both name VALUES' columns column1...).
         await em.execute(
-          // Double-quoted names: standard SQL, read alike by SQLite and PostgreSQL.
-          `update "worker" set ${set('last_heartbeat_at', 'timestamptz')}, ${set('heartbeat_progress', 'double precision')}, ` +
-            `${set('stale_after', 'timestamptz')} where "id" in (${chunk.map(() => '?').join(', ')})`,
-          params,
+          `update "worker" set "last_heartbeat_at" = "beat"."column2", "heartbeat_progress" = "beat"."column3", "stale_after" = "beat"."column4" ` +
+            `from (values ${chunk.map(() => row).join(', ')}) as "beat" where "worker"."id" = "beat"."column1" ` +
+            `and ("worker"."last_heartbeat_at" is null or "worker"."last_heartbeat_at" < "beat"."column2")`,
+          chunk.flatMap(([id, beat]) => [id, date(beat.at), beat.progress, date(beat.staleAfter)]),
         );
       }
     });
