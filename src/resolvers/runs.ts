@@ -1,7 +1,7 @@
 import { OPERATE } from './scopes.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { liveSubscription } from '../schema/field-policy.js';
-import { RunCompletionStateEnum, RunFilterInput, RunRef } from '../schema/runs.js';
+import { prefetchSteps, RunCompletionStateEnum, RunFilterInput, RunRef } from '../schema/runs.js';
 
 builder.queryFields((t) => ({
   run: t.field({
@@ -16,10 +16,12 @@ builder.queryFields((t) => ({
       type: RunRef,
       description: 'Runs, newest first (by creation time), optionally filtered.',
       args: { filter: t.arg({ type: RunFilterInput, description: 'Only runs that match every field given; all runs when omitted.' }) },
-      resolve: async (_, { filter, ...page }, ctx) => {
+      resolve: async (_, { filter, ...page }, ctx, info) => {
         const result = await ctx.engine.queries.listRuns(filter ?? {}, page);
+        const runs = result.edges.map((edge) => edge.node);
         // Steps and events on this page point back at these runs: serve them from the loader.
-        for (const { node } of result.edges) ctx.loaders.run.prime(node.id, node);
+        for (const run of runs) ctx.loaders.run.prime(run.id, run);
+        await prefetchSteps(runs, info, ctx);
         return result;
       },
     },

@@ -19,23 +19,41 @@ function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promis
   });
 }
 
-/**
- * Per-run first pages, batched: every run on a page that asks for the same
- * (after, first) window is answered by one query.
- */
-function slices<T>(load: (runIds: readonly string[], after: number, limit: number) => Promise<Map<string, RunSlice<T>>>) {
-  const windows = new Map<string, DataLoader<string, RunSlice<T>>>();
-  return (runId: string, after: number, limit: number): Promise<RunSlice<T>> => {
+/** Per-run first pages of one kind (steps, events), each (after, limit) window loaded for many runs in one query. */
+export interface SliceLoader<T> {
+  /** One run's slice, batched with the other runs that ask for the same window in the same tick. */
+  load(runId: string, after: number, limit: number): Promise<RunSlice<T>>;
+  /** Loads the window for these runs in one query, so that `loaded` answers them without waiting. */
+  prefetch(runIds: readonly string[], after: number, limit: number): Promise<void>;
+  /** The run's slice of this window, when it was loaded already. */
+  loaded(runId: string, after: number, limit: number): RunSlice<T> | undefined;
+}
+
+function slices<T>(load: (runIds: readonly string[], after: number, limit: number) => Promise<Map<string, RunSlice<T>>>): SliceLoader<T> {
+  const windows = new Map<string, { loader: DataLoader<string, RunSlice<T>>; loaded: Map<string, RunSlice<T>> }>();
+  const windowOf = (after: number, limit: number) => {
     const key = `${after}:${limit}`;
-    let loader = windows.get(key);
-    if (!loader) {
-      loader = new DataLoader(async (runIds) => {
+    let window = windows.get(key);
+    if (!window) {
+      const loaded = new Map<string, RunSlice<T>>();
+      const loader = new DataLoader<string, RunSlice<T>>(async (runIds) => {
         const result = await load(runIds, after, limit);
+        for (const [runId, slice] of result) loaded.set(runId, slice);
         return runIds.map((id) => result.get(id)!);
       });
-      windows.set(key, loader);
+      windows.set(key, (window = { loader, loaded }));
     }
-    return loader.load(runId);
+    return window;
+  };
+  return {
+    load: (runId, after, limit) => windowOf(after, limit).loader.load(runId),
+    async prefetch(runIds, after, limit) {
+      const { loaded } = windowOf(after, limit);
+      const missing = runIds.filter((id) => !loaded.has(id));
+      if (missing.length === 0) return;
+      for (const [runId, slice] of await load(missing, after, limit)) loaded.set(runId, slice);
+    },
+    loaded: (runId, after, limit) => windows.get(`${after}:${limit}`)?.loaded.get(runId),
   };
 }
 

@@ -1,7 +1,10 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { RUN_EVENT_KINDS, type Run, type RunEvent, type RunEventKind, type StepAttempt } from '../engine/runs/entities.js';
-import { decodePositionCursor, encodeCursor, parsePageArgs, type Page } from '../engine/core/pagination.js';
+import { decodePositionCursor, encodeCursor, parsePageArgs, type Page, type PageArgs } from '../engine/core/pagination.js';
 import { decodeEventCursor, eventCursor, STEP_CURSOR, type RunSlice } from '../engine/runs/run-queries.js';
 import { builder } from './builder.js';
+import type { GatewayContext } from './context.js';
+import { argumentsBelow } from './lookahead.js';
 import { BEYOND_TASK, BEYOND_TASK_NOTE } from './task-scope.js';
 
 export const RunStateEnum = builder.enumType('RunState', {
@@ -206,12 +209,13 @@ builder.node(RunRef, {
         first: t.arg.int({ description: 'Page size: 20 when not given, at most 100.' }),
         after: t.arg.string({ description: "A step's cursor (an edge cursor or pageInfo.endCursor): the page starts right after it." }),
       },
-      resolve: async (run, args, ctx) => {
-        const request = parsePageArgs(args, (cursor, field) => decodePositionCursor(STEP_CURSOR, cursor, field));
-        const after = request.cursor ?? 0;
-        const slice = await ctx.loaders.stepSlice(run.id, after, request.size);
+      resolve: (run, args, ctx) => {
+        const { after, size } = stepWindow(args);
         // Sequences run 1..stepAttempts without gaps, so what lies before the cursor is known.
-        return sliceToPage(slice, stepCursor, Math.min(after, run.stepAttempts) >= 1, async () => run.stepAttempts);
+        const page = (slice: RunSlice<StepAttempt>) => sliceToPage(slice, stepCursor, Math.min(after, run.stepAttempts) >= 1, async () => run.stepAttempts);
+        // Loaded with the page of runs this run is on (prefetchSteps): no promise per run.
+        const loaded = ctx.loaders.stepSlice.loaded(run.id, after, size);
+        return loaded ? page(loaded) : ctx.loaders.stepSlice.load(run.id, after, size).then(page);
       },
     }),
     events: t.field({
@@ -225,7 +229,7 @@ builder.node(RunRef, {
       resolve: async (run, args, ctx) => {
         const request = parsePageArgs(args, decodeEventCursor);
         const after = request.cursor ?? 0;
-        const slice = await ctx.loaders.eventSlice(run.id, after, request.size);
+        const slice = await ctx.loaders.eventSlice.load(run.id, after, request.size);
         const stats = after > 0 ? await ctx.loaders.eventStats.load(run.id) : null;
         const hasPrevious = stats?.firstPosition != null && stats.firstPosition <= after;
         return sliceToPage(slice, eventCursor, hasPrevious, async () => (await ctx.loaders.eventStats.load(run.id)).count);
@@ -235,6 +239,33 @@ builder.node(RunRef, {
 });
 
 const stepCursor = (step: StepAttempt) => encodeCursor(STEP_CURSOR, step.sequence);
+
+/** Which of a run's steps `steps(first:, after:)` asks for: those after sequence `after`, `size` of them. */
+function stepWindow(args: PageArgs): { after: number; size: number } {
+  const request = parsePageArgs(args, (cursor, field) => decodePositionCursor(STEP_CURSOR, cursor, field));
+  return { after: request.cursor ?? 0, size: request.size };
+}
+
+/**
+ * Loads the steps that a page of runs will ask for (its `edges.node.steps`
+ * fields, as `info`, the connection field's, selects them), one query per
+ * window as the loader would, but before the runs resolve: their `steps`
+ * then complete without a promise each.
+ */
+export async function prefetchSteps(runs: readonly Run[], info: GraphQLResolveInfo, ctx: GatewayContext): Promise<void> {
+  if (runs.length === 0) return;
+  const windows = new Map<string, { after: number; size: number }>();
+  for (const args of argumentsBelow(info, ['edges', 'node', 'steps'])) {
+    try {
+      const window = stepWindow(args);
+      windows.set(`${window.after}:${window.size}`, window);
+    } catch {
+      // Bad arguments are the steps field's own error, reported at its path.
+    }
+  }
+  const runIds = runs.map((run) => run.id);
+  await Promise.all([...windows.values()].map(({ after, size }) => ctx.loaders.stepSlice.prefetch(runIds, after, size)));
+}
 
 builder.node(StepAttemptRef, {
   description: 'One tool invocation inside a run.',

@@ -132,3 +132,36 @@ describe('query cost: workstream tasks and their graph', () => {
     expect(counts, 'statements by workstream size').toEqual({ 4: counts[4], 20: counts[4] });
   });
 });
+
+describe('query cost: the runs page loads its steps with its runs', () => {
+  const page = (steps: string, extra = '') => `query${steps.includes('$skip') ? '($skip: Boolean!)' : ''} { runs(first: 20, filter: { phaseId: "p" }) { ${extra} edges { node { id ${steps} } } } }`;
+
+  it('one statement for the runs, one per steps window (aliases, fragments), none for skipped steps', async () => {
+    const cases = [
+      { name: 'no steps', query: page(''), statements: 1 },
+      { name: 'steps(first: 5)', query: page('steps(first: 5) { edges { node { id } } }'), statements: 2 },
+      { name: 'and totalCount', query: page('steps(first: 5) { edges { node { id } } }', 'totalCount'), statements: 3 },
+      { name: 'two windows', query: page('a: steps(first: 1) { edges { node { id } } } b: steps(first: 2) { edges { node { id } } }'), statements: 3 },
+      { name: 'the same window twice', query: page('a: steps(first: 2) { edges { node { id } } } ...S') + ' fragment S on Run { b: steps(first: 2) { edges { node { id } } } }', statements: 2 },
+      { name: 'skipped', query: page('steps(first: 5) @skip(if: $skip) { edges { node { id } } }'), variables: { skip: true }, statements: 1 },
+    ];
+    for (const { name, query, variables, statements } of cases) {
+      const { data, statements: sql } = await costOf(query, variables ?? {});
+      expect(sql, `${name}:\n  ${sql.join('\n  ')}`).toHaveLength(statements);
+      expect(data.runs.edges).toHaveLength(RUNS);
+    }
+  });
+
+  it('answers each window as the loader does', async () => {
+    const query = `{ runs(first: 20, filter: { phaseId: "p" }) { edges { node { id a: steps(first: 1) { pageInfo { hasNextPage } edges { node { sequence } } }
+      b: steps(first: 2) { totalCount edges { node { sequence } } } } } } }`;
+    const { data } = await costOf(query, {});
+    for (const { node } of data.runs.edges) {
+      expect(node.a).toEqual({ pageInfo: { hasNextPage: true }, edges: [{ node: { sequence: 1 } }] });
+      expect(node.b).toEqual({ totalCount: STEPS, edges: [{ node: { sequence: 1 } }, { node: { sequence: 2 } }] });
+      // The same answer as a run read alone (through the loader).
+      const alone = await server.gql(`query($id: ID!) { run(id: $id) { b: steps(first: 2) { totalCount edges { node { sequence } } } } }`, { id: node.id });
+      expect(alone.data.run.b).toEqual(node.b);
+    }
+  });
+});
