@@ -66,7 +66,13 @@ export class ResponseMeter {
   }
 }
 
-const meters = new WeakMap<object, ResponseMeter>();
+/**
+ * The meter rides on the operation's context value, under a symbol: a WeakMap keyed by one short-lived context per
+ * request cost more than the rest of the budget (its entries are ephemerons the garbage collector walks).
+ */
+const METER = Symbol('response meter');
+type MeteredContext = { [METER]?: ResponseMeter };
+const meterOf = (context: object): ResponseMeter | undefined => (context as MeteredContext)[METER];
 /** Schemas whose resolvers count (meterResponses): a meter on another's answer would count nothing, and prove anything. */
 const meteredSchemas = new WeakSet<GraphQLSchema>();
 
@@ -77,7 +83,7 @@ export function isMetered(schema: GraphQLSchema): boolean {
 
 /** Meters the answer of the operation with this context value. */
 export function meterAnswer(contextValue: object, meter: ResponseMeter): void {
-  meters.set(contextValue, meter);
+  (contextValue as MeteredContext)[METER] = meter;
 }
 
 type Resolver = GraphQLFieldResolver<unknown, object>;
@@ -99,13 +105,13 @@ const STOPPED = new Error('the response passed its size cap: stopped');
 
 /** A resolver that starts nothing once its answer passed the cap. */
 function stoppable(resolve: Resolver): Resolver {
-  return (source, args, context, info) => (meters.get(context)?.passed ? Promise.reject(STOPPED) : resolve(source, args, context, info));
+  return (source, args, context, info) => (meterOf(context)?.passed ? Promise.reject(STOPPED) : resolve(source, args, context, info));
 }
 
 /** A resolver that also counts its value (when it settles) on its answer's meter. */
 function counted(resolve: Resolver, count: Count): Resolver {
   return (source, args, context, info) => {
-    const meter = meters.get(context);
+    const meter = meterOf(context);
     if (meter === undefined) return resolve(source, args, context, info);
     if (meter.passed) return Promise.reject(STOPPED);
     const value = resolve(source, args, context, info);
