@@ -5,7 +5,6 @@ import { useState } from 'preact/hooks';
 import { useMutation } from '@urql/preact';
 import { graphql } from '../graphql';
 import { shortId } from './runs-row';
-import type { WorkerState } from './workers-row';
 
 const PauseWorker = graphql(`
   mutation ConsolePauseWorker($id: ID!) {
@@ -34,6 +33,9 @@ const ShutdownWorker = graphql(`
     }
   }
 `);
+
+/** A worker's state, as the schema's WorkerState enum (gql.tada's type of an enum). */
+export type WorkerState = ReturnType<typeof graphql.scalar<'WorkerState'>>;
 
 /** STOPPED and CRASHED are final: nothing to steer. */
 export const isFinal = (state: WorkerState) => state === 'STOPPED' || state === 'CRASHED';

@@ -3,7 +3,7 @@
 import { memo } from 'preact/compat';
 import { graphql, type ResultOf } from '../graphql';
 import { formatDuration, shortId } from './runs-row';
-import { isFinal, WorkerActions } from './workers-actions';
+import { isFinal, WorkerActions, type WorkerState } from './workers-actions';
 
 /** Unmasked: the query and the subscription read these fields directly. */
 export const WorkerRowFields = graphql(`
@@ -27,7 +27,6 @@ export const WorkerRowFields = graphql(`
 `);
 
 export type WorkerRowData = ResultOf<typeof WorkerRowFields>;
-export type WorkerState = WorkerRowData['state'];
 
 /** A heartbeat as workerHeartbeats delivers it: when the server took it, and the progress it reported. */
 export interface Beat {

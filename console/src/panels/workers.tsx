@@ -7,9 +7,9 @@ import { NewNotice, PageTable } from '../live-page-parts';
 import { useNow } from '../now';
 import { missingScope } from '../session/scopes';
 import { useViewer } from '../session/session';
-import { ActionsRefused } from './workers-actions';
+import { ActionsRefused, type WorkerState } from './workers-actions';
 import { useFrameBatch } from './workers-live';
-import { WorkerRow, WorkerRowFields, type Beat, type WorkerState } from './workers-row';
+import { WorkerRow, WorkerRowFields, type Beat } from './workers-row';
 
 const STATES: readonly WorkerState[] = ['IDLE', 'BUSY', 'PAUSED', 'STOPPED', 'CRASHED'];
 
