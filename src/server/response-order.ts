@@ -1,11 +1,8 @@
 import {
-  getDirectiveValues,
   getNamedType,
   getNullableType,
   getOperationAST,
   getVariableValues,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
   isAbstractType,
   isLeafType,
   isListType,
@@ -23,6 +20,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { collectFields, type FieldScope } from '../schema/collect-fields.js';
 import { recordRuntimeTypes, type RuntimeTypes } from '../schema/runtime-types.js';
 
 /** An object's fields by response name, in the order the document asks for them. */
@@ -52,6 +50,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 class ResponseOrder {
   private readonly fragments: Record<string, FragmentDefinitionNode> = {};
+  private readonly scope: FieldScope;
   /** The plan per selection (its field nodes) and runtime type: made once for all the items of a list. */
   private readonly plans = new Map<readonly unknown[], Map<GraphQLObjectType, Plan>>();
   private variables: Record<string, unknown> | null = null;
@@ -65,6 +64,7 @@ class ResponseOrder {
     private readonly runtimeTypes: RuntimeTypes,
   ) {
     for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments[definition.name.value] = definition;
+    this.scope = { schema, fragments: this.fragments, variables: () => this.coercedVariables() };
   }
 
   order(data: Record<string, unknown>): Record<string, unknown> {
@@ -121,7 +121,7 @@ class ResponseOrder {
     if (!plan) {
       const fields: Collected = new Map();
       const visited = new Set<string>();
-      for (const selection of selections) if (selection.selectionSet) this.collect(type, selection.selectionSet, fields, visited);
+      for (const selection of selections) if (selection.selectionSet) collectFields(this.scope, type, selection.selectionSet, fields, visited);
       plan = { names: [...fields.keys()], fields: [] };
       for (const [name, nodes] of fields) {
         const field = nodes[0]!.name.value === '__typename' ? undefined : type.getFields()[nodes[0]!.name.value];
@@ -130,40 +130,6 @@ class ResponseOrder {
       byType.set(type, plan);
     }
     return plan;
-  }
-
-  /** CollectFields (spec 6.3.2): fields by response name in first-seen order, @skip/@include and type conditions applied. */
-  private collect(type: GraphQLObjectType, selectionSet: SelectionSetNode, fields: Collected, visited: Set<string>): void {
-    for (const selection of selectionSet.selections) {
-      if (!this.included(selection)) continue;
-      if (selection.kind === Kind.FIELD) {
-        const name = selection.alias?.value ?? selection.name.value;
-        const nodes = fields.get(name);
-        if (nodes) nodes.push(selection);
-        else fields.set(name, [selection]);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        if (this.applies(selection.typeCondition?.name.value, type)) this.collect(type, selection.selectionSet, fields, visited);
-      } else {
-        const name = selection.name.value;
-        const fragment = this.fragments[name];
-        if (visited.has(name) || !fragment) continue;
-        visited.add(name);
-        if (this.applies(fragment.typeCondition.name.value, type)) this.collect(type, fragment.selectionSet, fields, visited);
-      }
-    }
-  }
-
-  private applies(condition: string | undefined, type: GraphQLObjectType): boolean {
-    if (condition === undefined || condition === type.name) return true;
-    const conditionType = this.schema.getType(condition);
-    return conditionType !== undefined && isAbstractType(conditionType) && this.schema.isSubType(conditionType, type);
-  }
-
-  private included(node: FieldNode | SelectionSetNode['selections'][number]): boolean {
-    if (!node.directives?.length) return true;
-    const variables = this.coercedVariables();
-    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
-    return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
   }
 
   /** As the executor coerced them (defaults applied): only asked for when a selection has directives. */
