@@ -570,7 +570,9 @@ const TABLE: Record<string, Entry> = {
 const allows = (entry: Entry, caller: Caller) => caller !== 'none' && (entry.allowed === 'any' || caller === 'admin' || entry.allowed.includes(caller));
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { mutationsPerMinute: 100_000 } });
+  // No reaper (nor gate timeouts, routing retry): the suite outlasts a worker's 60 s timeout under load, and a job's
+  // write between a refused call's two snapshots (a crashed worker, its run failed) would read as the call's.
+  server = await startTestServer({ jobs: { reaperIntervalMs: 0 }, limits: { mutationsPerMinute: 100_000 } });
   for (const scope of ['read', 'operate', 'worker', 'admin'] as Scope[]) {
     tokens[scope] = (await createToken(`only-${scope}`, [scope.toUpperCase()])).secret;
   }
