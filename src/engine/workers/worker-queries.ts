@@ -132,7 +132,6 @@ export class WorkerQueries {
     };
   }
 
-  /** Newest first. */
   /** Newest queued first. A WORKER-only `actor` lists only the tasks of a worker it registered, named by workerId (the tasks it holds, after a lost claim reply). */
   async listTasks(actor: WorkerActor, filter: TaskListFilter, args: PageArgs): Promise<Page<Task>> {
     await assertNamesOwnWorker(
