@@ -181,9 +181,8 @@ export class RunService {
   }
 
   /**
-   * Runs as they change state (and as they are created), filtered by project
-   * and run. A WORKER-only `actor` watches only a run one of its workers
-   * holds a task of (assertMaySeeRun).
+   * Runs as they change state (and as they are created), filtered by project and run. A WORKER-only
+   * `actor` watches only a run one of its workers holds a task of (assertMaySeeRun).
    */
   async stateChanges(actor: WorkerActor, filter: { projectId?: string | null; runId?: string | null }): Promise<AsyncIterableIterator<Run>> {
     await assertMaySeeRun(this.fork(), actor, filter.runId ?? null, 'watch');
