@@ -102,7 +102,7 @@ async function seedRuns(engine: Engine, clock: ManualClock, count: number, slotM
     if (ending !== 'pending') {
       later();
       await engine.runs.startRun(run.id);
-      const gate = await engine.gates.create({ name: 'unit tests', type: 'unit_tests', runId: run.id, criteria: { maxFailures: 0, minCoverage: 70 } });
+      const gate = await engine.gates.create(admin, { name: 'unit tests', type: 'unit_tests', runId: run.id, criteria: { maxFailures: 0, minCoverage: 70 } });
       for (const [s, toolId] of ['aider', 'claude_code', 'pytest'].entries()) {
         const stepRow = await engine.runs.startStep(admin, { runId: run.id, toolId, inputPrompt: 'demo prompt' });
         later();

@@ -3,6 +3,10 @@ import { GateCriteriaInput, GateFilterInput, GateResultsInput, GateTypeEnum, Tes
 import { liveSubscription } from '../schema/field-policy.js';
 import { OPERATE, REPORT, workerActor } from './scopes.js';
 
+/** Who may start and complete a gate: the worker that reports its task's tests (createTestGate), or an operator. */
+const WORKER_OWN_GATE =
+  "Needs the operate or worker scope; a WORKER-only token only for a gate that names the execution request of a task one of its workers holds now (a gate naming none is the run's, for operators), else FORBIDDEN";
+
 builder.queryFields((t) => ({
   testGate: t.field({
     type: TestGateRef,
@@ -46,9 +50,12 @@ builder.relayMutationField(
     }),
   },
   {
-    authScopes: OPERATE,
-    description: 'Creates a gate, PENDING (logged as GATE_CREATED on its run, if it has one). Needs the operate scope; ' + 'invalid input is BAD_USER_INPUT and an unknown run NOT_FOUND.',
-    resolve: async (_, { input }, ctx) => ({ gate: await ctx.engine.gates.create({ ...input, runId: parseOptionalId(input.runId, 'Run', 'runId') }) }),
+    authScopes: REPORT,
+    description:
+      'Creates a gate, PENDING (logged as GATE_CREATED on its run, if it has one). Needs the operate or worker scope; a WORKER-only token only on the run of a task ' +
+      "one of its workers holds now, naming that task's execution request (a gate naming none is the run's, for operators; so it may then start and complete it), " +
+      'else FORBIDDEN (a run that does not exist included); invalid input is BAD_USER_INPUT and an unknown run NOT_FOUND.',
+    resolve: async (_, { input }, ctx) => ({ gate: await ctx.engine.gates.create(workerActor(ctx, true), { ...input, runId: parseOptionalId(input.runId, 'Run', 'runId') }) }),
   },
   {
     description: 'What createTestGate returns.',
@@ -69,7 +76,7 @@ builder.relayMutationField(
     authScopes: REPORT,
     description:
       'PENDING -> RUNNING and records execution.startedAt; with timeoutSeconds, the gate must complete before it runs out or it ends in ERROR. ' +
-      "Needs the operate or worker scope; a WORKER-only token only for a gate that names the execution request of a task one of its workers holds now (a gate naming none is the run's, for operators), else FORBIDDEN; INVALID_TRANSITION unless PENDING, NOT_FOUND for an unknown gate.",
+      `${WORKER_OWN_GATE}; INVALID_TRANSITION unless PENDING, NOT_FOUND for an unknown gate.`,
     resolve: async (_, { input }, ctx) => ({ gate: await ctx.engine.gates.start(workerActor(ctx, true), parseId(input.id, 'TestGate', 'id'), input.command) }),
   },
   {
@@ -98,7 +105,7 @@ builder.relayMutationField(
     description:
       'RUNNING -> ERROR for a non-zero exit code, else PASSED or FAILED as its criteria judge the results; records the results and execution end. ' +
       'Past its deadlineAt the gate timed out, whatever is reported: ERROR as the timeout job would end it (no results, decision or exit code). ' +
-      "Needs the operate or worker scope; a WORKER-only token only for a gate that names the execution request of a task one of its workers holds now (a gate naming none is the run's, for operators), else FORBIDDEN; INVALID_TRANSITION unless RUNNING, NOT_FOUND, or BAD_USER_INPUT for invalid results.",
+      `${WORKER_OWN_GATE}; INVALID_TRANSITION unless RUNNING, NOT_FOUND, or BAD_USER_INPUT for invalid results.`,
     resolve: async (_, { input }, ctx) => ({
       gate: await ctx.engine.gates.complete(workerActor(ctx, true), { ...input, id: parseId(input.id, 'TestGate', 'id') }),
     }),
@@ -124,7 +131,7 @@ builder.relayMutationField(
     authScopes: OPERATE,
     description:
       "PENDING or RUNNING -> SKIPPED, recorded as a decision that did not pass (so its run's patches cannot be committed); a RUNNING gate's execution ends (completedAt, durationSeconds). " +
-      'Needs the operate scope; INVALID_TRANSITION once the gate has ended, NOT_FOUND for an unknown gate.',
+      'Needs the operate scope (a worker reports its tests, it does not skip a gate); INVALID_TRANSITION once the gate has ended, NOT_FOUND for an unknown gate.',
     resolve: async (_, { input }, ctx) => ({ gate: await ctx.engine.gates.skip(parseId(input.id, 'TestGate', 'id'), input.reason) }),
   },
   {

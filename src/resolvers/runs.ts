@@ -7,9 +7,17 @@ builder.queryFields((t) => ({
   run: t.field({
     type: RunRef,
     nullable: true,
-    description: 'A run by its global id; null when none has it.',
+    skipTypeScopes: true,
+    authScopes: WORKER_READ,
+    description:
+      'A run by its global id; null when none has it. Read or worker scope: a WORKER-only token reads only a run one of its workers holds a task of now ' +
+      '(its state after a reconnect), else FORBIDDEN (a run that does not exist included).',
     args: { id: t.arg.id({ required: true, description: "The run's global id (Run.id); an id of another type is BAD_USER_INPUT." }) },
-    resolve: (_, args, ctx) => ctx.loaders.run.load(parseId(args.id, 'Run', 'id')),
+    resolve: async (_, args, ctx) => {
+      const id = parseId(args.id, 'Run', 'id');
+      await ctx.engine.queries.assertMayRead(readerActor(ctx), id);
+      return ctx.loaders.run.load(id);
+    },
   }),
   runs: t.connection(
     {

@@ -15,9 +15,10 @@ export const REPORT = { operate: true, worker: true } as const;
 export const WORKER = { worker: true } as const;
 export const ADMIN = { admin: true } as const;
 /**
- * Reads a worker needs (the tools, its run's and its own worker's state
- * changes): a read token reads them all, a WORKER-only token only what its
- * own workers work on, which the engine checks (`readerActor`).
+ * Reads a worker needs (the tools; its run and its own worker, their state
+ * changes, its worker's tasks): a read token reads them all, a WORKER-only
+ * token only what its own workers work on, which the engine checks
+ * (`readerActor`).
  */
 export const WORKER_READ = { read: true, worker: true } as const;
 

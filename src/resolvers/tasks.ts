@@ -1,6 +1,6 @@
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { TaskFilterInput, TaskRef, WorkerRef } from '../schema/workers.js';
-import { OPERATE, WORKER, workerActor } from './scopes.js';
+import { OPERATE, WORKER, WORKER_READ, readerActor, workerActor } from './scopes.js';
 
 builder.queryFields((t) => ({
   task: t.field({
@@ -13,10 +13,15 @@ builder.queryFields((t) => ({
   tasks: t.connection(
     {
       type: TaskRef,
-      description: 'Tasks in any state, newest queued first.',
-      args: { filter: t.arg({ type: TaskFilterInput, description: 'Only tasks matching it; every task when not given.' }) },
+      skipTypeScopes: true,
+      authScopes: WORKER_READ,
+      description:
+        'Tasks in any state, newest queued first. Read or worker scope: a WORKER-only token lists only the tasks of a worker it registered (filter.workerId, ' +
+        'e.g. those it holds after a lost claimTask reply), else FORBIDDEN (NOT_FOUND for an unknown worker).',
+      args: { filter: t.arg({ type: TaskFilterInput, description: 'Only tasks matching it; every task when not given (a WORKER-only token must give workerId).' }) },
       resolve: async (_, { filter, ...page }, ctx) => {
         const result = await ctx.engine.workerQueries.listTasks(
+          readerActor(ctx),
           {
             states: filter?.states,
             kinds: filter?.kinds,

@@ -12,9 +12,15 @@ builder.queryFields((t) => ({
   worker: t.field({
     type: WorkerRef,
     nullable: true,
-    description: 'Loads one worker by its id; null when none has that id.',
+    skipTypeScopes: true,
+    authScopes: WORKER_READ,
+    description:
+      'Loads one worker by its id; null when none has that id. Read or worker scope: a WORKER-only token reads only a worker it registered (its state after a refused heartbeat), else FORBIDDEN.',
     args: { id: t.arg.id({ required: true, description: 'A Worker global id (an id of another type is BAD_USER_INPUT).' }) },
-    resolve: (_, args, ctx) => ctx.loaders.worker.load(parseId(args.id, 'Worker', 'id')),
+    resolve: async (_, args, ctx) => {
+      const worker = await ctx.loaders.worker.load(parseId(args.id, 'Worker', 'id'));
+      return worker && ctx.engine.workerQueries.readableBy(readerActor(ctx), worker);
+    },
   }),
   workers: t.connection(
     {

@@ -181,7 +181,9 @@ export function parseOptionalId(globalId: string | null | undefined, typename: s
 }
 
 builder.queryType({
-  description: 'Reads. Every field needs a token with the read scope, except viewer (any valid token), apiTokens (admin) and tools (read or worker).',
+  description:
+    'Reads. Every field needs a token with the read scope, except viewer (any valid token), apiTokens (admin), and tools, run, worker and tasks ' +
+    '(read or worker: a WORKER-only token reads only its own workers, their tasks and the runs they work for).',
   authScopes: { read: true },
 });
 builder.mutationType({

@@ -366,7 +366,7 @@ export const TaskFilterInput = builder.inputType('TaskFilter', {
     states: t.field({ type: [TaskStateEnum], description: 'Only tasks in one of these states.' }),
     kinds: t.stringList({ description: 'Only tasks of one of these kinds (exact match).' }),
     runId: t.id({ description: 'Only tasks of this run (a Run id).' }),
-    workerId: t.id({ description: 'Only tasks this worker holds or ran last (a Worker id).' }),
+    workerId: t.id({ description: 'Only tasks this worker holds or ran last (a Worker id). Required for a WORKER-only token, which must have registered it.' }),
   }),
 });
 

@@ -155,17 +155,23 @@ async function workstream(): Promise<{ id: string; run: { id: string }; tasks: {
 }
 
 /**
- * A gate of a workstream task's attempt that an own worker holds: the `worker`
- * token passes or fails only such gates (operate and admin any gate).
+ * A workstream task's attempt that an own worker holds: its run and execution
+ * request (`r`, `e`). The `worker` token creates, starts and completes only
+ * the gates of such an attempt (operate and admin any gate).
  */
-async function workedGate(start: boolean): Promise<string> {
+async function workedAttempt(): Promise<{ r: string; e: string }> {
   const ws = await workstream();
   const assigned = await admin(`mutation($w: ID!, $t: ID!) { assignTask(input: {workerId: $w, taskId: $t}) { task { executionRequest { id } } } }`, {
     w: await ownWorker(),
     t: ws.tasks[0]!.id,
   });
-  const executionRequestId = decodeGlobalId(assigned.assignTask.task.executionRequest.id, 'executionRequest').id;
-  return gate(start, ws.run.id, executionRequestId);
+  return { r: ws.run.id, e: decodeGlobalId(assigned.assignTask.task.executionRequest.id, 'executionRequest').id };
+}
+
+/** A gate of an attempt an own worker holds (workedAttempt). */
+async function workedGate(start: boolean): Promise<string> {
+  const { r, e } = await workedAttempt();
+  return gate(start, r, e);
 }
 
 /** Assigns the workstream's task to a new worker; returns the task's execution request id. */
@@ -191,7 +197,8 @@ const TABLE: Record<string, Entry> = {
     },
     allowed: ['read'],
   },
-  'Query.run': { op: `query($id: ID!) { run(id: $id) { id state } }`, vars: runVars, allowed: ['read'] },
+  // A run an own worker holds a task of: the `worker` token reads only such runs (read any).
+  'Query.run': { op: `query($id: ID!) { run(id: $id) { id state projectId } }`, vars: async () => ({ id: await workedRun() }), allowed: ['read', 'worker'] },
   'Query.runs': { op: `{ runs(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.runEvents': {
     op: `query($runId: ID!) { runEvents(runId: $runId) { totalCount edges { node { kind } } } }`,
@@ -253,12 +260,17 @@ const TABLE: Record<string, Entry> = {
     allowed: ['read'],
   },
   'Query.executionRequests': { op: `{ executionRequests(first: 2) { totalCount } }`, allowed: ['read'] },
-  'Query.worker': { op: `query($id: ID!) { worker(id: $id) { id state stale } }`, vars: async () => ({ id: await ownWorker() }), allowed: ['read'] },
+  'Query.worker': { op: `query($id: ID!) { worker(id: $id) { id state stale } }`, vars: async () => ({ id: await ownWorker() }), allowed: ['read', 'worker'] },
   'Query.workers': { op: `{ workers(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
   'Query.staleWorkers': { op: `{ staleWorkers(timeoutSeconds: 0) { id } }`, allowed: ['read'] },
   'Query.workerSummary': { op: `{ workerSummary { total stale byState { state count } } }`, allowed: ['read'] },
   'Query.task': { op: `query($id: ID!) { task(id: $id) { id state } }`, vars: async () => ({ id: await pendingTask() }), allowed: ['read'] },
-  'Query.tasks': { op: `{ tasks(first: 2) { totalCount edges { node { id } } } }`, allowed: ['read'] },
+  // The tasks of an own worker: the `worker` token lists only those (read any task).
+  'Query.tasks': {
+    op: `query($w: ID) { tasks(first: 2, filter: {workerId: $w, states: [RUNNING]}) { totalCount edges { node { id state } } } }`,
+    vars: async () => ({ w: (await busyWorker()).workerId }),
+    allowed: ['read', 'worker'],
+  },
   'Query.apiTokens': { op: `{ apiTokens(first: 1) { totalCount edges { node { id name } } } }`, allowed: ['admin'] },
 
   'Mutation.createRun': {
@@ -419,7 +431,11 @@ const TABLE: Record<string, Entry> = {
     op: `mutation { setPatchPolicy(input: {level: PROJECT, projectId: "ac-policy", constraints: {maxLinesChanged: 500}}) { policy { id } } }`,
     allowed: ['admin'],
   },
-  'Mutation.createTestGate': { op: `mutation { createTestGate(input: {name: "g", type: LINT}) { gate { state } } }`, allowed: ['operate'] },
+  'Mutation.createTestGate': {
+    op: `mutation($r: ID!, $e: String!) { createTestGate(input: {name: "g", type: UNIT_TESTS, runId: $r, executionRequestId: $e, criteria: {maxFailures: 0}}) { gate { state } } }`,
+    vars: workedAttempt,
+    allowed: ['operate', 'worker'],
+  },
   'Mutation.startTestGate': {
     op: `mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`,
     vars: async () => ({ id: await workedGate(false) }),
@@ -575,7 +591,9 @@ const TABLE: Record<string, Entry> = {
 const allows = (entry: Entry, caller: Caller) => caller !== 'none' && (entry.allowed === 'any' || caller === 'admin' || entry.allowed.includes(caller));
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { mutationsPerMinute: 100_000 } });
+  // No reaper (nor gate timeouts, routing retry): the suite outlasts a worker's 60 s timeout under load, and a job's
+  // write between a refused call's two snapshots (a crashed worker, its run failed) would read as the call's.
+  server = await startTestServer({ jobs: { reaperIntervalMs: 0 }, limits: { mutationsPerMinute: 100_000 } });
   for (const scope of ['read', 'operate', 'worker', 'admin'] as Scope[]) {
     tokens[scope] = (await createToken(`only-${scope}`, [scope.toUpperCase()])).secret;
   }

@@ -6,8 +6,9 @@ import { until } from '../helpers/wait.js';
 /**
  * Issue 21: what a WORKER-only token reads to run its task (the real worker,
  * src/worker/, talks to the public API only): the claimed task, the tools'
- * commands and limits, the state changes of the run its worker holds a task
- * of and of its own worker; and no other run's or worker's.
+ * commands and limits, its own worker and that worker's tasks, the run its
+ * worker holds a task of, and the state changes of both; and no other run's
+ * or worker's.
  */
 
 let server: TestServer;
@@ -96,6 +97,70 @@ describe('what a WORKER-only token reads to run its task', () => {
     expect(res.data.tools).toEqual(['coder', 'linter', 'reviewer'].map((id) => ({ id, command: 'run', limits: { timeoutSeconds: 600 } })));
   });
 
+  it('its own worker, the tasks that worker holds (after a lost claimTask reply), and the run it holds a task of (after a reconnect)', async () => {
+    const res = await server.gql(
+      `query($w: ID!, $r: ID!) {
+        worker(id: $w) { id state }
+        tasks(filter: {workerId: $w, states: [RUNNING]}) { totalCount edges { node { specTaskId state run { id } } } }
+        run(id: $r) { id state projectId } }`,
+      { w: ownWorker, r: runId },
+      { token: owner },
+    );
+    expect(res).toEqual({
+      data: {
+        worker: { id: ownWorker, state: 'BUSY' },
+        tasks: { totalCount: 1, edges: [{ node: { specTaskId: 't1', state: 'RUNNING', run: { id: runId } } }] },
+        run: { id: runId, state: 'RUNNING', projectId: 'wreads' },
+      },
+    });
+    // An id of no worker reads as null, as for any reader.
+    expect(await server.gql(`{ worker(id: "01ZZZZZZZZZZZZZZZZZZZZZZZZ") { id } }`, {}, { token: owner })).toEqual({ data: { worker: null } });
+  });
+
+  it("refuses another token's worker and its tasks, a run none of its workers holds, every task at once, and anything else it reads", async () => {
+    const other = (await admin(`mutation { createRun(input: {projectId: "wreads", phaseId: "p"}) { run { id } } }`)).createRun.run.id;
+    const cases: [string, string, string, Record<string, unknown>, string, RegExp][] = [
+      ["another token's worker (of the same name)", owner, `query($w: ID!) { worker(id: $w) { id } }`, { w: twinWorker }, 'FORBIDDEN', /did not register worker \S+ and may not act for it/],
+      ["its own worker, by the twin's token", twin, `query($w: ID!) { worker(id: $w) { id } }`, { w: ownWorker }, 'FORBIDDEN', /did not register worker \S+ and may not act for it/],
+      ["the tasks of another token's worker", owner, `query($w: ID) { tasks(filter: {workerId: $w}) { totalCount } }`, { w: twinWorker }, 'FORBIDDEN', /did not register worker \S+/],
+      [
+        'every task (no workerId)',
+        owner,
+        `{ tasks(filter: {states: [RUNNING]}) { totalCount } }`,
+        {},
+        'FORBIDDEN',
+        /token "fleet-worker" may not list every task: .+must name it \(filter\.workerId\)/,
+      ],
+      ['every task (no filter)', owner, `{ tasks { totalCount } }`, {}, 'FORBIDDEN', /may not list every task/],
+      ['the tasks of an unknown worker', owner, `{ tasks(filter: {workerId: "01ZZZZZZZZZZZZZZZZZZZZZZZZ"}) { totalCount } }`, {}, 'NOT_FOUND', /Worker/],
+      [
+        'a run its workers hold no task of',
+        owner,
+        `query($r: ID!) { run(id: $r) { id state } }`,
+        { r: other },
+        'FORBIDDEN',
+        /may not read run \S+: none of the workers it registered holds a task of that run now/,
+      ],
+      [
+        'the run its worker works for, by the twin',
+        twin,
+        `query($r: ID!) { run(id: $r) { id state } }`,
+        { r: runId },
+        'FORBIDDEN',
+        /token "fleet-worker" may not read run \S+: none of the workers it registered holds a task of that run now/,
+      ],
+      ['a run that does not exist (FORBIDDEN, not null)', owner, `{ run(id: "01ZZZZZZZZZZZZZZZZZZZZZZZZ") { id } }`, {}, 'FORBIDDEN', /none of the workers it registered holds a task of that run now/],
+      ["its run's steps", owner, `query($r: ID!) { run(id: $r) { id steps(first: 5) { totalCount } } }`, { r: runId }, 'FORBIDDEN', /may not use Run\.steps: it needs the read or operate scope/],
+      ['its own worker through node', owner, `query($w: ID!) { node(id: $w) { id } }`, { w: ownWorker }, 'FORBIDDEN', /may not use Query\.node: it needs the read scope and has worker/],
+      ['the fleet', owner, `{ workers { totalCount } }`, {}, 'FORBIDDEN', /may not use Query\.workers: it needs the read scope/],
+    ];
+    for (const [name, token, query, variables, code, message] of cases) {
+      const res = await server.gql(query, variables, { token });
+      expect(codes(res), name).toEqual([code]);
+      expect(res.errors?.[0]?.message, name).toMatch(message);
+    }
+  });
+
   it('the state changes of the run its worker holds a task of (a cancel), and of its own worker (a pause)', async () => {
     const run = await watch(owner, RUN_STATE, { r: runId }, async () => {
       // While its stream is open, a token of the same name and scopes subscribing alike is refused, not joined to it.
@@ -132,12 +197,19 @@ describe('what a WORKER-only token reads to run its task', () => {
     }
   });
 
-  it('a token with READ as well watches any run and every worker', async () => {
+  it('a token with READ as well watches and reads any run and every worker', async () => {
     const reader = await createToken('fleet-worker', ['WORKER', 'READ']);
     const fresh = (await admin(`mutation { createRun(input: {projectId: "wreads", phaseId: "p"}) { run { id } } }`)).createRun.run.id;
     const run = await watch(reader, RUN_STATE, {}, () => admin(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: fresh }));
     expect(run).toEqual({ data: { runStateChanged: { id: fresh, state: 'RUNNING' } } });
     const worker = await watch(reader, WORKER_STATE, {}, () => admin(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { id } } }`, { id: twinWorker }));
     expect(worker.data?.workerStateChanged).toEqual({ to: 'PAUSED', worker: { id: twinWorker, state: 'PAUSED' } });
+    const read = await server.gql(
+      `query($w: ID!, $r: ID!) { worker(id: $w) { id } tasks(filter: {states: [PENDING, RUNNING]}) { totalCount } run(id: $r) { id steps(first: 1) { totalCount } } }`,
+      { w: twinWorker, r: fresh },
+      { token: reader },
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data).toMatchObject({ worker: { id: twinWorker }, run: { id: fresh, steps: { totalCount: 0 } } });
   });
 });

@@ -5,7 +5,7 @@ import { engineForFile, operator, refused, runLog, runningRun, type TestEngine }
 const engine = engineForFile('2026-11-25T10:00:00.000Z');
 
 type Gates = TestEngine['gates'];
-type Criteria = NonNullable<Parameters<Gates['create']>[0]['criteria']>;
+type Criteria = NonNullable<Parameters<Gates['create']>[1]['criteria']>;
 type Results = NonNullable<Parameters<Gates['complete']>[1]['results']>;
 type State = 'pending' | 'running' | 'passed' | 'failed' | 'error' | 'skipped';
 const STATES: State[] = ['pending', 'running', 'passed', 'failed', 'error', 'skipped'];
@@ -14,7 +14,7 @@ const GREEN: Results = { totalTests: 3, passedTests: 3, failedTests: 0, skippedT
 const RED: Results = { totalTests: 3, passedTests: 2, failedTests: 1, skippedTests: 0, failures: [{ test: 'c', message: 'expected 1' }], testNames: ['a', 'b', 'c'] };
 
 async function createGate(runId: string, criteria: Criteria = {}) {
-  return engine().gates.create({ name: 'unit', type: 'unit_tests', runId, criteria });
+  return engine().gates.create(operator, { name: 'unit', type: 'unit_tests', runId, criteria });
 }
 
 const stored = async (id: string) => JSON.stringify(await engine().gateQueries.gatesByIds([id]));
@@ -64,7 +64,7 @@ describe('the gate state machine', () => {
 
   it('a gate is created PENDING with a gate_created event on its run, and takes its project from the run', async () => {
     const runId = await runningRun(engine(), 'gates-project');
-    const gate = await engine().gates.create({ name: 'lint', type: 'lint', runId });
+    const gate = await engine().gates.create(operator, { name: 'lint', type: 'lint', runId });
     expect(gate).toMatchObject({ state: 'pending', projectId: 'gates-project', runId, criteria: { required_tests: [] } });
     expect((await runLog(engine(), runId)).at(-1)).toEqual({ kind: 'gate_created', payload: { gateId: gate.id, type: 'lint', name: 'lint' } });
   });
@@ -139,11 +139,11 @@ describe('refusals write nothing', () => {
   it("an unknown run is NOT_FOUND; a project that is not the run's is BAD_USER_INPUT; criteria out of range are BAD_USER_INPUT", async () => {
     const runId = await runningRun(engine(), 'gates-own');
     const before = await runLog(engine(), runId);
-    await refused(() => engine().gates.create({ name: 'x', type: 'lint', runId: '01JDQZ0000000000000000NONE' }), 'NOT_FOUND');
-    const other = await refused(() => engine().gates.create({ name: 'x', type: 'lint', runId, projectId: 'elsewhere' }), 'BAD_USER_INPUT');
+    await refused(() => engine().gates.create(operator, { name: 'x', type: 'lint', runId: '01JDQZ0000000000000000NONE' }), 'NOT_FOUND');
+    const other = await refused(() => engine().gates.create(operator, { name: 'x', type: 'lint', runId, projectId: 'elsewhere' }), 'BAD_USER_INPUT');
     expect(other.details.field).toBe('projectId');
-    await refused(() => engine().gates.create({ name: 'x', type: 'lint', runId, criteria: { minCoverage: 101 } }), 'BAD_USER_INPUT');
-    await refused(() => engine().gates.create({ name: ' ', type: 'lint', runId }), 'BAD_USER_INPUT');
+    await refused(() => engine().gates.create(operator, { name: 'x', type: 'lint', runId, criteria: { minCoverage: 101 } }), 'BAD_USER_INPUT');
+    await refused(() => engine().gates.create(operator, { name: ' ', type: 'lint', runId }), 'BAD_USER_INPUT');
     expect(await runLog(engine(), runId)).toEqual(before);
     expect((await engine().gateQueries.gates({ runId }, { first: 10 })).edges).toEqual([]);
   });

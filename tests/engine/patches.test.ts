@@ -176,7 +176,7 @@ describe('gates decide verification and commit', () => {
   const red = { totalTests: 10, passedTests: 8, failedTests: 2, skippedTests: 0 };
 
   async function runningGate(runId: string, name: string): Promise<string> {
-    const gate = await engine().gates.create({ runId, name, type: 'unit_tests', criteria: { maxFailures: 0 } });
+    const gate = await engine().gates.create(operator, { runId, name, type: 'unit_tests', criteria: { maxFailures: 0 } });
     await engine().gates.start(operator, gate.id, 'npm test');
     return gate.id;
   }

@@ -210,6 +210,10 @@ describe('what a WORKER-only token reports', () => {
       return createPatch.ledgerEntry.id as string;
     };
     const [otherCreated, otherValidated] = [await otherPatch([]), await otherPatch(['validatePatch'])];
+    const ownGate = await createGate(ownRequest);
+    const newGate = (run: string | null, e: string | null) => () =>
+      asWorker(`mutation($r: ID, $e: String) { createTestGate(input: {name: "wr: tests", type: UNIT_TESTS, runId: $r, executionRequestId: $e}) { gate { id } } }`, { r: run, e });
+    const noSuchRun = encodeGlobalId('Run', '01JDQZ00000000000000000000');
     await admin(`mutation { setBudget(input: {scope: PROJECT, projectId: "wr", currency: "USD", limit: "150", action: HALT}) { budget { id } } }`);
     const cost =
       (amount: string, e: string | null = null, run = runId) =>
@@ -239,6 +243,16 @@ describe('what a WORKER-only token reports', () => {
         "startTestGate of another task's gate",
         () => asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: otherGate }),
         /execution request .+ is not that of a task its workers hold now/,
+      ],
+      ['createTestGate naming no execution request (a gate of the run)', newGate(runId, null), /may not report a gate on run \S+: it names no execution request, so it is the run's own/],
+      ["createTestGate naming another task's execution request", newGate(runId, otherRequest), /execution request .+ is not that of a task its workers hold now/],
+      ['createTestGate on a run its workers hold no task of', newGate(otherRun, ownRequest), /none of the workers it registered holds a task of that run now/],
+      ['createTestGate on a run that does not exist (FORBIDDEN, not NOT_FOUND)', newGate(noSuchRun, ownRequest), /none of the workers it registered holds a task of that run now/],
+      ['createTestGate without a run', newGate(null, ownRequest), /names no run/],
+      [
+        'skipTestGate of its own gate (a worker reports its tests, it does not skip them)',
+        () => asWorker(`mutation($id: ID!) { skipTestGate(input: {id: $id, reason: "flaky"}) { gate { state } } }`, { id: ownGate }),
+        /may not use Mutation\.skipTestGate: it needs the operate scope and has worker/,
       ],
       [
         "startStep naming another task's execution request",
@@ -298,7 +312,14 @@ describe('what a WORKER-only token reports', () => {
       expect(moved.errors, field).toBeUndefined();
       expect(moved.data[field!].ledgerEntry.state, field).toBe(state);
     }
-    const gate = await createGate(ownRequest);
+    // It creates the gate of its own attempt (its test report), then starts and completes it.
+    const created = await asWorker(
+      `mutation($r: ID!, $e: String) { createTestGate(input: {name: "edit src/a.ts: tests", type: UNIT_TESTS, runId: $r, executionRequestId: $e, criteria: {maxFailures: 0}}) { gate { id state executionRequestId } } }`,
+      { r: runId, e: ownRequest },
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data.createTestGate.gate).toMatchObject({ state: 'PENDING', executionRequestId: ownRequest });
+    const gate = created.data.createTestGate.gate.id;
     const started = await asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`, { id: gate });
     expect(started.errors).toBeUndefined();
     const passed = await asWorker(

@@ -70,21 +70,23 @@ export async function assertMayReport(em: EntityManager, actor: WorkerActor, tar
 }
 
 /**
- * A WORKER-only token watches a run's state (runStateChanged) only while
- * one of the workers it registered holds a task of it, as it reports: the
- * run it works for, so that it sees a cancel; no other run, and no run left
- * unnamed. Checked as the subscription starts. Callers with a scope that
- * covers the fleet (`anyWorker`: read, operate, admin) watch any run.
+ * A WORKER-only token watches a run's state (runStateChanged) or reads the
+ * run (Query.run) only while one of the workers it registered holds a task
+ * of it, as it reports: the run it works for, so that it sees a cancel; no
+ * other run (one that does not exist included), and no run left unnamed.
+ * Checked as the subscription starts, or before the read. Callers with a
+ * scope that covers the fleet (`anyWorker`: read, operate, admin) see any run.
  */
-export async function assertMayWatchRun(em: EntityManager, actor: WorkerActor, runId: string | null): Promise<void> {
+export async function assertMaySeeRun(em: EntityManager, actor: WorkerActor, runId: string | null, how: 'watch' | 'read'): Promise<void> {
   if (actor.anyWorker) return;
+  const does = how === 'watch' ? 'watches' : 'reads';
   const refuse: (why: string) => never = (why) => {
-    throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not watch ${runId === null ? 'every run' : `run ${runId}`}: ${why} (the read scope watches any run)`, {
+    throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not ${how} ${runId === null ? 'every run' : `run ${runId}`}: ${why} (the read scope ${does} any run)`, {
       entity: 'Run',
       id: runId,
     });
   };
-  if (runId === null) refuse('a WORKER-only token watches only a run a task its workers hold belongs to, and must name it (runId)');
+  if (runId === null) refuse(`a WORKER-only token ${does} only a run a task its workers hold belongs to, and must name it (runId)`);
   if ((await heldTasks(em, actor, runId)).length === 0) refuse('none of the workers it registered holds a task of that run now');
 }
 

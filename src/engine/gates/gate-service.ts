@@ -79,7 +79,12 @@ export class GateService {
     private readonly clock: Clock,
   ) {}
 
-  async create(input: CreateGateInput): Promise<TestGate> {
+  /**
+   * `actor`: who creates it; a WORKER-only token only a gate on the run of a
+   * task its workers hold now that names that task's execution request (the
+   * worker's test report), checked before the run is looked up.
+   */
+  async create(actor: WorkerActor, input: CreateGateInput): Promise<TestGate> {
     const name = requireText('name', input.name);
     if (!GATE_TYPES.includes(input.type)) throw badInput('type', `must be one of ${GATE_TYPES.join(', ')}`);
     const criteria = this.parseCriteria(input.criteria ?? {});
@@ -87,6 +92,7 @@ export class GateService {
     const projectId = optionalText('projectId', input.projectId);
     const executionRequestId = optionalText('executionRequestId', input.executionRequestId);
     return this.transact(async (scope) => {
+      await assertMayReport(scope.em, actor, { runId: input.runId ?? null, executionRequestId, ownAttemptOnly: true, what: 'a gate' });
       let project = projectId;
       if (input.runId != null) {
         const run = await scope.em.findOne(RunSchema, { id: input.runId }, { fields: ['id', 'projectId'] });

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { Knex } from '@mikro-orm/knex';
+import type { WorkerActor } from '../auth/identity.js';
+import { assertMaySeeRun } from '../auth/report-access.js';
 import { notFound } from '../core/errors.js';
 import { ulidFloor } from '../core/ids.js';
 import { assemblePage, decodePositionCursor, encodeCursor, parsePageArgs, type Page, type PageArgs } from '../core/pagination.js';
@@ -47,6 +49,11 @@ export class RunQueries {
   ) {}
 
   // Reads return plain rows (db/plain-rows.ts), not managed entities: nothing here is written back.
+
+  /** Whether `actor` may read the run (Query.run): a WORKER-only token only one its workers hold a task of now, else FORBIDDEN (assertMaySeeRun). */
+  assertMayRead(actor: WorkerActor, runId: string): Promise<void> {
+    return assertMaySeeRun(this.fork(), actor, runId, 'read');
+  }
 
   runsByIds(ids: readonly string[]): Promise<Run[]> {
     return rowsByIds(this.fork(), RunSchema, ids);

@@ -1,13 +1,15 @@
 import type { EntityManager } from '@mikro-orm/knex';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { Clock } from '../core/clock.js';
-import { badInput } from '../core/errors.js';
+import type { WorkerActor } from '../auth/identity.js';
+import { DomainError, badInput, notFound } from '../core/errors.js';
 import { MAX_PAGE_SIZE, type Page, type PageArgs } from '../core/pagination.js';
 import { pageNewestFirst } from '../core/newest-first.js';
 import { TaskSchema, type Task, type TaskState } from '../runs/entities.js';
 import { WorkerSchema, type Worker, type WorkerState, type WorkerType } from './entities.js';
 import type { LiveWorkers } from './live-workers.js';
 import { LIVE_WORKER_STATES } from './machines.js';
+import { assertActsFor } from './worker-writes.js';
 
 export interface WorkerListFilter {
   states?: WorkerState[] | null;
@@ -68,6 +70,12 @@ export class WorkerQueries {
     return this.fork().find(TaskSchema, { id: { $in: [...ids] } });
   }
 
+  /** The worker, if `actor` may read it (Query.worker): a WORKER-only token reads only the workers it registered, else FORBIDDEN. */
+  readableBy(actor: WorkerActor, worker: Worker): Worker {
+    assertActsFor(actor, worker);
+    return worker;
+  }
+
   /** Newest first. */
   async listWorkers(filter: WorkerListFilter, args: PageArgs): Promise<Page<Worker>> {
     const where: FilterQuery<Worker> & Record<string, unknown> = {};
@@ -124,8 +132,14 @@ export class WorkerQueries {
     };
   }
 
-  /** Newest first. */
-  listTasks(filter: TaskListFilter, args: PageArgs): Promise<Page<Task>> {
+  /** Newest queued first. A WORKER-only `actor` lists only the tasks of a worker it registered, named by workerId (the tasks it holds, after a lost claim reply). */
+  async listTasks(actor: WorkerActor, filter: TaskListFilter, args: PageArgs): Promise<Page<Task>> {
+    await assertNamesOwnWorker(
+      this.live,
+      actor,
+      filter.workerId,
+      'list every task: a WORKER-only token lists only the tasks of a worker it registered, and must name it (filter.workerId) (the read scope lists any task)',
+    );
     const where: FilterQuery<Task> & Record<string, unknown> = {};
     if (filter.states != null) where.state = { $in: filter.states };
     if (filter.kinds != null) where.kind = { $in: filter.kinds };
@@ -137,4 +151,18 @@ export class WorkerQueries {
   private staleWhere(now: Date): FilterQuery<Worker> {
     return { state: { $in: [...LIVE_WORKER_STATES] }, staleAfter: { $lt: now } };
   }
+}
+
+/**
+ * A WORKER-only `actor` names one of the workers it registered where a
+ * fleet reader may name none (workerStateChanged, tasks): FORBIDDEN when it
+ * names none (`unnamed`: what it may not do, and why) or another token's
+ * worker, NOT_FOUND for an unknown one. Fleet readers pass.
+ */
+export async function assertNamesOwnWorker(live: LiveWorkers, actor: WorkerActor, workerId: string | null | undefined, unnamed: string): Promise<void> {
+  if (actor.anyWorker) return;
+  if (workerId == null) throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not ${unnamed}`, { entity: 'Worker', id: null });
+  const worker = await live.get(workerId);
+  if (!worker) throw notFound('Worker', workerId);
+  assertActsFor(actor, worker);
 }

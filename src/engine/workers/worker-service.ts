@@ -1,6 +1,6 @@
 import type { WorkerActor } from '../auth/identity.js';
 import type { Clock } from '../core/clock.js';
-import { DomainError, badInput, notFound } from '../core/errors.js';
+import { badInput, notFound } from '../core/errors.js';
 import type { EventBus, Topics } from '../core/event-bus.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import { TEXT_LIMIT, jsonObject, optionalText, requireText } from '../core/validate.js';
@@ -10,6 +10,7 @@ import { WorkerSchema, type Worker, type WorkerConfig, type WorkerState, type Wo
 import type { LiveWorkers } from './live-workers.js';
 import { isTerminalWorker, workerMachine } from './machines.js';
 import type { WorkerTopic } from './notices.js';
+import { assertNamesOwnWorker } from './worker-queries.js';
 import { announceWorkerState, assertActsFor, moveWorker, releaseAll, remembered } from './worker-writes.js';
 
 export const WORKER_TYPES: readonly WorkerType[] = ['executor', 'monitor', 'validator', 'scheduler', 'custom'];
@@ -158,18 +159,12 @@ export class WorkerService {
    * watches only a worker it registered, named by workerId (so that it sees itself paused or stopped).
    */
   async stateChanges(actor: WorkerActor, filter: WorkerFilter): Promise<AsyncIterableIterator<WorkerStateChange>> {
-    if (!actor.anyWorker) {
-      if (filter.workerId == null) {
-        throw new DomainError(
-          'FORBIDDEN',
-          `token "${actor.tokenName}" may not watch every worker: a WORKER-only token watches only a worker it registered, and must name it (workerId) (the read scope watches any worker)`,
-          { entity: 'Worker', id: null },
-        );
-      }
-      const worker = await this.live.get(filter.workerId);
-      if (!worker) throw notFound('Worker', filter.workerId);
-      assertActsFor(actor, worker);
-    }
+    await assertNamesOwnWorker(
+      this.live,
+      actor,
+      filter.workerId,
+      'watch every worker: a WORKER-only token watches only a worker it registered, and must name it (workerId) (the read scope watches any worker)',
+    );
     return this.follow('worker.state', filter, (worker, notice) => ({
       worker,
       from: notice.from,
