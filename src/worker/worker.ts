@@ -59,9 +59,10 @@ export class Worker {
     void this.gateway.refused.then((refusal) => this.end(1, `error: ${refusal.message}`));
     this.gateway.onReconnect(() => void this.afterReconnect());
     try {
-      await this.register();
+      // A refused connection ends the worker while the registration may still wait for an answer.
+      if ((await Promise.race([this.register(), this.finished.then(() => 'ended' as const)])) === 'ended') return this.finished;
     } catch (error) {
-      await this.end(1, `error: could not register: ${error instanceof Error ? error.message : String(error)}`);
+      if (this.mode !== 'stopping') await this.end(1, `error: could not register: ${error instanceof Error ? error.message : String(error)}`);
       return this.finished;
     }
     this.heartbeatTimer = setInterval(() => void this.beat(), this.options.heartbeatSeconds * 1000);
@@ -98,7 +99,7 @@ export class Worker {
         break;
       } catch (error) {
         // A registration whose answer was lost leaves an idle worker the reaper ends; registering again is safe.
-        if (!(error instanceof ReplyLost)) throw error;
+        if (!(error instanceof ReplyLost) || this.stopping()) throw error;
       }
     }
     options.say(`worker ${this.workerId} registered (tools: ${options.tools.length ? options.tools.join(', ') : 'any'}; slots: ${options.slots})`);
@@ -267,6 +268,11 @@ export class Worker {
       if (!(error instanceof GatewayError && error.code === 'INVALID_TRANSITION')) return this.end(1, `error: shutdownWorker failed: ${(error as Error).message}`);
     }
     await this.end(0, `worker ${this.workerId} shut down`);
+  }
+
+  /** Read through a call: TypeScript would narrow the field across the awaits that change it. */
+  private stopping(): boolean {
+    return this.mode === 'stopping';
   }
 
   private async end(code: number, line: string): Promise<void> {
