@@ -58,9 +58,12 @@ export async function submitTasks(server: TestServer, kinds: string[], options: 
   return { runId: submitWorkstream.workstream.run.id, taskIds: kinds.map((_, i) => tasks.find((t) => t.specTaskId === `t${i + 1}`)!.id) };
 }
 
-/** A token with the scopes a worker needs (worker, read), created through the API. */
-export async function workerToken(server: TestServer, name = 'worker'): Promise<string> {
-  const data = await server.ok(`mutation($n: String!) { createApiToken(input: {name: $n, scopes: [WORKER, READ]}) { token } }`, { n: `${name}-${Date.now()}-${Math.random()}` });
+/** A token with the scopes a worker needs (worker, read; `scopes` to give others), created through the API. */
+export async function workerToken(server: TestServer, scopes: string[] = ['WORKER', 'READ']): Promise<string> {
+  const data = await server.ok(`mutation($n: String!, $s: [Scope!]!) { createApiToken(input: {name: $n, scopes: $s}) { token } }`, {
+    n: `worker-${Date.now()}-${Math.random()}`,
+    s: scopes,
+  });
   return data.createApiToken.token;
 }
 
