@@ -93,7 +93,7 @@ export class Gateway {
       on: {
         connected: (opened) => {
           socket = opened as WebSocket;
-          if (this.lostSince !== null) options.say(`connection to the gateway is back after ${((Date.now() - this.lostSince) / 1000).toFixed(1)} s`);
+          if (this.lostSince !== null) options.say(`connection to the gateway ${this.connectedBefore ? 'is back' : 'made'} after ${((Date.now() - this.lostSince) / 1000).toFixed(1)} s`);
           this.lostSince = null;
           if (this.connectedBefore) for (const listener of this.reconnectListeners) listener();
           this.connectedBefore = true;
@@ -101,9 +101,10 @@ export class Gateway {
         closed: (event) => {
           clearTimeout(pongTimer);
           socket = null;
-          if (this.connectedBefore && this.lostSince === null) {
+          if (this.lostSince === null) {
             this.lostSince = Date.now();
-            options.say(`lost the connection to the gateway (${closeCode(event) ?? 'no close code'}); reconnecting`);
+            const code = closeCode(event) ?? 'no close code';
+            options.say(this.connectedBefore ? `lost the connection to the gateway (${code}); reconnecting` : `cannot reach the gateway at ${options.url} (${code}); trying until it answers`);
           }
           for (const pending of [...this.unsure]) {
             pending.cancel();

@@ -1,7 +1,9 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { sleep } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 import { setTools, startWorker, stepLogText, stepsOf, submitTasks, taskReaches, workerScratch, workerToken } from '../helpers/worker.js';
 
 /** A TCP proxy in front of the gateway whose connections the test cuts, and which refuses new ones while down. */
@@ -52,18 +54,52 @@ for (let i = 0; i < 400; i++) {
 }
 `;
 
+/** 12 MiB of numbered 64-byte lines once <dir>/go exists; it exits once <dir>/finish does. */
+function flood(dir: string) {
+  return `
+import { existsSync, writeFileSync } from 'node:fs';
+const dir = ${JSON.stringify(dir)};
+const wait = async (file) => { while (!existsSync(dir + '/' + file)) await new Promise((r) => setTimeout(r, 20)); };
+const write = (text) => new Promise((r) => process.stdout.write(text, r));
+await write('ready\\n');
+await wait('go');
+for (let block = 0; block < 12; block++) {
+  let text = '';
+  for (let i = block * 16384; i < (block + 1) * 16384; i++) text += String(i).padStart(9, '0') + ' ' + 'y'.repeat(53) + '\\n';
+  await write(text);
+}
+writeFileSync(dir + '/written', '');
+await wait('finish');
+`;
+}
+
+const FLOOD_LINES = 12 * 16384;
+
 describe('uet-gateway worker: the connection drops while a tool runs', () => {
   let server: TestServer;
   const scratch = workerScratch();
 
   beforeAll(async () => {
-    server = await startTestServer();
-    await setTools(server, { steady: { command: scratch.tool('steady', STEADY) } });
+    // Room for the whole flood in the gateway's log: what is cut below is the worker's doing.
+    server = await startTestServer({ limits: { stepLogMaxBytes: 64 * 1024 * 1024 } });
+    await setTools(server, { steady: { command: scratch.tool('steady', STEADY) }, flood: { command: scratch.tool('flood', flood(scratch.dir)) } });
   });
   afterAll(async () => {
     await server?.stop();
     scratch.remove();
   });
+
+  /** The run's first step, once some of its log is stored. */
+  async function stepWithLog(runId: string): Promise<string> {
+    let stepId: string | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!(stepId && (await stepLogText(server, stepId)).size > 0)) {
+      if (Date.now() > deadline) throw new Error('no log stored within 30 s');
+      stepId = (await stepsOf(server, runId))[0]?.id;
+      await sleep(20);
+    }
+    return stepId;
+  }
 
   it('keeps the tool running, reconnects, and resends the log by offset: no gap, no duplicate', async () => {
     const proxy = await startProxy(new URL(server.url));
@@ -73,13 +109,7 @@ describe('uet-gateway worker: the connection drops while a tool runs', () => {
       const { runId, taskIds } = await submitTasks(server, ['steady']);
       await taskReaches(server, taskIds[0]!, ['RUNNING']);
       // Some output is stored before the cut.
-      let stepId: string | undefined;
-      const deadline = Date.now() + 30_000;
-      while (!(stepId && (await stepLogText(server, stepId)).size > 0)) {
-        if (Date.now() > deadline) throw new Error('no log stored within 30 s');
-        stepId = (await stepsOf(server, runId))[0]?.id;
-        await sleep(20);
-      }
+      const stepId = await stepWithLog(runId);
       const before = proxy.accepted();
       proxy.cut();
       await worker.line(/lost the connection to the gateway/);
@@ -91,12 +121,57 @@ describe('uet-gateway worker: the connection drops while a tool runs', () => {
 
       const task = await taskReaches(server, taskIds[0]!, ['COMPLETED', 'FAILED']);
       expect(task.state).toBe('COMPLETED');
-      const log = await stepLogText(server, stepId!);
+      const log = await stepLogText(server, stepId);
       const lines = log.text.split('\n').filter((line) => line.startsWith('line '));
       expect(lines).toEqual(Array.from({ length: 400 }, (_, i) => `line ${i}`));
       expect(log.text.split('\n').filter((line) => line.startsWith('progress ')).length).toBe(8);
       expect(log.size).toBe(Buffer.byteLength(log.text));
       expect(log.text).not.toContain('uet-worker:');
+    } finally {
+      worker.interrupt();
+      await worker.exited;
+      await proxy.close();
+    }
+  });
+
+  it('keeps at most 8 MiB of output while the gateway is unreachable: the oldest and newest halves, and one marker line for the gap', async () => {
+    const proxy = await startProxy(new URL(server.url));
+    const worker = startWorker(proxy.url, await workerToken(server), ['--tools', 'flood', '--workdir', join(scratch.dir, 'work')]);
+    try {
+      await worker.line(/registered/);
+      const { runId, taskIds } = await submitTasks(server, ['flood']);
+      const stepId = await stepWithLog(runId);
+      proxy.cut();
+      await worker.line(/lost the connection to the gateway/);
+      writeFileSync(join(scratch.dir, 'go'), '');
+      await until(() => existsSync(join(scratch.dir, 'written')), 'the flood to be written', 60_000);
+      // The worker reads the last of the pipe.
+      await sleep(500);
+      proxy.up();
+      await worker.line(/connection to the gateway is back/);
+      writeFileSync(join(scratch.dir, 'finish'), '');
+      expect((await taskReaches(server, taskIds[0]!, ['COMPLETED', 'FAILED'], 60_000)).state).toBe('COMPLETED');
+
+      const log = await stepLogText(server, stepId);
+      const markers = [...log.text.matchAll(/\[uet-worker: (\d+) bytes of output dropped while the gateway was unreachable\]\n/g)];
+      expect(markers).toHaveLength(1);
+      const [marker] = markers;
+      const head = log.text.slice(0, marker!.index).split('\n').slice(0, -1);
+      const tail = log.text
+        .slice(marker!.index! + marker![0].length)
+        .split('\n')
+        .slice(0, -1);
+      expect(head[0]).toBe('ready');
+      const numbers = (lines: string[]) => lines.map((line) => Number(line.slice(0, 9)));
+      const first = numbers(head.slice(1));
+      const last = numbers(tail);
+      // Whole lines in order on both sides (the cut falls between lines: they are 64 bytes, the halves a multiple of that).
+      expect(first).toEqual(Array.from({ length: first.length }, (_, i) => i));
+      expect(last).toEqual(Array.from({ length: last.length }, (_, i) => FLOOD_LINES - last.length + i));
+      expect(Number(marker![1])).toBe((FLOOD_LINES - first.length - last.length) * 64);
+      expect(first.length * 64).toBeGreaterThanOrEqual(4 * 1024 * 1024 - 64 * 1024);
+      expect(last.length * 64).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(log.size).toBe(Buffer.byteLength(log.text));
     } finally {
       worker.interrupt();
       await worker.exited;
