@@ -106,7 +106,8 @@ export class TaskRun {
           throw new TaskFailure(refusalText('startStep', error));
         });
         stepId = startStep!.step.id;
-        log = new StepLogSender(this.gateway, stepId, settings.say);
+        // An append refused because the step ended means its run ended: a cancel this worker may have missed while disconnected.
+        log = new StepLogSender(this.gateway, stepId, settings.say, () => void this.stop('canceled'));
       } else this.notes.push('the task has no run: its output is not kept and nothing is reported');
       if (this.stopReason) throw new TaskFailure(this.stopReason === 'canceled' ? 'canceled' : 'stopped before the tool started');
 
