@@ -70,6 +70,8 @@ export class Gateway {
   private readonly unsure = new Set<Pending>();
   private readonly reconnectListeners = new Set<() => void>();
   private connectedBefore = false;
+  /** close() was called: the socket's end is not news. */
+  private closing = false;
   private lostSince: number | null = null;
   /** Settles when the gateway refuses the connection for good. */
   readonly refused: Promise<ConnectionRefused>;
@@ -101,7 +103,7 @@ export class Gateway {
         closed: (event) => {
           clearTimeout(pongTimer);
           socket = null;
-          if (this.lostSince === null) {
+          if (this.lostSince === null && !this.closing) {
             this.lostSince = Date.now();
             const code = closeCode(event) ?? 'no close code';
             options.say(this.connectedBefore ? `lost the connection to the gateway (${code}); reconnecting` : `cannot reach the gateway at ${options.url} (${code}); trying until it answers`);
@@ -174,6 +176,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.client.dispose();
   }
 }

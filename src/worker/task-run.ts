@@ -170,7 +170,10 @@ export class TaskRun {
       const reason = error instanceof TaskFailure ? error.message : `the worker failed on this task: ${error instanceof Error ? error.message : String(error)}`;
       outcome = { success: false, error: reason };
       log?.abandon('the task failed');
-      if (this.stopReason === 'taken-back' || this.stopReason === 'worker-stopping') return void settings.say(`task ${task.id} stopped: ${reason}`);
+      if (this.stopReason === 'taken-back' || this.stopReason === 'worker-stopping') {
+        await this.endStep(stepId, 'CANCELED', null, [], null);
+        return void settings.say(`task ${task.id} stopped: ${reason}`);
+      }
       if (stepId) await this.endStep(stepId, 'FAILED', result.exit_code, [], [reason, ...this.notes].join('\n'));
     } finally {
       await workdir?.remove().catch((error: Error) => settings.say(`task ${task.id}: could not remove ${workdir!.path}: ${error.message}`));

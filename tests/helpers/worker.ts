@@ -47,10 +47,10 @@ export async function setTools(server: TestServer, tools: Record<string, { comma
 let workstreams = 0;
 
 /** A workstream of one task per kind given (no dependencies between them); returns its run id and task ids by kind. */
-export async function submitTasks(server: TestServer, kinds: string[], options: { maxAttempts?: number } = {}): Promise<{ runId: string; taskIds: string[] }> {
+export async function submitTasks(server: TestServer, kinds: string[], options: { maxAttempts?: number; retry?: 'fixed' | 'none' } = {}): Promise<{ runId: string; taskIds: string[] }> {
   workstreams += 1;
   const spec = workstreamSpec(
-    kinds.map((kind, i) => taskSpec(`t${i + 1}`, [], { kind, maxAttempts: options.maxAttempts ?? 1 })),
+    kinds.map((kind, i) => taskSpec(`t${i + 1}`, [], { kind, maxAttempts: options.maxAttempts ?? 1, retry: options.retry ?? 'none' })),
     { id: `ws-worker-${workstreams}`, projectId: 'worker-project' },
   );
   const { submitWorkstream } = await server.ok(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } tasks { id specTaskId } } } }`, { s: spec });
@@ -73,7 +73,7 @@ export function startWorker(url: string, token: string, args: string[] = []) {
   return {
     ...cli,
     /** Waits for a line of stderr matching `pattern`; returns the match. */
-    async line(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    async line(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
       await until(() => pattern.test(cli.output.stderr), `worker stderr to match ${pattern}; it said:\n${cli.output.stderr}`, timeoutMs);
       return cli.output.stderr.match(pattern)!;
     },
@@ -88,7 +88,7 @@ export async function taskOf(server: TestServer, id: string) {
 }
 
 /** Waits until the task is in one of `states`; returns it. */
-export async function taskReaches(server: TestServer, id: string, states: string[], timeoutMs = 30_000) {
+export async function taskReaches(server: TestServer, id: string, states: string[], timeoutMs = 60_000) {
   let task = await taskOf(server, id);
   const deadline = Date.now() + timeoutMs;
   while (!states.includes(task.state)) {

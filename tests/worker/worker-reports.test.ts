@@ -25,7 +25,8 @@ console.log('1 passed, 1 failed');
 process.exit(1);
 `;
 
-describe('uet-gateway worker: reports from tools', () => {
+// Each test spawns the CLI (through tsx when dist/ is stale) and real tools: generous under load.
+describe('uet-gateway worker: reports from tools', { timeout: 120_000 }, () => {
   let server: TestServer;
   const scratch = workerScratch();
   const repo = join(scratch.dir, 'checkout');

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -22,16 +22,17 @@ setInterval(() => {}, 1000);
 `;
 }
 
-describe('uet-gateway worker: stopping tools', () => {
+// Each test spawns the CLI (through tsx when dist/ is stale) and real tools: generous under load.
+describe('uet-gateway worker: stopping tools', { timeout: 120_000 }, () => {
   let server: TestServer;
   const scratch = workerScratch();
   /** The tool's and its child's pids, once the tool has written them. */
   const pidsOf = async (taskId: string): Promise<number[]> => {
     const file = join(scratch.dir, `${taskId}.pids`);
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').includes(' '), `the tool of task ${taskId} to start`, 30_000);
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').includes(' '), `the tool of task ${taskId} to start`, 60_000);
     return readFileSync(file, 'utf8').split(' ').map(Number);
   };
-  const gone = (pids: number[], what: string) => until(() => pids.every((pid) => !alive(pid)), what, 30_000);
+  const gone = (pids: number[], what: string) => until(() => pids.every((pid) => !alive(pid)), what, 60_000);
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -99,6 +100,28 @@ describe('uet-gateway worker: stopping tools', () => {
       await taskReaches(server, taskIds[0]!, ['RUNNING']);
       await server.ok(`mutation($r: ID!) { cancelRun(input: {id: $r}) { run { state } } }`, { r: runId });
       await taskReaches(server, taskIds[0]!, ['FAILED', 'SKIPPED']);
+    } finally {
+      worker.interrupt();
+      await worker.exited;
+    }
+  });
+
+  it('when the gateway judges it crashed, stops its tool and registers anew, then runs the requeued task', async () => {
+    const worker = startWorker(server.url, await workerToken(server), ['--tools', 'slow', '--workdir', scratch.dir]);
+    try {
+      const [, workerId] = await worker.line(/worker (\S+) registered/);
+      const { runId, taskIds } = await submitTasks(server, ['slow'], { maxAttempts: 2, retry: 'fixed' });
+      const pids = await pidsOf(taskIds[0]!);
+      rmSync(join(scratch.dir, `${taskIds[0]}.pids`));
+      await server.ok(`mutation($w: ID!) { crashWorker(input: {id: $w, errorMessage: "no heartbeat"}) { worker { state } } }`, { w: workerId });
+      await gone(pids, 'the crashed worker to stop its tool');
+      const [, again] = await worker.line(/registering anew[\s\S]*worker (\S+) registered/);
+      expect(again).not.toBe(workerId);
+      // The crash counted an attempt; the second (after the fixed 1 s retry delay) runs on the new registration.
+      const second = await pidsOf(taskIds[0]!);
+      expect(await taskOf(server, taskIds[0]!)).toMatchObject({ state: 'RUNNING', attempts: 1, worker: { id: again } });
+      await server.ok(`mutation($r: ID!) { cancelRun(input: {id: $r}) { run { state } } }`, { r: runId });
+      await gone(second, 'the canceled tool to stop');
     } finally {
       worker.interrupt();
       await worker.exited;
