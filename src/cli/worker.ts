@@ -59,7 +59,7 @@ function parseOptions(argv: string[]) {
     },
   });
   const token = values.token ?? process.env.UET_TOKEN;
-  if (!token) throw new UsageError('--token is required (or set UET_TOKEN): a token with the worker scope (`uet-gateway token create --name NAME --scopes worker,read`)', WORKER_USAGE);
+  if (!token) throw new UsageError('--token is required (or set UET_TOKEN): a token with the worker scope (`uet-gateway token create --name NAME --scopes worker`)', WORKER_USAGE);
   const port = process.env.PORT || '4000';
   const url = values.url ?? `http://127.0.0.1:${port}/graphql`;
   if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) {

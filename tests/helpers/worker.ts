@@ -58,8 +58,8 @@ export async function submitTasks(server: TestServer, kinds: string[], options: 
   return { runId: submitWorkstream.workstream.run.id, taskIds: kinds.map((_, i) => tasks.find((t) => t.specTaskId === `t${i + 1}`)!.id) };
 }
 
-/** A token with the scopes a worker needs (worker, read; `scopes` to give others), created through the API. */
-export async function workerToken(server: TestServer, scopes: string[] = ['WORKER', 'READ']): Promise<string> {
+/** A token with the scope a worker needs (worker; `scopes` to give others), created through the API. */
+export async function workerToken(server: TestServer, scopes: string[] = ['WORKER']): Promise<string> {
   const data = await server.ok(`mutation($n: String!, $s: [Scope!]!) { createApiToken(input: {name: $n, scopes: $s}) { token } }`, {
     n: `worker-${Date.now()}-${Math.random()}`,
     s: scopes,
