@@ -28,7 +28,9 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return {
     output,
     exited,
+    pid: child.pid!,
     interrupt: () => child.kill('SIGINT'),
+    terminate: () => child.kill('SIGTERM'),
     kill: () => child.kill('SIGKILL'),
   };
 }
