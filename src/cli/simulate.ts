@@ -1,11 +1,17 @@
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { parseCommandArgs, UsageError } from './args.js';
+import { call, checkGateway, describeFailure, openGateway, sleep } from './gateway-calls.js';
+import { simulateReal } from './simulate-real.js';
 
-export const SIMULATE_USAGE = `usage: uet-gateway simulate --token TOKEN [--url URL] [--workers 4] [--seconds 60] [--tasks 20] [--every 5]
+export const SIMULATE_USAGE = `usage: uet-gateway simulate --token TOKEN [--url URL] [--workers 4] [--seconds 60] [--tasks 20] [--every 5] [--real]
   Simulated workers against a running gateway, each on its own graphql-ws connection: they register,
   heartbeat every 2 s, claim tasks, report a cost and (for tasks of a run with a gate) the gate result,
   and complete them (about 1 in 10 fails). --tasks queues that many tasks first (0: only what is queued).
+  --real: real \`uet-gateway worker\` processes (--workers of them, 2 unless given) run the demo tools of examples/tools/
+  instead: it adds the tools demo-agent, demo-lint and demo-tests to the router configuration, submits a
+  workstream of three tasks (an edit, then lint and tests on a sample repository), prints progress until
+  its run ends or --seconds pass, then the tasks, gates, patches and costs, and stops the workers (exit 0
+  when the run succeeded; --tasks is not used). Needs admin (the router configuration).
   --url is the gateway's GraphQL endpoint: http://127.0.0.1:$PORT/graphql (PORT defaults to 4000).
   Prints a progress line every --every seconds on stderr. The token (--token, or UET_TOKEN, or
   UET_ADMIN_TOKEN) needs the worker and operate scopes (or admin).`;
@@ -17,6 +23,7 @@ interface Options {
   seconds: number;
   tasks: number;
   every: number;
+  real: boolean;
 }
 
 interface Totals {
@@ -29,33 +36,6 @@ interface Totals {
   costUsd: number;
 }
 
-/** A failure the user can act on, said in one line (main's `error: ...`). */
-class GatewayError extends Error {}
-
-/** One operation over a socket; throws on a GraphQL error. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a GraphQL response is untyped JSON, read field by field
-async function call<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  for await (const result of client.iterate({ query, variables })) {
-    if (result.errors?.length) throw new GraphQLCallError(result.errors.map((e) => e.message).join('; '));
-    return result.data as T;
-  }
-  throw new GraphQLCallError('the gateway ended an operation without an answer');
-}
-
-/** The gateway answered with an error. */
-class GraphQLCallError extends Error {}
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 /**
  * `uet-gateway simulate`: traffic for GraphiQL and dashboards to show. It
  * talks to the gateway only through its API, as real workers do.
@@ -64,6 +44,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   try {
     await checkGateway(options);
+    if (options.real) return await simulateReal(options);
     const totals = await simulate(options);
     console.log(
       `simulated ${options.workers} workers for up to ${options.seconds} s: ${totals.completed} tasks completed, ${totals.failed} failed, ${totals.heartbeats} heartbeats, costs USD ${totals.costUsd.toFixed(4)}`,
@@ -85,12 +66,7 @@ async function simulate(options: Options): Promise<Totals> {
   const report = setInterval(() => console.error(progressLine(totals)), options.every * 1000);
   const clients: Client[] = [];
   const connect = () => {
-    const client = createClient({
-      url: options.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${options.token}` },
-      retryAttempts: 0,
-    });
+    const client = openGateway(options.url, options.token);
     clients.push(client);
     return client;
   };
@@ -115,58 +91,6 @@ async function simulate(options: Options): Promise<Totals> {
 
 const progressLine = (t: Totals) =>
   `${new Date().toISOString().slice(11, 19)} workers ${t.registered} registered; tasks ${t.claimed} claimed, ${t.completed} completed, ${t.failed} failed; ${t.heartbeats} heartbeats; costs USD ${t.costUsd.toFixed(4)}`;
-
-/**
- * One request over HTTP before any socket opens, so that a wrong URL, a
- * gateway that is not running or a refused token is said in one line
- * instead of surfacing as a socket's error event.
- */
-async function checkGateway(options: Options): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(options.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${options.token}` },
-      body: JSON.stringify({ query: '{ __typename }' }),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (error) {
-    throw new GatewayError(`cannot reach the gateway at ${options.url}: ${networkReason(error)}; is it running? set --url or PORT`);
-  }
-  const body = (await res.json().catch(() => null)) as { errors?: { message: string; extensions?: { code?: string } }[] } | null;
-  const refusal = body?.errors?.find((e) => e.extensions?.code === 'UNAUTHENTICATED' || e.extensions?.code === 'FORBIDDEN');
-  if (refusal) throw new GatewayError(`the gateway at ${options.url} refused the token: ${refusal.message}`);
-  if (!body || !res.ok) throw new GatewayError(`${options.url} answered HTTP ${res.status} without a GraphQL answer; is it the gateway's /graphql endpoint? set --url or PORT`);
-}
-
-/** Why a connection failed, in words: "connection refused" rather than ECONNREFUSED and a stack. */
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause ?? (error as { error?: { code?: string; message?: string } })?.error ?? error;
-  const code = (cause as { code?: string })?.code;
-  const reasons: Record<string, string> = {
-    ECONNREFUSED: 'connection refused',
-    ENOTFOUND: 'host not found',
-    EAI_AGAIN: 'host not found',
-    ECONNRESET: 'connection reset',
-    ETIMEDOUT: 'timed out',
-    EHOSTUNREACH: 'host unreachable',
-  };
-  if (code && reasons[code]) return reasons[code];
-  if ((error as Error)?.name === 'TimeoutError') return 'no answer within 10 s';
-  return (cause as Error)?.message ?? String(error);
-}
-
-/** One line for whatever ended the simulation: a GraphQL error, a socket error event, a close frame. */
-function describeFailure(error: unknown, url: string): string {
-  if (error instanceof GatewayError || error instanceof GraphQLCallError) return error.message;
-  const close = error as { code?: unknown; reason?: unknown };
-  if (typeof close?.code === 'number') {
-    // 4403: graphql-ws's Forbidden, which the gateway sends with the reason a token was refused.
-    if (close.code === 4403) return `the gateway at ${url} refused the token: ${String(close.reason)}`;
-    return `the gateway at ${url} closed the connection (${close.code}${close.reason ? `: ${String(close.reason)}` : ''})`;
-  }
-  return `lost the gateway at ${url}: ${networkReason(error)}`;
-}
 
 async function simulateWorker(client: Client, index: number, signal: AbortSignal, totals: Totals): Promise<void> {
   const { registerWorker } = await call(client, `mutation($m: JSON) { registerWorker(input: {type: EXECUTOR, metadata: $m, config: {heartbeatInterval: 2, timeoutSeconds: 30}}) { worker { id } } }`, {
@@ -249,10 +173,11 @@ function parseOptions(argv: string[]): Options {
     options: {
       url: { type: 'string' },
       token: { type: 'string' },
-      workers: { type: 'string', default: '4' },
+      workers: { type: 'string' },
       seconds: { type: 'string', default: '60' },
       tasks: { type: 'string', default: '20' },
       every: { type: 'string', default: '5' },
+      real: { type: 'boolean', default: false },
     },
   });
   const token = values.token ?? (process.env.UET_TOKEN || process.env.UET_ADMIN_TOKEN);
@@ -265,9 +190,11 @@ function parseOptions(argv: string[]): Options {
   return {
     url,
     token,
-    workers: wholeNumber('workers', values.workers, 1, 500),
+    // Real workers are processes: the three demo tasks need two at most.
+    workers: wholeNumber('workers', values.workers ?? (values.real ? '2' : '4'), 1, 500),
     seconds: wholeNumber('seconds', values.seconds, 1, 86_400),
     tasks: wholeNumber('tasks', values.tasks, 0, 10_000),
     every: wholeNumber('every', values.every, 1, 3_600),
+    real: values.real,
   };
 }

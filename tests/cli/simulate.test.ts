@@ -32,6 +32,36 @@ describe('uet-gateway simulate', () => {
     expect(fleet.workerSummary.total).toBe(2);
   }, 60_000);
 
+  it('--real runs the demo tools on real worker processes: the run succeeds with its logs, a failing test gate, a patch and a cost', async () => {
+    const run = await runCli(['simulate', '--real', '--url', server.url, '--token', ADMIN_SECRET, '--workers', '2', '--seconds', '150', '--every', '2'], {}, 180_000);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    // The workers' own lines come through, marked with their number, and they were stopped at the end.
+    expect(run.stderr).toMatch(/^\[worker [12]\] .*registered/m);
+    expect(run.stderr).toMatch(/^\[worker [12]\] .*task \S+ claimed: demo-agent/m);
+    expect(run.stderr).toMatch(/^\[worker 1\] exited \(code 0\)$/m);
+    expect(run.stderr).toMatch(/^\[worker 2\] exited \(code 0\)$/m);
+    expect(run.stdout).toMatch(/^run \S+ SUCCEEDED/m);
+    for (const task of ['edit (demo-agent)', 'lint (demo-lint)', 'tests (demo-tests)']) expect(run.stdout).toContain(`  task ${task}: COMPLETED`);
+    expect(run.stdout).toMatch(/^ {2}gate "Run the tests: tests": FAILED \(4 tests, 1 failed: test > trims the name\)$/m);
+    expect(run.stdout).toMatch(/^ {2}patches: 1 created, 1 applied$/m);
+    expect(run.stdout).toMatch(/^ {2}costs: USD 0\.0123$/m);
+
+    // What the gateway kept: the tools' output, byte for byte in the step logs.
+    const runId = /^run (\S+) SUCCEEDED/m.exec(run.stdout)![1];
+    const { run: ran } = await server.ok(`query($r: ID!) { run(id: $r) { steps(first: 10) { edges { node { id toolId } } } } }`, { r: runId });
+    const logs: Record<string, string> = {};
+    for (const { node: step } of ran.steps.edges) {
+      const { stepLog } = await server.ok(`query($s: ID!) { stepLog(stepId: $s, first: 500) { chunks { text } complete } }`, { s: step.id });
+      expect(stepLog.complete).toBe(true);
+      logs[step.toolId] = stepLog.chunks.map((chunk: { text: string }) => chunk.text).join('');
+    }
+    expect(logs['demo-lint']).toMatch(/^src\/greet\.js:7: line is 115 characters long \(at most 100\)$/m);
+    // Each task folder is a fresh clone of the sample project: the agent's change is its patch, not the others' input.
+    expect(logs['demo-lint']).toMatch(/^src\/greet\.js:4: TODO left in: return `Hello, \$\{name\}!`; \/\/ TODO: trim the name$/m);
+    expect(logs['demo-tests']).toContain('✖ trims the name');
+    expect(logs['demo-agent']).toContain('src/greet.js: the name is trimmed now');
+  }, 200_000);
+
   it('says in one line that the gateway cannot be reached, and exits 1', async () => {
     const closed = await closedPort();
     const run = await runCli(['simulate', '--token', 'uet_anything', '--seconds', '1'], { PORT: String(closed) });
