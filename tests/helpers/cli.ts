@@ -28,7 +28,9 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return {
     output,
     exited,
+    pid: child.pid!,
     interrupt: () => child.kill('SIGINT'),
-    kill: () => child.kill('SIGKILL'),
+    /** Sends a signal (SIGKILL unless given), as the OS or an operator would. */
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => child.kill(signal),
   };
 }
