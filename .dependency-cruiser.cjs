@@ -48,6 +48,21 @@ module.exports = {
       to: { path: '^src/(server|cli)/|^src/(graphql|main)\\.ts$' },
     },
     {
+      name: 'worker-is-a-client',
+      comment:
+        'src/worker talks to the gateway through its public GraphQL API only (a client another team could copy): nothing of the engine, the schema, the resolvers, the server, the CLI or the configuration.',
+      severity: 'error',
+      from: { path: '^src/worker/' },
+      to: { path: '^src/(engine|schema|resolvers|server|cli)/|^src/[^/]+\\.ts$' },
+    },
+    {
+      name: 'only-the-worker-command-imports-the-worker',
+      comment: 'The worker is a command of the CLI (src/cli/worker.ts); the gateway never loads it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(worker/|cli/worker\\.ts$)' },
+      to: { path: '^src/worker/' },
+    },
+    {
       name: 'engine-folder-in-order',
       comment: 'Every engine folder is a module named in MODULE_ORDER.',
       severity: 'error',

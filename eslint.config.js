@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'test-artifacts/', '.scratch/', 'tests/fixtures/', 'console/src/graphql-env.d.ts'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test-artifacts/', '.scratch/', 'tests/fixtures/', 'console/src/graphql-env.d.ts', 'src/worker/graphql-env.d.ts'] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -10,7 +10,7 @@ const SERVE_USAGE = `usage: uet-gateway serve
   starts the gateway (GraphiQL at http://localhost:4000/graphql) and runs until SIGTERM or SIGINT;
   configured by environment variables (PORT, HOST, DATABASE_URL, ...): docs/operations.md#configuration`;
 
-const COMMANDS = ['serve', 'migrate', 'token', 'seed', 'simulate', 'schema:check', 'backup', 'help'];
+const COMMANDS = ['serve', 'migrate', 'token', 'seed', 'simulate', 'worker', 'schema:check', 'backup', 'help'];
 
 const HELP = `uet-gateway: a GraphQL control plane for AI-assisted software development
 
@@ -22,6 +22,7 @@ commands:
   token ...             create, list or revoke API tokens
   seed --demo           fill the database with a realistic demo (runs, patches, gates, costs, workers, a workstream)
   simulate ...          run simulated workers against a running gateway
+  worker ...            run a worker: claim tasks and run their tools on this machine (docs/worker.md)
   schema:check ...      report breaking changes against the last released schema
   backup FILE           copy the SQLite database to FILE, also while the gateway runs
   help [COMMAND]        this text, or a command's usage
@@ -51,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./seed.js')).seedCommand(rest);
     case 'simulate':
       return (await import('./simulate.js')).simulateCommand(rest);
+    case 'worker':
+      return (await import('./worker.js')).workerCommand(rest);
     case 'schema:check':
       return (await import('./schema-check.js')).schemaCheckCommand(rest);
     case 'backup':
