@@ -122,8 +122,8 @@ async function seedRuns(engine: Engine, clock: ManualClock, count: number, slotM
         diffText: DIFF('src/app.ts', i),
         summary: `demo change #${i + 1}`,
       });
-      await engine.patches.validate(entry.id);
-      await engine.patches.queue(entry.id);
+      await engine.patches.validate(admin, entry.id);
+      await engine.patches.queue(admin, entry.id);
       await engine.patches.recordApply(admin, { ledgerId: entry.id, success: true, appliedFiles: ['src/app.ts'] });
       later();
       await engine.gates.start(admin, gate.id, 'npm test');

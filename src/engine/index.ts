@@ -121,7 +121,7 @@ export function createEngine(options: EngineOptions): Engine {
     tokens: new TokenService(transact, fork, clock, bus, options.adminSecret ?? null, onError),
     rateLimiter: new RateLimiter(clock, options.rateLimitStore),
     workers,
-    tasks: new TaskQueue(transact, liveWorkers),
+    tasks: new TaskQueue(transact, liveWorkers, contracts),
     workerQueries: new WorkerQueries(fork, liveWorkers, clock),
     liveWorkers,
     reaper: new Reaper(transact, liveWorkers, fork, clock),

@@ -134,6 +134,10 @@ builder.relayMutationField(
   },
 );
 
+/** Who may make the ledger transitions a worker makes on its own patch (validatePatch, queuePatch, recordPatchApply). */
+const WORKER_OWN_PATCH =
+  "Operate or worker scope; a WORKER-only token only on a patch whose run has a task one of its workers holds now (and that task's execution request, if the patch names one), else FORBIDDEN";
+
 /** A ledger transition: input {ledgerId, ...}, payload {ledgerEntry}. */
 function ledgerMutation<Extra extends object>(
   name: string,
@@ -178,16 +182,16 @@ function ledgerMutation<Extra extends object>(
 ledgerMutation('validatePatch', {
   description:
     "CREATED -> VALIDATED when format, the run's resource scope and the effective policy all hold; else -> APPLY_FAILED with validationErrors " +
-    '(not an error). Operate scope; INVALID_TRANSITION unless CREATED.',
+    `(not an error). ${WORKER_OWN_PATCH}; INVALID_TRANSITION unless CREATED.`,
   input: 'The ledger entry to validate.',
-  scopes: OPERATE,
-  run: (ctx, id) => ctx.engine.patches.validate(id),
+  scopes: REPORT,
+  run: (ctx, id) => ctx.engine.patches.validate(workerActor(ctx, true), id),
 });
 ledgerMutation('queuePatch', {
-  description: 'VALIDATED -> QUEUED, ready for an apply attempt. Operate scope; INVALID_TRANSITION from any other state.',
+  description: `VALIDATED -> QUEUED, ready for an apply attempt. ${WORKER_OWN_PATCH}; INVALID_TRANSITION from any other state.`,
   input: 'The ledger entry to queue.',
-  scopes: OPERATE,
-  run: (ctx, id) => ctx.engine.patches.queue(id),
+  scopes: REPORT,
+  run: (ctx, id) => ctx.engine.patches.queue(workerActor(ctx, true), id),
 });
 ledgerMutation('retryPatch', {
   description: 'APPLY_FAILED -> QUEUED for another apply attempt. Operate scope; INVALID_TRANSITION from any other state.',
@@ -203,7 +207,7 @@ ledgerMutation('commitPatch', {
 });
 ledgerMutation<{ success: boolean; workspacePath?: string | null; appliedFiles?: string[] | null; errorCode?: string | null; errorMessage?: string | null }>('recordPatchApply', {
   description:
-    'Counts an apply attempt of a QUEUED patch: -> APPLIED with its files, or -> APPLY_FAILED with its error. Operate or worker scope; a WORKER-only token only on the run of a task one of its workers holds now (and its execution request, if the patch names one), else FORBIDDEN; ' +
+    `Counts an apply attempt of a QUEUED patch: -> APPLIED with its files, or -> APPLY_FAILED with its error. ${WORKER_OWN_PATCH}; ` +
     'INVALID_TRANSITION unless QUEUED, BAD_USER_INPUT for a failure with neither errorCode nor errorMessage.',
   input: 'The outcome of one apply attempt.',
   scopes: REPORT,

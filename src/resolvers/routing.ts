@@ -1,7 +1,7 @@
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { liveSubscription } from '../schema/field-policy.js';
 import { ExecutionRequestFilterInput, ExecutionRequestRef, RiskLevelEnum, RouteDecisionRef, RouterConfigRef, ToolCircuitChangeRef, ToolRef } from '../schema/routing.js';
-import { ADMIN } from './scopes.js';
+import { ADMIN, WORKER_READ } from './scopes.js';
 
 builder.queryFields((t) => ({
   routerConfig: t.field({
@@ -27,7 +27,11 @@ builder.queryFields((t) => ({
   }),
   tools: t.field({
     type: [ToolRef],
-    description: 'The tools of the router configuration in force, in id order, with their breakers and measurements; empty before the first setRouterConfig.',
+    skipTypeScopes: true,
+    authScopes: WORKER_READ,
+    description:
+      'The tools of the router configuration in force, in id order, with their breakers and measurements; empty before the first setRouterConfig. ' +
+      'Read or worker scope: a worker reads the command and limits of the tool its task was routed to.',
     resolve: (_, __, ctx) => ctx.engine.routing.tools(),
   }),
   executionRequest: t.field({

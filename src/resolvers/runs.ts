@@ -1,4 +1,4 @@
-import { OPERATE } from './scopes.js';
+import { OPERATE, WORKER_READ, readerActor } from './scopes.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { liveSubscription } from '../schema/field-policy.js';
 import { prefetchSteps, RunCompletionStateEnum, RunFilterInput, RunRef } from '../schema/runs.js';
@@ -159,11 +159,15 @@ builder.relayMutationField(
 builder.subscriptionField('runStateChanged', (t) =>
   t.field({
     ...liveSubscription(RunRef),
-    description: 'A run each time it is created or changes state, as stored when delivered. A subscriber 10,000 notices behind is ended with SLOW_CONSUMER.',
+    skipTypeScopes: true,
+    authScopes: WORKER_READ,
+    description:
+      'A run each time it is created or changes state, as stored when delivered. A subscriber 10,000 notices behind is ended with SLOW_CONSUMER. ' +
+      'Read or worker scope: a WORKER-only token watches only a run (runId) one of its workers holds a task of as it subscribes (to see a cancel), else FORBIDDEN.',
     args: {
       projectId: t.arg.id({ description: 'Only runs of this project (the plain project name, as in Run.projectId, not a global id).' }),
-      runId: t.arg.id({ description: 'Only this run (its global id); an unknown run simply never emits.' }),
+      runId: t.arg.id({ description: 'Only this run (its global id); an unknown run simply never emits. Required for a WORKER-only token.' }),
     },
-    subscribe: (_, args, ctx) => ctx.engine.runs.stateChanges({ projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
+    subscribe: (_, args, ctx) => ctx.engine.runs.stateChanges(readerActor(ctx), { projectId: args.projectId, runId: parseOptionalId(args.runId, 'Run', 'runId') }),
   }),
 );

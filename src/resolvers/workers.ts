@@ -6,7 +6,7 @@ import type { GatewayContext } from '../schema/context.js';
 import { builder, parseId, parseOptionalId } from '../schema/builder.js';
 import { heartbeatBudget, liveSubscription } from '../schema/field-policy.js';
 import { WorkerConfigInput, WorkerFilterInput, WorkerHeartbeatRef, WorkerRef, WorkerStateChangeRef, WorkerSummaryRef, WorkerTypeEnum } from '../schema/workers.js';
-import { REPORT, WORKER, workerActor } from './scopes.js';
+import { REPORT, WORKER, WORKER_READ, readerActor, workerActor } from './scopes.js';
 
 builder.queryFields((t) => ({
   worker: t.field({
@@ -199,11 +199,15 @@ builder.subscriptionField('workerHeartbeats', (t) =>
 builder.subscriptionField('workerStateChanged', (t) =>
   t.field({
     ...liveSubscription(WorkerStateChangeRef),
-    description: 'Registrations and state changes (including crashes found by the reaper), filtered on the server.',
+    skipTypeScopes: true,
+    authScopes: WORKER_READ,
+    description:
+      'Registrations and state changes (including crashes found by the reaper), filtered on the server. ' +
+      'Read or worker scope: a WORKER-only token watches only a worker it registered (workerId), to see it paused, stopped or judged crashed; else FORBIDDEN (NOT_FOUND for an unknown worker).',
     args: {
-      workerId: t.arg.id({ description: 'Only this worker.' }),
+      workerId: t.arg.id({ description: 'Only this worker (a Worker id). Required for a WORKER-only token.' }),
       types: t.arg({ type: [WorkerTypeEnum], description: 'Only workers of these types.' }),
     },
-    subscribe: (_, args, ctx) => ctx.engine.workers.stateChanges({ workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
+    subscribe: (_, args, ctx) => ctx.engine.workers.stateChanges(readerActor(ctx), { workerId: parseOptionalId(args.workerId, 'Worker', 'workerId'), types: args.types }),
   }),
 );

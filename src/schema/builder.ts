@@ -181,7 +181,7 @@ export function parseOptionalId(globalId: string | null | undefined, typename: s
 }
 
 builder.queryType({
-  description: 'Reads. Every field needs a token with the read scope, except viewer (any valid token) and apiTokens (admin).',
+  description: 'Reads. Every field needs a token with the read scope, except viewer (any valid token), apiTokens (admin) and tools (read or worker).',
   authScopes: { read: true },
 });
 builder.mutationType({
@@ -189,6 +189,8 @@ builder.mutationType({
   authScopes: { authenticated: true },
 });
 builder.subscriptionType({
-  description: 'Live streams over graphql-ws or Server-Sent Events, filtered on the server; every field needs the read scope.',
+  description:
+    'Live streams over graphql-ws or Server-Sent Events, filtered on the server; every field needs the read scope, except runStateChanged and workerStateChanged, ' +
+    "which a worker token may use for its own workers' run and worker.",
   authScopes: { read: true },
 });

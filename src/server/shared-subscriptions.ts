@@ -1,6 +1,6 @@
 import { getOperationAST, GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
-import type { Identity } from '../engine/auth/identity.js';
+import { readsFleet, type Identity } from '../engine/auth/identity.js';
 import { fieldPolicy } from '../schema/field-policy.js';
 import { closeForbidden } from './auth.js';
 
@@ -65,8 +65,10 @@ export interface SharedSubscriberInfo {
 
 /**
  * The sharing key of a subscription, or null when it must run on its own:
- * not a single root field that declares `liveOnly` (field-policy.ts), or a
- * replay (`after` given).
+ * not a single root field that declares `liveOnly` (field-policy.ts), a
+ * replay (`after` given), or a token that reads only what its own workers
+ * work on (a WORKER-only token: whether it may watch is checked against its
+ * own token as the stream starts, which a group's identity leaves out).
  */
 export function shareKey(
   schema: GraphQLSchema,
@@ -77,7 +79,7 @@ export function shareKey(
   identity: Identity,
 ): string | null {
   const operation = getOperationAST(document, operationName);
-  if (operation?.operation !== 'subscription') return null;
+  if (operation?.operation !== 'subscription' || !readsFleet(identity)) return null;
   const [root, ...more] = operation.selectionSet.selections;
   if (!root || more.length > 0 || root.kind !== Kind.FIELD || !fieldPolicy(schema, 'subscription', root.name.value).liveOnly) return null;
   const after = root.arguments?.find((arg) => arg.name.value === 'after')?.value;

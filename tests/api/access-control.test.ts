@@ -246,7 +246,7 @@ const TABLE: Record<string, Entry> = {
     allowed: ['read'],
   },
   'Query.routeTask': { op: `{ routeTask(taskKind: "lint") { toolId reason } }`, allowed: ['read'] },
-  'Query.tools': { op: `{ tools { id circuitState } }`, allowed: ['read'] },
+  'Query.tools': { op: `{ tools { id circuitState } }`, allowed: ['read', 'worker'] },
   'Query.executionRequest': {
     op: `query($id: ID!) { executionRequest(id: $id) { id document } }`,
     vars: async () => ({ id: await startWorkstreamTask(await workstream()) }),
@@ -353,13 +353,13 @@ const TABLE: Record<string, Entry> = {
   },
   'Mutation.validatePatch': {
     op: `mutation($id: ID!) { validatePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`,
-    vars: async () => ({ id: await ledgerEntry() }),
-    allowed: ['operate'],
+    vars: async () => ({ id: await ledgerEntry([], await workedRun()) }),
+    allowed: ['operate', 'worker'],
   },
   'Mutation.queuePatch': {
     op: `mutation($id: ID!) { queuePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`,
-    vars: async () => ({ id: await ledgerEntry(['validatePatch']) }),
-    allowed: ['operate'],
+    vars: async () => ({ id: await ledgerEntry(['validatePatch'], await workedRun()) }),
+    allowed: ['operate', 'worker'],
   },
   'Mutation.recordPatchApply': {
     op: `mutation($id: ID!) { recordPatchApply(input: {ledgerId: $id, success: true, appliedFiles: ["src/a.ts"]}) { ledgerEntry { state } } }`,
@@ -463,9 +463,10 @@ const TABLE: Record<string, Entry> = {
   },
   'Subscription.runStateChanged': {
     op: `subscription($runId: ID) { runStateChanged(runId: $runId) { state } }`,
-    vars: async () => ({ runId: await createRun(server) }),
-    trigger: (vars) => admin(`mutation($id: ID!) { startRun(input: {id: $id}) { run { id } } }`, { id: vars.runId }),
-    allowed: ['read'],
+    // A run an own worker holds a task of: the `worker` token watches only such runs (read any).
+    vars: async () => ({ runId: await workedRun() }),
+    trigger: (vars) => admin(`mutation($id: ID!) { cancelRun(input: {id: $id, reason: "table"}) { run { id } } }`, { id: vars.runId }),
+    allowed: ['read', 'worker'],
   },
   'Subscription.patchStateChanged': {
     op: `subscription($projectId: ID) { patchStateChanged(projectId: $projectId) { state } }`,
@@ -546,7 +547,7 @@ const TABLE: Record<string, Entry> = {
     op: `subscription($workerId: ID) { workerStateChanged(workerId: $workerId) { from to reason } }`,
     vars: async () => ({ workerId: await ownWorker() }),
     trigger: (vars) => admin(`mutation($id: ID!) { pauseWorker(input: {id: $id}) { worker { id } } }`, { id: vars.workerId }),
-    allowed: ['read'],
+    allowed: ['read', 'worker'],
   },
 };
 

@@ -117,6 +117,22 @@ describe('criteria (docs/domain.md#test-gates)', () => {
     ['coverage missing', { min_coverage: 80, required_tests: [] }, results(), false, { coverage: false }, 'coverage: no coverage reported (at least 80% required)'],
     ['failures at the limit', { max_failures: 2, required_tests: [] }, results({ failed_tests: 2 }), true, { failures: true }, 'all 1 criteria met'],
     ['failures over the limit', { max_failures: 2, required_tests: [] }, results({ failed_tests: 3 }), false, { failures: false }, 'failures: 3 failed tests, at most 2 allowed'],
+    [
+      'failures over the limit name the first five failing tests',
+      { max_failures: 0, required_tests: [] },
+      results({ failed_tests: 7, failures: ['a > 1', 'a > 2', 'a > 2', 'b > 3', 'b > 4', 'c > 5', 'c > 6'].map((test) => ({ test, message: 'm' })) }),
+      false,
+      { failures: false },
+      'failures: 7 failed tests (a > 1, a > 2, b > 3, b > 4, c > 5 and 2 more), at most 0 allowed',
+    ],
+    [
+      'a failing test name is cut in the reason',
+      { max_failures: 0, required_tests: [] },
+      results({ failed_tests: 1, failures: [{ test: 'x'.repeat(300), message: 'm' }] }),
+      false,
+      { failures: false },
+      `failures: 1 failed test (${'x'.repeat(200)}…), at most 0 allowed`,
+    ],
     ['required tests ran and passed', { required_tests: ['login'] }, results(), true, { required_tests: true }, 'all 1 criteria met'],
     ['a required test absent', { required_tests: ['login', 'signup'] }, results(), false, { required_tests: false }, 'required_tests: did not run: signup'],
     ['no test names reported', { required_tests: ['login'] }, results({ test_names: undefined }), false, { required_tests: false }, 'required_tests: did not run: login'],
@@ -134,7 +150,7 @@ describe('criteria (docs/domain.md#test-gates)', () => {
       results({ coverage_percent: 50, failed_tests: 1, failures: [{ test: 'x', message: 'm' }] }),
       false,
       { coverage: false, failures: false, required_tests: true },
-      'coverage: 50% is below 90%; failures: 1 failed tests, at most 0 allowed',
+      'coverage: 50% is below 90%; failures: 1 failed test (x), at most 0 allowed',
     ],
   ];
   it.each(TABLE)('%s', (_name, criteria, res, passed, met, reason) => {

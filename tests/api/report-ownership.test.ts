@@ -38,20 +38,27 @@ const DIFF = 'diff --git a/src/a.ts b/src/a.ts\n--- a/src/a.ts\n+++ b/src/a.ts\n
 async function fixtures(runId: string | null, projectId: string, stepToken?: string) {
   const step =
     runId === null ? null : (await server.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "fixture"}) { step { id } } }`, { r: runId }, { token: stepToken })).startStep.step.id;
-  const created = await ok(`mutation($p: String!, $r: ID, $d: String!) { createPatch(input: {projectId: $p, runId: $r, targetRepo: "repo", diffText: $d}) { ledgerEntry { id } } }`, {
-    p: projectId,
-    r: runId,
-    d: DIFF,
-  });
-  const ledgerId = created.createPatch.ledgerEntry.id;
-  for (const field of ['validatePatch', 'queuePatch']) await ok(`mutation($id: ID!) { ${field}(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: ledgerId });
+  /** A ledger entry of the run, moved on (as admin) by `path`. */
+  const entry = async (path: string[]) => {
+    const created = await ok(`mutation($p: String!, $r: ID, $d: String!) { createPatch(input: {projectId: $p, runId: $r, targetRepo: "repo", diffText: $d}) { ledgerEntry { id } } }`, {
+      p: projectId,
+      r: runId,
+      d: DIFF,
+    });
+    const id = created.createPatch.ledgerEntry.id as string;
+    for (const field of path) await ok(`mutation($id: ID!) { ${field}(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id });
+    return id;
+  };
+  const createdId = await entry([]);
+  const validatedId = await entry(['validatePatch']);
+  const ledgerId = await entry(['validatePatch', 'queuePatch']);
   const gate = async () =>
     (await ok(`mutation($r: ID, $p: String) { createTestGate(input: {name: "g", type: LINT, runId: $r, projectId: $p}) { gate { id } } }`, { r: runId, p: projectId })).createTestGate.gate
       .id as string;
   const pendingGate = await gate();
   const runningGate = await gate();
   await ok(`mutation($id: ID!) { startTestGate(input: {id: $id}) { gate { state } } }`, { id: runningGate });
-  return { step, ledgerId, pendingGate, runningGate };
+  return { step, createdId, validatedId, ledgerId, pendingGate, runningGate };
 }
 
 type Fixtures = Awaited<ReturnType<typeof fixtures>>;
@@ -70,6 +77,8 @@ function reports(runId: string | null, projectId: string, f: Fixtures): [string,
       `mutation($p: String!, $r: ID, $d: String!) { createPatch(input: {projectId: $p, runId: $r, targetRepo: "repo", diffText: $d}) { ledgerEntry { state } } }`,
       { p: projectId, r: runId, d: DIFF },
     ],
+    ['validatePatch', `mutation($id: ID!) { validatePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: f.createdId }],
+    ['queuePatch', `mutation($id: ID!) { queuePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: f.validatedId }],
     ['recordPatchApply', `mutation($id: ID!) { recordPatchApply(input: {ledgerId: $id, success: true, appliedFiles: ["src/a.ts"]}) { ledgerEntry { state } } }`, { id: f.ledgerId }],
     ['startTestGate', `mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`, { id: f.pendingGate }],
     ['completeTestGate', `mutation($id: ID!) { completeTestGate(input: {id: $id, exitCode: 0}) { gate { state } } }`, { id: f.runningGate }],
@@ -177,6 +186,8 @@ describe('reports by worker tokens', () => {
       startStep: { step: { state: 'RUNNING' } },
       completeStep: { step: { state: 'SUCCEEDED' } },
       createPatch: { ledgerEntry: { state: 'CREATED' } },
+      validatePatch: { ledgerEntry: { state: 'VALIDATED' } },
+      queuePatch: { ledgerEntry: { state: 'QUEUED' } },
       recordPatchApply: { ledgerEntry: { state: 'APPLIED' } },
       recordCost: { cost: { amount: '0.5' } },
     });
@@ -206,7 +217,7 @@ describe('reports by worker tokens', () => {
         /none of the workers it registered/,
       ],
     ];
-    expect(cases.map(([name]) => name)).toContain('recordCost without a run');
+    expect(cases.map(([name]) => name)).toEqual(expect.arrayContaining(['recordCost without a run', 'validatePatch without a run', 'queuePatch on R2']));
     for (const [name, op, vars, message] of cases) {
       const before = await snapshot();
       const res = await server.gql(op, vars, { token: tokenA });

@@ -78,7 +78,7 @@ describe('what a gate keeps', () => {
     const gate = await engine().gates.complete(operator, { id, exitCode: 0, results: RED });
     expect(gate.execution).toMatchObject({ command: 'npm test', exit_code: 0, duration_seconds: 2.5 });
     expect(gate.results).toMatchObject({ total_tests: 3, failed_tests: 1, failures: [{ test: 'c', message: 'expected 1' }], test_names: ['a', 'b', 'c'] });
-    expect(gate.decision).toEqual({ passed: false, reason: 'failures: 1 failed tests, at most 0 allowed', criteria_met: { failures: false } });
+    expect(gate.decision).toEqual({ passed: false, reason: 'failures: 1 failed test (c), at most 0 allowed', criteria_met: { failures: false } });
   });
 
   it('a non-zero exit ends in ERROR with no decision, keeping the results given, if any', async () => {
@@ -118,7 +118,7 @@ describe('what a gate keeps', () => {
     const done = await engine().gates.complete(operator, { id: gate.id, exitCode: 0, results: RED });
     expect(done.decision).toEqual({
       passed: false,
-      reason: 'coverage: no coverage reported (at least 95% required); failures: 1 failed tests, at most 0 allowed; required_tests: did not run: z',
+      reason: 'coverage: no coverage reported (at least 95% required); failures: 1 failed test (c), at most 0 allowed; required_tests: did not run: z',
       criteria_met: { coverage: false, failures: false, required_tests: false },
     });
   });

@@ -35,7 +35,7 @@ async function validate(diffText: string, options: { summary?: string; reviewers
     summary: options.summary ?? 'fix #12',
     reviewers: options.reviewers ?? ['ana', 'bo'],
   });
-  return engine.patches.validate(entry.id);
+  return engine.patches.validate(operator, entry.id);
 }
 
 /** Each constraint with a policy that it alone breaks on the given patch, and the one error expected. */
@@ -129,7 +129,7 @@ describe("a run's resource scope", () => {
   async function validateInRun(diffText: string) {
     const run = await engine.runs.createRun({ projectId: 'scoped', phaseId: 'p', metadata: { resource_scope: scope } });
     const { entry } = await engine.patches.create(operator, { projectId: 'scoped', runId: run.id, targetRepo: 'repo', diffText });
-    return engine.patches.validate(entry.id);
+    return engine.patches.validate(operator, entry.id);
   }
   const added = (path: string) => `diff --git a/${path} b/${path}\nnew file mode 100644\n--- /dev/null\n+++ b/${path}\n@@ -0,0 +1 @@\n+x\n`;
 

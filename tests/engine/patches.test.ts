@@ -17,8 +17,8 @@ const createPatch = (input: { projectId?: string; runId?: string; summary?: stri
   engine().patches.create(operator, { projectId: 'ledger', targetRepo: 'git@example.test:app.git', diffText: DIFF, summary: 'fix #1', ...input });
 
 const patches = () => engine().patches;
-const validate = (id: string) => patches().validate(id);
-const queue = (id: string) => patches().queue(id);
+const validate = (id: string) => patches().validate(operator, id);
+const queue = (id: string) => patches().queue(operator, id);
 const applied = (id: string) => patches().recordApply(operator, { ledgerId: id, success: true, appliedFiles: ['src/app.ts'] });
 const applyFailed = (id: string) => patches().recordApply(operator, { ledgerId: id, success: false, errorCode: 'conflict', errorMessage: 'hunk 1 failed' });
 const verify = (id: string, testsPassed: boolean | null = true) => patches().verify({ ledgerId: id, testsPassed });

@@ -8,6 +8,8 @@ export interface TaskOptions {
   riskTier?: 'low' | 'medium' | 'high';
   complexity?: 'low' | 'medium' | 'high';
   domain?: string;
+  /** task_spec inputs: what the worker hands the tool (left out when not given). */
+  inputs?: unknown;
 }
 
 export function taskSpec(id: string, dependsOn: string[] = [], options: TaskOptions = {}) {
@@ -25,6 +27,7 @@ export function taskSpec(id: string, dependsOn: string[] = [], options: TaskOpti
     execution: { max_attempts: options.maxAttempts ?? 1, timeout_seconds: 600, retry_strategy: options.retry ?? 'none', background: false },
     error_handling: { on_failure: options.onFailure ?? 'skip_dependents' },
     acceptance: { checks: ['npm test'] },
+    ...(options.inputs === undefined ? {} : { inputs: options.inputs }),
   };
 }
 

@@ -200,6 +200,16 @@ describe('what a WORKER-only token reports', () => {
     const runningRunGate = await createGate(null, true);
     const otherGate = await createGate(otherRequest);
     const otherRun = (await admin(`mutation { createRun(input: {projectId: "wr", phaseId: "p"}) { run { id } } }`)).createRun.run.id;
+    // Patches of another task's attempt, as an operator recorded them: one to validate, one validated to queue.
+    const otherPatch = async (path: string[]) => {
+      const { createPatch } = await admin(
+        `mutation($r: ID!, $e: String, $d: String!) { createPatch(input: {projectId: "wr", runId: $r, executionRequestId: $e, targetRepo: "repo", diffText: $d}) { ledgerEntry { id } } }`,
+        { r: runId, e: otherRequest, d: DIFF },
+      );
+      for (const field of path) await admin(`mutation($id: ID!) { ${field}(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: createPatch.ledgerEntry.id });
+      return createPatch.ledgerEntry.id as string;
+    };
+    const [otherCreated, otherValidated] = [await otherPatch([]), await otherPatch(['validatePatch'])];
     await admin(`mutation { setBudget(input: {scope: PROJECT, projectId: "wr", currency: "USD", limit: "150", action: HALT}) { budget { id } } }`);
     const cost =
       (amount: string, e: string | null = null, run = runId) =>
@@ -245,6 +255,16 @@ describe('what a WORKER-only token reports', () => {
           }),
         /is not that of a task its workers hold now/,
       ],
+      [
+        "validatePatch of another task's patch",
+        () => asWorker(`mutation($id: ID!) { validatePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: otherCreated }),
+        /may not report the validation of a patch .+ is not that of a task its workers hold now/,
+      ],
+      [
+        "queuePatch of another task's patch",
+        () => asWorker(`mutation($id: ID!) { queuePatch(input: {ledgerId: $id}) { ledgerEntry { state } } }`, { id: otherValidated }),
+        /may not report the queueing of a patch .+ is not that of a task its workers hold now/,
+      ],
       ["recordCost naming another task's execution request", cost('1', otherRequest), /is not that of a task its workers hold now/],
       ['recordCost on a run its workers hold no task of', cost('1', null, otherRun), /none of the workers it registered holds a task of that run now/],
       ['recordCost of 150 USD (the HALT budget) in one go', cost('150'), /records at most 100 \(in any currency, summed\) through one task/],
@@ -262,11 +282,22 @@ describe('what a WORKER-only token reports', () => {
     expect(done.errors).toBeUndefined();
     expect(done.data.completeStep.step).toEqual({ state: 'SUCCEEDED', run: { id: runId, state: 'RUNNING' } });
     const patch = await asWorker(
-      `mutation($r: ID!, $e: String, $d: String!) { createPatch(input: {projectId: "wr", runId: $r, executionRequestId: $e, targetRepo: "repo", diffText: $d}) { ledgerEntry { state } } }`,
+      `mutation($r: ID!, $e: String, $d: String!) { createPatch(input: {projectId: "wr", runId: $r, executionRequestId: $e, targetRepo: "repo", diffText: $d}) { ledgerEntry { id state } } }`,
       { r: runId, e: ownRequest, d: DIFF },
     );
     expect(patch.errors).toBeUndefined();
     expect(patch.data.createPatch.ledgerEntry.state).toBe('CREATED');
+    // It validates and queues its own patch, and records applying it.
+    const ledgerId = patch.data.createPatch.ledgerEntry.id;
+    for (const [field, extra, state] of [
+      ['validatePatch', '', 'VALIDATED'],
+      ['queuePatch', '', 'QUEUED'],
+      ['recordPatchApply', ', success: true, appliedFiles: ["src/a.ts"]', 'APPLIED'],
+    ]) {
+      const moved = await asWorker(`mutation($id: ID!) { ${field}(input: {ledgerId: $id${extra}}) { ledgerEntry { state } } }`, { id: ledgerId });
+      expect(moved.errors, field).toBeUndefined();
+      expect(moved.data[field!].ledgerEntry.state, field).toBe(state);
+    }
     const gate = await createGate(ownRequest);
     const started = await asWorker(`mutation($id: ID!) { startTestGate(input: {id: $id, command: "npm test"}) { gate { state } } }`, { id: gate });
     expect(started.errors).toBeUndefined();

@@ -17,6 +17,15 @@ export function hasScope(identity: Identity | null, scope: Scope): boolean {
 }
 
 /**
+ * Whether the caller reads the whole gateway: the read or operate scope
+ * (admin holds both). A token with neither (a WORKER-only token) reads only
+ * what its own workers work on.
+ */
+export function readsFleet(identity: Identity | null): boolean {
+  return hasScope(identity, 'read') || hasScope(identity, 'operate');
+}
+
+/**
  * Who acts for a worker: a `worker` token may act only for the workers it
  * registered; `anyWorker` is set for callers whose scope covers the fleet.
  */

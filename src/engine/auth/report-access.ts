@@ -55,8 +55,7 @@ export async function assertMayReport(em: EntityManager, actor: WorkerActor, tar
     });
   };
   if (runId === null) refuse('a WORKER-only token reports only on the run of a task its workers hold, and this names no run');
-  const rows = actor.tokenId === null ? [] : await em.execute<{ id: string; execution_request_id: string | null }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
-  const held = rows.map((row) => ({ id: row.id, executionRequestId: row.execution_request_id }));
+  const held = await heldTasks(em, actor, runId);
   const [first] = held;
   if (!first) refuse('none of the workers it registered holds a task of that run now');
   if (target.startedBy && target.startedBy.tokenId !== actor.tokenId) refuse('a WORKER-only token completes only the steps it started');
@@ -68,4 +67,30 @@ export async function assertMayReport(em: EntityManager, actor: WorkerActor, tar
   const task = held.find((t) => t.executionRequestId === named);
   if (!task) refuse(`execution request ${named} is not that of a task its workers hold now`);
   return task;
+}
+
+/**
+ * A WORKER-only token watches a run's state (runStateChanged) only while
+ * one of the workers it registered holds a task of it, as it reports: the
+ * run it works for, so that it sees a cancel; no other run, and no run left
+ * unnamed. Checked as the subscription starts. Callers with a scope that
+ * covers the fleet (`anyWorker`: read, operate, admin) watch any run.
+ */
+export async function assertMayWatchRun(em: EntityManager, actor: WorkerActor, runId: string | null): Promise<void> {
+  if (actor.anyWorker) return;
+  const refuse: (why: string) => never = (why) => {
+    throw new DomainError('FORBIDDEN', `token "${actor.tokenName}" may not watch ${runId === null ? 'every run' : `run ${runId}`}: ${why} (the read scope watches any run)`, {
+      entity: 'Run',
+      id: runId,
+    });
+  };
+  if (runId === null) refuse('a WORKER-only token watches only a run a task its workers hold belongs to, and must name it (runId)');
+  if ((await heldTasks(em, actor, runId)).length === 0) refuse('none of the workers it registered holds a task of that run now');
+}
+
+/** The tasks of the run a worker the token registered holds now, oldest first (REPORT_ACCESS_SQL). */
+async function heldTasks(em: EntityManager, actor: WorkerActor, runId: string): Promise<ReportingTask[]> {
+  if (actor.tokenId === null) return [];
+  const rows = await em.execute<{ id: string; execution_request_id: string | null }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
+  return rows.map((row) => ({ id: row.id, executionRequestId: row.execution_request_id }));
 }

@@ -21,10 +21,18 @@ const list = (values: unknown[]): string => values.map(quote).join(', ');
 /**
  * A violation in words a person can act on: the unknown property (and the
  * known one it is probably a typo of), the missing property with its shape,
- * allowed values and default, the allowed values of an enum. Ajv's own
- * message for every other keyword.
+ * allowed values and default, the allowed values of an enum, what a pattern
+ * stands for (its schema's description), the property name a propertyNames
+ * rule refused. Ajv's own message for every other keyword.
  */
 export function describeIssue(error: ErrorObject, resolve: ResolveRef): string {
+  // Ajv marks an error found checking a property's name (propertyNames) with that name; its instancePath is the object's.
+  const name = (error as ErrorObject & { propertyName?: string }).propertyName;
+  const message = describeKeyword(error, resolve);
+  return name === undefined ? message : `property name ${quote(name)} ${message}`;
+}
+
+function describeKeyword(error: ErrorObject, resolve: ResolveRef): string {
   const parent = isSchema(error.parentSchema) ? error.parentSchema : {};
   const properties = isSchema(parent.properties) ? parent.properties : {};
   switch (error.keyword) {
@@ -44,6 +52,12 @@ export function describeIssue(error: ErrorObject, resolve: ResolveRef): string {
     }
     case 'enum':
       return `must be one of ${list(error.params.allowedValues as unknown[])}`;
+    case 'pattern': {
+      const meaning = typeof parent.description === 'string' ? ` (${parent.description.replace(/\.$/, '')})` : '';
+      return `${error.message ?? 'must match its pattern'}${meaning}`;
+    }
+    case 'propertyNames':
+      return `property name ${quote(error.params.propertyName)} is not allowed`;
     default:
       return error.message ?? 'is invalid';
   }

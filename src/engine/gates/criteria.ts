@@ -17,7 +17,7 @@ export function judge(criteria: GateCriteria, results: GateResults): GateDecisio
   }
   if (criteria.max_failures != null) {
     met.failures = results.failed_tests <= criteria.max_failures;
-    if (!met.failures) failures.push(`failures: ${results.failed_tests} failed tests, at most ${criteria.max_failures} allowed`);
+    if (!met.failures) failures.push(`failures: ${failedTests(results)}, at most ${criteria.max_failures} allowed`);
   }
   if (criteria.required_tests.length > 0) {
     // Judged from what was reported: a required test must have run and not failed.
@@ -32,4 +32,19 @@ export function judge(criteria: GateCriteria, results: GateResults): GateDecisio
   const judged = Object.keys(met).length;
   if (failures.length > 0) return { passed: false, reason: failures.join('; '), criteria_met: met };
   return { passed: true, reason: judged === 0 ? 'no criteria set' : `all ${judged} criteria met`, criteria_met: met };
+}
+
+/** Failing tests a max_failures reason names; the rest are counted ("and N more"). */
+const NAMED_FAILURES = 5;
+/** A name longer than this is cut in the reason (the results keep it whole). */
+const NAMED_FAILURE_LENGTH = 200;
+
+/** "2 failed tests (math > adds, math > divides)": the count, and the first failing tests' names when the results list them. */
+function failedTests(results: GateResults): string {
+  const count = `${results.failed_tests} failed test${results.failed_tests === 1 ? '' : 's'}`;
+  const names = [...new Set(results.failures.map((f) => f.test))];
+  if (names.length === 0) return count;
+  const shown = names.slice(0, NAMED_FAILURES).map((name) => (name.length > NAMED_FAILURE_LENGTH ? `${name.slice(0, NAMED_FAILURE_LENGTH)}…` : name));
+  const more = Math.max(results.failed_tests, names.length) - shown.length;
+  return `${count} (${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''})`;
 }

@@ -210,12 +210,17 @@ export class PatchService {
    * connection for 8 s. The transaction that writes the verdict
    * re-reads the entry (another call may have moved it on) and the effective
    * policy; a policy that changed meanwhile means judging again.
+   *
+   * A WORKER-only token validates only the patches it may report on
+   * (report-access.ts): checked before judging, so that a refused caller
+   * costs no judging, and again in the transaction that writes.
    */
-  async validate(ledgerId: string): Promise<LedgerEntry> {
+  async validate(actor: WorkerActor, ledgerId: string): Promise<LedgerEntry> {
     for (let attempt = 1; ; attempt++) {
-      const verdict = await this.judge(ledgerId);
+      const verdict = await this.judge(actor, ledgerId);
       let stale = false;
       const entry = await this.change(ledgerId, async (scope, entry) => {
+        await assertMayReportOn(scope.em, actor, entry, 'the validation of a patch');
         ledgerMachine.assert(entry.state, 'validated', entry.id);
         const policy = await this.policies.effective(entry.projectId, entry.phaseId ?? null, scope.em);
         stale = policyVersion(policy) !== verdict.policyVersion;
@@ -232,10 +237,11 @@ export class PatchService {
   }
 
   /** The verdict on an entry's patch, read outside any transaction (see validate). */
-  private async judge(ledgerId: string) {
+  private async judge(actor: WorkerActor, ledgerId: string) {
     const em = this.fork();
     const entry = await em.findOne(LedgerEntrySchema, { id: ledgerId });
     if (!entry) throw notFound('LedgerEntry', ledgerId);
+    await assertMayReportOn(em, actor, entry, 'the validation of a patch');
     ledgerMachine.assert(entry.state, 'validated', entry.id);
     const patch = await em.findOneOrFail(PatchSchema, { id: entry.patchId });
     const diff = parseDiff(patch.diffText);
@@ -258,8 +264,10 @@ export class PatchService {
     };
   }
 
-  queue(ledgerId: string): Promise<LedgerEntry> {
-    return this.change(ledgerId, (scope, entry) => {
+  /** validated -> queued; a WORKER-only token queues only the patches it may report on (report-access.ts). */
+  queue(actor: WorkerActor, ledgerId: string): Promise<LedgerEntry> {
+    return this.change(ledgerId, async (scope, entry) => {
+      await assertMayReportOn(scope.em, actor, entry, 'the queueing of a patch');
       if (entry.state !== 'validated') ledgerMachine.refuse(entry.state, 'queued', entry.id);
       return this.move(scope, entry, 'queued', 'queued for apply', {});
     });
@@ -281,7 +289,7 @@ export class PatchService {
     const errorMessage = optionalText('errorMessage', input.errorMessage, TEXT_LIMIT);
     if (!input.success && !errorCode && !errorMessage) throw badInput('errorMessage', 'a failed apply says why (errorCode or errorMessage)');
     return this.change(input.ledgerId, async (scope, entry) => {
-      await assertMayReport(scope.em, actor, { runId: entry.runId ?? null, executionRequestId: entry.executionRequestId ?? null, what: 'a patch apply' });
+      await assertMayReportOn(scope.em, actor, entry, 'a patch apply');
       const to: PatchState = input.success ? 'applied' : 'apply_failed';
       if (entry.state !== 'queued') ledgerMachine.refuse(entry.state, to, entry.id);
       entry.apply = {
@@ -473,6 +481,11 @@ export class PatchService {
  * An execution request named by createPatch: it must exist (NOT_FOUND), be
  * of the patch's project, and, when the patch names a run, of that run.
  */
+/** A worker's report on a ledger entry (validating, queueing, an apply): through a task of the entry's run, and of its execution request when it names one. */
+function assertMayReportOn(em: EntityManager, actor: WorkerActor, entry: LedgerEntry, what: string): Promise<unknown> {
+  return assertMayReport(em, actor, { runId: entry.runId ?? null, executionRequestId: entry.executionRequestId ?? null, what });
+}
+
 async function checkExecutionRequest(em: EntityManager, id: string, projectId: string, run: Run | null): Promise<void> {
   const request = await em.findOne(ExecutionRequestSchema, { id }, { fields: ['projectId', 'runId'] });
   if (!request) throw notFound('ExecutionRequest', id);

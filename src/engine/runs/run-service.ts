@@ -11,7 +11,7 @@ import type { ContractRegistry } from '../contracts/registry.js';
 import { RunSchema, StepAttemptSchema, TaskSchema, type Run, type RunEvent, type RunEventKind, type RunOrigin, type RunState, type StepAttempt, type StepState } from './entities.js';
 import { assertNotHalted } from '../budgets/budget-guard.js';
 import { taskMachine } from './machines.js';
-import { assertMayReport } from '../auth/report-access.js';
+import { assertMayReport, assertMayWatchRun } from '../auth/report-access.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
 import { announceStepEnded } from './step-logs.js';
@@ -182,7 +182,9 @@ export class RunService {
   }
 
   /** Runs as they change state (and as they are created), filtered by project and run. */
-  stateChanges(filter: { projectId?: string | null; runId?: string | null }): AsyncIterableIterator<Run> {
+  /** A WORKER-only `actor` watches only a run one of its workers holds a task of (assertMayWatchRun). */
+  async stateChanges(actor: WorkerActor, filter: { projectId?: string | null; runId?: string | null }): Promise<AsyncIterableIterator<Run>> {
+    await assertMayWatchRun(this.fork(), actor, filter.runId ?? null);
     return this.streams.follow(
       'run.state',
       (notice) => this.fork().findOne(RunSchema, { id: notice.runId }),

@@ -5,6 +5,7 @@ import { ulidTime } from '../core/ids.js';
 import { TEXT_LIMIT, jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
 import { lockRow } from '../core/lock-row.js';
 import type { Transact } from '../core/write-scope.js';
+import type { ContractRegistry } from '../contracts/registry.js';
 import { RunSchema, TaskSchema, type Task } from '../runs/entities.js';
 import { WorkerSchema, type Worker } from './entities.js';
 import { queueLockMode } from '../db/orm.js';
@@ -58,11 +59,14 @@ export class TaskQueue {
   constructor(
     private readonly transact: Transact,
     private readonly live: LiveWorkers,
+    private readonly contracts: ContractRegistry,
   ) {}
 
   async create(input: CreateTaskInput): Promise<Task> {
     const kind = requireText('kind', input.kind);
     const payload = jsonObject('payload', input.payload);
+    // The worker reads payload.inputs as a workstream task's task_spec inputs: the same shape and bounds either way.
+    if (Object.hasOwn(payload, 'inputs')) this.contracts.check('payload.inputs', 'task_spec', payload.inputs, '#/$defs/inputs');
     const maxAttempts = optionalInt('maxAttempts', input.maxAttempts) ?? DEFAULT_MAX_ATTEMPTS;
     if (maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) throw badInput('maxAttempts', `must be from 1 to ${MAX_ATTEMPTS_LIMIT}`);
     const timeoutSeconds = input.timeoutSeconds ?? null;

@@ -1,6 +1,6 @@
 import type { WorkerActor } from '../auth/identity.js';
 import type { Clock } from '../core/clock.js';
-import { badInput, notFound } from '../core/errors.js';
+import { DomainError, badInput, notFound } from '../core/errors.js';
 import type { EventBus, Topics } from '../core/event-bus.js';
 import type { NoticeStreams } from '../core/notice-stream.js';
 import { TEXT_LIMIT, jsonObject, optionalText, requireText } from '../core/validate.js';
@@ -154,7 +154,20 @@ export class WorkerService {
   }
 
   /** Registrations and state changes, filtered on the server by worker and type. */
-  stateChanges(filter: WorkerFilter): AsyncIterableIterator<WorkerStateChange> {
+  /** A WORKER-only `actor` watches only a worker it registered, named by workerId (the worker steered sees its pause or shutdown). */
+  async stateChanges(actor: WorkerActor, filter: WorkerFilter): Promise<AsyncIterableIterator<WorkerStateChange>> {
+    if (!actor.anyWorker) {
+      if (filter.workerId == null) {
+        throw new DomainError(
+          'FORBIDDEN',
+          `token "${actor.tokenName}" may not watch every worker: a WORKER-only token watches only a worker it registered, and must name it (workerId) (the read scope watches any worker)`,
+          { entity: 'Worker', id: null },
+        );
+      }
+      const worker = await this.live.get(filter.workerId);
+      if (!worker) throw notFound('Worker', filter.workerId);
+      assertActsFor(actor, worker);
+    }
     return this.follow('worker.state', filter, (worker, notice) => ({
       worker,
       from: notice.from,
