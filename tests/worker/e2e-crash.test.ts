@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { byStream, dbId, killLeftover, nodeTool, readStepLog, setTools, startWorker, stopWorker, submitTools, workerToken, type WorkerProcess } from '../helpers/worker-processes.js';
+import { byStream, dbId, killLeftover, nodeTool, readStepLog, registeredWorker, type RegisteredWorker, setTools, stopWorker, submitTools, workerToken } from '../helpers/worker.js';
 
 // Issue 21: a worker killed (SIGKILL) while it runs a task. The gateway's reaper judges it stale after its
 // --timeout-seconds and requeues the task (the attempt counts); the other worker runs it again, once.
 let server: TestServer;
 let root: string;
-const workers: WorkerProcess[] = [];
+const workers: RegisteredWorker[] = [];
 const pidDir = () => join(root, 'pids');
 
 beforeAll(async () => {
@@ -26,7 +26,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const TICKS = 60;
+const TICKS = 100;
 const expectedTicks = Array.from({ length: TICKS }, (_, i) => `tick ${i + 1} of ${TICKS}\n`).join('');
 
 describe('a worker killed mid-task', () => {
@@ -35,12 +35,12 @@ describe('a worker killed mid-task', () => {
       for (const w of workers) console.error(`worker ${w.id} stderr:\n${w.output.stderr}`);
     });
     await setTools(server, { ticker: { command: nodeTool('ticker.mjs') } });
-    const token = await workerToken(server);
+    const token = await workerToken(server, 'e2e-crash', ['WORKER']);
     const work = join(root, 'work');
-    // 60 lines, one every 50 ms: about 3 s per attempt. Two attempts allowed, retried after 1 s.
+    // 100 lines, one every 50 ms: about 5 s per attempt. Two attempts allowed, retried after 1 s.
     const { runId, taskIds } = await submitTools(server, 'ws-crash', [{ id: 'tick', tool: 'ticker', args: [String(TICKS), '50'], env: { PID_DIR: pidDir() }, maxAttempts: 2, retry: 'fixed' }]);
     const taskId = taskIds.tick!;
-    const doomed = await startWorker({ url: server.url, token, workdir: work, heartbeatSeconds: 1, timeoutSeconds: 3 });
+    const doomed = await registeredWorker(server.url, token, ['--workdir', work, '--heartbeat-seconds', '1', '--timeout-seconds', '3']);
     workers.push(doomed);
     const taskNow = async () =>
       (await server.ok(`query($id: ID!) { task(id: $id) { state attempt attempts worker { id } run { steps(first: 5) { edges { node { id state } } } } } }`, { id: taskId })).task;
@@ -57,10 +57,10 @@ describe('a worker killed mid-task', () => {
     }
     expect(task.worker.id).toBe(doomed.id);
 
-    const other = await startWorker({ url: server.url, token, workdir: work, heartbeatSeconds: 1, timeoutSeconds: 30 });
-    workers.push(other);
     doomed.kill('SIGKILL');
     await doomed.exited;
+    const other = await registeredWorker(server.url, token, ['--workdir', work, '--heartbeat-seconds', '1', '--timeout-seconds', '30']);
+    workers.push(other);
 
     const final = await (async () => {
       const end = Date.now() + 90_000;

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { byStream, nodeTool, readStepLog, setTools, startWorker, stopWorker, submitTools, watchRun, workerToken, type WorkerProcess } from '../helpers/worker-processes.js';
+import { byStream, nodeTool, readStepLog, registeredWorker, type RegisteredWorker, setTools, stopWorker, submitTools, watchRun, workerToken } from '../helpers/worker.js';
 
 // Issue 21: a task's inputs (args, env) reach its tool as data. Shell syntax in them runs nothing: the worker starts
 // tools without a shell, and a tool that is a shell gets them as positional parameters and variables, not as code.
 let server: TestServer;
 let root: string;
-let worker: WorkerProcess;
+let worker: RegisteredWorker;
 
 beforeAll(async () => {
   server = await startTestServer({ limits: { mutationsPerMinute: 0 } });
@@ -57,7 +57,7 @@ describe('shell syntax in a task spec', () => {
       { id: 'program', tool: 'program', args, env: { ...env, SHOW_ENV: names.join(',') } },
     ]);
     const run = watchRun(server.wsClient(), runId);
-    worker = await startWorker({ url: server.url, token: await workerToken(server), workdir: join(root, 'work'), slots: 2 });
+    worker = await registeredWorker(server.url, await workerToken(server, 'e2e-injection', ['WORKER']), ['--workdir', join(root, 'work'), '--slots', '2']);
     await run.done;
 
     expect(readdirSync(join(root, 'marks'))).toEqual([]);

@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { sleep, until } from '../helpers/wait.js';
-import { byStream, contiguous, nodeTool, readStepLog, setTools, startWorker, stopWorker, submitTools, watchRun, workerToken, type WorkerProcess } from '../helpers/worker-processes.js';
+import { byStream, contiguous, nodeTool, readStepLog, registeredWorker, type RegisteredWorker, setTools, stopWorker, submitTools, watchRun, workerToken } from '../helpers/worker.js';
 
 // Issue 21: the worker's connection to the gateway is lost while a tool prints; the tool keeps running, the worker
 // reconnects and resends from the offsets the gateway has, so the step log has no gap and no duplicate.
 let server: TestServer;
 let proxy: TcpProxy;
 let root: string;
-let worker: WorkerProcess | undefined;
+let worker: RegisteredWorker | undefined;
 
 beforeAll(async () => {
   server = await startTestServer({ limits: { mutationsPerMinute: 0 } });
@@ -37,7 +37,7 @@ describe('a lost connection mid-tool', () => {
     // 300 lines, one every 40 ms: about 12 s of output.
     const { runId, taskIds } = await submitTools(server, 'ws-reconnect', [{ id: 'tick', tool: 'ticker', args: [String(TICKS), '40'] }]);
     const run = watchRun(server.wsClient(), runId);
-    worker = await startWorker({ url: `http://127.0.0.1:${proxy.port}/graphql`, token: await workerToken(server), workdir: join(root, 'work') });
+    worker = await registeredWorker(`http://127.0.0.1:${proxy.port}/graphql`, await workerToken(server, 'e2e-reconnect', ['WORKER']), ['--workdir', join(root, 'work')]);
 
     const liveChunks = () => [...run.steps.values()].reduce((n, s) => n + s.chunks.length, 0);
     await until(() => liveChunks() >= 3, 'the first lines of the tool', 60_000);

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { killLeftover, nodeTool, processGone, setTools, startWorker, stopWorker, submitTools, workerToken, type WorkerProcess } from '../helpers/worker-processes.js';
+import { alive, killLeftover, nodeTool, registeredWorker, type RegisteredWorker, setTools, stopWorker, submitTools, taskReaches, workerToken } from '../helpers/worker.js';
 
 // Issue 21: a tool stopped by its timeout or by cancelRun is stopped with everything it started (its process group),
 // SIGKILL after the grace when it ignores SIGTERM.
 let server: TestServer;
 let root: string;
-let worker: WorkerProcess;
+let worker: RegisteredWorker;
 const pidDirs: string[] = [];
 
 beforeAll(async () => {
@@ -22,7 +22,7 @@ beforeAll(async () => {
     stuck: { command: nodeTool('sleeper.mjs', 'stubborn'), timeoutSeconds: 2 },
     waits: { command: nodeTool('sleeper.mjs', 'stubborn') },
   });
-  worker = await startWorker({ url: server.url, token: await workerToken(server), workdir: join(root, 'work'), graceSeconds: 1 });
+  worker = await registeredWorker(server.url, await workerToken(server, 'e2e-stop', ['WORKER']), ['--workdir', join(root, 'work'), '--grace-seconds', '1']);
 });
 afterAll(async () => {
   await stopWorker(worker);
@@ -35,20 +35,14 @@ afterAll(async () => {
 async function toolPids(dir: string): Promise<{ tool: number; grandchild: number }> {
   await until(() => existsSync(join(dir, 'tool')) && existsSync(join(dir, 'grandchild')), 'the tool to start its grandchild', 60_000);
   const pids = { tool: Number(readFileSync(join(dir, 'tool'), 'utf8')), grandchild: Number(readFileSync(join(dir, 'grandchild'), 'utf8')) };
-  expect(processGone(pids.tool) || processGone(pids.grandchild)).toBe(false);
+  expect([alive(pids.tool), alive(pids.grandchild)]).toEqual([true, true]);
   return pids;
 }
 
-const taskOf = async (id: string) => (await server.ok(`query($id: ID!) { task(id: $id) { state error attempts executionTimeSeconds worker { id state activeTaskCount } } }`, { id })).task;
-
+/** Waits until the task has ended; returns it with its attempt's time. */
 async function settled(id: string): Promise<any> {
-  let task: any;
-  const deadline = Date.now() + 60_000;
-  while ((task = await taskOf(id)).state === 'RUNNING' || task.state === 'PENDING') {
-    if (Date.now() > deadline) throw new Error(`task still ${task.state} after 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return task;
+  const task = await taskReaches(server, id, ['COMPLETED', 'FAILED', 'SKIPPED'], 60_000);
+  return { ...task, ...(await server.ok(`query($id: ID!) { task(id: $id) { executionTimeSeconds } }`, { id })).task };
 }
 
 describe('stopping a tool stops its process group', () => {
@@ -63,7 +57,7 @@ describe('stopping a tool stops its process group', () => {
     expect(task).toMatchObject({ state: 'FAILED', attempts: 1 });
     expect(task.error).toMatch(/timed out after 2 s/);
     expect(task.executionTimeSeconds).toBeGreaterThanOrEqual(2);
-    await until(() => processGone(pids.tool) && processGone(pids.grandchild), 'the tool and its grandchild to be gone', 10_000);
+    await until(() => !alive(pids.tool) && !alive(pids.grandchild), 'the tool and its grandchild to be gone', 10_000);
 
     const { task: withStep } = await server.ok(`query($id: ID!) { task(id: $id) { run { steps(first: 5) { edges { node { state exitCode } } } } } }`, { id: taskIds.stuck });
     expect(withStep.run.steps.edges.map((e: any) => e.node.state)).toEqual(['FAILED']);
@@ -77,7 +71,7 @@ describe('stopping a tool stops its process group', () => {
     const pids = await toolPids(dir);
 
     await server.ok(`mutation($id: ID!) { cancelRun(input: {id: $id, reason: "e2e"}) { run { state } } }`, { id: runId });
-    await until(() => processGone(pids.tool) && processGone(pids.grandchild), 'the tool and its grandchild to be gone', 30_000);
+    await until(() => !alive(pids.tool) && !alive(pids.grandchild), 'the tool and its grandchild to be gone', 30_000);
     const task = await settled(taskIds.waits!);
     // Its one attempt ended canceled (FAILED; SKIPPED had it had attempts left, as the run takes none).
     expect(['FAILED', 'SKIPPED']).toContain(task.state);

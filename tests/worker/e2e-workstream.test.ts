@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startTestServer, subscribe, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { byStream, contiguous, nodeTool, readStepLog, setTools, startWorker, stopWorker, submitTools, TOOLS_DIR, watchRun, workerToken, type WorkerProcess } from '../helpers/worker-processes.js';
+import { byStream, contiguous, nodeTool, readStepLog, registeredWorker, type RegisteredWorker, setTools, stopWorker, submitTools, TOOLS_DIR, watchRun, workerToken } from '../helpers/worker.js';
 
 // Issue 21 end to end: a workstream of three real commands on two real worker processes, through a real gateway.
 let server: TestServer;
 let root: string;
-const workers: WorkerProcess[] = [];
+const workers: RegisteredWorker[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({ limits: { mutationsPerMinute: 0 } });
@@ -52,9 +52,8 @@ describe('a workstream of three tools on two workers', () => {
     await until(() => server.engine.openStreams() >= streamsBefore + 2, 'runEvents and gateOutcomes to attach', 20_000);
 
     // Each worker runs a tool the other does not, so both take part whatever the timing; either may run the lines.
-    const urlOf = { url: server.url, workdir };
-    workers.push(await startWorker({ ...urlOf, token: await workerToken(server, 'e2e-a'), tools: ['echo', 'lines'] }));
-    workers.push(await startWorker({ ...urlOf, token: await workerToken(server, 'e2e-b'), tools: ['lines', 'tests'] }));
+    workers.push(await registeredWorker(server.url, await workerToken(server, 'e2e-a', ['WORKER']), ['--tools', 'echo,lines', '--workdir', workdir]));
+    workers.push(await registeredWorker(server.url, await workerToken(server, 'e2e-b', ['WORKER']), ['--tools', 'lines,tests', '--workdir', workdir]));
 
     await run.done;
     expect(run.events.at(-1)).toMatchObject({ kind: 'RUN_STATE_CHANGED', payload: { to: 'succeeded' } });
