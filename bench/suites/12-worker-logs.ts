@@ -39,7 +39,7 @@ const SAMPLE_MS = 250;
 
 const SIZES = {
   quick: { lines: 10_000, workers: 2, slots: 5, tickSeconds: 2 },
-  full: { lines: 100_000, workers: 4, slots: 25, tickSeconds: 10 },
+  full: { lines: 100_000, workers: 4, slots: 25, tickSeconds: 20 },
 };
 
 /** Reads stdin to its end; prints {lines, bytes, firstToLastMs}. */
