@@ -125,3 +125,62 @@ describe('hand-written contracts over the API', () => {
     });
   });
 });
+
+describe("a task's inputs (task_spec inputs, and createTask's payload.inputs)", () => {
+  const CREATE = `mutation($p: JSON) { createTask(input: {kind: "inputs", payload: $p}) { task { id payload } } }`;
+  const withInputs = (id: string, inputs: unknown) => {
+    const spec = example('workstream_spec');
+    spec.workstream_id = id;
+    spec.tasks[0].inputs = inputs;
+    return spec;
+  };
+  const env = (count: number, value = 'v') => Object.fromEntries(Array.from({ length: count }, (_, i) => [`VAR_${i}`, value]));
+
+  it('are handed to the worker in the task payload, at their bounds (256 args, 4,096 characters an arg, 64 names, 8,192 characters a value)', async () => {
+    // Each bound on its own: all at once is more than a request body may hold (UET_MAX_BODY_BYTES), as it is more than a command line.
+    const args = [...Array.from({ length: 255 }, (_, i) => `--flag-${i}`), 'x'.repeat(4096)];
+    const inputs = { args, env: { ...env(62), BIG: 'y'.repeat(8192), _lower_ok: 'spaces and = are fine' } };
+    const ws = (await server.ok(SUBMIT, { s: withInputs('ws-inputs', inputs) })).submitWorkstream.workstream;
+    expect(ws.spec.tasks[0].inputs).toEqual(inputs);
+    const { tasks } = await server.ok(`query($id: ID!) { workstream(id: $id) { tasks { specTaskId payload } } }`, { id: ws.id }).then((d) => d.workstream);
+    expect(tasks.find((t: { specTaskId: string }) => t.specTaskId === 'fix').payload.inputs).toEqual(inputs);
+    const created = (await server.ok(CREATE, { p: { inputs, note: 'free' } })).createTask.task;
+    expect(created.payload).toEqual({ inputs, note: 'free' });
+    // Without an inputs key the payload stays free JSON.
+    expect((await server.ok(CREATE, { p: { args: 'anything', env: [1] } })).createTask.task.payload).toEqual({ args: 'anything', env: [1] });
+  });
+
+  const BAD: [string, unknown, { path: string; message: RegExp }][] = [
+    ['a reserved UET_ name', { env: { UET_RUN_ID: 'x' } }, { path: '/env', message: /^property name "UET_RUN_ID" must match pattern .+ those are the worker's own variables\)$/ }],
+    ['a reserved name in lower case', { env: { uet_token: 'x' } }, { path: '/env', message: /^property name "uet_token" must match pattern/ }],
+    ['a name starting with a digit', { env: { '1PATH': 'x' } }, { path: '/env', message: /^property name "1PATH" must match pattern .+not starting with a digit/ }],
+    ['a name with a dash', { env: { 'MY-VAR': 'x' } }, { path: '/env', message: /^property name "MY-VAR" must match pattern/ }],
+    ['65 names', { env: env(65) }, { path: '/env', message: /^must NOT have more than 64 properties$/ }],
+    ['a value that is not a string', { env: { PORT: 8080 } }, { path: '/env/PORT', message: /^must be string$/ }],
+    ['a value of 8,193 characters', { env: { BIG: 'x'.repeat(8193) } }, { path: '/env/BIG', message: /^must NOT have more than 8192 characters$/ }],
+    ['a NUL in a value', { env: { A: 'a\u0000b' } }, { path: '/env/A', message: /no NUL character/ }],
+    ['257 args', { args: Array.from({ length: 257 }, () => 'a') }, { path: '/args', message: /^must NOT have more than 256 items$/ }],
+    ['an arg of 4,097 characters', { args: ['x'.repeat(4097)] }, { path: '/args/0', message: /^must NOT have more than 4096 characters$/ }],
+    ['a NUL in an arg', { args: ['ok', 'a\u0000'] }, { path: '/args/1', message: /no NUL character/ }],
+    ['args that are not an array', { args: '--fix' }, { path: '/args', message: /^must be array$/ }],
+    ['an unknown key', { argv: ['--fix'] }, { path: '/', message: /^unknown property "argv" \(did you mean "args"\?\)$/ }],
+    ['inputs that are not an object', ['--fix'], { path: '/', message: /^must be object$/ }],
+  ];
+
+  it.each(BAD)('%s is BAD_USER_INPUT naming it, in a workstream spec and in a createTask payload, and writes nothing', async (_name, inputs, issue) => {
+    const before = await rowCounts();
+    const submitted = await server.gql(SUBMIT, { s: withInputs('ws-bad-inputs', inputs) });
+    expect(codes(submitted)).toEqual(['BAD_USER_INPUT']);
+    const specIssue = (submitted.errors![0]!.extensions!.errors as { path: string; message: string }[])[0]!;
+    expect(specIssue.path).toBe(`/tasks/0/inputs${issue.path === '/' ? '' : issue.path}`);
+    expect(specIssue.message).toMatch(issue.message);
+    const created = await server.gql(CREATE, { p: { inputs } });
+    expect(codes(created)).toEqual(['BAD_USER_INPUT']);
+    expect(created.errors![0]!.extensions).toMatchObject({ field: 'payload.inputs' });
+    expect(created.errors![0]!.message).toMatch(/^payload\.inputs: does not match the task_spec contract: /);
+    const taskIssue = (created.errors![0]!.extensions!.errors as { path: string; message: string }[])[0]!;
+    expect(taskIssue.path).toBe(issue.path);
+    expect(taskIssue.message).toMatch(issue.message);
+    expect(await rowCounts()).toEqual(before);
+  });
+});

@@ -477,15 +477,15 @@ export class PatchService {
   }
 }
 
-/**
- * An execution request named by createPatch: it must exist (NOT_FOUND), be
- * of the patch's project, and, when the patch names a run, of that run.
- */
 /** A worker's report on a ledger entry (validating, queueing, an apply): through a task of the entry's run, and of its execution request when it names one. */
 function assertMayReportOn(em: EntityManager, actor: WorkerActor, entry: LedgerEntry, what: string): Promise<unknown> {
   return assertMayReport(em, actor, { runId: entry.runId ?? null, executionRequestId: entry.executionRequestId ?? null, what });
 }
 
+/**
+ * An execution request named by createPatch: it must exist (NOT_FOUND), be
+ * of the patch's project, and, when the patch names a run, of that run.
+ */
 async function checkExecutionRequest(em: EntityManager, id: string, projectId: string, run: Run | null): Promise<void> {
   const request = await em.findOne(ExecutionRequestSchema, { id }, { fields: ['projectId', 'runId'] });
   if (!request) throw notFound('ExecutionRequest', id);

@@ -181,8 +181,10 @@ export class RunService {
     });
   }
 
-  /** Runs as they change state (and as they are created), filtered by project and run. */
-  /** A WORKER-only `actor` watches only a run one of its workers holds a task of (assertMayWatchRun). */
+  /**
+   * Runs as they change state (and as they are created), filtered by project and run. A WORKER-only
+   * `actor` watches only a run one of its workers holds a task of (assertMayWatchRun).
+   */
   async stateChanges(actor: WorkerActor, filter: { projectId?: string | null; runId?: string | null }): Promise<AsyncIterableIterator<Run>> {
     await assertMayWatchRun(this.fork(), actor, filter.runId ?? null);
     return this.streams.follow(

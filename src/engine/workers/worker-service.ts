@@ -153,8 +153,10 @@ export class WorkerService {
     }));
   }
 
-  /** Registrations and state changes, filtered on the server by worker and type. */
-  /** A WORKER-only `actor` watches only a worker it registered, named by workerId (the worker steered sees its pause or shutdown). */
+  /**
+   * Registrations and state changes, filtered on the server by worker and type. A WORKER-only `actor`
+   * watches only a worker it registered, named by workerId (so that it sees itself paused or stopped).
+   */
   async stateChanges(actor: WorkerActor, filter: WorkerFilter): Promise<AsyncIterableIterator<WorkerStateChange>> {
     if (!actor.anyWorker) {
       if (filter.workerId == null) {
