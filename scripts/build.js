@@ -94,6 +94,9 @@ const steps = {
     const tsc = devTool('TypeScript', 'typescript/bin/tsc');
     // Everything but the console, which has a build (and a stamp) of its own.
     if (existsSync(join(ROOT, 'dist'))) for (const entry of readdirSync(join(ROOT, 'dist'))) if (entry !== 'console') rmSync(join(ROOT, 'dist', entry), { recursive: true, force: true });
+    // The worker's typed documents need their graphql-env.d.ts (generated, not committed) before tsc reads them.
+    const gqlTada = join(dirname(createRequire(import.meta.url).resolve('gql.tada/package.json')), 'bin', 'cli.js');
+    run(gqlTada, ['generate-output', '-c', join(ROOT, 'src', 'worker', 'tsconfig.json')], "the worker's GraphQL types were not generated from schema.graphql");
     run(tsc, ['-p', join(ROOT, 'tsconfig.build.json')], 'dist/ is incomplete, and uet-gateway runs the TypeScript sources (through tsx) until a build succeeds');
     await bundle();
     // With the compiled registry, so that the generated code is what that registry loads; beside the bundle, where its

@@ -265,13 +265,3 @@ export const RecordPatchApply = graphql(`
     }
   }
 `);
-
-/** The worker's state when a heartbeat is refused (it is STOPPED or CRASHED) or after a reconnect. */
-export const WorkerState = graphql(`
-  query WorkerState($id: ID!) {
-    worker(id: $id) {
-      id
-      state
-    }
-  }
-`);

@@ -70,6 +70,8 @@ export class Gateway {
   private readonly unsure = new Set<Pending>();
   private readonly reconnectListeners = new Set<() => void>();
   private connectedBefore = false;
+  /** close() was called: the socket's end is not news. */
+  private closing = false;
   private lostSince: number | null = null;
   /** Settles when the gateway refuses the connection for good. */
   readonly refused: Promise<ConnectionRefused>;
@@ -93,7 +95,7 @@ export class Gateway {
       on: {
         connected: (opened) => {
           socket = opened as WebSocket;
-          if (this.lostSince !== null) options.say(`connection to the gateway is back after ${((Date.now() - this.lostSince) / 1000).toFixed(1)} s`);
+          if (this.lostSince !== null) options.say(`connection to the gateway ${this.connectedBefore ? 'is back' : 'made'} after ${((Date.now() - this.lostSince) / 1000).toFixed(1)} s`);
           this.lostSince = null;
           if (this.connectedBefore) for (const listener of this.reconnectListeners) listener();
           this.connectedBefore = true;
@@ -101,9 +103,10 @@ export class Gateway {
         closed: (event) => {
           clearTimeout(pongTimer);
           socket = null;
-          if (this.connectedBefore && this.lostSince === null) {
+          if (this.lostSince === null && !this.closing) {
             this.lostSince = Date.now();
-            options.say(`lost the connection to the gateway (${closeCode(event) ?? 'no close code'}); reconnecting`);
+            const code = closeCode(event) ?? 'no close code';
+            options.say(this.connectedBefore ? `lost the connection to the gateway (${code}); reconnecting` : `cannot reach the gateway at ${options.url} (${code}); trying until it answers`);
           }
           for (const pending of [...this.unsure]) {
             pending.cancel();
@@ -173,6 +176,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.client.dispose();
   }
 }

@@ -60,6 +60,8 @@ export class StepLogSender {
     private readonly gateway: Gateway,
     private readonly stepId: string,
     private readonly say: (line: string) => void,
+    /** The gateway ended the step (its run ended): the tool has no one left to report to. */
+    private readonly onStepEnded: () => void,
     private readonly limits: StepLogLimits = STEP_LOG_LIMITS,
   ) {}
 
@@ -186,6 +188,7 @@ export class StepLogSender {
         return;
       }
       this.stop(error instanceof GatewayError ? `${error.code ?? 'error'}: ${error.message}` : String(error));
+      if (error instanceof GatewayError && error.code === 'INVALID_TRANSITION') this.onStepEnded();
       return;
     }
     if ('bytes' in head) {

@@ -106,7 +106,8 @@ export class TaskRun {
           throw new TaskFailure(refusalText('startStep', error));
         });
         stepId = startStep!.step.id;
-        log = new StepLogSender(this.gateway, stepId, settings.say);
+        // An append refused because the step ended means its run ended: a cancel this worker may have missed while disconnected.
+        log = new StepLogSender(this.gateway, stepId, settings.say, () => void this.stop('canceled'));
       } else this.notes.push('the task has no run: its output is not kept and nothing is reported');
       if (this.stopReason) throw new TaskFailure(this.stopReason === 'canceled' ? 'canceled' : 'stopped before the tool started');
 
@@ -169,7 +170,10 @@ export class TaskRun {
       const reason = error instanceof TaskFailure ? error.message : `the worker failed on this task: ${error instanceof Error ? error.message : String(error)}`;
       outcome = { success: false, error: reason };
       log?.abandon('the task failed');
-      if (this.stopReason === 'taken-back' || this.stopReason === 'worker-stopping') return void settings.say(`task ${task.id} stopped: ${reason}`);
+      if (this.stopReason === 'taken-back' || this.stopReason === 'worker-stopping') {
+        await this.endStep(stepId, 'CANCELED', null, [], null);
+        return void settings.say(`task ${task.id} stopped: ${reason}`);
+      }
       if (stepId) await this.endStep(stepId, 'FAILED', result.exit_code, [], [reason, ...this.notes].join('\n'));
     } finally {
       await workdir?.remove().catch((error: Error) => settings.say(`task ${task.id}: could not remove ${workdir!.path}: ${error.message}`));

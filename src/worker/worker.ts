@@ -1,4 +1,4 @@
-import { ClaimTask, Heartbeat, HeldTasks, RegisterWorker, RunState, RunStateChanged, ShutdownWorker, WorkerState, WorkerStateChanged } from './documents.js';
+import { ClaimTask, Heartbeat, HeldTasks, RegisterWorker, RunState, RunStateChanged, ShutdownWorker, WorkerStateChanged } from './documents.js';
 import { Gateway, GatewayError, ReplyLost } from './gateway.js';
 import { TaskRun, type StopReason, type WorkerTask } from './task-run.js';
 
@@ -151,11 +151,10 @@ export class Worker {
       const { heartbeat } = await this.gateway.request(Heartbeat, { workerId }, 'resend');
       await this.onState(workerId, heartbeat!.worker.state, 'heartbeat reply');
     } catch (error) {
-      if (error instanceof GatewayError && error.code === 'INVALID_TRANSITION') {
-        // STOPPED or CRASHED: the worker's state says which.
-        const { worker } = await this.gateway.request(WorkerState, { id: workerId }, 'resend').catch(() => ({ worker: null }));
-        if (worker) await this.onState(workerId, worker.state, 'heartbeat refused');
-      } else this.options.say(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+      const state = error instanceof GatewayError && error.code === 'INVALID_TRANSITION' ? error.extensions.currentState : undefined;
+      // STOPPED or CRASHED, as the refusal says.
+      if (typeof state === 'string') await this.onState(workerId, state, 'heartbeat refused');
+      else this.options.say(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.beating = false;
     }
@@ -174,8 +173,9 @@ export class Worker {
         task = (await this.gateway.request(ClaimTask, { workerId }, 'once')).claimTask?.task ?? null;
       } catch (error) {
         if (error instanceof ReplyLost) await this.adoptHeldTasks(workerId);
-        else if (error instanceof GatewayError && error.code === 'INVALID_TRANSITION') await this.beat();
-        else this.options.say(`claimTask failed: ${error instanceof Error ? error.message : String(error)}`);
+        else if (error instanceof GatewayError && error.code === 'INVALID_TRANSITION' && typeof error.extensions.currentState === 'string') {
+          await this.onState(workerId, error.extensions.currentState, 'claim refused');
+        } else this.options.say(`claimTask failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       if (task && workerId === this.workerId && this.mode === 'claiming') this.start(task);
       else if (!task) await this.idle(this.options.pollSeconds * 1000);
@@ -196,7 +196,12 @@ export class Worker {
 
   /** A claim whose answer was lost may have leased a task: the gateway's list of the worker's held tasks says which, and it is run. */
   private async adoptHeldTasks(workerId: string): Promise<void> {
-    const { tasks } = await this.gateway.request(HeldTasks, { workerId }, 'resend');
+    const held = await this.gateway.request(HeldTasks, { workerId }, 'resend').catch((error: Error) => {
+      this.options.say(`the answer to a claim was lost, and the held tasks cannot be read (${error.message}): a task it leased waits until the gateway requeues it`);
+      return null;
+    });
+    if (!held) return;
+    const { tasks } = held;
     for (const { node } of tasks.edges) {
       if (this.running.has(node.id) || workerId !== this.workerId) continue;
       this.options.say(`task ${node.id}: the answer to its claim was lost; running it`);
@@ -217,8 +222,8 @@ export class Worker {
           (error) => options.say(`task ${task.id}: runStateChanged refused: ${error.message}`),
         )
       : () => {};
-    // A cancel between the claim and the subscription's start is seen here.
-    if (runId) void this.checkRun(run);
+    // A run that ended between the claim and the subscription's start.
+    if (task.run) this.onRunState(run, task.run.state);
     const done = run.run().finally(() => {
       unsubscribe();
       this.running.delete(task.id);
@@ -231,6 +236,7 @@ export class Worker {
     if (ENDED_RUN_STATES.has(state)) void run.stop('canceled');
   }
 
+  /** The run's state read again (a token without the read scope cannot: the step's refused appends then say the run ended). */
   private async checkRun(run: TaskRun): Promise<void> {
     const answer = await this.gateway.request(RunState, { id: run.runId! }, 'resend').catch(() => null);
     if (answer?.run) this.onRunState(run, answer.run.state);

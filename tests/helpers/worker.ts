@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
@@ -48,10 +48,10 @@ export async function setTools(server: TestServer, tools: Record<string, { comma
 let workstreams = 0;
 
 /** A workstream of one task per kind given (no dependencies between them); returns its run id and task ids by kind. */
-export async function submitTasks(server: TestServer, kinds: string[], options: { maxAttempts?: number } = {}): Promise<{ runId: string; taskIds: string[] }> {
+export async function submitTasks(server: TestServer, kinds: string[], options: { maxAttempts?: number; retry?: 'fixed' | 'none' } = {}): Promise<{ runId: string; taskIds: string[] }> {
   workstreams += 1;
   const spec = workstreamSpec(
-    kinds.map((kind, i) => taskSpec(`t${i + 1}`, [], { kind, maxAttempts: options.maxAttempts ?? 1 })),
+    kinds.map((kind, i) => taskSpec(`t${i + 1}`, [], { kind, maxAttempts: options.maxAttempts ?? 1, retry: options.retry ?? 'none' })),
     { id: `ws-worker-${workstreams}`, projectId: 'worker-project' },
   );
   const { submitWorkstream } = await server.ok(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } tasks { id specTaskId } } } }`, { s: spec });
@@ -59,10 +59,10 @@ export async function submitTasks(server: TestServer, kinds: string[], options: 
   return { runId: submitWorkstream.workstream.run.id, taskIds: kinds.map((_, i) => tasks.find((t) => t.specTaskId === `t${i + 1}`)!.id) };
 }
 
-/** A token with the scopes a worker needs (worker, read, unless `scopes` says otherwise), created through the API. */
-export async function workerToken(server: TestServer, name = 'worker', scopes: string[] = ['WORKER', 'READ']): Promise<string> {
+/** A token with the scopes a worker needs (worker, read; `scopes` to give others), created through the API. */
+export async function workerToken(server: TestServer, scopes: string[] = ['WORKER', 'READ']): Promise<string> {
   const data = await server.ok(`mutation($n: String!, $s: [Scope!]!) { createApiToken(input: {name: $n, scopes: $s}) { token } }`, {
-    n: `${name}-${Date.now()}-${Math.random()}`,
+    n: `worker-${Date.now()}-${Math.random()}`,
     s: scopes,
   });
   return data.createApiToken.token;
@@ -74,7 +74,7 @@ export function startWorker(url: string, token: string, args: string[] = []) {
   return {
     ...cli,
     /** Waits for a line of stderr matching `pattern`; returns the match. */
-    async line(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    async line(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
       await until(() => pattern.test(cli.output.stderr), `worker stderr to match ${pattern}; it said:\n${cli.output.stderr}`, timeoutMs);
       return cli.output.stderr.match(pattern)!;
     },
@@ -89,7 +89,7 @@ export async function taskOf(server: TestServer, id: string) {
 }
 
 /** Waits until the task is in one of `states`; returns it. */
-export async function taskReaches(server: TestServer, id: string, states: string[], timeoutMs = 30_000) {
+export async function taskReaches(server: TestServer, id: string, states: string[], timeoutMs = 60_000) {
   let task = await taskOf(server, id);
   const deadline = Date.now() + timeoutMs;
   while (!states.includes(task.state)) {
@@ -158,15 +158,19 @@ export function contiguous(chunks: LogChunk[]): number {
   return at;
 }
 
-/** Whether a process with this pid is alive: a zombie nobody has reaped yet (it runs nothing) counts as gone. */
+/** Whether a process with this pid is alive: a zombie (dead, not yet reaped by an init that may never reap it) is not. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  const stat = `/proc/${pid}/stat`;
-  return !(existsSync(stat) && readFileSync(stat, 'utf8').split(') ')[1]?.startsWith('Z') === true);
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...": Z is a zombie.
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** Kills a tool process a killed worker left behind (a test's cleanup); quiet when it is gone. */

@@ -35,7 +35,7 @@ describe('a worker killed mid-task', () => {
       for (const w of workers) console.error(`worker ${w.id} stderr:\n${w.output.stderr}`);
     });
     await setTools(server, { ticker: { command: nodeTool('ticker.mjs') } });
-    const token = await workerToken(server, 'e2e-crash', ['WORKER']);
+    const token = await workerToken(server, ['WORKER']);
     const work = join(root, 'work');
     // 100 lines, one every 50 ms: about 5 s per attempt. Two attempts allowed, retried after 1 s.
     const { runId, taskIds } = await submitTools(server, 'ws-crash', [{ id: 'tick', tool: 'ticker', args: [String(TICKS), '50'], env: { PID_DIR: pidDir() }, maxAttempts: 2, retry: 'fixed' }]);

@@ -57,7 +57,7 @@ describe('shell syntax in a task spec', () => {
       { id: 'program', tool: 'program', args, env: { ...env, SHOW_ENV: names.join(',') } },
     ]);
     const run = watchRun(server.wsClient(), runId);
-    worker = await registeredWorker(server.url, await workerToken(server, 'e2e-injection', ['WORKER']), ['--workdir', join(root, 'work'), '--slots', '2']);
+    worker = await registeredWorker(server.url, await workerToken(server, ['WORKER']), ['--workdir', join(root, 'work'), '--slots', '2']);
     await run.done;
 
     expect(readdirSync(join(root, 'marks'))).toEqual([]);

@@ -37,7 +37,7 @@ describe('a lost connection mid-tool', () => {
     // 300 lines, one every 40 ms: about 12 s of output.
     const { runId, taskIds } = await submitTools(server, 'ws-reconnect', [{ id: 'tick', tool: 'ticker', args: [String(TICKS), '40'] }]);
     const run = watchRun(server.wsClient(), runId);
-    worker = await registeredWorker(`http://127.0.0.1:${proxy.port}/graphql`, await workerToken(server, 'e2e-reconnect', ['WORKER']), ['--workdir', join(root, 'work')]);
+    worker = await registeredWorker(`http://127.0.0.1:${proxy.port}/graphql`, await workerToken(server, ['WORKER']), ['--workdir', join(root, 'work')]);
 
     const liveChunks = () => [...run.steps.values()].reduce((n, s) => n + s.chunks.length, 0);
     await until(() => liveChunks() >= 3, 'the first lines of the tool', 60_000);

@@ -22,7 +22,7 @@ beforeAll(async () => {
     stuck: { command: nodeTool('sleeper.mjs', 'stubborn'), timeoutSeconds: 2 },
     waits: { command: nodeTool('sleeper.mjs', 'stubborn') },
   });
-  worker = await registeredWorker(server.url, await workerToken(server, 'e2e-stop', ['WORKER']), ['--workdir', join(root, 'work'), '--grace-seconds', '1']);
+  worker = await registeredWorker(server.url, await workerToken(server, ['WORKER']), ['--workdir', join(root, 'work'), '--grace-seconds', '1']);
 });
 afterAll(async () => {
   await stopWorker(worker);

@@ -52,8 +52,8 @@ describe('a workstream of three tools on two workers', () => {
     await until(() => server.engine.openStreams() >= streamsBefore + 2, 'runEvents and gateOutcomes to attach', 20_000);
 
     // Each worker runs a tool the other does not, so both take part whatever the timing; either may run the lines.
-    workers.push(await registeredWorker(server.url, await workerToken(server, 'e2e-a', ['WORKER']), ['--tools', 'echo,lines', '--workdir', workdir]));
-    workers.push(await registeredWorker(server.url, await workerToken(server, 'e2e-b', ['WORKER']), ['--tools', 'lines,tests', '--workdir', workdir]));
+    workers.push(await registeredWorker(server.url, await workerToken(server, ['WORKER']), ['--tools', 'echo,lines', '--workdir', workdir]));
+    workers.push(await registeredWorker(server.url, await workerToken(server, ['WORKER']), ['--tools', 'lines,tests', '--workdir', workdir]));
 
     await run.done;
     expect(run.events.at(-1)).toMatchObject({ kind: 'RUN_STATE_CHANGED', payload: { to: 'succeeded' } });
