@@ -465,8 +465,9 @@ const NOTE = 'mutation($runId: ID!, $m: String!) { addRunNote(input: { runId: $r
 /** A bench server's graphql-ws URL. */
 export const socketUrl = (server: ServerProcess) => (server.info.url as string).replace(/^http/, 'ws');
 
-async function gatewayCall<T>(url: string, query: string): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ query }) });
+/** One query or mutation as the bench's admin, over HTTP; its data, or a thrown error naming what failed. */
+export async function gatewayCall<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ query, variables }) });
   const body = (await res.json()) as { data?: T; errors?: unknown };
   if (body.errors || !body.data) throw new Error(`${query.slice(0, 40)}: ${JSON.stringify(body.errors)}`);
   return body.data;

@@ -32,6 +32,7 @@ export async function serveGateway({ orm, bus, rateLimitStore, info, close }: Se
       ...config.limits,
       mutationsPerMinute: 0,
       heartbeatsPerMinute: 0,
+      logAppendsPerMinute: 0,
       wsMaxSubscriptions: 0,
       wsMaxConnectionsPerToken: 0,
       maxSubscriptionsPerToken: 0,

@@ -31,6 +31,7 @@ export function startCli(args: string[], env: Record<string, string | undefined>
     pid: child.pid!,
     interrupt: () => child.kill('SIGINT'),
     terminate: () => child.kill('SIGTERM'),
-    kill: () => child.kill('SIGKILL'),
+    /** Sends a signal (SIGKILL unless given), as the OS or an operator would. */
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => child.kill(signal),
   };
 }

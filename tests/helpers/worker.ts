@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from 'graphql-ws';
 import { startCli } from './cli.js';
 import type { TestServer } from './server.js';
 import { taskSpec, workstreamSpec } from './specs.js';
@@ -107,14 +108,54 @@ export async function stepsOf(server: TestServer, runId: string) {
 
 /** A step's whole log text (all pages), as the gateway stored it. */
 export async function stepLogText(server: TestServer, stepId: string): Promise<{ text: string; size: number; complete: boolean }> {
-  let text = '';
-  let after = 0;
-  for (;;) {
-    const { stepLog } = await server.ok(`query($s: ID!, $a: Int) { stepLog(stepId: $s, after: $a, first: 500) { chunks { endOffset text } size hasMore complete } }`, { s: stepId, a: after });
-    for (const chunk of stepLog.chunks) text += chunk.text;
-    after = stepLog.chunks.at(-1)?.endOffset ?? after;
-    if (!stepLog.hasMore) return { text, size: stepLog.size, complete: stepLog.complete };
+  const log = await readStepLog(server, stepId);
+  return { text: log.chunks.map((chunk) => chunk.text).join(''), size: log.size, complete: log.complete };
+}
+
+export interface LogChunk {
+  offset: number;
+  endOffset: number;
+  stream: 'STDOUT' | 'STDERR';
+  text: string;
+}
+
+const CHUNK = 'offset endOffset stream text';
+
+/** Every stored chunk of a step's log, page by page, with the log's totals. */
+export async function readStepLog(server: TestServer, stepId: string): Promise<{ chunks: LogChunk[]; size: number; cutBytes: number; complete: boolean }> {
+  const chunks: LogChunk[] = [];
+  for (let after = 0; ;) {
+    const { stepLog } = await server.ok(`query($s: ID!, $a: Int) { stepLog(stepId: $s, after: $a, first: 500) { chunks { ${CHUNK} } size cutBytes hasMore complete } }`, {
+      s: stepId,
+      a: after,
+    });
+    chunks.push(...stepLog.chunks);
+    if (!stepLog.hasMore) return { chunks, size: stepLog.size, cutBytes: stepLog.cutBytes, complete: stepLog.complete };
+    after = stepLog.chunks.at(-1).endOffset;
   }
+}
+
+/** A log's text per stream, the chunks of each concatenated in order. */
+export const byStream = (chunks: LogChunk[]) => ({
+  stdout: chunks
+    .filter((c) => c.stream === 'STDOUT')
+    .map((c) => c.text)
+    .join(''),
+  stderr: chunks
+    .filter((c) => c.stream === 'STDERR')
+    .map((c) => c.text)
+    .join(''),
+});
+
+/** The chunks cover the log from 0 without a gap or an overlap; returns the bytes they cover. */
+export function contiguous(chunks: LogChunk[]): number {
+  let at = 0;
+  for (const chunk of chunks) {
+    if (chunk.offset !== at) throw new Error(`chunk at ${chunk.offset}, expected ${at}`);
+    if (chunk.endOffset - chunk.offset !== Buffer.byteLength(chunk.text)) throw new Error(`chunk at ${chunk.offset}: endOffset does not match its text`);
+    at = chunk.endOffset;
+  }
+  return at;
 }
 
 /** Whether a process with this pid is alive: a zombie (dead, not yet reaped by an init that may never reap it) is not. */
@@ -130,4 +171,134 @@ export function alive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** Kills a tool process a killed worker left behind (a test's cleanup); quiet when it is gone. */
+export function killLeftover(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+// ---------------------------------------------------------------- end to end (tests/worker/e2e-*.test.ts)
+
+/** The fixture tools (tests/fixtures/tools): lines, node:test runner, sleeper, ticker, show-args. */
+export const TOOLS_DIR = new URL('../fixtures/tools/', import.meta.url).pathname;
+
+/** A shell word for `text` (single quotes), for the router config's command strings. */
+const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+/** The command that runs fixture tool `file` with this Node, then `args`. */
+export const nodeTool = (file: string, ...args: string[]) => [process.execPath, `${TOOLS_DIR}${file}`, ...args].map(quote).join(' ');
+
+export interface ToolTask {
+  id: string;
+  /** The tool it runs (its kind). */
+  tool: string;
+  args?: string[];
+  env?: Record<string, string>;
+  maxAttempts?: number;
+  /** How a failed attempt is retried (none when not given). */
+  retry?: 'fixed' | 'exponential' | 'none';
+}
+
+/** Submits a workstream of these tasks, each with its task_spec inputs; returns its run and task ids by task_id. */
+export async function submitTools(server: TestServer, workstreamId: string, tasks: ToolTask[]): Promise<{ runId: string; taskIds: Record<string, string> }> {
+  const spec = workstreamSpec(
+    tasks.map((t) => ({
+      ...taskSpec(t.id, [], { kind: t.tool, maxAttempts: t.maxAttempts ?? 1, retry: t.retry ?? 'none', onFailure: 'continue' }),
+      inputs: { args: t.args ?? [], env: t.env ?? {} },
+    })),
+    { id: workstreamId, projectId: 'e2e', strategy: 'continue' },
+  );
+  const data = await server.ok(`mutation($s: JSON!) { submitWorkstream(input: {spec: $s}) { workstream { run { id } tasks { id specTaskId } } } }`, { s: spec });
+  const ws = data.submitWorkstream.workstream;
+  return { runId: ws.run.id, taskIds: Object.fromEntries(ws.tasks.map((t: { id: string; specTaskId: string }) => [t.specTaskId, t.id])) };
+}
+
+/** The database id inside a global id (run event payloads name workers and tasks by it). */
+export const dbId = (globalId: string) => Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1];
+
+export type RegisteredWorker = ReturnType<typeof startWorker> & { id: string };
+
+/** startWorker, then its registration: resolves with its worker id once it says it registered. */
+export async function registeredWorker(url: string, token: string, args: string[] = []): Promise<RegisteredWorker> {
+  const worker = startWorker(url, token, args);
+  const exited = worker.exited.then(() => {
+    throw new Error(`the worker exited before it registered; its stderr:\n${worker.output.stderr}`);
+  });
+  exited.catch(() => {});
+  const [, id] = await Promise.race([worker.line(/worker (\S+) registered/, 60_000), exited]);
+  return Object.assign(worker, { id: id! });
+}
+
+/** Stops a worker as an operator would (SIGTERM), SIGKILL if it has not exited after `ms`. */
+export async function stopWorker(worker: RegisteredWorker, ms = 20_000): Promise<void> {
+  worker.kill('SIGTERM');
+  const timer = setTimeout(() => worker.kill('SIGKILL'), ms);
+  await worker.exited;
+  clearTimeout(timer);
+}
+
+export const STEP_LOG_APPENDED = `subscription($s: ID!, $a: Int) { stepLogAppended(stepId: $s, after: $a) { ${CHUNK} } }`;
+
+export interface WatchedStep {
+  chunks: LogChunk[];
+  /** When its first chunk arrived (performance.now()); null before. */
+  firstAt: number | null;
+  /** Resolves when the subscription completes (the step ended and every chunk was delivered). */
+  done: Promise<void>;
+}
+
+export interface WatchedRun {
+  events: { kind: string; payload: any; step: { id: string } | null; at: number }[];
+  /** A stepLogAppended subscription per step, opened as its TOOL_CALL_STARTED event arrives. */
+  steps: Map<string, WatchedStep>;
+  /** Resolves when runEvents completes (the run ended). */
+  done: Promise<void>;
+}
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(JSON.stringify(error)));
+
+/** Follows a run live over graphql-ws: its events, and each step's log from offset 0 as the step starts. */
+export function watchRun(client: Client, runId: string): WatchedRun {
+  const watched: WatchedRun = { events: [], steps: new Map(), done: Promise.resolve() };
+  const watchStep = (stepId: string) => {
+    const step: WatchedStep = { chunks: [], firstAt: null, done: Promise.resolve() };
+    step.done = new Promise<void>((resolve, reject) => {
+      client.subscribe<{ stepLogAppended: LogChunk }>(
+        { query: STEP_LOG_APPENDED, variables: { s: stepId, a: 0 } },
+        {
+          next: ({ data, errors }) => {
+            if (errors) return reject(new Error(`stepLogAppended(${stepId}): ${JSON.stringify(errors)}`));
+            step.firstAt ??= performance.now();
+            step.chunks.push(data!.stepLogAppended);
+          },
+          error: (error) => reject(asError(error)),
+          complete: resolve,
+        },
+      );
+    });
+    step.done.catch(() => {});
+    watched.steps.set(stepId, step);
+  };
+  watched.done = new Promise<void>((resolve, reject) => {
+    client.subscribe<{ runEvents: { kind: string; payload: any; step: { id: string } | null } }>(
+      { query: `subscription($r: ID) { runEvents(runId: $r) { kind payload step { id } } }`, variables: { r: runId } },
+      {
+        next: ({ data, errors }) => {
+          if (errors) return reject(new Error(`runEvents: ${JSON.stringify(errors)}`));
+          const event = data!.runEvents;
+          watched.events.push({ ...event, at: performance.now() });
+          if (event.kind === 'TOOL_CALL_STARTED' && event.step) watchStep(event.step.id);
+        },
+        error: (error) => reject(asError(error)),
+        complete: resolve,
+      },
+    );
+  });
+  watched.done.catch(() => {});
+  return watched;
 }
