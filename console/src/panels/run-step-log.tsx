@@ -283,7 +283,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
             {loading ? 'Loading…' : 'Load older output'}
           </button>
         ) : (
-          summary && <p class="hint">{summary.size === 0 ? 'No output yet.' : 'The start of the log.'}</p>
+          summary && <p class="hint">{summary.size > 0 ? 'The start of the log.' : summary.complete ? 'The step wrote no output.' : 'No output yet.'}</p>
         )}
         <div class="log-lines" ref={lines} />
         {newer && (

@@ -54,6 +54,7 @@ function fill(block: Block, chunks: readonly LogChunk[]): void {
     block.chars += chunk.text.length;
   }
   block.node.append(added);
+  block.node.dataset.from = String(block.from);
 }
 
 /** A block that starts at `start` (where the one before it ends), or wherever its first chunk does (-1). */
