@@ -9,10 +9,12 @@ import { Migration20261130000000RunProjectStateIndex } from './Migration20261130
 import { Migration20261206000000ApiTokenRevokedAtIndex } from './Migration20261206000000ApiTokenRevokedAtIndex.js';
 import { Migration20261206100000WorkerReports } from './Migration20261206100000WorkerReports.js';
 import { Migration20261206200000WorkstreamSpecIdUnique } from './Migration20261206200000WorkstreamSpecIdUnique.js';
+import { Migration20261207000000StepLogs } from './Migration20261207000000StepLogs.js';
 import { Migration20261201000000PostgresInit } from './postgresql/Migration20261201000000PostgresInit.js';
 import { Migration20261206000000ApiTokenRevokedAtIndex as PostgresApiTokenRevokedAtIndex } from './postgresql/Migration20261206000000ApiTokenRevokedAtIndex.js';
 import { Migration20261206100000WorkerReports as PostgresWorkerReports } from './postgresql/Migration20261206100000WorkerReports.js';
 import { Migration20261206200000WorkstreamSpecIdUnique as PostgresWorkstreamSpecIdUnique } from './postgresql/Migration20261206200000WorkstreamSpecIdUnique.js';
+import { Migration20261207000000StepLogs as PostgresStepLogs } from './postgresql/Migration20261207000000StepLogs.js';
 
 // SQLite's migrations in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -28,6 +30,7 @@ export const migrationsList = [
   { name: 'Migration20261206000000ApiTokenRevokedAtIndex', class: Migration20261206000000ApiTokenRevokedAtIndex },
   { name: 'Migration20261206100000WorkerReports', class: Migration20261206100000WorkerReports },
   { name: 'Migration20261206200000WorkstreamSpecIdUnique', class: Migration20261206200000WorkstreamSpecIdUnique },
+  { name: 'Migration20261207000000StepLogs', class: Migration20261207000000StepLogs },
 ];
 
 /** PostgreSQL's migrations (its DDL differs from SQLite's), in order. */
@@ -36,4 +39,5 @@ export const postgresMigrationsList = [
   { name: 'Migration20261206000000ApiTokenRevokedAtIndex', class: PostgresApiTokenRevokedAtIndex },
   { name: 'Migration20261206100000WorkerReports', class: PostgresWorkerReports },
   { name: 'Migration20261206200000WorkstreamSpecIdUnique', class: PostgresWorkstreamSpecIdUnique },
+  { name: 'Migration20261207000000StepLogs', class: PostgresStepLogs },
 ];

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DEFAULT_PATCH_LIMITS } from './engine/patches/patch-service.js';
+import { DEFAULT_STEP_LOG_MAX_BYTES } from './engine/runs/step-logs.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -69,9 +70,10 @@ export interface Limits {
   maxResponseBytes: number;
   /** Bytes of one subscription event (RESPONSE_TOO_LARGE in its place). */
   maxEventBytes: number;
-  /** Mutations per token per minute; heartbeats have their own, higher budget. */
+  /** Mutations per token per minute; heartbeats and step log appends have their own, higher budgets. */
   mutationsPerMinute: number;
   heartbeatsPerMinute: number;
+  logAppendsPerMinute: number;
   maxBodyBytes: number;
   wsMaxSubscriptions: number;
   wsMaxMessageBytes: number;
@@ -91,6 +93,8 @@ export interface Limits {
   maxDiffBytes: number;
   /** Costs a WORKER-only token may record through one task, in whole currency units, all currencies summed (0: no bound). */
   workerCostPerTask: number;
+  /** Bytes of each step's log stored: its head (a quarter) and its newest tail; the middle is cut (0: every byte). */
+  stepLogMaxBytes: number;
 }
 
 export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> = {
@@ -108,6 +112,8 @@ export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> =
   maxEventBytes: ['UET_MAX_EVENT_BYTES', 1_048_576],
   mutationsPerMinute: ['UET_RATE_LIMIT_MUTATIONS', 600],
   heartbeatsPerMinute: ['UET_RATE_LIMIT_HEARTBEATS', 6000],
+  // A worker streams each running tool's output in ~100-200 ms batches: a fleet sharing one token runs many tools at once.
+  logAppendsPerMinute: ['UET_RATE_LIMIT_LOG_APPENDS', 12_000],
   maxBodyBytes: ['UET_MAX_BODY_BYTES', 1_048_576],
   wsMaxSubscriptions: ['UET_WS_MAX_SUBSCRIPTIONS', 100],
   wsMaxMessageBytes: ['UET_WS_MAX_MESSAGE_BYTES', 1_048_576],
@@ -127,6 +133,8 @@ export const LIMIT_ENV: Record<keyof Limits, [name: string, fallback: number]> =
   // One task attempt of a coding agent spends cents to a few dollars of model calls; 100 leaves ample room,
   // yet a leaked worker token cannot spend more than 100 per task it holds (nor HALT a budget larger than that).
   workerCostPerTask: ['UET_WORKER_COST_PER_TASK', 100],
+  // Enough for a long build's output; past it the middle goes (the head shows how it started, the tail how it ended).
+  stepLogMaxBytes: ['UET_STEP_LOG_MAX_BYTES', DEFAULT_STEP_LOG_MAX_BYTES],
 };
 
 function parseLimits(env: NodeJS.ProcessEnv): Limits {

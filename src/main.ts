@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     bus: shared?.redis.bus,
     rateLimitStore: shared?.rateLimitStore,
     workerCostPerTask: config.limits.workerCostPerTask,
+    stepLogMaxBytes: config.limits.stepLogMaxBytes,
   });
   const app = buildApp({
     engine,

@@ -11,6 +11,8 @@ import { RunEventReader } from './runs/event-log.js';
 import { RunEventFeed } from './runs/event-feed.js';
 import { RunQueries } from './runs/run-queries.js';
 import { RunService } from './runs/run-service.js';
+import { StepLogFeed } from './runs/step-log-feed.js';
+import { DEFAULT_STEP_LOG_MAX_BYTES, StepLogs } from './runs/step-logs.js';
 import { CostQueries } from './costs/cost-queries.js';
 import { CostService } from './costs/cost-service.js';
 import { GateQueries } from './gates/gate-queries.js';
@@ -43,6 +45,8 @@ export interface EngineOptions {
   patchLimits?: PatchLimits;
   /** Costs a WORKER-only token may record through one task, in whole currency units (UET_WORKER_COST_PER_TASK); 0 or absent: no bound. */
   workerCostPerTask?: number;
+  /** Bytes of each step's log kept (UET_STEP_LOG_MAX_BYTES): its head and newest tail; 0 keeps all. DEFAULT_STEP_LOG_MAX_BYTES unless given. */
+  stepLogMaxBytes?: number;
 }
 
 /** The domain, wired: everything a resolver, a CLI command or a test calls. */
@@ -55,6 +59,10 @@ export interface Engine {
   queries: RunQueries;
   events: RunEventReader;
   feed: RunEventFeed;
+  /** Step logs: appends and pages (step-logs.ts). */
+  stepLogs: StepLogs;
+  /** Live, resumable streams of step logs. */
+  stepLogFeed: StepLogFeed;
   tokens: TokenService;
   rateLimiter: RateLimiter;
   workers: WorkerService;
@@ -92,6 +100,8 @@ export function createEngine(options: EngineOptions): Engine {
   const feed = new RunEventFeed(events, bus, onError);
   const streams = new NoticeStreams(bus);
   const runs = new RunService(transact, contracts, events, streams, fork);
+  const stepLogs = new StepLogs(transact, fork, options.stepLogMaxBytes ?? DEFAULT_STEP_LOG_MAX_BYTES);
+  const stepLogFeed = new StepLogFeed(stepLogs, bus, onError);
   const liveWorkers = new LiveWorkers(fork, bus);
   const workers = new WorkerService(transact, liveWorkers, bus, streams, clock);
   const policies = new PolicyStore(transact, contracts, fork);
@@ -106,6 +116,8 @@ export function createEngine(options: EngineOptions): Engine {
     queries: new RunQueries(fork, events),
     events,
     feed,
+    stepLogs,
+    stepLogFeed,
     tokens: new TokenService(transact, fork, clock, bus, options.adminSecret ?? null, onError),
     rateLimiter: new RateLimiter(clock, options.rateLimitStore),
     workers,
@@ -124,9 +136,10 @@ export function createEngine(options: EngineOptions): Engine {
     progress: new ProgressQueries(fork, liveWorkers, clock, streams),
     routing: new RoutingService(transact, contracts, fork, clock, streams),
     executionRequests: new ExecutionRequestQueries(fork),
-    openStreams: () => feed.openStreams + streams.size,
+    openStreams: () => feed.openStreams + stepLogFeed.openStreams + streams.size,
     close: () => {
       feed.close();
+      stepLogFeed.close();
       streams.closeAll();
     },
   };

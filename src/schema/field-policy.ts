@@ -19,7 +19,7 @@ export type FieldPolicy = {
    */
   liveOnly?: boolean;
   /** The per-token budget a root mutation counts against (src/server/rate-limit.ts): the general one unless set. */
-  rateBudget?: 'heartbeat';
+  rateBudget?: 'heartbeat' | 'logAppend';
 };
 
 /** The policy of a root field of `root`, empty for a field that states none (or no such field). */
@@ -30,6 +30,9 @@ export function fieldPolicy(schema: GraphQLSchema, root: 'mutation' | 'subscript
 
 /** The policy of a mutation a worker sends often (heartbeat): its own, higher budget. */
 export const heartbeatBudget: FieldPolicy = { rateBudget: 'heartbeat' };
+
+/** The policy of appendStepLog, which a worker sends several times a second per running tool: its own budget. */
+export const logAppendBudget: FieldPolicy = { rateBudget: 'logAppend' };
 
 const liveOnly: FieldPolicy = { liveOnly: true };
 

@@ -9,11 +9,12 @@ const WINDOW_MS = 60_000;
 
 /**
  * Per-token budgets for mutations, one hit per root mutation field: a
- * general one, and a separate, higher one for heartbeats (the fields that
- * declare `rateBudget: 'heartbeat'`: field-policy.ts). Over budget, the
+ * general one, and separate, higher ones for heartbeats and step log appends
+ * (the fields that declare `rateBudget`: field-policy.ts). Over budget, the
  * whole operation is refused with RATE_LIMITED and how long to wait.
  */
 export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<GatewayContext> {
+  const perMinute = { mutation: limits.mutationsPerMinute, heartbeat: limits.heartbeatsPerMinute, logAppend: limits.logAppendsPerMinute };
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       const identity = (args.contextValue as GatewayContext).identity;
@@ -22,11 +23,8 @@ export function useMutationRateLimit(engine: Engine, limits: Limits): Plugin<Gat
       if (!identity || operation?.operation !== 'mutation') return;
       const caller = identity.tokenId ?? identity.tokenName;
       for (const selection of rootFields(operation.selectionSet, args.document)) {
-        const heartbeat = fieldPolicy(args.schema, 'mutation', selection.name.value).rateBudget === 'heartbeat';
-        const decision = await engine.rateLimiter.take(`${heartbeat ? 'heartbeat' : 'mutation'}:${caller}`, {
-          limit: heartbeat ? limits.heartbeatsPerMinute : limits.mutationsPerMinute,
-          windowMs: WINDOW_MS,
-        });
+        const budget = fieldPolicy(args.schema, 'mutation', selection.name.value).rateBudget ?? 'mutation';
+        const decision = await engine.rateLimiter.take(`${budget}:${caller}`, { limit: perMinute[budget], windowMs: WINDOW_MS });
         if (!decision.allowed) {
           const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
           setResultAndStopExecution({

@@ -88,6 +88,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     bus: redis?.bus,
     rateLimitStore: redis ? new RedisRateLimitStore(redis.commands, options.redis!.prefix, onError) : undefined,
     workerCostPerTask: options.limits?.workerCostPerTask ?? LIMIT_ENV.workerCostPerTask[1],
+    stepLogMaxBytes: options.limits?.stepLogMaxBytes ?? LIMIT_ENV.stepLogMaxBytes[1],
   });
   const defaults = loadConfig({});
   const app = buildApp({

@@ -2,8 +2,8 @@ import type { Logger } from '@mikro-orm/core';
 import type { Orm } from './orm.js';
 import { isSqlite } from './orm.js';
 
-/** A value bound to a statement: dates and JSON go through DirectSql.date and DirectSql.json first. */
-export type SqlValue = string | number | null | Date;
+/** A value bound to a statement: dates and JSON go through DirectSql.date and DirectSql.json first; bytes bind as a blob (bytea). */
+export type SqlValue = string | number | null | Date | Buffer;
 
 /**
  * Statements sent straight to the driver connection a write holds

@@ -96,6 +96,25 @@ export interface StepAttempt {
   metadata: Record<string, unknown>;
   /** The token that started it: a WORKER-only token completes only the steps it started. Null: the env admin secret. */
   startedByTokenId?: string | null;
+  /** Bytes appended to its log in all (step-logs.ts): the offset the next append names. */
+  logSize?: number;
+  /** The range of its log no longer stored, [logCutFrom, logCutTo); both null while nothing was cut. */
+  logCutFrom?: number | null;
+  logCutTo?: number | null;
+}
+
+export type StepLogStream = 'stdout' | 'stderr';
+
+/** One append to a step's log (step-logs.ts): UTF-8 bytes at [offset, endOffset) of the log. */
+export interface StepLogChunk {
+  stepId: string;
+  offset: number;
+  endOffset: number;
+  stream: StepLogStream;
+  /** The text's UTF-8 bytes: stored as bytes, so that any character (NUL included) is kept on either database. */
+  bytes: Buffer;
+  /** When the gateway stored it. */
+  at: Date;
 }
 
 export interface RunEvent {
@@ -173,6 +192,9 @@ export const StepAttemptSchema = new EntitySchema<StepAttempt>({
     errorLog: { type: 'text', nullable: true },
     metadata: { type: 'json' },
     startedByTokenId: { type: 'string', length: 26, nullable: true },
+    logSize: { type: 'integer', default: 0 },
+    logCutFrom: { type: 'integer', nullable: true },
+    logCutTo: { type: 'integer', nullable: true },
   },
   uniques: [{ name: 'step_attempt_run_id_sequence_unique', properties: ['runId', 'sequence'] }],
 });
@@ -198,6 +220,20 @@ export const RunEventSchema = new EntitySchema<RunEvent>({
     payload: { type: 'json' },
   },
   indexes: [{ name: 'run_event_run_id_position_idx', properties: ['runId', 'position'] }],
+});
+
+export const StepLogChunkSchema = new EntitySchema<StepLogChunk>({
+  name: 'StepLogChunk',
+  tableName: 'step_log_chunk',
+  properties: {
+    // The key (step_id, end_offset) is the one index: pages forwards (end_offset > after) and backwards (end_offset <= before).
+    stepId: { kind: 'm:1', entity: 'StepAttempt', mapToPk: true, fieldName: 'step_id', deleteRule: 'cascade', primary: true, index: false },
+    endOffset: { type: 'integer', primary: true },
+    offset: { type: 'integer', fieldName: 'start_offset' },
+    stream: { type: 'string', length: 6 },
+    bytes: { type: 'blob' },
+    at: { type: 'Date' },
+  },
 });
 
 export const LogSequenceSchema = new EntitySchema<LogSequence>({
@@ -307,4 +343,4 @@ export const TaskSchema = new EntitySchema<Task>({
   ],
 });
 
-export const runEntities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, TaskSchema];
+export const runEntities = [RunSchema, StepAttemptSchema, RunEventSchema, LogSequenceSchema, TaskSchema, StepLogChunkSchema];

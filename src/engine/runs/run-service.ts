@@ -14,6 +14,7 @@ import { taskMachine } from './machines.js';
 import { assertMayReport } from '../auth/report-access.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
+import { announceStepEnded } from './step-logs.js';
 
 /** Bus notice for a run whose state changed (or that was created). */
 export interface RunStateNotice {
@@ -298,6 +299,7 @@ function endStep(scope: WriteScope, run: Run, step: StepAttempt, to: Exclude<Ste
   step.stateReason = details.reason ?? null;
   const kind: RunEventKind = to === 'failed' ? 'tool_call_error' : 'tool_call_completed';
   recordRunEvent(scope, run, kind, withoutNulls({ sequence: step.sequence, state: to, ...details }), step.id);
+  announceStepEnded(scope, step.id);
 }
 
 /** Appends an event and keeps the run's counters in step with it. */

@@ -1,0 +1,229 @@
+import { DomainError } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
+import type { StepLogChunkView, StepLogs } from './step-logs.js';
+
+/** Chunks read per query while a tail catches up or a subscriber replays. */
+const READ_BATCH = 100;
+/** A subscriber that holds this many chunks unread, or this many bytes of them, is ended with SLOW_CONSUMER (it resumes with `after`). */
+export const MAX_QUEUED_CHUNKS = 10_000;
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/** Queued after the last chunk of a step that ended: nothing follows. */
+const END = Symbol('step ended');
+type Item = StepLogChunkView | typeof END;
+
+interface Listener {
+  queue: Item[];
+  queuedBytes: number;
+  wake: (() => void) | null;
+  ended: boolean;
+  failure: DomainError | null;
+}
+
+function deliver(listener: Listener, item: Item): void {
+  if (listener.ended) return;
+  const bytes = item === END ? 0 : item.text.length;
+  if (listener.queue.length >= MAX_QUEUED_CHUNKS || listener.queuedBytes + bytes > MAX_QUEUED_BYTES) {
+    listener.failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with `after`: the endOffset of the last chunk it got', {
+      maxQueued: MAX_QUEUED_CHUNKS,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+    });
+    listener.ended = true;
+  } else {
+    listener.queue.push(item);
+    listener.queuedBytes += bytes;
+  }
+  listener.wake?.();
+}
+
+/**
+ * One step's stored log, read once per wake-up for all its subscribers.
+ * Notices only say "the log grew" or "the step ended"; the tail reads what
+ * is stored past the last offset it read, so its listeners receive exactly
+ * the committed log, in order, however the notices arrive (or across
+ * instances). After an end notice it reads the rest, then queues END.
+ */
+class Tail {
+  readonly listeners = new Set<Listener>();
+  last = 0;
+  readonly ready: Promise<void>;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  /** An end notice (or a reconnected bus) came: look at the step's state on the next read. */
+  private checkEnd = false;
+
+  constructor(
+    private readonly stepId: string,
+    private readonly logs: StepLogs,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.ready = logs.summary(stepId).then((summary) => {
+      this.last = Math.max(this.last, summary.size);
+    });
+  }
+
+  wake(checkEnd: boolean): void {
+    this.checkEnd ||= checkEnd;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.ready
+      .then(() => this.catchUp())
+      .catch(this.onError)
+      .finally(() => {
+        this.reading = null;
+        if (this.again) {
+          this.again = false;
+          this.wake(false);
+        }
+      });
+  }
+
+  private async catchUp(): Promise<void> {
+    // Asked before the read: an ending committed by then has every chunk of the step committed before it.
+    // Cleared first, so that an end notice arriving during the question is looked at again.
+    const check = this.checkEnd;
+    this.checkEnd = false;
+    const ended = check && (await this.logs.summary(this.stepId)).complete;
+    for (;;) {
+      const { chunks, hasMore } = await this.logs.readAfter(this.stepId, this.last, READ_BATCH);
+      for (const chunk of chunks) for (const listener of this.listeners) deliver(listener, chunk);
+      this.last = chunks.at(-1)?.endOffset ?? this.last;
+      if (!hasMore) break;
+    }
+    if (ended) for (const listener of this.listeners) deliver(listener, END);
+  }
+}
+
+export interface StepLogStreamOptions {
+  stepId: string;
+  /** Byte offset after which to replay the stored log first; null for live chunks only. */
+  after: number | null;
+}
+
+/** Live, resumable streams of step logs, by byte offset. */
+export class StepLogFeed {
+  private readonly tails = new Map<string, Tail>();
+  private readonly listeners = new Set<Listener>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly logs: StepLogs,
+    bus: EventBus,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    const unsubscribe = bus.subscribe('step.log', (notice) => this.tails.get(notice.stepId)?.wake(notice.ended === true));
+    // Notices published while a shared bus was away never arrive: once it is back, every tail reads what it missed, an ending included.
+    const stopWatching = bus.onConnectionChange((connected) => {
+      if (connected) for (const tail of this.tails.values()) tail.wake(true);
+    });
+    this.unsubscribe = () => {
+      unsubscribe();
+      stopWatching();
+    };
+  }
+
+  /**
+   * Replays the stored chunks past `after`, then continues live, and ends
+   * once the step has ended and every chunk is delivered. The listener is
+   * attached before the replay, and what it queued meanwhile is emitted only
+   * past the last replayed offset: no gap, no duplicate.
+   */
+  stream(options: StepLogStreamOptions): AsyncIterableIterator<StepLogChunkView> {
+    const listener: Listener = { queue: [], queuedBytes: 0, wake: null, ended: false, failure: null };
+    const chunks = this.follow(listener, options);
+    // A generator waiting for its next chunk sees return() only once that chunk comes: end the listener first.
+    return {
+      next: () => chunks.next(),
+      return: (value?: unknown) => {
+        this.end(listener);
+        return chunks.return(value as undefined);
+      },
+      throw: (error?: unknown) => {
+        this.end(listener);
+        return chunks.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private async *follow(listener: Listener, options: StepLogStreamOptions): AsyncGenerator<StepLogChunkView> {
+    const { stepId } = options;
+    const tail = this.tailFor(stepId);
+    try {
+      await tail.ready;
+      tail.listeners.add(listener);
+      this.listeners.add(listener);
+      let last = options.after ?? tail.last;
+      // Asked once attached: an ending committed before is seen here, one committed since is queued as END.
+      const ended = (await this.logs.summary(stepId)).complete;
+      if (options.after !== null || ended) {
+        for (;;) {
+          const { chunks, hasMore } = await this.logs.readAfter(stepId, last, READ_BATCH);
+          for (const chunk of chunks) {
+            last = chunk.endOffset;
+            yield chunk;
+          }
+          if (!hasMore || listener.ended) break;
+        }
+        if (ended) return;
+      }
+      for (;;) {
+        const item = listener.queue.shift();
+        if (item === END) return;
+        if (item) {
+          listener.queuedBytes -= item.text.length;
+          // Delivered by the replay already, or (live only) a chunk reaching back before `after`: only what is past `last`.
+          if (item.endOffset <= last) continue;
+          const chunk = item.offset < last ? trimmed(item, last) : item;
+          last = chunk.endOffset;
+          yield chunk;
+          continue;
+        }
+        if (listener.failure) throw listener.failure;
+        if (listener.ended) return;
+        await new Promise<void>((resolve) => (listener.wake = resolve));
+        listener.wake = null;
+      }
+    } finally {
+      this.listeners.delete(listener);
+      tail.listeners.delete(listener);
+      if (tail.listeners.size === 0 && this.tails.get(stepId) === tail) this.tails.delete(stepId);
+    }
+  }
+
+  /** Ends every open stream (used on shutdown). */
+  close(): void {
+    this.unsubscribe();
+    for (const listener of this.listeners) this.end(listener);
+  }
+
+  get openStreams(): number {
+    return this.listeners.size;
+  }
+
+  private end(listener: Listener): void {
+    listener.ended = true;
+    listener.wake?.();
+  }
+
+  private tailFor(stepId: string): Tail {
+    let tail = this.tails.get(stepId);
+    if (!tail) {
+      tail = new Tail(stepId, this.logs, this.onError);
+      this.tails.set(stepId, tail);
+    }
+    return tail;
+  }
+}
+
+/** A live chunk from `from` on (a subscriber whose `after` lies inside it), cut at a character's start. */
+function trimmed(chunk: StepLogChunkView, from: number): StepLogChunkView {
+  const bytes = Buffer.from(chunk.text, 'utf8');
+  let skip = from - chunk.offset;
+  while (skip < bytes.length && (bytes[skip]! & 0xc0) === 0x80) skip += 1;
+  return { ...chunk, offset: chunk.offset + skip, text: bytes.subarray(skip).toString('utf8') };
+}
