@@ -95,6 +95,8 @@ export function StepLog({ step }: { step: LoggedStep }) {
   const [problem, setProblem] = useState<string | null>(null);
   /** Live chunks not yet in the page: added once per animation frame, however many arrive. */
   const pending = useRef<{ chunks: LogChunk[]; frame: number | null; live: boolean }>({ chunks: [], frame: null, live: false });
+  /** The next render ends at the bottom of the log (after what it adds around the text: buttons, the end notice). */
+  const toEnd = useRef(false);
 
   const read = async (range: PageRange): Promise<Page | null> => {
     const { data, error } = await client.query(StepLogPage, { stepId: step.id, ...range }, { requestPolicy: 'network-only' }).toPromise();
@@ -135,7 +137,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
     held.append(page.chunks);
     setOlder(page.hasMore);
     attach(page, held.range?.to ?? page.size);
-    node.scrollTop = node.scrollHeight;
+    toEnd.current = true;
     setFollowing(true);
   };
 
@@ -229,10 +231,12 @@ export function StepLog({ step }: { step: LoggedStep }) {
 
   // The end notice is added below the text: a reader following the tail sees it.
   const ended = Boolean(summary?.complete) && !newer;
+  if (ended && following) toEnd.current = true;
   useLayoutEffect(() => {
     const node = box.current;
-    if (ended && node && following) node.scrollTop = node.scrollHeight;
-  }, [ended]);
+    if (toEnd.current && node) node.scrollTop = node.scrollHeight;
+    toEnd.current = false;
+  });
 
   const jumpToLatest = () => {
     box.current?.focus();
@@ -247,7 +251,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
       <h2 id="step-log">Log of step {label}</h2>
       {problem && <p role="alert">{problem}</p>}
       <p class="log-summary">
-        <span data-field="state">{ended ? 'ended' : newer ? 'not following: newer output below' : from !== undefined ? 'following live' : 'reading'}</span>
+        <span data-field="state">{ended ? 'ended' : newer ? 'not following: newer output below' : from !== undefined ? 'live' : 'reading'}</span>
         {summary && (
           <>
             {' · '}
@@ -261,14 +265,9 @@ export function StepLog({ step }: { step: LoggedStep }) {
           </>
         )}
       </p>
-      <ul class="legend" aria-label="Streams">
-        <li>
-          <span class="swatch" data-stream="STDOUT" /> stdout
-        </li>
-        <li>
-          <span class="swatch" data-stream="STDERR" /> stderr (tinted red)
-        </li>
-      </ul>
+      <p class="legend">
+        Streams: <code data-stream="STDOUT">stdout</code> <code data-stream="STDERR">stderr (tinted red)</code>
+      </p>
       <div
         class="log-box step-log-box"
         ref={box}
