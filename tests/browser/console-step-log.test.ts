@@ -140,7 +140,9 @@ describe.skipIf(!haveChromium || onPostgres)('a step’s log on the Run detail p
     await shows('done\n');
     expect(await atBottom(box), 'following again').toBe(true);
 
-    // The step ends: the log says so at its end, and a screen reader hears only that.
+    // The step ends: the log says so at its end, and a screen reader hears only that. The timeline reads its steps again
+    // meanwhile; the log stays the same element (not opened again).
+    await box.evaluate((node) => (node.dataset.opened = 'once'));
     await completeStep(seeded.server, stepId);
     const size = Buffer.byteLength(log.text);
     await expect
@@ -148,6 +150,8 @@ describe.skipIf(!haveChromium || onPostgres)('a step’s log on the Run detail p
       .toMatch(new RegExp(`^End of the log: step #1 SUCCEEDED at .+, after .+; ${size.toLocaleString('en')} bytes in all\\.$`));
     expect(await page.locator('.step-log [aria-live="polite"]').innerText()).toBe(`The log of step #1 aider has ended: ${size.toLocaleString('en')} bytes.`);
     expect(await page.locator('.log-summary [data-field="state"]').innerText()).toBe('ended');
+    await expect.poll(() => page.locator('table.steps tr[data-step="1"] td[data-field="state"]').innerText(), { timeout: 2_000 }).toBe('SUCCEEDED');
+    expect(await box.getAttribute('data-opened')).toBe('once');
     await expect.poll(() => atBottom(box), { timeout: 2_000 }).toBe(true);
     expect(await shownText(page)).toBe(log.text);
 

@@ -104,6 +104,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
       setProblem((error && errorText(error)) ?? 'the step’s log could not be read');
       return null;
     }
+    setProblem(null);
     return data.stepLog;
   };
 
