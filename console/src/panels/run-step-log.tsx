@@ -12,6 +12,8 @@ import { LogBlocks, type LogChunk } from './step-log-blocks';
 
 /** Chunks per page read (the gateway also stops a page at about 1 MiB of text). */
 const PAGE_CHUNKS = 200;
+/** Live text (characters) that goes into the page without waiting for the next animation frame. */
+const FLUSH_CHARS = 256_000;
 /** How close to the bottom (in pixels) still counts as following the tail. */
 const FOLLOW_SLACK = 24;
 
@@ -94,7 +96,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
   const [loading, setLoading] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   /** Live chunks not yet in the page: added once per animation frame, however many arrive. */
-  const pending = useRef<{ chunks: LogChunk[]; frame: number | null; live: boolean }>({ chunks: [], frame: null, live: false });
+  const pending = useRef<{ chunks: LogChunk[]; chars: number; frame: number | null; live: boolean }>({ chunks: [], chars: 0, frame: null, live: false });
   /** The next render ends at the bottom of the log (after what it adds around the text: buttons, the end notice). */
   const toEnd = useRef(false);
 
@@ -110,7 +112,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
 
   /** Stops following live: the newest text held is gone or not read yet. */
   const detach = () => {
-    pending.current = { chunks: [], frame: null, live: false };
+    pending.current = { chunks: [], chars: 0, frame: null, live: false };
     setFrom(undefined);
     setNewer(true);
   };
@@ -134,7 +136,7 @@ export function StepLog({ step }: { step: LoggedStep }) {
     const node = box.current;
     if (!page || !held || !node) return;
     held.clear();
-    pending.current.chunks = [];
+    Object.assign(pending.current, { chunks: [], chars: 0 });
     held.append(page.chunks);
     setOlder(page.hasMore);
     attach(page, held.range?.to ?? page.size);
@@ -151,9 +153,9 @@ export function StepLog({ step }: { step: LoggedStep }) {
   }, []);
 
   const flush = () => {
-    const { chunks } = pending.current;
-    pending.current.chunks = [];
-    pending.current.frame = null;
+    const { chunks, frame } = pending.current;
+    if (frame !== null) cancelAnimationFrame(frame);
+    Object.assign(pending.current, { chunks: [], chars: 0, frame: null });
     const node = box.current;
     const held = blocks.current;
     if (!node || !held || chunks.length === 0) return;
@@ -177,7 +179,10 @@ export function StepLog({ step }: { step: LoggedStep }) {
       const live = pending.current;
       if (!live.live) return;
       live.chunks.push(data.stepLogAppended);
-      live.frame ??= requestAnimationFrame(flush);
+      live.chars += data.stepLogAppended.text.length;
+      // A hidden tab runs no animation frames: past a block's worth, the chunks go in at once rather than pile up.
+      if (live.chars > FLUSH_CHARS) flush();
+      else live.frame ??= requestAnimationFrame(flush);
     },
     setProblem,
     // Every chunk has been delivered: the log's final size and cut, read once.
