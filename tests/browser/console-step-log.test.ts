@@ -256,6 +256,28 @@ describe.skipIf(!haveChromium || onPostgres)('a step’s log on the Run detail p
 describe.skipIf(!haveChromium || onPostgres)('a step’s log longer than the page holds', () => {
   const seeded = seededConsoleForSuite({ limits: { stepLogMaxBytes: 16 * 1_048_576 } });
 
+  it('following a log that grows past its bound, drops the oldest text and stays at the tail', async () => {
+    const { runId, stepId } = await runningStep(seeded.server, 'console-log-live-bound');
+    const { context, page, errors } = await openLog(seeded, runId, stepId);
+    const box = logBox(page);
+    await box.getByText('No output yet.').waitFor({ timeout: 5_000 });
+    const log = appender(seeded.server, stepId);
+    const line = (n: number) => `${String(n).padStart(7, '0')} ${'z'.repeat(55)}\n`; // 64 bytes
+    // 5 MiB appended while the page follows: past the bound, the text at the top goes.
+    for (let chunk = 0; chunk < 80; chunk++) await log.append(Array.from({ length: 1024 }, (_, i) => line(chunk * 1024 + i)).join(''), chunk % 10 === 9 ? 'STDERR' : 'STDOUT');
+    await expect.poll(async () => log.text.endsWith(await shownText(page)) && (await shownText(page)).endsWith(line(80 * 1024 - 1)), { timeout: 10_000 }).toBe(true);
+    const held = await shownText(page);
+    expect(held.length).toBeLessThanOrEqual(HELD_CHARS);
+    expect(held.length).toBeGreaterThan(HELD_CHARS / 2);
+    expect(await atBottom(box), 'still at the tail').toBe(true);
+    expect(await page.locator('.log-summary [data-field="state"]').innerText()).toBe('live');
+    // The dropped text is read again on the way back.
+    await scrollBackToStart(page);
+    expect(log.text.startsWith(await shownText(page))).toBe(true);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 180_000);
+
   it('drops the text farthest from the view past its bound and reads it again as the user scrolls back to it', async () => {
     const { runId, stepId } = await runningStep(seeded.server, 'console-log-bound');
     const log = appender(seeded.server, stepId);
