@@ -272,6 +272,11 @@ const TABLE: Record<string, Entry> = {
     allowed: ['operate'],
   },
   'Mutation.cancelRun': { op: `mutation($id: ID!) { cancelRun(input: {id: $id, reason: "r"}) { run { state } } }`, vars: runVars, allowed: ['operate'] },
+  'Query.stepLog': {
+    op: `query($id: ID!) { stepLog(stepId: $id) { size chunks { text } } }`,
+    vars: async () => ({ id: (await runningStep()).stepId }),
+    allowed: ['read'],
+  },
   'Mutation.quarantineRun': {
     op: `mutation($id: ID!) { quarantineRun(input: {id: $id, reason: "r"}) { run { state } } }`,
     vars: runningVars,
@@ -285,6 +290,16 @@ const TABLE: Record<string, Entry> = {
   'Mutation.completeStep': {
     op: `mutation($id: ID!) { completeStep(input: {id: $id, state: SUCCEEDED}) { step { state } } }`,
     // Started by the `worker` token: a worker token completes only the steps it started.
+    vars: async () => {
+      const runId = await workedRun();
+      const started = await server.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "tool-1"}) { step { id } } }`, { r: runId }, { token: tokens.worker });
+      return { id: started.startStep.step.id };
+    },
+    allowed: ['operate', 'worker'],
+  },
+  'Mutation.appendStepLog': {
+    op: `mutation($id: ID!) { appendStepLog(input: {stepId: $id, offset: 0, text: "out"}) { size duplicate } }`,
+    // Started by the `worker` token: a worker token appends only to the steps it started.
     vars: async () => {
       const runId = await workedRun();
       const started = await server.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "tool-1"}) { step { id } } }`, { r: runId }, { token: tokens.worker });
@@ -459,6 +474,12 @@ const TABLE: Record<string, Entry> = {
     op: `subscription($runId: ID) { runEventBatches(runId: $runId) { cursor events { kind } } }`,
     vars: async () => ({ runId: await createRun(server) }),
     trigger: (vars) => addNote(vars.runId as string, 'table'),
+    allowed: ['read'],
+  },
+  'Subscription.stepLogAppended': {
+    op: `subscription($id: ID!) { stepLogAppended(stepId: $id) { text } }`,
+    vars: async () => ({ id: (await runningStep()).stepId }),
+    trigger: (vars) => admin(`mutation($id: ID!) { appendStepLog(input: {stepId: $id, offset: 0, text: "table"}) { size } }`, { id: vars.id }),
     allowed: ['read'],
   },
   'Subscription.runStateChanged': {

@@ -15,6 +15,7 @@ describe('field policy', () => {
       'runEvents',
       'runProgress',
       'runStateChanged',
+      'stepLogAppended',
       'toolChanged',
       'toolCircuitChanged',
       'workerHeartbeats',
@@ -25,6 +26,11 @@ describe('field policy', () => {
   it('counts only heartbeat against the heartbeat budget', () => {
     const fields = Object.keys(schema.getMutationType()!.getFields());
     expect(fields.filter((name) => fieldPolicy(schema, 'mutation', name).rateBudget === 'heartbeat')).toEqual(['heartbeat']);
+  });
+
+  it('counts only appendStepLog against the log append budget', () => {
+    const fields = Object.keys(schema.getMutationType()!.getFields());
+    expect(fields.filter((name) => fieldPolicy(schema, 'mutation', name).rateBudget === 'logAppend')).toEqual(['appendStepLog']);
   });
 
   it('states no policy for a field it does not know', () => {

@@ -60,13 +60,18 @@ describe('checked-in artefacts', () => {
         "select currency, model, sum(amount_nanos), count(*) from cost_record where run_id = 'r' group by currency, model",
         "select * from budget where scope_key in ('run:r:USD', 'project:p:USD')",
         "select * from budget where project_id = 'p'",
+        // A step log's pages both ways, its chunks' text, and the cut of its tail (step-logs.ts).
+        "select start_offset, end_offset from step_log_chunk where step_id = 's' and end_offset > 5 and end_offset <= 900 order by end_offset limit 101",
+        "select start_offset, end_offset from step_log_chunk where step_id = 's' and end_offset <= 900 order by end_offset desc limit 101",
+        "select * from step_log_chunk where step_id = 's' and end_offset > 5 and end_offset <= 900 order by end_offset",
+        "select max(end_offset) from step_log_chunk where step_id = 's' and end_offset <= 250",
         // Every instance's revocation poll, each second (TokenService.pollRevocations).
         'select id from api_token where revoked_at >= 5',
       ];
       for (const sql of queries) {
         const detail = await plan(sql);
         expect(detail, sql).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/);
-        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|task|worker|patch_ledger|patch_file|test_gate|cost_record|budget|api_token)(?! USING)/);
+        expect(detail, sql).not.toMatch(/^SCAN \w+$|SCAN (run|run_event|step_attempt|step_log_chunk|task|worker|patch_ledger|patch_file|test_gate|cost_record|budget|api_token)(?! USING)/);
       }
     } finally {
       await orm.close();

@@ -43,6 +43,8 @@ function driverValue(prop: EntityProperty, meta: EntityMetadata, driver: Driver,
   }
   if (prop.columnTypes?.[0] === 'bigint') return sqlite ? 1_000 + i : String(1_000 + i);
   if (prop.runtimeType === 'boolean') return sqlite ? i % 2 : i % 2 === 1;
+  // A blob (bytea) column: both drivers give a Buffer.
+  if (prop.runtimeType === 'Buffer') return Buffer.from(`${meta.className}-${prop.name}-${i}`);
   if (prop.runtimeType === 'number') return prop.type === 'double' ? i + 0.5 : i;
   return `${meta.className}-${prop.name}-${i}`;
 }

@@ -163,6 +163,35 @@ describeWithServices('scale-out: several instances over one PostgreSQL and one R
     second.stop();
   });
 
+  it('stepLogAppended on A follows appends made on B and C, resumes on B from an offset, and completes once C ends the step', async () => {
+    const runId = await createRun(a);
+    await startRun(a, runId);
+    const stepId = (await b.ok(`mutation($r: ID!) { startStep(input: {runId: $r, toolId: "t"}) { step { id } } }`, { r: runId })).startStep.step.id as string;
+    const lines = Array.from({ length: 60 }, (_, i) => `line ${i} ✓\n`);
+    let size = 0;
+    const append = async (i: number) => {
+      const server = i % 2 ? c : b;
+      size = (await server.ok(`mutation($input: AppendStepLogInput!) { appendStepLog(input: $input) { size } }`, { input: { stepId, offset: size, text: lines[i] } })).appendStepLog.size;
+    };
+    const FOLLOW = `subscription($id: ID!, $after: Int) { stepLogAppended(stepId: $id, after: $after) { offset endOffset text } }`;
+    const before = a.engine.openStreams();
+    const live = subscribe(a.wsClient(), FOLLOW, { id: stepId });
+    await opened(a, before, 1, ['step.log']);
+    for (let i = 0; i < 30; i++) await append(i);
+    await live.next(30);
+    // Resumed on B from the tenth chunk's end while B and C keep appending.
+    const resumeAt = live.results[9]!.data!.stepLogAppended.endOffset;
+    const resumed = subscribe(b.wsClient(), FOLLOW, { id: stepId, after: resumeAt });
+    for (let i = 30; i < 60; i++) await append(i);
+    await c.ok(`mutation($id: ID!) { completeStep(input: {id: $id, state: SUCCEEDED}) { step { state } } }`, { id: stepId });
+    await Promise.all([live.done, resumed.done]);
+    const chunks = (sub: typeof live) => sub.results.map((r) => r.data!.stepLogAppended);
+    expect(chunks(live).map((c: any) => c.text)).toEqual(lines);
+    expect(chunks(resumed).map((c: any) => c.text)).toEqual(lines.slice(10));
+    expect(chunks(resumed)[0].offset).toBe(resumeAt);
+    expect(chunks(live).at(-1).endOffset).toBe(size);
+  });
+
   it('50 concurrent claimers over three instances lease each task exactly once', async () => {
     const kind = `claim-${prefix}`;
     const runId = await createRun(a);

@@ -1,6 +1,6 @@
 import { DomainError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
-import type { StepLogChunkView, StepLogs } from './step-logs.js';
+import { isContinuationByte, type StepLogChunkView, type StepLogs } from './step-logs.js';
 
 /** Chunks read per query while a tail catches up or a subscriber replays. */
 const READ_BATCH = 100;
@@ -224,6 +224,6 @@ export class StepLogFeed {
 function trimmed(chunk: StepLogChunkView, from: number): StepLogChunkView {
   const bytes = Buffer.from(chunk.text, 'utf8');
   let skip = from - chunk.offset;
-  while (skip < bytes.length && (bytes[skip]! & 0xc0) === 0x80) skip += 1;
+  while (skip < bytes.length && isContinuationByte(bytes[skip]!)) skip += 1;
   return { ...chunk, offset: chunk.offset + skip, text: bytes.subarray(skip).toString('utf8') };
 }

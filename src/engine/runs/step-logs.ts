@@ -3,7 +3,8 @@ import type { WorkerActor } from '../auth/identity.js';
 import { assertMayReport } from '../auth/report-access.js';
 import { badInput, notFound } from '../core/errors.js';
 import type { Transact, WriteScope } from '../core/write-scope.js';
-import type { StepLogStream, StepState } from './entities.js';
+import { rowMapper } from '../db/plain-rows.js';
+import { StepLogChunkSchema, type StepLogChunk, type StepLogStream, type StepState } from './entities.js';
 import { stepMachine } from './machines.js';
 
 /** The most UTF-8 bytes one append carries. */
@@ -89,16 +90,7 @@ interface StepRow {
   log_cut_to: number | null;
 }
 
-interface ChunkRow {
-  start_offset: number;
-  end_offset: number;
-  stream: StepLogStream;
-  bytes: Buffer | Uint8Array;
-  at: Date | number | string;
-}
-
 const STEP_COLUMNS = '"run_id", "state", "started_by_token_id", "log_size", "log_cut_from", "log_cut_to"';
-const CHUNK_COLUMNS = '"start_offset", "end_offset", "stream", "bytes", "at"';
 
 /**
  * Step logs: append-only UTF-8 output per step attempt, addressed by byte
@@ -228,12 +220,8 @@ export class StepLogs {
     );
     const taken = takeWithinBytes(spans.slice(0, limit), (span) => Number(span.end_offset) - Math.max(Number(span.start_offset), after));
     if (taken === 0) return { chunks: [], hasMore: false };
-    const rows = await em.execute<ChunkRow[]>(
-      `select ${CHUNK_COLUMNS} from "step_log_chunk" where "step_id" = ? and "end_offset" > ? and "end_offset" <= ? order by "end_offset"`,
-      [stepId, after, Number(spans[taken - 1]!.end_offset)],
-      'all',
-    );
-    return { chunks: rows.map((row) => chunkView(row, after)), hasMore: taken < spans.length };
+    const chunks = await readChunks(em, stepId, after, Number(spans[taken - 1]!.end_offset));
+    return { chunks: chunks.map((chunk) => chunkView(chunk, after)), hasMore: taken < spans.length };
   }
 
   /** The newest chunks that end at or before `before`, at most `limit` and about LOG_PAGE_BYTES (at least one), in offset order. */
@@ -246,12 +234,8 @@ export class StepLogs {
     );
     const taken = takeWithinBytes(spans.slice(0, limit), (span) => Number(span.end_offset) - Number(span.start_offset));
     if (taken === 0) return { chunks: [], hasMore: false };
-    const rows = await em.execute<ChunkRow[]>(
-      `select ${CHUNK_COLUMNS} from "step_log_chunk" where "step_id" = ? and "end_offset" >= ? and "end_offset" <= ? order by "end_offset"`,
-      [stepId, Number(spans[taken - 1]!.end_offset), Number(spans[0]!.end_offset)],
-      'all',
-    );
-    return { chunks: rows.map((row) => chunkView(row, 0)), hasMore: taken < spans.length };
+    const chunks = await readChunks(em, stepId, Number(spans[taken - 1]!.start_offset), Number(spans[0]!.end_offset));
+    return { chunks: chunks.map((chunk) => chunkView(chunk, 0)), hasMore: taken < spans.length };
   }
 }
 
@@ -278,21 +262,26 @@ function takeWithinBytes<T>(items: readonly T[], bytes: (item: T) => number): nu
 }
 
 /** 10xxxxxx: a byte inside a UTF-8 character, not the first of one. */
-function isContinuationByte(byte: number): boolean {
+export function isContinuationByte(byte: number): boolean {
   return (byte & 0xc0) === 0x80;
 }
 
-function chunkView(row: ChunkRow, after: number): StepLogChunkView {
-  const bytes = Buffer.from(row.bytes);
-  let start = Number(row.start_offset);
-  let skip = Math.max(0, after - start);
+/** The stored chunks of a step that end in (from, to], in offset order, as plain rows (db/plain-rows.ts). */
+async function readChunks(em: EntityManager, stepId: string, from: number, to: number): Promise<StepLogChunk[]> {
+  const chunks = rowMapper(em, StepLogChunkSchema);
+  const columns = chunks.columns.map((column) => `"${column}"`).join(', ');
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `select ${columns} from "step_log_chunk" where "step_id" = ? and "end_offset" > ? and "end_offset" <= ? order by "end_offset"`,
+    [stepId, from, to],
+    'all',
+  );
+  return rows.map((row) => chunks.map(row));
+}
+
+/** A stored chunk as read from `after` on (at the first character start at or past it). */
+function chunkView(chunk: StepLogChunk, after: number): StepLogChunkView {
+  const bytes = Buffer.from(chunk.bytes);
+  let skip = Math.max(0, after - chunk.offset);
   while (skip < bytes.length && isContinuationByte(bytes[skip]!)) skip += 1;
-  start += skip;
-  return {
-    offset: start,
-    endOffset: Number(row.end_offset),
-    stream: row.stream,
-    text: bytes.subarray(skip).toString('utf8'),
-    at: row.at instanceof Date ? row.at : new Date(typeof row.at === 'string' && /^\d+$/.test(row.at) ? Number(row.at) : row.at),
-  };
+  return { offset: chunk.offset + skip, endOffset: chunk.endOffset, stream: chunk.stream, text: bytes.subarray(skip).toString('utf8'), at: chunk.at };
 }
