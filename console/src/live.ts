@@ -61,35 +61,38 @@ export function useEvents<Data, Variables extends AnyVariables>(query: TypedDocu
 }
 
 /**
- * Follows a subscription that replays what follows its `after` cursor, from `from` (undefined: not known yet, so not
- * opened), calling `onEvent` with each event in order and `onError` with a refusal. graphql-ws resubscribes after a
- * reconnect by sending the same payload again; its `variables` are read when sent, so that resubscription asks for what
- * follows the last event delivered: every event exactly once, in order, across reconnects.
+ * Follows a subscription that replays what follows its `after` cursor (an opaque string or a byte offset), from `from`
+ * (undefined: not known yet, so not opened; a new value opens it again from there), calling `onEvent` with each event
+ * in order, `onError` with a refusal and `onComplete` when the server ends the stream. graphql-ws resubscribes after a
+ * reconnect by sending the same payload again; its `variables` are read when sent, so that resubscription asks for
+ * what follows the last event delivered: every event exactly once, in order, across reconnects.
  */
-export function useResumingEvents<Data, Variables extends { after?: string | null }>(
+export function useResumingEvents<Data, Variables extends { after?: Cursor | null }, Cursor extends string | number = string>(
   query: TypedDocumentNode<Data, Variables>,
   variables: Omit<Variables, 'after'>,
-  from: string | null | undefined,
-  cursorOf: (data: Data) => string,
+  from: Cursor | null | undefined,
+  cursorOf: (data: Data) => Cursor,
   onEvent: (data: Data) => void,
   onError: (message: string) => void,
+  onComplete?: () => void,
 ): void {
   const { socket } = useApi();
-  const latest = useRef({ variables, from, cursorOf, onEvent, onError });
-  latest.current = { variables, from, cursorOf, onEvent, onError };
+  const latest = useRef({ variables, cursorOf, onEvent, onError, onComplete });
+  latest.current = { variables, cursorOf, onEvent, onError, onComplete };
   const key = JSON.stringify(variables);
-  const known = from !== undefined;
   useEffect(() => {
-    if (!known) return;
+    if (from === undefined) return;
     const fixed = latest.current.variables;
-    let after = latest.current.from ?? null;
+    let after: Cursor | null = from;
     const payload = {
       query: stringifyDocument(query),
       get variables() {
         return { ...fixed, after };
       },
     };
-    return socket.subscribe<Data>(payload, {
+    // graphql-ws also calls `complete` after an unsubscribe: only the server's end of the stream is reported.
+    let left = false;
+    const unsubscribe = socket.subscribe<Data>(payload, {
       next: (result) => {
         if (result.data) {
           after = latest.current.cursorOf(result.data);
@@ -98,7 +101,11 @@ export function useResumingEvents<Data, Variables extends { after?: string | nul
         if (result.errors?.length) latest.current.onError(result.errors.map((error) => error.message).join('; '));
       },
       error: (error) => latest.current.onError(Array.isArray(error) ? error.map((e: Error) => e.message).join('; ') : error instanceof Error ? error.message : 'the event stream closed'),
-      complete: () => undefined,
+      complete: () => left || latest.current.onComplete?.(),
     });
-  }, [socket, query, key, known]);
+    return () => {
+      left = true;
+      unsubscribe();
+    };
+  }, [socket, query, key, from]);
 }

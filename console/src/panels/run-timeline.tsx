@@ -1,10 +1,13 @@
-// The run's step attempts as a Gantt chart on one time axis, with a table that says the same in words.
+// The run's step attempts as a Gantt chart on one time axis, with a table that says the same in words; a row's Log
+// button shows that step's output below (the step chosen is in the URL, ?step=, so a link opens it).
 import { useEffect, useState } from 'preact/hooks';
 import { useQuery } from '@urql/preact';
+import { useLocation } from 'preact-iso';
 import { errorText } from '../api';
 import { graphql, type ResultOf } from '../graphql';
 import { dateTime } from './run-header';
 import { formatDuration } from './runs-row';
+import { StepLog } from './run-step-log';
 
 /** A run with more attempts than this shows its first ones and says so. */
 const STEPS_SHOWN = 100;
@@ -96,54 +99,66 @@ export function RunTimeline({ id, version }: { id: string; version: number }) {
   const steps = data?.run?.steps.edges.map((edge) => edge.node) ?? [];
   const now = useNowWhile(steps.some((step) => step.state === 'RUNNING'));
   const total = data?.run?.steps.totalCount ?? 0;
+  const { path, query, route } = useLocation();
+  const chosen = steps.find((step) => step.id === query.step);
+  const choose = (step: Step) => route(step.id === query.step ? path : `${path}?step=${encodeURIComponent(step.id)}`);
   return (
-    <section aria-labelledby="run-timeline" class="run-timeline">
-      <h2 id="run-timeline">Step timeline</h2>
-      {error && <p role="alert">{errorText(error)}</p>}
-      {!data ? (
-        !error && <p>Loading…</p>
-      ) : steps.length === 0 ? (
-        <p class="hint">No step attempts yet.</p>
-      ) : (
-        <>
-          <ul class="legend" aria-label="Bar colours">
-            {STATES.map((state) => (
-              <li key={state}>
-                <span class="swatch" data-state={state} /> {state}
-              </li>
-            ))}
-          </ul>
-          <Chart steps={steps} now={now} />
-          <table class="steps">
-            <caption>
-              {total} step {total === 1 ? 'attempt' : 'attempts'}
-              {total > steps.length && `, the first ${steps.length} shown`}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Step</th>
-                <th scope="col">Tool</th>
-                <th scope="col">State</th>
-                <th scope="col">Started</th>
-                <th scope="col">Duration</th>
-              </tr>
-            </thead>
-            <tbody>
-              {steps.map((step) => (
-                <tr key={step.id} data-step={step.sequence}>
-                  <th scope="row">#{step.sequence}</th>
-                  <td>{step.toolId}</td>
-                  <td data-field="state">{step.state}</td>
-                  <td>
-                    <time dateTime={step.startedAt}>{dateTime.format(new Date(step.startedAt))}</time>
-                  </td>
-                  <td>{step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : `running for ${formatDuration(now - Date.parse(step.startedAt))}`}</td>
-                </tr>
+    <>
+      <section aria-labelledby="run-timeline" class="run-timeline">
+        <h2 id="run-timeline">Step timeline</h2>
+        {error && <p role="alert">{errorText(error)}</p>}
+        {!data ? (
+          !error && <p>Loading…</p>
+        ) : steps.length === 0 ? (
+          <p class="hint">No step attempts yet.</p>
+        ) : (
+          <>
+            <ul class="legend" aria-label="Bar colours">
+              {STATES.map((state) => (
+                <li key={state}>
+                  <span class="swatch" data-state={state} /> {state}
+                </li>
               ))}
-            </tbody>
-          </table>
-        </>
-      )}
-    </section>
+            </ul>
+            <Chart steps={steps} now={now} />
+            <table class="steps">
+              <caption>
+                {total} step {total === 1 ? 'attempt' : 'attempts'}
+                {total > steps.length && `, the first ${steps.length} shown`}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Step</th>
+                  <th scope="col">Tool</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Started</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Output</th>
+                </tr>
+              </thead>
+              <tbody>
+                {steps.map((step) => (
+                  <tr key={step.id} data-step={step.sequence}>
+                    <th scope="row">#{step.sequence}</th>
+                    <td>{step.toolId}</td>
+                    <td data-field="state">{step.state}</td>
+                    <td>
+                      <time dateTime={step.startedAt}>{dateTime.format(new Date(step.startedAt))}</time>
+                    </td>
+                    <td>{step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : `running for ${formatDuration(now - Date.parse(step.startedAt))}`}</td>
+                    <td>
+                      <button type="button" aria-pressed={step === chosen} onClick={() => choose(step)}>
+                        Log<span class="sr-only"> of step #{step.sequence}</span>
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </section>
+      {chosen && <StepLog key={chosen.id} step={chosen} />}
+    </>
   );
 }
