@@ -5,11 +5,12 @@ export interface TaskInputs {
 }
 
 /**
- * The bounds of `inputs`, checked again here because a createTask payload
- * reaches the worker without the task_spec contract: a command line and an
- * environment must fit the kernel's ARG_MAX (2 MiB on Linux) with room left.
+ * The task_spec contract's bounds of `inputs`, which the gateway checks on
+ * workstream specs and createTask payloads; checked again here because the
+ * worker runs nothing it has not checked itself. At their largest, a command
+ * line and an environment still fit the kernel's ARG_MAX (2 MiB on Linux).
  */
-export const INPUT_LIMITS = { maxArgs: 100, maxArgLength: 4096, maxEnv: 50, maxEnvNameLength: 128, maxEnvValueLength: 8192 };
+export const INPUT_LIMITS = { maxArgs: 256, maxArgLength: 4096, maxEnv: 64, maxEnvNameLength: 128, maxEnvValueLength: 8192 };
 
 /** The worker's own variables a tool may see: where programs are, whose home, the locale, the time zone, the temp dir. Never its token. */
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
