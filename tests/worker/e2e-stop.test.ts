@@ -39,6 +39,16 @@ async function toolPids(dir: string): Promise<{ tool: number; grandchild: number
   return pids;
 }
 
+/** A process as /proc shows it ("pid (comm) state ..."), for a failure's message. */
+const procStat = (pid: number) => (existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ').slice(0, 3).join(' ') : `${pid} gone`);
+
+/** Waits until neither the tool nor its grandchild runs; a failure says what /proc still shows of each. */
+async function gone(pids: { tool: number; grandchild: number }, timeoutMs: number): Promise<void> {
+  await until(() => !alive(pids.tool) && !alive(pids.grandchild), 'the tool and its grandchild to be gone', timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}: tool ${procStat(pids.tool)}, grandchild ${procStat(pids.grandchild)}`);
+  });
+}
+
 /** Waits until the task has ended; returns it with its attempt's time. */
 async function settled(id: string): Promise<any> {
   const task = await taskReaches(server, id, ['COMPLETED', 'FAILED', 'SKIPPED'], 60_000);
@@ -57,7 +67,7 @@ describe('stopping a tool stops its process group', () => {
     expect(task).toMatchObject({ state: 'FAILED', attempts: 1 });
     expect(task.error).toMatch(/timed out after 2 s/);
     expect(task.executionTimeSeconds).toBeGreaterThanOrEqual(2);
-    await until(() => !alive(pids.tool) && !alive(pids.grandchild), 'the tool and its grandchild to be gone', 10_000);
+    await gone(pids, 10_000);
 
     const { task: withStep } = await server.ok(`query($id: ID!) { task(id: $id) { run { steps(first: 5) { edges { node { state exitCode } } } } } }`, { id: taskIds.stuck });
     expect(withStep.run.steps.edges.map((e: any) => e.node.state)).toEqual(['FAILED']);
@@ -71,7 +81,7 @@ describe('stopping a tool stops its process group', () => {
     const pids = await toolPids(dir);
 
     await server.ok(`mutation($id: ID!) { cancelRun(input: {id: $id, reason: "e2e"}) { run { state } } }`, { id: runId });
-    await until(() => !alive(pids.tool) && !alive(pids.grandchild), 'the tool and its grandchild to be gone', 30_000);
+    await gone(pids, 30_000);
     const task = await settled(taskIds.waits!);
     // Its one attempt ended canceled (FAILED; SKIPPED had it had attempts left, as the run takes none).
     expect(['FAILED', 'SKIPPED']).toContain(task.state);
