@@ -9,7 +9,7 @@ export const WORKER_USAGE = `usage: uet-gateway worker --url URL --token TOKEN [
   claims tasks, runs each task's tool (the tool's command, without a shell) in a fresh folder, streams its
   output to the step's log and reports its tests, costs and changes (docs/worker.md).
   --url           the gateway's GraphQL endpoint, http://127.0.0.1:$PORT/graphql (PORT defaults to 4000)
-  --token         a token with the worker scope, read optional (or UET_TOKEN); never passed to a tool
+  --token         a token with the worker scope (or UET_TOKEN); never passed to a tool
   --tools         the tool ids it runs, comma-separated (default: any)
   --slots         tasks at once (default 1)
   --workdir       where task folders are made (default: a folder under the OS temp dir)

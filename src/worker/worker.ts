@@ -236,7 +236,7 @@ export class Worker {
     if (ENDED_RUN_STATES.has(state)) void run.stop('canceled');
   }
 
-  /** The run's state read again (a token without the read scope cannot: the step's refused appends then say the run ended). */
+  /** The run's state read again; if the read fails, the step's refused appends say the run ended. */
   private async checkRun(run: TaskRun): Promise<void> {
     const answer = await this.gateway.request(RunState, { id: run.runId! }, 'resend').catch(() => null);
     if (answer?.run) this.onRunState(run, answer.run.state);
