@@ -172,7 +172,7 @@ builder.relayMutationField(
     authScopes: WORKER,
     description:
       "Ends the worker's task: success completes it; failure counts the attempt and puts it back (after any retry delay) while attempts remain, else fails it for good. " +
-      "Updates the worker's statistics; a worker left with no task is IDLE again. " +
+      "Updates the worker's statistics; a worker left with no task is IDLE again. A step of this attempt still RUNNING is CANCELED (complete steps first). " +
       'Errors: NOT_FOUND, FORBIDDEN (not registered by this token), INVALID_TRANSITION (worker not BUSY, or task not RUNNING on it), ' +
       'BAD_USER_INPUT (taskId missing while it holds several, a field out of range), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) =>

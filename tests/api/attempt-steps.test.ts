@@ -33,8 +33,8 @@ const registerWorker = async (as?: string) =>
   (await ok(`mutation { registerWorker(input: {type: EXECUTOR, config: {maxParallelTasks: 4, timeoutSeconds: 30}}) { worker { id } } }`, {}, as)).registerWorker.worker.id as string;
 
 const createTask = async (runId: string, kind: string, timeoutSeconds?: number) =>
-  (await ok(`mutation($r: ID!, $k: String!, $t: Float) { createTask(input: {kind: $k, runId: $r, timeoutSeconds: $t}) { task { id } } }`, { r: runId, k: kind, t: timeoutSeconds })).createTask
-    .task.id as string;
+  (await ok(`mutation($r: ID!, $k: String!, $t: Float) { createTask(input: {kind: $k, runId: $r, timeoutSeconds: $t}) { task { id } } }`, { r: runId, k: kind, t: timeoutSeconds })).createTask.task
+    .id as string;
 
 const claim = async (workerId: string, kind: string, as?: string) =>
   (await ok(`mutation($w: ID!, $k: String!) { claimTask(input: {workerId: $w, kinds: [$k]}) { task { id } } }`, { w: workerId, k: kind }, as)).claimTask.task.id as string;
