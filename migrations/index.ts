@@ -10,11 +10,13 @@ import { Migration20261206000000ApiTokenRevokedAtIndex } from './Migration202612
 import { Migration20261206100000WorkerReports } from './Migration20261206100000WorkerReports.js';
 import { Migration20261206200000WorkstreamSpecIdUnique } from './Migration20261206200000WorkstreamSpecIdUnique.js';
 import { Migration20261207000000StepLogs } from './Migration20261207000000StepLogs.js';
+import { Migration20261207100000StepTasks } from './Migration20261207100000StepTasks.js';
 import { Migration20261201000000PostgresInit } from './postgresql/Migration20261201000000PostgresInit.js';
 import { Migration20261206000000ApiTokenRevokedAtIndex as PostgresApiTokenRevokedAtIndex } from './postgresql/Migration20261206000000ApiTokenRevokedAtIndex.js';
 import { Migration20261206100000WorkerReports as PostgresWorkerReports } from './postgresql/Migration20261206100000WorkerReports.js';
 import { Migration20261206200000WorkstreamSpecIdUnique as PostgresWorkstreamSpecIdUnique } from './postgresql/Migration20261206200000WorkstreamSpecIdUnique.js';
 import { Migration20261207000000StepLogs as PostgresStepLogs } from './postgresql/Migration20261207000000StepLogs.js';
+import { Migration20261207100000StepTasks as PostgresStepTasks } from './postgresql/Migration20261207100000StepTasks.js';
 
 // SQLite's migrations in order; listed explicitly so that no file globbing or
 // dynamic import is needed at run time (tsx, vitest and bundlers alike).
@@ -31,6 +33,7 @@ export const migrationsList = [
   { name: 'Migration20261206100000WorkerReports', class: Migration20261206100000WorkerReports },
   { name: 'Migration20261206200000WorkstreamSpecIdUnique', class: Migration20261206200000WorkstreamSpecIdUnique },
   { name: 'Migration20261207000000StepLogs', class: Migration20261207000000StepLogs },
+  { name: 'Migration20261207100000StepTasks', class: Migration20261207100000StepTasks },
 ];
 
 /** PostgreSQL's migrations (its DDL differs from SQLite's), in order. */
@@ -40,4 +43,5 @@ export const postgresMigrationsList = [
   { name: 'Migration20261206100000WorkerReports', class: PostgresWorkerReports },
   { name: 'Migration20261206200000WorkstreamSpecIdUnique', class: PostgresWorkstreamSpecIdUnique },
   { name: 'Migration20261207000000StepLogs', class: PostgresStepLogs },
+  { name: 'Migration20261207100000StepTasks', class: PostgresStepTasks },
 ];

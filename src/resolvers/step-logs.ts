@@ -70,7 +70,8 @@ builder.subscriptionField('stepLogAppended', (t) =>
     ...liveSubscription(StepLogChunkRef),
     description:
       "A step attempt's log as it is appended, chunk by chunk. With `after` (a byte offset) it first replays the stored chunks past it, then continues live, " +
-      'without gap or duplicate. It completes once the step has ended and every chunk is delivered (at once, after the replay, for a step that has ended). ' +
+      'without gap or duplicate. It completes once the step has ended (completeStep, its run ending, or the task attempt it ran in ending) and every chunk is delivered ' +
+      '(at once, after the replay, for a step that has ended). ' +
       'Chunks of a cut region are not delivered: offsets jump from cutFrom to cutTo. NOT_FOUND for an unknown step. ' +
       'A subscriber 10,000 chunks (or 16 MiB) behind is ended with SLOW_CONSUMER: resubscribe with after: the endOffset of the last chunk it got.',
     args: {

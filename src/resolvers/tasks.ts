@@ -85,6 +85,12 @@ builder.relayMutationField(
           'Only tasks of this run (a Run id), for a worker that works for one run: NOT_FOUND for an unknown run, and BUDGET_EXCEEDED once a HALT budget stopped it ' +
           "(or its project's HALT budget is spent), so the worker knows to stop. Any run's tasks, and tasks without a run, when not given.",
       }),
+      routedOnly: t.boolean({
+        defaultValue: false,
+        description:
+          'true: only tasks the router routed to a tool this worker runs (any routed task, for a worker that named no tools at registration), never a task routed to no tool ' +
+          '(a createTask task, which names none), for a worker that runs only tools, as `uet-gateway worker` does. false (the default): such tasks are claimed too.',
+      }),
     }),
   },
   {
@@ -98,7 +104,12 @@ builder.relayMutationField(
       'INVALID_TRANSITION (worker PAUSED, STOPPED, CRASHED, or at maxParallelTasks), BUDGET_EXCEEDED (runId names a run a HALT budget stopped), BAD_USER_INPUT (kinds), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) => {
       const workerId = parseId(input.workerId, 'Worker', 'workerId');
-      const claimed = await ctx.engine.tasks.claim(workerActor(ctx, false), { workerId, kinds: input.kinds, runId: parseOptionalId(input.runId, 'Run', 'runId') });
+      const claimed = await ctx.engine.tasks.claim(workerActor(ctx, false), {
+        workerId,
+        kinds: input.kinds,
+        runId: parseOptionalId(input.runId, 'Run', 'runId'),
+        routedOnly: input.routedOnly,
+      });
       return claimed ?? { task: null, worker: null };
     },
   },
@@ -161,7 +172,7 @@ builder.relayMutationField(
     authScopes: WORKER,
     description:
       "Ends the worker's task: success completes it; failure counts the attempt and puts it back (after any retry delay) while attempts remain, else fails it for good. " +
-      "Updates the worker's statistics; a worker left with no task is IDLE again. " +
+      "Updates the worker's statistics; a worker left with no task is IDLE again. A step of this attempt still RUNNING is CANCELED (complete steps first). " +
       'Errors: NOT_FOUND, FORBIDDEN (not registered by this token), INVALID_TRANSITION (worker not BUSY, or task not RUNNING on it), ' +
       'BAD_USER_INPUT (taskId missing while it holds several, a field out of range), RATE_LIMITED.',
     resolve: async (_, { input }, ctx) =>

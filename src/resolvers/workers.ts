@@ -139,7 +139,9 @@ function steeringMutation(name: string, description: string, verb: string, after
 
 steeringMutation(
   'pauseWorker',
-  'IDLE or BUSY -> PAUSED: it takes no task until resumed, and the tasks it holds go back to the queue without counting an attempt. ' + `${STEERING_ACCESS} INVALID_TRANSITION (not IDLE or BUSY).`,
+  'IDLE or BUSY -> PAUSED: it takes no task until resumed, and the tasks it holds go back to the queue without counting an attempt; ' +
+    'the steps of those attempts still RUNNING are CANCELED. ' +
+    `${STEERING_ACCESS} INVALID_TRANSITION (not IDLE or BUSY).`,
   'pause',
   'PAUSED',
   (ctx, actor, id) => ctx.engine.workers.pause(actor, id),
@@ -149,7 +151,8 @@ steeringMutation('resumeWorker', `PAUSED -> IDLE: it may take tasks again. ${STE
 );
 steeringMutation(
   'shutdownWorker',
-  'Stops the worker for good (STOPPED, stoppedAt set); the tasks it holds go back to the queue without counting an attempt. ' + `${STEERING_ACCESS} INVALID_TRANSITION (already STOPPED or CRASHED).`,
+  'Stops the worker for good (STOPPED, stoppedAt set); the tasks it holds go back to the queue without counting an attempt, and the steps of those attempts still RUNNING are CANCELED. ' +
+    `${STEERING_ACCESS} INVALID_TRANSITION (already STOPPED or CRASHED).`,
   'shut down',
   'STOPPED',
   (ctx, actor, id) => ctx.engine.workers.shutdown(actor, id),
@@ -168,7 +171,8 @@ builder.relayMutationField(
   {
     authScopes: REPORT,
     description:
-      'Records a crash (CRASHED, crashInfo set); the tasks it held count a failed attempt and go back to the queue, or fail for good when none are left. ' +
+      'Records a crash (CRASHED, crashInfo set); the tasks it held count a failed attempt and go back to the queue, or fail for good when none are left; ' +
+      'the steps of those attempts still RUNNING are CANCELED. ' +
       `${STEERING_ACCESS} BAD_USER_INPUT (empty errorMessage), INVALID_TRANSITION (already STOPPED or CRASHED).`,
     resolve: async (_, { input }, ctx) => ({
       worker: await ctx.engine.workers.crash(workerActor(ctx, true), { ...input, id: parseId(input.id, 'Worker', 'id') }),

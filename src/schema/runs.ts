@@ -30,12 +30,15 @@ export const RunCompletionStateEnum = builder.enumType('RunCompletionState', {
 });
 
 export const StepStateEnum = builder.enumType('StepState', {
-  description: "A step attempt's state: RUNNING until completeStep (or the end of its run) moves it to SUCCEEDED, FAILED or CANCELED, all final.",
+  description: "A step attempt's state: RUNNING until completeStep (or the end of its run, or of the task attempt it runs in) moves it to SUCCEEDED, FAILED or CANCELED, all final.",
   values: {
     RUNNING: { value: 'running', description: 'Started by startStep and not ended yet.' },
     SUCCEEDED: { value: 'succeeded', description: 'Ended well, as completeStep reported; logged as TOOL_CALL_COMPLETED.' },
     FAILED: { value: 'failed', description: "Ended in failure; logged as TOOL_CALL_ERROR, which counts in the run's errors." },
-    CANCELED: { value: 'canceled', description: 'Canceled by completeStep, or because its run ended while it was running.' },
+    CANCELED: {
+      value: 'canceled',
+      description: 'Canceled by completeStep, or because its run, or the task attempt it ran in (handed back, timed out, or completed by its worker), ended while it was running.',
+    },
   } as const,
 });
 
@@ -54,7 +57,8 @@ const RUN_EVENT_KIND_DESCRIPTIONS: Record<RunEventKind, string> = {
   run_started: 'PENDING -> RUNNING; payload {from, to}, plus reason when the first task claim of its workstream started it.',
   run_state_changed: 'Any other run state change; payload {from, to} and what came with it (reason, exitCode, errorMessage, budgetId).',
   tool_call_started: 'A step attempt started; payload {sequence, toolId}.',
-  tool_call_completed: 'A step attempt ended SUCCEEDED or CANCELED; payload {sequence, state, exitCode?, errorLog?, reason?}.',
+  tool_call_completed:
+    'A step attempt ended SUCCEEDED or CANCELED; payload {sequence, state, exitCode?, errorLog?, reason?}, and taskId and attempt when the end of the task attempt it ran in canceled it.',
   tool_call_error: "A step attempt ended FAILED; counted in the run's errors.",
   patch_created: 'A patch of the run was recorded (ledger entry CREATED); payload {ledgerId, patchId, files (how many)}.',
   patch_validated: 'A ledger entry passed validation: CREATED -> VALIDATED.',
@@ -284,7 +288,9 @@ builder.node(StepAttemptRef, {
     state: t.expose('state', { type: StepStateEnum, description: 'RUNNING, or how it ended.' }),
     stateReason: t.exposeString('stateReason', {
       nullable: true,
-      description: 'Set when its run ended while it was running (e.g. "run canceled"); null otherwise.',
+      description:
+        'Why it was CANCELED without completeStep: its run ended while it was running (e.g. "run canceled"), or the task attempt it ran in ended ' +
+        '("the task\'s attempt ended: worker <id> was paused", "...: timed out after 6 s (timeout 5 s)", "the task was completed with the step still running"); null otherwise.',
     }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When startStep created it.' }),
     endedAt: t.expose('endedAt', { ...nullableDate, description: 'When it ended; null while RUNNING.' }),

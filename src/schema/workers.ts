@@ -176,7 +176,7 @@ builder.node(WorkerRef, {
     config: t.field({ type: WorkerConfigRef, description: 'Its parallelism and heartbeat settings.', resolve: (w) => w }),
     metadata: t.expose('metadata', { type: 'JSON', description: 'The JSON object given at registration ({} when none was).' }),
     tools: t.exposeStringList('tools', {
-      description: 'The tools (router configuration app ids) it runs: it may take only tasks routed to one of them, or not routed. Empty: any tool.',
+      description: 'The tools (router configuration app ids) it runs: it may take only tasks routed to one of them, or not routed (unless it claims with routedOnly). Empty: any tool.',
     }),
   }),
 });

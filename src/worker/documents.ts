@@ -64,10 +64,11 @@ const TaskFields = graphql(`
   }
 `);
 
+/** routedOnly: a task routed to no tool (a createTask task) has no command here to run, so it is left to other workers. */
 export const ClaimTask = graphql(
   `
     mutation ClaimTask($workerId: ID!) {
-      claimTask(input: { workerId: $workerId }) {
+      claimTask(input: { workerId: $workerId, routedOnly: true }) {
         task {
           ...WorkerTask
         }

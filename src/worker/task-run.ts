@@ -30,6 +30,7 @@ export interface TaskSettings {
  * worker's to complete); the worker itself is stopping (SIGTERM: shutdownWorker
  * hands the task back afterwards).
  */
+/** 'taken-back': the gateway handed the task back, and ended the attempt's step with it (CANCELED): nothing to report. */
 export type StopReason = 'timeout' | 'canceled' | 'taken-back' | 'worker-stopping';
 
 /** A failure of the task the worker says on the task, as its error. */
@@ -146,7 +147,7 @@ export class TaskRun {
       await costs.recorded();
 
       if (this.stopReason === 'taken-back' || this.stopReason === 'worker-stopping') {
-        await this.endStep(stepId, 'CANCELED', exit.code, [], null);
+        if (this.stopReason === 'worker-stopping') await this.endStep(stepId, 'CANCELED', exit.code, [], null);
         settings.say(`task ${task.id} stopped: ${this.stopReason === 'taken-back' ? 'the gateway took it back' : 'the worker is stopping'}`);
         return;
       }
@@ -171,7 +172,7 @@ export class TaskRun {
       outcome = { success: false, error: reason };
       log?.abandon('the task failed');
       if (this.stopReason === 'taken-back' || this.stopReason === 'worker-stopping') {
-        await this.endStep(stepId, 'CANCELED', null, [], null);
+        if (this.stopReason === 'worker-stopping') await this.endStep(stepId, 'CANCELED', null, [], null);
         return void settings.say(`task ${task.id} stopped: ${reason}`);
       }
       if (stepId) await this.endStep(stepId, 'FAILED', result.exit_code, [], [reason, ...this.notes].join('\n'));

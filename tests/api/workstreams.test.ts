@@ -300,6 +300,31 @@ describe('routing', () => {
     await complete(w, task.id, true, 1);
     expect((await ok(`{ tools { id circuitState } }`)).tools.find((t: any) => t.id === 'linter').circuitState).toBe('CLOSED');
   });
+
+  it('routedOnly: a worker takes only tasks routed to a tool it runs (any routed task when it names none), never an unrouted one', async () => {
+    const kind = unique('routed-only');
+    const config = routerConfig('round_robin') as any;
+    config.apps.formatter = { command: 'run', capabilities: { task_kinds: [kind], domains: [] }, limits: { max_parallel: 4, timeout_seconds: 60 } };
+    await ok(`mutation($c: JSON!) { setRouterConfig(input: {config: $c}) { routerConfig { version } } }`, { c: config });
+    // The oldest of the kind is a createTask task: routed to no tool.
+    const { createTask } = await ok(`mutation($k: String!) { createTask(input: {kind: $k}) { task { id toolId } } }`, { k: kind });
+    expect(createTask.task.toolId).toBeNull();
+    const ws = await submit([taskSpec('r1', [], { kind }), taskSpec('r2', [], { kind })]);
+    expect(ws.tasks.map((t: any) => t.toolId)).toEqual(['formatter', 'formatter']);
+    const claimRouted = async (workerId: string, routedOnly?: boolean) =>
+      (await ok(`mutation($w: ID!, $k: String!, $r: Boolean) { claimTask(input: {workerId: $w, kinds: [$k], routedOnly: $r}) { task { id toolId } } }`, { w: workerId, k: kind, r: routedOnly }))
+        .claimTask.task;
+
+    // A worker of other tools gets nothing: not the unrouted task, not one routed elsewhere.
+    expect(await claimRouted(await worker(['linter']), true)).toBeNull();
+    // One that runs the tool, and one that named no tools, pass the older unrouted task over.
+    expect(await claimRouted(await worker(['formatter', 'linter']), true)).toEqual({ id: ws.tasks[0].id, toolId: 'formatter' });
+    const anyTool = await worker();
+    expect(await claimRouted(anyTool, true)).toEqual({ id: ws.tasks[1].id, toolId: 'formatter' });
+    expect(await claimRouted(anyTool, true)).toBeNull();
+    // Without it (false, or not given), as before: the unrouted task is claimed too.
+    expect(await claimRouted(await worker(['linter']), false)).toEqual({ id: createTask.task.id, toolId: null });
+  });
 });
 
 describe('a run that ends', () => {

@@ -40,6 +40,8 @@ describe('checked-in artefacts', () => {
         "select * from run_event where run_id = 'r' and position > 5 order by position asc limit 21",
         'select * from run_event where position > 5 order by position asc limit 21',
         "select * from step_attempt where run_id = 'r' and sequence > 0 order by sequence limit 11",
+        // The steps an ending task attempt takes with it (run-service.ts cancelAttemptSteps).
+        "select * from step_attempt where task_id = 't' and state = 'running' order by sequence asc",
         // The task queue's claim (any kind, some kinds), the reaper's scans, and the worker and task lists.
         "select * from task where state = 'pending' order by id asc limit 1",
         "select * from task where state = 'pending' and kind in ('lint', 'test') order by id asc limit 1",

@@ -33,6 +33,8 @@ describe('uet-gateway worker: stopping tools', { timeout: 120_000 }, () => {
     return readFileSync(file, 'utf8').split(' ').map(Number);
   };
   const gone = (pids: number[], what: string) => until(() => pids.every((pid) => !alive(pid)), what, 60_000);
+  /** The run's first step: how it ended, and why. */
+  const stepOf = async (runId: string) => (await server.ok(`query($r: ID!) { run(id: $r) { steps(first: 1) { edges { node { state stateReason } } } } }`, { r: runId })).run.steps.edges[0].node;
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -88,6 +90,10 @@ describe('uet-gateway worker: stopping tools', { timeout: 120_000 }, () => {
       await server.ok(`mutation($w: ID!) { pauseWorker(input: {id: $w}) { worker { state } } }`, { w: workerId });
       await gone(pids, 'the paused worker to stop its tool');
       await worker.line(/paused .*claiming nothing until resumed/);
+      // The gateway ended the attempt's step with the hand-back; the worker had nothing to report on it.
+      expect(await stepOf(runId)).toEqual({ state: 'CANCELED', stateReason: expect.stringMatching(/^the task's attempt ended: worker \S+ was paused$/) });
+      await worker.line(new RegExp(`task ${taskIds[0]} stopped: the gateway took it back`));
+      expect(worker.output.stderr).not.toContain('completeStep');
       // Handed back without counting an attempt, and left alone: several claim intervals pass without a claim.
       expect(await taskOf(server, taskIds[0]!)).toMatchObject({ state: 'PENDING', attempts: 0, worker: null });
       const claimedBefore = worker.output.stderr.split(`task ${taskIds[0]} claimed`).length;
@@ -115,6 +121,7 @@ describe('uet-gateway worker: stopping tools', { timeout: 120_000 }, () => {
       rmSync(join(scratch.dir, `${taskIds[0]}.pids`));
       await server.ok(`mutation($w: ID!) { crashWorker(input: {id: $w, errorMessage: "no heartbeat"}) { worker { state } } }`, { w: workerId });
       await gone(pids, 'the crashed worker to stop its tool');
+      expect(await stepOf(runId)).toEqual({ state: 'CANCELED', stateReason: expect.stringMatching(/^the task's attempt ended: worker \S+ crashed: no heartbeat$/) });
       const [, again] = await worker.line(/registering anew[\s\S]*worker (\S+) registered/);
       expect(again).not.toBe(workerId);
       // The crash counted an attempt; the second (after the fixed 1 s retry delay) runs on the new registration.

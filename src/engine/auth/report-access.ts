@@ -9,13 +9,17 @@ import { DomainError } from '../core/errors.js';
  * so that the index-plan test sees a scan of either table by name.)
  */
 export const REPORT_ACCESS_SQL =
-  'select task.id as id, task.execution_request_id as execution_request_id from task join worker on worker.id = task.worker_id ' +
+  'select task.id as id, task.execution_request_id as execution_request_id, task.attempts as attempts from task join worker on worker.id = task.worker_id ' +
   "where task.run_id = ? and worker.registered_by_token_id = ? and task.state = 'running' order by task.id";
 
 /** A task a WORKER-only token reports through: one its worker holds now. */
 export interface ReportingTask {
   id: string;
   executionRequestId: string | null;
+  /** Its attempts that ended: the one reported through is attempt `attempts + 1`. */
+  attempts: number;
+  /** The report named its execution request, or the token's workers hold no other task of the run: it is surely the one. */
+  sole: boolean;
 }
 
 export interface ReportTarget {
@@ -62,11 +66,11 @@ export async function assertMayReport(em: EntityManager, actor: WorkerActor, tar
   const named = target.executionRequestId ?? null;
   if (named === null) {
     if (target.ownAttemptOnly) refuse("it names no execution request, so it is the run's own, which only an operate token reports");
-    return first;
+    return { ...first, sole: held.length === 1 };
   }
   const task = held.find((t) => t.executionRequestId === named);
   if (!task) refuse(`execution request ${named} is not that of a task its workers hold now`);
-  return task;
+  return { ...task, sole: true };
 }
 
 /**
@@ -91,8 +95,8 @@ export async function assertMaySeeRun(em: EntityManager, actor: WorkerActor, run
 }
 
 /** The tasks of the run a worker the token registered holds now, oldest first (REPORT_ACCESS_SQL). */
-async function heldTasks(em: EntityManager, actor: WorkerActor, runId: string): Promise<ReportingTask[]> {
+async function heldTasks(em: EntityManager, actor: WorkerActor, runId: string): Promise<Omit<ReportingTask, 'sole'>[]> {
   if (actor.tokenId === null) return [];
-  const rows = await em.execute<{ id: string; execution_request_id: string | null }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
-  return rows.map((row) => ({ id: row.id, executionRequestId: row.execution_request_id }));
+  const rows = await em.execute<{ id: string; execution_request_id: string | null; attempts: number }[]>(REPORT_ACCESS_SQL, [runId, actor.tokenId], 'all');
+  return rows.map((row) => ({ id: row.id, executionRequestId: row.execution_request_id, attempts: Number(row.attempts) }));
 }

@@ -96,6 +96,13 @@ export interface StepAttempt {
   metadata: Record<string, unknown>;
   /** The token that started it: a WORKER-only token completes only the steps it started. Null: the env admin secret. */
   startedByTokenId?: string | null;
+  /**
+   * The task whose attempt it runs in (the task a WORKER-only token reported it through, or the running task whose
+   * execution request it names), and that attempt's number: when the attempt ends, a step still RUNNING ends with it.
+   * Null: a step of no task's attempt (an operator's), which only its run's end or completeStep ends.
+   */
+  taskId?: string | null;
+  taskAttempt?: number | null;
   /** Bytes appended to its log in all (step-logs.ts): the offset the next append names. */
   logSize?: number;
   /** The range of its log no longer stored, [logCutFrom, logCutTo); both null while nothing was cut. */
@@ -192,11 +199,15 @@ export const StepAttemptSchema = new EntitySchema<StepAttempt>({
     errorLog: { type: 'text', nullable: true },
     metadata: { type: 'json' },
     startedByTokenId: { type: 'string', length: 26, nullable: true },
+    taskId: { type: 'string', length: 26, nullable: true },
+    taskAttempt: { type: 'integer', nullable: true },
     logSize: { type: 'integer', default: 0 },
     logCutFrom: { type: 'integer', nullable: true },
     logCutTo: { type: 'integer', nullable: true },
   },
   uniques: [{ name: 'step_attempt_run_id_sequence_unique', properties: ['runId', 'sequence'] }],
+  // An attempt that ends finds its running steps by task.
+  indexes: [{ name: 'step_attempt_task_id_idx', properties: ['taskId'] }],
 });
 
 export const RunEventSchema = new EntitySchema<RunEvent>({

@@ -8,10 +8,10 @@ import { ulidTime } from '../core/ids.js';
 import { TEXT_LIMIT, jsonObject, optionalInt, optionalText, requireText } from '../core/validate.js';
 import type { WorkerActor } from '../auth/identity.js';
 import type { ContractRegistry } from '../contracts/registry.js';
-import { RunSchema, StepAttemptSchema, TaskSchema, type Run, type RunEvent, type RunEventKind, type RunOrigin, type RunState, type StepAttempt, type StepState } from './entities.js';
+import { RunSchema, StepAttemptSchema, TaskSchema, type Run, type RunEvent, type RunEventKind, type RunOrigin, type RunState, type StepAttempt, type StepState, type Task } from './entities.js';
 import { assertNotHalted } from '../budgets/budget-guard.js';
 import { taskMachine } from './machines.js';
-import { assertMayReport, assertMaySeeRun } from '../auth/report-access.js';
+import { assertMayReport, assertMaySeeRun, type ReportingTask } from '../auth/report-access.js';
 import { ERROR_EVENT_KINDS, RunEventReader, appendRunEvent } from './event-log.js';
 import { runMachine, stepMachine } from './machines.js';
 import { announceStepEnded } from './step-logs.js';
@@ -136,7 +136,8 @@ export class RunService {
       metadata: jsonObject('metadata', input.metadata),
     };
     return this.transact(async (scope) => {
-      await assertMayReport(scope.em, actor, { runId: input.runId, executionRequestId: fields.executionRequestId, what: 'a step' });
+      const reporting = await assertMayReport(scope.em, actor, { runId: input.runId, executionRequestId: fields.executionRequestId, what: 'a step' });
+      const attempt = await attemptOfStep(scope, reporting, input.runId, fields.executionRequestId);
       const run = await lockRow(scope.em, RunSchema, input.runId);
       await assertNotHalted(scope.em, run);
       if (run.state !== 'running') {
@@ -152,6 +153,7 @@ export class RunService {
         startedAt: scope.now,
         outputs: { patch_ids: [] },
         startedByTokenId: actor.tokenId,
+        ...attempt,
       });
       scope.em.persist(step);
       recordRunEvent(scope, run, 'tool_call_started', { sequence: step.sequence, toolId: step.toolId }, step.id);
@@ -288,13 +290,46 @@ export async function haltRunForBudget(scope: WriteScope, run: Run, budgetId: st
   });
 }
 
+/**
+ * The task attempt a new step runs in: the task a WORKER-only token reports it through, when that is surely the one
+ * (it names the task's execution request, or its workers hold no other task of the run); for any token, the running
+ * task of the run whose execution request it names (an execution request is one attempt's). Else none: an operator's
+ * step, or a worker's that cannot be told apart (several held tasks of the run, no execution request named).
+ */
+async function attemptOfStep(scope: WriteScope, reporting: ReportingTask | null, runId: string, executionRequestId: string | null): Promise<Pick<StepAttempt, 'taskId' | 'taskAttempt'>> {
+  if (reporting) return reporting.sole ? { taskId: reporting.id, taskAttempt: reporting.attempts + 1 } : {};
+  if (executionRequestId === null) return {};
+  const task = await scope.em.findOne(TaskSchema, { runId, executionRequestId, state: 'running' }, { fields: ['id', 'attempts'] });
+  return task ? { taskId: task.id, taskAttempt: task.attempts + 1 } : {};
+}
+
+/**
+ * A task's attempt ends (worker-writes.ts endAttempt, however it ends): the steps that ran in it and are still
+ * RUNNING end with it, CANCELED with `reason`, each with its event; once committed, their logs' subscribers complete.
+ * The worker can no longer complete them: it holds the task no more.
+ */
+export async function cancelAttemptSteps(scope: WriteScope, task: Pick<Task, 'id' | 'runId'>, reason: string): Promise<void> {
+  if (!task.runId) return;
+  const open = await scope.em.find(StepAttemptSchema, { taskId: task.id, state: 'running' }, { orderBy: { sequence: 'asc' } });
+  if (open.length === 0) return;
+  const run = await lockRow(scope.em, RunSchema, task.runId);
+  for (const step of open) endStep(scope, run, step, 'canceled', { reason, taskId: task.id, attempt: step.taskAttempt });
+}
+
 /** A run that ends takes its still-running steps with it, each with its own event. */
 async function cancelOpenSteps(scope: WriteScope, run: Run): Promise<void> {
   const open = await scope.em.find(StepAttemptSchema, { runId: run.id, state: 'running' }, { orderBy: { sequence: 'asc' } });
   for (const step of open) endStep(scope, run, step, 'canceled', { reason: `run ${run.state}` });
 }
 
-function endStep(scope: WriteScope, run: Run, step: StepAttempt, to: Exclude<StepState, 'running'>, details: { exitCode?: number | null; errorLog?: string | null; reason?: string }): void {
+/** The one way a step ends (completeStep, its run's end, its task attempt's end); `taskId` and `attempt` only go to the event. */
+function endStep(
+  scope: WriteScope,
+  run: Run,
+  step: StepAttempt,
+  to: Exclude<StepState, 'running'>,
+  details: { exitCode?: number | null; errorLog?: string | null; reason?: string; taskId?: string; attempt?: number | null },
+): void {
   stepMachine.assert(step.state, to, step.id);
   step.state = to;
   step.endedAt = scope.now;

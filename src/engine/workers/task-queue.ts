@@ -109,9 +109,10 @@ export class TaskQueue {
    * transaction under the database's write lock (SQLite has one writer;
    * on PostgreSQL the row lock with SKIP LOCKED lets concurrent claims pass
    * each other), so however many workers claim at once, a task is leased
-   * to one of them.
+   * to one of them. `routedOnly`: tasks not routed to any tool (createTask's,
+   * which name none) are not for this worker either (claimableWhere).
    */
-  async claim(actor: WorkerActor, input: { workerId: string; kinds?: readonly string[] | null; runId?: string | null }): Promise<TaskAndWorker | null> {
+  async claim(actor: WorkerActor, input: { workerId: string; kinds?: readonly string[] | null; runId?: string | null; routedOnly?: boolean | null }): Promise<TaskAndWorker | null> {
     const kinds = (input.kinds ?? []).map((kind, i) => requireText(`kinds[${i}]`, kind));
     if (kinds.length > MAX_KINDS) throw badInput('kinds', `may name at most ${MAX_KINDS} kinds`);
     const runId = input.runId ?? null;
@@ -124,7 +125,7 @@ export class TaskQueue {
         if (!run) throw notFound('Run', runId);
         await assertNotHalted(scope.em, run);
       }
-      const ready = await claimableWhere(scope.em, worker, scope.now);
+      const ready = await claimableWhere(scope.em, worker, scope.now, input.routedOnly ?? false);
       const halted = runId === null ? await haltedRunsWithPendingTasks(scope.em) : [];
       const where = {
         $and: [
@@ -198,7 +199,7 @@ export class TaskQueue {
         await endAttempt(scope, task, { outcome: 'completed', result, executionTimeSeconds });
         worker.tasksCompleted += 1;
       } else {
-        await endAttempt(scope, task, { outcome: 'failed', error: error ?? 'the worker reported a failure', executionTimeSeconds });
+        await endAttempt(scope, task, { outcome: 'failed', error: error ?? 'the worker reported a failure', executionTimeSeconds, reported: true });
         worker.tasksFailed += 1;
       }
       worker.totalExecutionTime += executionTimeSeconds;

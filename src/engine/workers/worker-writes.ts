@@ -7,6 +7,7 @@ import { RunSchema, TaskSchema, type RunEventKind, type Task } from '../runs/ent
 import type { Worker, WorkerState } from './entities.js';
 import { assertNotHalted } from '../budgets/budget-guard.js';
 import { recordForRun } from '../runs/record-for-run.js';
+import { cancelAttemptSteps } from '../runs/run-service.js';
 import { isEndedRun } from '../runs/machines.js';
 import { describeExhausted, retryDelayMs } from '../routing/backoff.js';
 import { toolAttemptEnded, toolLeased } from '../routing/routing-service.js';
@@ -105,18 +106,31 @@ export function assertHasRoom(worker: Worker): void {
 
 export type AttemptEnd =
   | { outcome: 'completed'; result: Record<string, unknown> | null; executionTimeSeconds: number }
-  /** The attempt failed (reported, timed out, or its worker was lost): counted, and retried while attempts remain (skipped if its run has ended). */
-  | { outcome: 'failed'; error: string; executionTimeSeconds?: number | null }
+  /**
+   * The attempt failed (reported by its worker: `reported`; timed out, or its worker was lost): counted, and retried
+   * while attempts remain (skipped if its run has ended).
+   */
+  | { outcome: 'failed'; error: string; executionTimeSeconds?: number | null; reported?: boolean }
   /** The worker was paused or shut down: the task goes back without counting an attempt (skipped if its run has ended). */
   | { outcome: 'interrupted'; error: string };
 
 /**
  * Ends a running task's attempt and appends its event; a workstream then
  * schedules what follows. Frees nothing on the worker: see releaseSlot.
+ * The steps that ran in the attempt and are still RUNNING end first,
+ * CANCELED (a run the attempt's end finishes then finds none left).
  */
 export async function endAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Promise<void> {
+  await cancelAttemptSteps(scope, task, whyStepsEnd(end));
   await settleAttempt(scope, task, end);
   await afterAttempt(scope, task);
+}
+
+/** The stateReason of a step its task's attempt took with it. */
+function whyStepsEnd(end: AttemptEnd): string {
+  if (end.outcome === 'completed') return 'the task was completed with the step still running';
+  if (end.outcome === 'failed' && end.reported) return 'the task was reported failed with the step still running';
+  return `the task's attempt ended: ${end.error}`;
 }
 
 async function settleAttempt(scope: WriteScope, task: Task, end: AttemptEnd): Promise<void> {

@@ -14,16 +14,19 @@ import { downstream } from './task-graph.js';
  * completed, a route found (and to a tool the worker runs, when it names
  * its tools), no retry delay still running, and its workstream below
  * max_parallel running tasks. Tasks outside workstreams have none of these.
+ * `routedOnly`: only tasks routed to a tool (one the worker runs, when it
+ * names its tools), none that is not routed at all.
  */
-export async function claimableWhere(em: EntityManager, worker: { tools: readonly string[] }, now: Date): Promise<Record<string, unknown>> {
+export async function claimableWhere(em: EntityManager, worker: { tools: readonly string[] }, now: Date, routedOnly = false): Promise<Record<string, unknown>> {
   const full = await em.find(WorkstreamSchema, { runningTasks: { $gt: 0 } }, { fields: ['id', 'runningTasks', 'maxParallel'] });
   const atLimit = full.filter((ws) => ws.runningTasks >= ws.maxParallel).map((ws) => ws.id);
+  const tools = worker.tools.length > 0 ? { toolId: { $in: worker.tools } } : { toolId: { $ne: null } };
   return {
     unmetDependencies: 0,
     routeError: null,
     $and: [
       { $or: [{ nextAttemptAt: null }, { nextAttemptAt: { $lte: now } }] },
-      ...(worker.tools.length > 0 ? [{ $or: [{ toolId: null }, { toolId: { $in: worker.tools } }] }] : []),
+      ...(routedOnly ? [tools] : worker.tools.length > 0 ? [{ $or: [{ toolId: null }, tools] }] : []),
       ...(atLimit.length > 0 ? [{ $or: [{ workstreamId: null }, { workstreamId: { $nin: atLimit } }] }] : []),
     ],
   };

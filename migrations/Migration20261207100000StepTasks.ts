@@ -1,0 +1,16 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/** The task attempt a step runs in, so that an attempt the gateway ends ends its running steps too. */
+export class Migration20261207100000StepTasks extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('alter table `step_attempt` add column `task_id` text null;');
+    this.addSql('alter table `step_attempt` add column `task_attempt` integer null;');
+    this.addSql('create index `step_attempt_task_id_idx` on `step_attempt` (`task_id`);');
+  }
+
+  override async down(): Promise<void> {
+    this.addSql('drop index `step_attempt_task_id_idx`;');
+    this.addSql('alter table `step_attempt` drop column `task_id`;');
+    this.addSql('alter table `step_attempt` drop column `task_attempt`;');
+  }
+}
