@@ -1,3 +1,6 @@
+import { deliver, endQueue, newBoundedQueue, untilWoken, type BoundedQueue, type QueueBounds } from '../core/bounded-queue.js';
+import { CoalescedRunner } from '../core/coalesced-runner.js';
+import { endable } from '../core/endable-iterator.js';
 import { DomainError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { RunEvent, RunEventKind, RunState } from './entities.js';
@@ -12,6 +15,19 @@ export const DEFAULT_MAX_BUFFERED_EVENTS = 10_000;
 /** ... or that holds this many bytes of events (payloads) unread: 10,000 large notes would be far more. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
+/** The queue bounds of a feed whose subscribers may fall `maxBuffered` events behind. */
+function queueBounds(maxBuffered: number): QueueBounds {
+  return {
+    items: maxBuffered,
+    bytes: DEFAULT_MAX_BUFFERED_BYTES,
+    overflow: () =>
+      new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with the last cursor', {
+        maxBuffered,
+        maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
+      }),
+  };
+}
+
 /** An event's approximate size, measured once per row however many listeners hold it. */
 const sizes = new WeakMap<RunEvent, number>();
 function sizeOf(event: RunEvent): number {
@@ -23,14 +39,8 @@ function sizeOf(event: RunEvent): number {
   return size;
 }
 
-interface Listener {
-  queue: RunEvent[];
-  /** What the queue holds, by sizeOf. */
-  queuedBytes: number;
-  wake: (() => void) | null;
-  ended: boolean;
-  failure: DomainError | null;
-}
+/** A subscriber's queue of events, sized by sizeOf. */
+type Listener = BoundedQueue<RunEvent>;
 
 /**
  * The stored log, read once per wake-up for every subscriber of one run (or
@@ -41,64 +51,36 @@ interface Listener {
 class Tail {
   readonly listeners = new Set<Listener>();
   last = 0;
-  private reading: Promise<void> | null = null;
-  private again = false;
   readonly ready: Promise<void>;
+  private readonly reads: CoalescedRunner;
 
   constructor(
     private readonly runId: string | null,
     private readonly reader: RunEventReader,
-    private readonly onError: (error: unknown) => void,
-    private readonly maxBuffered: number,
+    onError: (error: unknown) => void,
+    private readonly bounds: QueueBounds,
   ) {
     this.ready = reader.lastPosition().then((position) => {
       this.last = Math.max(this.last, position);
     });
+    this.reads = new CoalescedRunner(this.ready, () => this.catchUp(), onError);
   }
 
   wake(): void {
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = this.ready
-      .then(() => this.catchUp())
-      .catch(this.onError)
-      .finally(() => {
-        this.reading = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.reads.request();
   }
 
   private async catchUp(): Promise<void> {
     for (;;) {
       const rows = await this.reader.after({ runId: this.runId, after: this.last, limit: READ_BATCH });
       for (const row of rows) {
-        for (const listener of this.listeners) deliver(listener, row, this.maxBuffered);
+        const size = sizeOf(row);
+        for (const listener of this.listeners) deliver(listener, row, size, this.bounds);
       }
       this.last = rows.at(-1)?.position ?? this.last;
       if (rows.length < READ_BATCH) return;
     }
   }
-}
-
-function deliver(listener: Listener, event: RunEvent, maxBuffered: number): void {
-  if (listener.ended) return;
-  const size = sizeOf(event);
-  if (listener.queue.length >= maxBuffered || listener.queuedBytes + size > DEFAULT_MAX_BUFFERED_BYTES) {
-    listener.failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with the last cursor', {
-      maxBuffered,
-      maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
-    });
-    listener.ended = true;
-  } else {
-    listener.queue.push(event);
-    listener.queuedBytes += size;
-  }
-  listener.wake?.();
 }
 
 export interface RunEventStreamOptions {
@@ -128,10 +110,6 @@ export interface BatchLimits {
 /** `stream` yields its events one by one from batches of these: at most one batch is off the queue and not yet yielded. */
 const STREAM_BATCH: BatchLimits = { events: READ_BATCH, bytes: 1024 * 1024 };
 
-function newListener(): Listener {
-  return { queue: [], queuedBytes: 0, wake: null, ended: false, failure: null };
-}
-
 /** Consecutive runs of `rows`, each within `limits` and at least one row long. */
 function* cut(rows: RunEvent[], limits: BatchLimits): Generator<RunEvent[]> {
   let start = 0;
@@ -159,13 +137,15 @@ export class RunEventFeed {
   private readonly listeners = new Set<Listener>();
   private readonly unsubscribe: () => void;
   private readonly projects = new Map<string, string>();
+  private readonly bounds: QueueBounds;
 
   constructor(
     private readonly reader: RunEventReader,
     bus: EventBus,
     private readonly onError: (error: unknown) => void,
-    private readonly maxBuffered = DEFAULT_MAX_BUFFERED_EVENTS,
+    maxBuffered = DEFAULT_MAX_BUFFERED_EVENTS,
   ) {
+    this.bounds = queueBounds(maxBuffered);
     const unsubscribe = bus.subscribe('run.event', (notice) => {
       this.tails.get('*')?.wake();
       this.tails.get(notice.runId)?.wake();
@@ -187,8 +167,8 @@ export class RunEventFeed {
    * repeated even while writes commit during the replay.
    */
   stream(options: RunEventStreamOptions): AsyncIterableIterator<RunEvent> {
-    const listener = newListener();
-    return this.endable(listener, flatten(this.follow(listener, options, STREAM_BATCH)));
+    const listener = newBoundedQueue<RunEvent>();
+    return endable(flatten(this.follow(listener, options, STREAM_BATCH)), () => endQueue(listener));
   }
 
   /**
@@ -197,26 +177,8 @@ export class RunEventFeed {
    * `limits`; a batch holds at least one event, and none is empty.
    */
   batches(options: RunEventStreamOptions, limits: BatchLimits): AsyncIterableIterator<RunEvent[]> {
-    const listener = newListener();
-    return this.endable(listener, this.follow(listener, options, limits));
-  }
-
-  /** An async generator waiting for the next event would only see return() once that event came: end the listener first so it stops at once. */
-  private endable<T>(listener: Listener, events: AsyncGenerator<T>): AsyncIterableIterator<T> {
-    return {
-      next: () => events.next(),
-      return: (value?: unknown) => {
-        this.end(listener);
-        return events.return(value as undefined);
-      },
-      throw: (error?: unknown) => {
-        this.end(listener);
-        return events.throw(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    const listener = newBoundedQueue<RunEvent>();
+    return endable(this.follow(listener, options, limits), () => endQueue(listener));
   }
 
   private async *follow(listener: Listener, options: RunEventStreamOptions, limits: BatchLimits): AsyncGenerator<RunEvent[]> {
@@ -225,7 +187,7 @@ export class RunEventFeed {
     const query = { runId: options.runId, projectId: options.projectId, kinds: options.kinds };
     const untilRunEnds = Boolean(options.untilRunEnds && options.runId);
     const tail = this.tailFor(key, options.runId ?? null);
-    const onAbort = () => this.end(listener);
+    const onAbort = () => endQueue(listener);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await tail.ready;
@@ -269,8 +231,7 @@ export class RunEventFeed {
         if (listener.queue.length > 0) continue;
         if (listener.failure) throw listener.failure;
         if (listener.ended) return;
-        await new Promise<void>((resolve) => (listener.wake = resolve));
-        listener.wake = null;
+        await untilWoken(listener);
       }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
@@ -307,22 +268,17 @@ export class RunEventFeed {
   /** Ends every open stream (used on shutdown). */
   close(): void {
     this.unsubscribe();
-    for (const listener of this.listeners) this.end(listener);
+    for (const listener of this.listeners) endQueue(listener);
   }
 
   get openStreams(): number {
     return this.listeners.size;
   }
 
-  private end(listener: Listener): void {
-    listener.ended = true;
-    listener.wake?.();
-  }
-
   private tailFor(key: string, runId: string | null): Tail {
     let tail = this.tails.get(key);
     if (!tail) {
-      tail = new Tail(runId, this.reader, this.onError, this.maxBuffered);
+      tail = new Tail(runId, this.reader, this.onError, this.bounds);
       this.tails.set(key, tail);
     }
     return tail;

@@ -1,3 +1,6 @@
+import { deliver, endQueue, newBoundedQueue, untilWoken, type BoundedQueue, type QueueBounds } from '../core/bounded-queue.js';
+import { CoalescedRunner } from '../core/coalesced-runner.js';
+import { endable } from '../core/endable-iterator.js';
 import { DomainError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import { isContinuationByte, type StepLogChunkView, type StepLogs } from './step-logs.js';
@@ -8,33 +11,23 @@ const READ_BATCH = 100;
 export const MAX_QUEUED_CHUNKS = 10_000;
 export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
+/** Those bounds, and the error that ends a subscriber past them. */
+const BOUNDS: QueueBounds = {
+  items: MAX_QUEUED_CHUNKS,
+  bytes: MAX_QUEUED_BYTES,
+  overflow: () =>
+    new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with `after`: the endOffset of the last chunk it got', {
+      maxQueued: MAX_QUEUED_CHUNKS,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+    }),
+};
+
 /** Queued after the last chunk of a step that ended: nothing follows. */
 const END = Symbol('step ended');
 type Item = StepLogChunkView | typeof END;
 
-interface Listener {
-  queue: Item[];
-  queuedBytes: number;
-  wake: (() => void) | null;
-  ended: boolean;
-  failure: DomainError | null;
-}
-
-function deliver(listener: Listener, item: Item): void {
-  if (listener.ended) return;
-  const bytes = item === END ? 0 : item.text.length;
-  if (listener.queue.length >= MAX_QUEUED_CHUNKS || listener.queuedBytes + bytes > MAX_QUEUED_BYTES) {
-    listener.failure = new DomainError('SLOW_CONSUMER', 'subscriber fell too far behind; resume with `after`: the endOffset of the last chunk it got', {
-      maxQueued: MAX_QUEUED_CHUNKS,
-      maxQueuedBytes: MAX_QUEUED_BYTES,
-    });
-    listener.ended = true;
-  } else {
-    listener.queue.push(item);
-    listener.queuedBytes += bytes;
-  }
-  listener.wake?.();
-}
+/** A subscriber's queue of chunks (and END), sized by their text's length. */
+type Listener = BoundedQueue<Item>;
 
 /**
  * One step's stored log, read once per wake-up for all its subscribers.
@@ -47,37 +40,24 @@ class Tail {
   readonly listeners = new Set<Listener>();
   last = 0;
   readonly ready: Promise<void>;
-  private reading: Promise<void> | null = null;
-  private again = false;
+  private readonly reads: CoalescedRunner;
   /** An end notice (or a reconnected bus) came: look at the step's state on the next read. */
   private checkEnd = false;
 
   constructor(
     private readonly stepId: string,
     private readonly logs: StepLogs,
-    private readonly onError: (error: unknown) => void,
+    onError: (error: unknown) => void,
   ) {
     this.ready = logs.summary(stepId).then((summary) => {
       this.last = Math.max(this.last, summary.size);
     });
+    this.reads = new CoalescedRunner(this.ready, () => this.catchUp(), onError);
   }
 
   wake(checkEnd: boolean): void {
     this.checkEnd ||= checkEnd;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = this.ready
-      .then(() => this.catchUp())
-      .catch(this.onError)
-      .finally(() => {
-        this.reading = null;
-        if (this.again) {
-          this.again = false;
-          this.wake(false);
-        }
-      });
+    this.reads.request();
   }
 
   private async catchUp(): Promise<void> {
@@ -88,11 +68,11 @@ class Tail {
     const ended = check && (await this.logs.summary(this.stepId)).complete;
     for (;;) {
       const { chunks, hasMore } = await this.logs.readAfter(this.stepId, this.last, READ_BATCH);
-      for (const chunk of chunks) for (const listener of this.listeners) deliver(listener, chunk);
+      for (const chunk of chunks) for (const listener of this.listeners) deliver(listener, chunk, chunk.text.length, BOUNDS);
       this.last = chunks.at(-1)?.endOffset ?? this.last;
       if (!hasMore) break;
     }
-    if (ended) for (const listener of this.listeners) deliver(listener, END);
+    if (ended) for (const listener of this.listeners) deliver(listener, END, 0, BOUNDS);
   }
 }
 
@@ -131,23 +111,8 @@ export class StepLogFeed {
    * past the last replayed offset: no gap, no duplicate.
    */
   stream(options: StepLogStreamOptions): AsyncIterableIterator<StepLogChunkView> {
-    const listener: Listener = { queue: [], queuedBytes: 0, wake: null, ended: false, failure: null };
-    const chunks = this.follow(listener, options);
-    // A generator waiting for its next chunk sees return() only once that chunk comes: end the listener first.
-    return {
-      next: () => chunks.next(),
-      return: (value?: unknown) => {
-        this.end(listener);
-        return chunks.return(value as undefined);
-      },
-      throw: (error?: unknown) => {
-        this.end(listener);
-        return chunks.throw(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    const listener = newBoundedQueue<Item>();
+    return endable(this.follow(listener, options), () => endQueue(listener));
   }
 
   private async *follow(listener: Listener, options: StepLogStreamOptions): AsyncGenerator<StepLogChunkView> {
@@ -185,8 +150,7 @@ export class StepLogFeed {
         }
         if (listener.failure) throw listener.failure;
         if (listener.ended) return;
-        await new Promise<void>((resolve) => (listener.wake = resolve));
-        listener.wake = null;
+        await untilWoken(listener);
       }
     } finally {
       this.listeners.delete(listener);
@@ -198,16 +162,11 @@ export class StepLogFeed {
   /** Ends every open stream (used on shutdown). */
   close(): void {
     this.unsubscribe();
-    for (const listener of this.listeners) this.end(listener);
+    for (const listener of this.listeners) endQueue(listener);
   }
 
   get openStreams(): number {
     return this.listeners.size;
-  }
-
-  private end(listener: Listener): void {
-    listener.ended = true;
-    listener.wake?.();
   }
 
   private tailFor(stepId: string): Tail {
