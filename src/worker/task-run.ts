@@ -8,6 +8,7 @@ import { MAX_DIFF_BYTES, refusalText, reportChanges, reportCost, reportTests, ty
 import { StepLogSender } from './step-log.js';
 import { taskInputs, toolEnv } from './tool-env.js';
 import { ToolProcess, type ToolExit } from './tool-process.js';
+import { recordTool } from './leftovers.js';
 import { makeWorkdir, workdirChanges, type Workdir } from './workdir.js';
 
 export type WorkerTask = NonNullable<NonNullable<ResultOf<typeof ClaimTask>['claimTask']>['task']>;
@@ -131,6 +132,7 @@ export class TaskRun {
         onCostBytes: (chunk) => costs.reader.push(chunk),
       });
       const timer = setTimeout(() => void this.stop('timeout'), timeoutSeconds * 1000);
+      if (this.tool.pid !== undefined) await recordTool(workdir.path, this.tool.pid).catch((error: Error) => settings.say(`task ${task.id}: the tool's record was not written: ${error.message}`));
       let exit: ToolExit;
       try {
         exit = await this.tool.exited;

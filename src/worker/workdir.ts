@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { WORKER_MARK } from './leftovers.js';
 import { toolEnv } from './tool-env.js';
 
 const run = promisify(execFile);
@@ -28,10 +29,11 @@ const GIT_TIMEOUT_MS = 120_000;
 /** What git may print besides a diff (errors, a rev, a name list is bounded by the diff): small. */
 const GIT_OUTPUT_BYTES = 1_048_576;
 
-/** A fresh folder under root (mkdtemp), cloned from `repo` when given (git clone, no shell), with .uet/ made and excluded from git. */
+/** A fresh folder under root (mkdtemp, named after the task and the worker), cloned from `repo` when given (git clone, no shell), with .uet/ made and excluded from git. */
 export async function makeWorkdir(root: string, taskId: string, repo: string | null): Promise<Workdir> {
   await mkdir(root, { recursive: true });
-  const path = await mkdtemp(join(root, `task-${taskId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)}-`));
+  // The worker's mark in the name: a worker started after this one died knows the folder is its to remove (leftovers.ts).
+  const path = await mkdtemp(join(root, `task-${taskId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)}-${WORKER_MARK ? `${WORKER_MARK}-` : ''}`));
   const remove = () => rm(path, { recursive: true, force: true, maxRetries: 3 });
   try {
     // `--` ends the options: a repo path starting with "-" is a path, not a flag.

@@ -1,5 +1,6 @@
 import { ClaimTask, Heartbeat, HeldTasks, RegisterWorker, RunState, RunStateChanged, ShutdownWorker, WorkerStateChanged } from './documents.js';
 import { Gateway, GatewayError, ReplyLost } from './gateway.js';
+import { cleanUpLeftovers } from './leftovers.js';
 import { TaskRun, type StopReason, type WorkerTask } from './task-run.js';
 
 export interface WorkerOptions {
@@ -58,6 +59,8 @@ export class Worker {
   async run(): Promise<number> {
     void this.gateway.refused.then((refusal) => this.end(1, `error: ${refusal.message}`));
     this.gateway.onReconnect(() => void this.afterReconnect());
+    // Before claiming: a predecessor killed on this root may have left a tool running and its folders.
+    await cleanUpLeftovers(this.options.workdirRoot, this.options.say);
     try {
       // A refused connection ends the worker while the registration may still wait for an answer.
       if ((await Promise.race([this.register(), this.finished.then(() => 'ended' as const)])) === 'ended') return this.finished;
