@@ -13,10 +13,8 @@ import { join } from 'node:path';
  * This needs /proc (Linux); elsewhere no folder carries a mark and nothing is cleaned.
  */
 
-/** The record of a running tool in its task folder. */
+/** The record of a running tool in its task folder (whose worker it is, the folder's name says). */
 interface ToolRecord {
-  workerPid: number;
-  workerStart: number;
   /** The tool's pid, which is its process group's id (it runs detached). */
   toolPid: number;
   toolStart: number;
@@ -50,7 +48,7 @@ export async function recordTool(folder: string, toolPid: number): Promise<void>
   const toolStart = startTime(toolPid);
   // Without /proc, or a tool already gone: nothing to record.
   if (ownStart === null || toolStart === null) return;
-  const record: ToolRecord = { workerPid: process.pid, workerStart: ownStart, toolPid, toolStart };
+  const record: ToolRecord = { toolPid, toolStart };
   await writeFile(join(folder, RECORD), JSON.stringify(record));
 }
 
