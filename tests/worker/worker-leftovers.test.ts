@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
@@ -65,14 +65,17 @@ describe.runIf(existsSync('/proc/self/stat'))('a worker started after one killed
     const doomedFolder = folderOfTool(work, doomedTool)!;
     const keptFolder = folderOfTool(work, keptTool)!;
     const record = JSON.parse(readFileSync(join(doomedFolder, '.uet', 'tool.json'), 'utf8'));
-    expect(record).toMatchObject({ workerPid: doomed.pid, toolPid: doomedTool });
+    expect(record).toMatchObject({ toolPid: doomedTool });
+    // The folder's name says whose it is: the worker's pid and start time.
+    const mark = new RegExp(`-(w${doomed.pid}\\.\\d+)-[A-Za-z0-9]+$`).exec(basename(doomedFolder))?.[1];
+    expect(mark).toBeDefined();
 
     doomed.kill('SIGKILL');
     await doomed.exited;
     // Nothing stopped the silent tool: it and its folder outlive the worker.
     expect([alive(doomedTool), alive(doomedGrandchild), existsSync(doomedFolder)]).toEqual([true, true, true]);
     // A folder the dead worker made before its tool started (no record): named with its pid and start time.
-    const unrecorded = join(work, `task-t2-w${doomed.pid}.${record.workerStart}-AbC123`);
+    const unrecorded = join(work, `task-t2-${mark}-AbC123`);
     mkdirSync(join(unrecorded, '.uet'), { recursive: true });
 
     const newcomer = await registeredWorker(server.url, token, ['--workdir', work, '--tools', 'none-of-these']);
