@@ -143,3 +143,34 @@ export async function expectAccessible(page: Page): Promise<void> {
   });
   expect(violations).toEqual([]);
 }
+
+/**
+ * Writes (`write(n)`, every 20 ms) while the page's one socket is cut and the
+ * console reconnects, and for half a second after, so that output written
+ * while the socket was down must reach the page through the resume. Cuts
+ * once more than `shownBeforeCut` items are shown; returns how many writes
+ * there were in all and after the cut.
+ */
+export async function writeAcrossReconnect(
+  sockets: Duplex[],
+  shown: () => Promise<number>,
+  shownBeforeCut: number,
+  write: (n: number) => Promise<unknown>,
+): Promise<{ written: number; afterCut: number }> {
+  let writing = true;
+  let written = 0;
+  const writer = (async () => {
+    while (writing) {
+      await write(written++);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  await expect.poll(shown, { timeout: 5_000 }).toBeGreaterThan(shownBeforeCut);
+  sockets[0]!.destroy();
+  const cutAt = written;
+  await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  writing = false;
+  await writer;
+  return { written, afterCut: written - cutAt };
+}

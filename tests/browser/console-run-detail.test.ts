@@ -11,9 +11,7 @@ import { onPostgres } from '../helpers/database.js';
 import { createRun } from '../helpers/server.js';
 import { taskSpec, workstreamSpec } from '../helpers/specs.js';
 import { encodeGlobalId } from '../../src/schema/builder.js';
-import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades } from './console-harness.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades, writeAcrossReconnect } from './console-harness.js';
 
 describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded demo', () => {
   const seeded = seededConsoleForSuite();
@@ -221,27 +219,17 @@ describe.skipIf(!haveChromium || onPostgres)('the Run detail page, on the seeded
     try {
       const { context, page, errors } = await openRun(runId);
       expect(sockets).toHaveLength(1);
-      let writing = true;
-      let written = 0;
-      const writer = (async () => {
-        while (writing) {
-          await note(runId, `note ${written++}`);
-          await sleep(20);
-        }
-      })();
-      await expect.poll(async () => (await shownEvents(page)).length, { timeout: 5_000 }).toBeGreaterThan(10);
-      sockets[0]!.destroy();
-      const cutAt = written;
-      await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2);
-      // Keep writing for a while after the reconnect, then stop.
-      await sleep(500);
-      writing = false;
-      await writer;
-      expect(written - cutAt, 'notes were written while the socket was down').toBeGreaterThan(20);
+      const { written, afterCut } = await writeAcrossReconnect(
+        sockets,
+        async () => (await shownEvents(page)).length,
+        10,
+        (n) => note(runId, `note ${n}`),
+      );
+      expect(afterCut, 'notes were written while the socket was down').toBeGreaterThan(20);
       const events = await apiEvents(runId);
       await expect.poll(async () => (await shownEvents(page)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(events.length);
       expect(await shownEvents(page)).toEqual(events);
-      console.log(`run detail resume: ${events.length} events, ${written - cutAt} written from the cut to the end, each shown once in order`);
+      console.log(`run detail resume: ${events.length} events (${written} notes), ${afterCut} written from the cut to the end, each shown once in order`);
       expect(errors).toEqual([]);
       await context.close();
     } finally {

@@ -11,9 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { onPostgres } from '../helpers/database.js';
 import { createRun, type TestServer } from '../helpers/server.js';
-import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades, type SeededConsole } from './console-harness.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { artifact, expectAccessible, haveChromium, signIn, seededConsoleForSuite, watchUpgrades, writeAcrossReconnect, type SeededConsole } from './console-harness.js';
 
 /** What the page holds at most (console/src/panels/step-log-blocks.ts HELD_CHARS). */
 const HELD_CHARS = 4_000_000;
@@ -169,27 +167,16 @@ describe.skipIf(!haveChromium || onPostgres)('a step’s log on the Run detail p
       const { context, page, errors } = await openLog(seeded, runId, stepId);
       expect(sockets).toHaveLength(1);
       const log = appender(seeded.server, stepId);
-      let writing = true;
-      let written = 0;
-      const writer = (async () => {
-        while (writing) {
-          const n = written++;
-          await log.append(`line ${n}\n`, n % 7 === 6 ? 'STDERR' : 'STDOUT');
-          await sleep(20);
-        }
-      })();
-      await expect.poll(async () => (await shownText(page)).length, { timeout: 5_000 }).toBeGreaterThan(50);
-      sockets[0]!.destroy();
-      const cutAt = written;
-      await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(2);
-      // Keep writing for a while after the reconnect, then stop.
-      await sleep(500);
-      writing = false;
-      await writer;
-      expect(written - cutAt, 'output was appended while the socket was down').toBeGreaterThan(20);
+      const { written, afterCut } = await writeAcrossReconnect(
+        sockets,
+        async () => (await shownText(page)).length,
+        50,
+        (n) => log.append(`line ${n}\n`, n % 7 === 6 ? 'STDERR' : 'STDOUT'),
+      );
+      expect(afterCut, 'output was appended while the socket was down').toBeGreaterThan(20);
       await expect.poll(() => shownText(page), { timeout: 5_000 }).toBe(log.text);
       expect(await page.locator('.log-lines .cut').count()).toBe(0);
-      console.log(`step log resume: ${written} chunks, ${written - cutAt} appended from the cut to the end, each shown once in order`);
+      console.log(`step log resume: ${written} chunks, ${afterCut} appended from the cut to the end, each shown once in order`);
       expect(errors).toEqual([]);
       await context.close();
     } finally {
