@@ -92,6 +92,11 @@ interface StepRow {
 
 const STEP_COLUMNS = '"run_id", "state", "started_by_token_id", "log_size", "log_cut_from", "log_cut_to"';
 
+/** The step row's cut range as numbers (PostgreSQL returns bigint columns as strings); nulls when nothing was cut. */
+function cutOf(row: StepRow): { from: number | null; to: number | null } {
+  return { from: row.log_cut_from == null ? null : Number(row.log_cut_from), to: row.log_cut_to == null ? null : Number(row.log_cut_to) };
+}
+
 /**
  * Step logs: append-only UTF-8 output per step attempt, addressed by byte
  * offset. Appends to one step are serialised by the step row's lock (which
@@ -125,7 +130,7 @@ export class StepLogs {
       await assertMayReport(scope.em, actor, { runId: step.run_id, startedBy: { tokenId: step.started_by_token_id }, what: 'a step log' });
       if (step.state !== 'running') stepMachine.forbid(step.state, input.stepId, ": only a RUNNING step's log grows", { attemptedState: 'RUNNING' });
       const size = Number(step.log_size);
-      let cut = { from: step.log_cut_from, to: step.log_cut_to };
+      let cut = cutOf(step);
       const answer = (duplicate: boolean) => ({ size, cutBytes: cutBytes(cut.from, cut.to), duplicate });
       if (input.offset > size) throw badInput('offset', `is past the end of the log: the next append must name offset ${size}`, { expectedOffset: size });
       const skip = size - input.offset;
@@ -179,9 +184,8 @@ export class StepLogs {
   async summary(stepId: string): Promise<StepLogSummary> {
     const [row] = await this.fork().execute<StepRow[]>(`select ${STEP_COLUMNS} from "step_attempt" where "id" = ?`, [stepId], 'all');
     if (!row) throw notFound('StepAttempt', stepId);
-    const cutFrom = row.log_cut_from == null ? null : Number(row.log_cut_from);
-    const cutTo = row.log_cut_to == null ? null : Number(row.log_cut_to);
-    return { size: Number(row.log_size), cutFrom, cutTo, cutBytes: cutBytes(cutFrom, cutTo), complete: row.state !== 'running' };
+    const cut = cutOf(row);
+    return { size: Number(row.log_size), cutFrom: cut.from, cutTo: cut.to, cutBytes: cutBytes(cut.from, cut.to), complete: row.state !== 'running' };
   }
 
   /**
